@@ -1,0 +1,21 @@
+export {
+  defineActor,
+  reject,
+  isRejection,
+  defaultSnapshotEvery,
+  type Rejection,
+  type EmittedEvent,
+  type DecideContext,
+  type MergeContext,
+  type PayloadValidator,
+  type ActorSpec,
+  type ActorDefinition,
+  type AnyActorDefinition,
+  type TypedRef,
+  type StateOf,
+  type CommandsOf,
+  type EventsOf,
+  type CommandOf,
+  type CommandOptions,
+} from './defineActor.js';
+export { fold, compareEvents } from './fold.js';

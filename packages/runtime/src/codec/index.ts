@@ -1,0 +1,1 @@
+export { encodeValue, decodeValue, encodePack, decodePack, formatVersion } from './codec.js';

@@ -1,0 +1,10 @@
+export { TroupeError, type TroupeErrorCode } from './troupeError.js';
+export { UnknownActorTypeError } from './unknownActorTypeError.js';
+export { UnknownCommandError } from './unknownCommandError.js';
+export { InvalidPayloadError } from './invalidPayloadError.js';
+export { AppendConflictError } from './appendConflictError.js';
+export { CorruptDataError } from './corruptDataError.js';
+export { MissingAncestorError } from './missingAncestorError.js';
+export { LimitExceededError } from './limitExceededError.js';
+export { RuntimeStoppedError } from './runtimeStoppedError.js';
+export { InvalidDefinitionError } from './invalidDefinitionError.js';

@@ -1,0 +1,13 @@
+import { TroupeError } from './troupeError.js';
+
+export class InvalidPayloadError extends TroupeError {
+  readonly actorType: string;
+  readonly command: string;
+  readonly reason: string;
+  constructor(actorType: string, command: string, reason: string) {
+    super('INVALID_PAYLOAD', `invalid payload for ${actorType}.${command}: ${reason}`);
+    this.actorType = actorType;
+    this.command = command;
+    this.reason = reason;
+  }
+}

@@ -1,0 +1,9 @@
+import { TroupeError } from './troupeError.js';
+
+export class LimitExceededError extends TroupeError {
+  readonly limit: string;
+  constructor(limit: string, detail: string) {
+    super('LIMIT_EXCEEDED', `${detail} (raise the '${limit}' option if this is expected)`);
+    this.limit = limit;
+  }
+}

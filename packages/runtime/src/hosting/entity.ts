@@ -1,0 +1,215 @@
+import {
+  type AnyActorDefinition,
+  type DecideContext,
+  fold,
+  isRejection,
+} from '../actor/index.js';
+import { AppendConflictError, LimitExceededError, TroupeError } from '../errors/index.js';
+import type { Clock, IdSource } from '../ids/index.js';
+import type { ActorRef, EventRecord, Pack, Snapshot } from '../model/index.js';
+import { computeMerge, nextTimestamp, type AncestryLimits } from '../resolution/index.js';
+import type { EventStore } from '../store/index.js';
+import { VC } from '../vectorClock/index.js';
+import type { ActorView, CommandReply, ResolveReply } from './replies.js';
+
+/** A command as it reaches an entity, validated. */
+export interface CommandEnvelope {
+  readonly type: string;
+  readonly payload: unknown;
+  readonly commandId: string;
+  /** True when the caller chose the id, so it may be a retry worth looking up. */
+  readonly callerChoseId: boolean;
+  readonly correlationId: string;
+  readonly initiatedBy?: string;
+}
+
+export interface EntityEnvironment {
+  readonly store: EventStore;
+  readonly replicaId: string;
+  readonly clock: Clock;
+  readonly ids: IdSource;
+  readonly conflictRetriesMax: number;
+  readonly eventsPerCommandMax: number;
+  readonly ancestryLimits: AncestryLimits;
+  readonly onResolved?: (actor: ActorRef, reply: ResolveReply) => void;
+}
+
+interface Loaded {
+  readonly head?: Pack;
+  readonly state: unknown;
+  readonly sinceSnapshot: number;
+}
+
+/**
+ * The logic of one live actor: load, decide, append, resolve. It holds the cached state between
+ * messages; the host guarantees one message at a time. Pure deciding and folding live in the
+ * definition; the store is the only I/O.
+ */
+export class Entity {
+  private loaded: Loaded | undefined;
+
+  constructor(
+    readonly actor: ActorRef,
+    private readonly definition: AnyActorDefinition,
+    private readonly env: EntityEnvironment,
+  ) {}
+
+  async handle(command: CommandEnvelope): Promise<CommandReply> {
+    if (command.callerChoseId) {
+      const earlier = await this.earlierResult(command.commandId);
+      if (earlier) return earlier;
+    }
+    for (let attempt = 0; ; attempt++) {
+      const current = this.loaded ?? (await this.load());
+      const outcome = this.decide(current, command);
+      if (outcome.status === 'rejected') return outcome;
+      try {
+        await this.env.store.append(outcome.pack, current.head ? [VC.encode(current.head.version)] : [], outcome.snapshot);
+      } catch (error) {
+        if (!(error instanceof AppendConflictError)) throw error;
+        this.loaded = undefined;
+        if (attempt >= this.env.conflictRetriesMax) throw error;
+        if (command.callerChoseId) {
+          const earlier = await this.earlierResult(command.commandId);
+          if (earlier) return earlier;
+        }
+        continue;
+      }
+      this.loaded = {
+        head: outcome.pack,
+        state: outcome.state,
+        sinceSnapshot: outcome.snapshot ? 0 : current.sinceSnapshot + outcome.pack.events.length,
+      };
+      return {
+        status: 'accepted',
+        commandId: command.commandId,
+        version: outcome.pack.version,
+        events: outcome.pack.events,
+        duplicate: false,
+      };
+    }
+  }
+
+  async view(): Promise<ActorView> {
+    const current = await this.load();
+    return { version: current.head?.version, state: current.state, heads: 1 };
+  }
+
+  /** Merges the actor's heads if it has several. */
+  async resolve(): Promise<ResolveReply> {
+    for (let attempt = 0; ; attempt++) {
+      const heads = await this.env.store.heads(this.actor);
+      if (heads.length <= 1) return { resolved: false, headsMerged: heads.length, compensations: [], version: heads[0]?.version };
+      try {
+        return await this.mergeHeads(heads);
+      } catch (error) {
+        if (!(error instanceof AppendConflictError) || attempt >= this.env.conflictRetriesMax) throw error;
+      }
+    }
+  }
+
+  private async mergeHeads(heads: Pack[]): Promise<ResolveReply> {
+    const outcome = await computeMerge(this.env.store, this.definition, this.actor, heads, this.env.ancestryLimits);
+    await this.env.store.append(outcome.pack, heads.map((h) => VC.encode(h.version)));
+    this.loaded = { head: outcome.pack, state: outcome.state, sinceSnapshot: 0 };
+    const reply: ResolveReply = {
+      resolved: true,
+      version: outcome.pack.version,
+      headsMerged: outcome.heads.length,
+      compensations: outcome.compensations,
+    };
+    this.env.onResolved?.(this.actor, reply);
+    return reply;
+  }
+
+  /** Reads the actor from the store, resolving first if it has diverged. */
+  private async load(): Promise<Loaded> {
+    for (let attempt = 0; ; attempt++) {
+      const heads = await this.env.store.heads(this.actor);
+      if (heads.length > 1) {
+        try {
+          await this.mergeHeads(heads);
+          return this.loaded!;
+        } catch (error) {
+          if (!(error instanceof AppendConflictError) || attempt >= this.env.conflictRetriesMax) throw error;
+          continue;
+        }
+      }
+      const head = heads[0];
+      if (!head) {
+        this.loaded = { state: this.definition.initial(), sinceSnapshot: 0 };
+        return this.loaded;
+      }
+      const chain = await this.env.store.loadChain(this.actor, VC.encode(head.version));
+      const events = chain.packs.flatMap((p) => p.events);
+      const base = chain.base ? chain.base.state : this.definition.initial();
+      this.loaded = { head, state: fold(this.definition, base, events), sinceSnapshot: events.length };
+      return this.loaded;
+    }
+  }
+
+  private decide(
+    current: Loaded,
+    command: CommandEnvelope,
+  ): { status: 'accepted'; pack: Pack; state: unknown; snapshot?: Snapshot } | (CommandReply & { status: 'rejected' }) {
+    const handler = this.definition.commands[command.type] as (s: unknown, p: unknown, c: DecideContext) => unknown;
+    const now = this.env.clock.now();
+    const decision = handler(current.state, command.payload, {
+      actor: this.actor,
+      commandId: command.commandId,
+      now,
+      replica: this.env.replicaId,
+    });
+    if (isRejection(decision)) return { status: 'rejected', commandId: command.commandId, reason: decision.reason };
+    if (!Array.isArray(decision)) {
+      throw new TroupeError('INVALID_DEFINITION', `${this.definition.type}.${command.type} returned neither an array of events nor reject(reason)`);
+    }
+    if (decision.length > this.env.eventsPerCommandMax) {
+      throw new LimitExceededError('eventsPerCommandMax', `${this.definition.type}.${command.type} emitted ${decision.length} events, more than ${this.env.eventsPerCommandMax}`);
+    }
+    const ts = nextTimestamp(now, current.head?.ts);
+    const events: EventRecord[] = decision.map((e: { type: string; data: unknown }) => {
+      if (!e || typeof e.type !== 'string' || !(e.type in this.definition.events)) {
+        throw new TroupeError('INVALID_DEFINITION', `${this.definition.type}.${command.type} emitted an event of unknown type '${e?.type}'`);
+      }
+      return {
+        id: this.env.ids.next(),
+        actor: this.actor,
+        type: e.type,
+        data: e.data,
+        ts,
+        correlationId: command.correlationId,
+        causationId: command.commandId,
+        ...(command.initiatedBy === undefined ? {} : { initiatedBy: command.initiatedBy }),
+        replica: this.env.replicaId,
+      };
+    });
+    // Fold before persisting: an event handler that throws must not leave a pack behind.
+    const state = fold(this.definition, current.state, events);
+    const pack: Pack = {
+      actor: this.actor,
+      kind: 'command',
+      version: VC.increment(current.head?.version ?? VC.emptyClock, this.env.replicaId),
+      parents: current.head ? [current.head.version] : [],
+      events,
+      commandIds: [command.commandId],
+      replica: this.env.replicaId,
+      ts,
+    };
+    const snapshotDue = current.sinceSnapshot + events.length >= this.definition.snapshotEvery;
+    return { status: 'accepted', pack, state, ...(snapshotDue ? { snapshot: { version: pack.version, state } } : {}) };
+  }
+
+  private async earlierResult(commandId: string): Promise<CommandReply | undefined> {
+    const version = await this.env.store.commandVersion(this.actor, commandId);
+    if (!version) return undefined;
+    const [pack] = await this.env.store.getPacks(this.actor, [VC.encode(version)]);
+    return {
+      status: 'accepted',
+      commandId,
+      version,
+      events: (pack?.events ?? []).filter((e) => e.causationId === commandId),
+      duplicate: true,
+    };
+  }
+}

@@ -1,0 +1,304 @@
+import nact from 'nact';
+import type { AnyActorDefinition, CommandOf, CommandOptions, TypedRef } from '../actor/index.js';
+import {
+  InvalidDefinitionError,
+  InvalidPayloadError,
+  RuntimeStoppedError,
+  UnknownActorTypeError,
+  UnknownCommandError,
+} from '../errors/index.js';
+import { type Clock, FlakeIdSource, type IdSource, machineIdFor, systemClock } from '../ids/index.js';
+import { type ActorRef, actorKey } from '../model/index.js';
+import { type AncestryLimits, defaultAncestryLimits } from '../resolution/index.js';
+import { type EventStore, MemoryStore } from '../store/index.js';
+import { VC } from '../vectorClock/index.js';
+import { type CommandEnvelope, Entity } from './entity.js';
+import type { ActorView, CommandReply, ResolveReply } from './replies.js';
+
+export interface RuntimeOptions {
+  /** Actor definitions this runtime hosts. */
+  readonly actors: readonly AnyActorDefinition[];
+  /** Where packs live. Default: a new MemoryStore. */
+  readonly store?: EventStore;
+  /** This replica's id, written into versions and events. Default 'local'. */
+  readonly replicaId?: string;
+  /** Flake machine id 0..1023, unique among replicas. Default: derived from replicaId. */
+  readonly machineId?: number;
+  /** Wall clock. Default: the system clock. */
+  readonly clock?: Clock;
+  /** Event id source. Default: FlakeIdSource on `clock` and `machineId`. */
+  readonly idSource?: IdSource;
+  /** Passivate an actor idle this long, ms. Default 60,000. */
+  readonly idleTimeoutMs?: number;
+  /** Passivate least recently used idle actors beyond this many live ones. Default 100,000. */
+  readonly liveActorsMax?: number;
+  /** Re-decide this many times after append conflicts before failing. Default 16. */
+  readonly conflictRetriesMax?: number;
+  /** Most events one command may emit. Default 1,000. */
+  readonly eventsPerCommandMax?: number;
+  /** Limits of divergence resolution. */
+  readonly ancestryLimits?: Partial<AncestryLimits>;
+  /** Called after this runtime wrote a merge pack. */
+  readonly onResolved?: (actor: ActorRef, reply: ResolveReply) => void;
+}
+
+export const runtimeDefaults = {
+  replicaId: 'local',
+  idleTimeoutMs: 60_000,
+  liveActorsMax: 100_000,
+  conflictRetriesMax: 16,
+  eventsPerCommandMax: 1_000,
+} as const;
+
+type Message =
+  | { readonly kind: 'command'; readonly command: CommandEnvelope; readonly done: Settle<CommandReply> }
+  | { readonly kind: 'resolve'; readonly done: Settle<ResolveReply> }
+  | { readonly kind: 'view'; readonly done: Settle<ActorView> };
+
+interface Settle<T> {
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+interface Live {
+  readonly ref: nact.Ref<Message>;
+  pending: number;
+  lastUsedMs: number;
+}
+
+let commandCounter = 0;
+
+/**
+ * Hosts actors: one nact actor per live entity, so one actor's messages run strictly one at a time
+ * and in order while different actors run concurrently. Idle entities are passivated (after
+ * `idleTimeoutMs`, or least recently used first beyond `liveActorsMax`) and reloaded from the store
+ * on their next message.
+ */
+export class Runtime {
+  readonly store: EventStore;
+  readonly replicaId: string;
+  private readonly definitions = new Map<string, AnyActorDefinition>();
+  private readonly system: nact.ActorSystemRef;
+  private readonly live = new Map<string, Live>();
+  private readonly options: Required<Pick<RuntimeOptions, 'idleTimeoutMs' | 'liveActorsMax'>>;
+  private readonly environment: ConstructorParameters<typeof Entity>[2];
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly idPrefix: string;
+  private pendingTotal = 0;
+  private drained: (() => void) | undefined;
+  private stopped = false;
+  private nameCounter = 0;
+
+  constructor(options: RuntimeOptions) {
+    for (const definition of options.actors) {
+      if (this.definitions.has(definition.type)) throw new InvalidDefinitionError(`actor type '${definition.type}' is registered twice`);
+      this.definitions.set(definition.type, definition);
+    }
+    this.replicaId = options.replicaId ?? runtimeDefaults.replicaId;
+    if (!VC.isValidReplicaId(this.replicaId)) {
+      throw new InvalidDefinitionError(`replicaId must be 1-64 characters of [A-Za-z0-9_.-], got '${this.replicaId}'`);
+    }
+    this.store = options.store ?? new MemoryStore();
+    const clock = options.clock ?? systemClock;
+    const machineId = options.machineId ?? machineIdFor(this.replicaId);
+    this.environment = {
+      store: this.store,
+      replicaId: this.replicaId,
+      clock,
+      ids: options.idSource ?? new FlakeIdSource({ machineId, clock }),
+      conflictRetriesMax: options.conflictRetriesMax ?? runtimeDefaults.conflictRetriesMax,
+      eventsPerCommandMax: options.eventsPerCommandMax ?? runtimeDefaults.eventsPerCommandMax,
+      ancestryLimits: { ...defaultAncestryLimits, ...options.ancestryLimits },
+      ...(options.onResolved ? { onResolved: options.onResolved } : {}),
+    };
+    this.options = {
+      idleTimeoutMs: options.idleTimeoutMs ?? runtimeDefaults.idleTimeoutMs,
+      liveActorsMax: options.liveActorsMax ?? runtimeDefaults.liveActorsMax,
+    };
+    this.idPrefix = `${this.replicaId}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}-`;
+    this.system = nact.start();
+    const sweepEveryMs = Math.max(10, Math.min(this.options.idleTimeoutMs / 2, 5_000));
+    this.sweeper = setInterval(() => this.passivateIdle(), sweepEveryMs);
+    this.sweeper.unref();
+  }
+
+  /** Types of the actors this runtime hosts. */
+  get actorTypes(): string[] {
+    return [...this.definitions.keys()];
+  }
+
+  /** Number of entities currently in memory. */
+  get liveActors(): number {
+    return this.live.size;
+  }
+
+  /**
+   * Sends a command and resolves to accepted (version, events) or rejected (reason).
+   * Rejects with UnknownActorTypeError, UnknownCommandError or InvalidPayloadError for bad input
+   * (nothing is persisted), with AppendConflictError after too many conflicts, and with the
+   * store's errors.
+   */
+  send<Def>(ref: TypedRef<Def>, command: CommandOf<Def>): Promise<CommandReply>;
+  send(ref: ActorRef, command: { readonly type: string; readonly payload?: unknown } & CommandOptions): Promise<CommandReply>;
+  send(ref: ActorRef, command: { readonly type: string; readonly payload?: unknown } & CommandOptions): Promise<CommandReply> {
+    try {
+      const envelope = this.validate(ref, command);
+      return this.enqueue(ref, (done) => ({ kind: 'command', command: envelope, done }));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Merges the actor's heads if it has diverged; serialized with its commands. */
+  resolve(ref: ActorRef): Promise<ResolveReply> {
+    try {
+      this.definitionOf(ref);
+      return this.enqueue(ref, (done) => ({ kind: 'resolve', done }));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Current version and state of an actor, read through its mailbox (resolving first if diverged). */
+  inspect<State = unknown>(ref: ActorRef): Promise<ActorView<State>> {
+    try {
+      this.definitionOf(ref);
+      return this.enqueue(ref, (done) => ({ kind: 'view', done })) as Promise<ActorView<State>>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Stops accepting commands, waits for every queued one to finish, then stops the actors. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.sweeper);
+    if (this.pendingTotal > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+    nact.stop(this.system);
+    this.live.clear();
+  }
+
+  private validate(ref: ActorRef, command: { readonly type: string; readonly payload?: unknown } & CommandOptions): CommandEnvelope {
+    const definition = this.definitionOf(ref);
+    if (typeof ref.id !== 'string' || ref.id.length === 0 || ref.id.length > 256) {
+      throw new InvalidPayloadError(definition.type, String(command?.type), `actor id must be a string of 1-256 characters`);
+    }
+    if (!command || typeof command.type !== 'string' || !Object.hasOwn(definition.commands, command.type)) {
+      throw new UnknownCommandError(definition.type, String(command?.type), definition.commandNames);
+    }
+    const validator = definition.validate?.[command.type];
+    const problem = validator ? validator(command.payload) : undefined;
+    if (problem !== undefined) throw new InvalidPayloadError(definition.type, command.type, problem);
+    const callerChoseId = command.commandId !== undefined;
+    if (callerChoseId && (typeof command.commandId !== 'string' || command.commandId.length === 0 || command.commandId.length > 256)) {
+      throw new InvalidPayloadError(definition.type, command.type, 'commandId must be a string of 1-256 characters');
+    }
+    const commandId = command.commandId ?? this.idPrefix + (commandCounter++).toString(36);
+    return {
+      type: command.type,
+      payload: command.payload,
+      commandId,
+      callerChoseId,
+      correlationId: command.correlationId ?? commandId,
+      ...(command.initiatedBy === undefined ? {} : { initiatedBy: command.initiatedBy }),
+    };
+  }
+
+  private definitionOf(ref: ActorRef): AnyActorDefinition {
+    if (this.stopped) throw new RuntimeStoppedError();
+    const definition = ref && this.definitions.get(ref.type);
+    if (!definition) throw new UnknownActorTypeError(String(ref?.type), this.actorTypes);
+    return definition;
+  }
+
+  private enqueue<T>(ref: ActorRef, message: (done: Settle<T>) => Message): Promise<T> {
+    const live = this.entityFor(ref);
+    live.pending++;
+    live.lastUsedMs = Date.now();
+    this.pendingTotal++;
+    return new Promise<T>((resolve, reject) => {
+      const finish = () => {
+        live.pending--;
+        if (--this.pendingTotal === 0 && this.drained) this.drained();
+      };
+      const done: Settle<T> = {
+        resolve: (value) => (finish(), resolve(value)),
+        reject: (error) => (finish(), reject(error)),
+      };
+      nact.dispatch(live.ref, message(done as Settle<never>));
+    });
+  }
+
+  private entityFor(ref: ActorRef): Live {
+    const key = actorKey(ref);
+    const existing = this.live.get(key);
+    if (existing) {
+      // Keep the map in least-recently-used order.
+      this.live.delete(key);
+      this.live.set(key, existing);
+      return existing;
+    }
+    if (this.live.size >= this.options.liveActorsMax) this.passivateLeastRecentlyUsed();
+    const actor = { type: ref.type, id: ref.id };
+    const entity = new Entity(actor, this.definitionOf(ref), this.environment);
+    const nactRef = nact.spawn(
+      this.system,
+      async (state: undefined, message: Message) => {
+        await handle(entity, message);
+        return state;
+      },
+      `e${(this.nameCounter++).toString(36)}`,
+    ) as nact.Ref<Message>;
+    const live: Live = { ref: nactRef, pending: 0, lastUsedMs: Date.now() };
+    this.live.set(key, live);
+    return live;
+  }
+
+  private passivateLeastRecentlyUsed(): void {
+    let toFree = Math.max(1, Math.floor(this.options.liveActorsMax / 100));
+    for (const [key, live] of this.live) {
+      if (toFree === 0) break;
+      if (live.pending > 0) continue;
+      this.passivate(key, live);
+      toFree--;
+    }
+  }
+
+  private passivateIdle(): void {
+    const cutoff = Date.now() - this.options.idleTimeoutMs;
+    for (const [key, live] of this.live) {
+      if (live.lastUsedMs > cutoff) break; // LRU order: everything after is more recent
+      if (live.pending === 0) this.passivate(key, live);
+    }
+  }
+
+  /** Removes and stops in one synchronous step, so no message can reach a stopped nact actor. */
+  private passivate(key: string, live: Live): void {
+    this.live.delete(key);
+    nact.stop(live.ref);
+  }
+}
+
+async function handle(entity: Entity, message: Message): Promise<void> {
+  try {
+    switch (message.kind) {
+      case 'command':
+        message.done.resolve(await entity.handle(message.command));
+        break;
+      case 'resolve':
+        message.done.resolve(await entity.resolve());
+        break;
+      case 'view':
+        message.done.resolve(await entity.view());
+        break;
+    }
+  } catch (error) {
+    message.done.reject(error);
+  }
+}
+
+/** Creates a runtime; see RuntimeOptions for defaults (memory store, local replica). */
+export function createRuntime(options: RuntimeOptions): Runtime {
+  return new Runtime(options);
+}

@@ -1,0 +1,7 @@
+export {
+  Replicator,
+  ReplicationLink,
+  type ReplicaEndpoint,
+  type ReplicatorOptions,
+  type SyncReport,
+} from './replicator.js';

@@ -1,0 +1,137 @@
+import { type ActorRef, actorKey } from '../model/index.js';
+import type { EventStore } from '../store/index.js';
+
+/** One side of a replication link: a store, and a way to resolve an actor through its owner. */
+export interface ReplicaEndpoint {
+  readonly store: EventStore;
+  /** Merges the actor's heads at this replica (a Runtime does this through the actor's mailbox). */
+  resolve(actor: ActorRef): Promise<unknown>;
+}
+
+export interface ReplicatorOptions {
+  /** Packs copied per round trip. Default 500. */
+  readonly batchSize?: number;
+  /** Resolve actors that end up with several heads after a copy. Default true. */
+  readonly resolve?: boolean;
+  /** Where to start reading the source's log (a cursor saved from `cursor`). Default: the start. */
+  readonly cursor?: string;
+}
+
+export interface SyncReport {
+  readonly copied: number;
+  readonly skipped: number;
+  /** Actors that had several heads at the target after the copy, and were resolved. */
+  readonly resolved: readonly ActorRef[];
+}
+
+/**
+ * Copies packs one way, from a source replica's log to a target replica, incrementally (a cursor
+ * into the source's log, never a scan) and idempotently (the target skips packs it holds). The
+ * source's log carries packs it merged from others too, so replication is transitive. Pausing it
+ * models a partition: both sides keep accepting writes and nothing is copied until `resume`.
+ */
+export class Replicator {
+  private position: string | undefined;
+  private paused = false;
+  private readonly batchSize: number;
+  private readonly resolveDivergence: boolean;
+  private running: Promise<SyncReport> | undefined;
+
+  constructor(
+    readonly source: ReplicaEndpoint,
+    readonly target: ReplicaEndpoint,
+    options: ReplicatorOptions = {},
+  ) {
+    this.batchSize = options.batchSize ?? 500;
+    this.resolveDivergence = options.resolve ?? true;
+    this.position = options.cursor;
+  }
+
+  /** The source log position copied so far: save it to restart from here. */
+  get cursor(): string | undefined {
+    return this.position;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+  }
+
+  /**
+   * Copies everything new in the source's log, then resolves diverged actors at the target.
+   * Does nothing while paused. Concurrent calls share one run.
+   */
+  sync(): Promise<SyncReport> {
+    if (this.paused) return Promise.resolve({ copied: 0, skipped: 0, resolved: [] });
+    this.running ??= this.run().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async run(): Promise<SyncReport> {
+    let copied = 0;
+    let skipped = 0;
+    const touched = new Map<string, ActorRef>();
+    for (;;) {
+      if (this.paused) break;
+      const changes = await this.source.store.changesSince(this.position, this.batchSize);
+      if (changes.packs.length === 0) break;
+      const report = await this.target.store.merge(changes.packs);
+      copied += report.added;
+      skipped += report.skipped;
+      for (const pack of changes.packs) touched.set(actorKey(pack.actor), pack.actor);
+      this.position = changes.cursor;
+    }
+    const resolved: ActorRef[] = [];
+    if (this.resolveDivergence) {
+      for (const actor of touched.values()) {
+        const heads = await this.target.store.heads(actor);
+        if (heads.length > 1) {
+          await this.target.resolve(actor);
+          resolved.push(actor);
+        }
+      }
+    }
+    return { copied, skipped, resolved };
+  }
+}
+
+/** A two-way link: one Replicator each way, paused and resumed together. */
+export class ReplicationLink {
+  readonly forward: Replicator;
+  readonly backward: Replicator;
+
+  constructor(a: ReplicaEndpoint, b: ReplicaEndpoint, options: Omit<ReplicatorOptions, 'cursor'> = {}) {
+    this.forward = new Replicator(a, b, options);
+    this.backward = new Replicator(b, a, options);
+  }
+
+  /** Cuts the link both ways (a partition). */
+  partition(): void {
+    this.forward.pause();
+    this.backward.pause();
+  }
+
+  heal(): void {
+    this.forward.resume();
+    this.backward.resume();
+  }
+
+  /** Syncs both ways until neither side has anything new (merges written on one side travel back). */
+  async settle(roundsMax = 10): Promise<{ rounds: number; resolved: ActorRef[] }> {
+    const resolved: ActorRef[] = [];
+    for (let round = 1; round <= roundsMax; round++) {
+      const a = await this.forward.sync();
+      const b = await this.backward.sync();
+      resolved.push(...a.resolved, ...b.resolved);
+      if (a.copied + b.copied === 0 && a.resolved.length + b.resolved.length === 0) return { rounds: round, resolved };
+    }
+    throw new Error(`replication did not settle within ${roundsMax} rounds`);
+  }
+}

@@ -1,0 +1,158 @@
+import { type AnyActorDefinition, compareEvents, fold } from '../actor/index.js';
+import { type ActorRef, type EventRecord, type Pack } from '../model/index.js';
+import type { EventStore } from '../store/index.js';
+import { VC } from '../vectorClock/index.js';
+import { type AncestryLimits, cmpKey, commandHeads, defaultAncestryLimits, findDivergence } from './ancestry.js';
+import { tick } from './hybridTime.js';
+
+/** Label written as `replica` on merge packs and their events: merges belong to no single replica. */
+export const mergeReplica = 'merge';
+
+export interface MergeOutcome {
+  /** The merge pack to append with the current heads as expected heads. */
+  readonly pack: Pack;
+  /** State after the merge (also carried by the pack). */
+  readonly state: unknown;
+  /** The command heads that were merged, canonical order. */
+  readonly heads: readonly Pack[];
+  /** The latest common ancestor, undefined when the branches share no pack. */
+  readonly ancestor?: Pack;
+  /** Events replayed on the ancestor's state, in replay order (duplicates dropped). */
+  readonly replayed: readonly EventRecord[];
+  /** Events dropped because their command id was already applied on another branch. */
+  readonly droppedDuplicates: readonly EventRecord[];
+  /** Compensation events from `onMerge`. */
+  readonly compensations: readonly EventRecord[];
+  /** Packs read after the ancestor: the cost of the resolution. */
+  readonly packsVisited: number;
+}
+
+/** State at a version: nearest snapshot (or merge) on its chain plus the packs after it. */
+export async function stateAt(store: EventStore, definition: AnyActorDefinition, actor: ActorRef, pack: Pack): Promise<unknown> {
+  const chain = await store.loadChain(actor, VC.encode(pack.version));
+  const base = chain.base ? chain.base.state : definition.initial();
+  return fold(definition, base, chain.packs.flatMap((p) => p.events));
+}
+
+/**
+ * Computes the merge of several heads, deterministically: the same version and the same pack on
+ * every replica, whatever order or grouping the branches were merged in.
+ *
+ * 1. the heads are reduced to the command heads they stand for (merges of merges unfold);
+ * 2. the latest common ancestor is found by walking back from them (only packs after it are read);
+ * 3. every event after it on every branch is replayed on its state in (ts, id) order, which puts
+ *    causes before effects because timestamps are hybrid, with events of a command id already
+ *    applied on another branch dropped;
+ * 4. `onMerge` adds compensations; the pack's version is the pointwise max of the heads.
+ */
+export async function computeMerge(
+  store: EventStore,
+  definition: AnyActorDefinition,
+  actor: ActorRef,
+  heads: readonly Pack[],
+  limits: AncestryLimits = defaultAncestryLimits,
+): Promise<MergeOutcome> {
+  const merged = await commandHeads(store, actor, heads);
+  const divergence = await findDivergence(store, actor, merged, limits);
+  const ancestorState = divergence.ancestor
+    ? await stateAt(store, definition, actor, divergence.ancestor)
+    : definition.initial();
+
+  const branches: EventRecord[][] = merged.map(() => []);
+  const all: EventRecord[] = [];
+  const packOf = new Map<EventRecord, string>();
+  const seenIds = new Set<string>();
+  for (const { pack, headMask } of divergence.packs) {
+    const key = VC.encode(pack.version);
+    for (const event of pack.events) {
+      if (seenIds.has(event.id)) continue;
+      seenIds.add(event.id);
+      packOf.set(event, key);
+      all.push(event);
+      merged.forEach((_, i) => {
+        if (headMask & (1 << i)) branches[i]!.push(event);
+      });
+    }
+  }
+  all.sort(compareEvents);
+
+  // A command retried at two replicas during a partition was applied on both branches: keep the
+  // events of the pack that replays first, drop the other's.
+  const owners = duplicateCommandOwners(divergence.packs.map((p) => p.pack), all, packOf);
+  const replayed: EventRecord[] = [];
+  const dropped = new Set<EventRecord>();
+  for (const event of all) {
+    const owner = owners.get(event.causationId);
+    if (owner !== undefined && owner !== packOf.get(event)) dropped.add(event);
+    else replayed.push(event);
+  }
+  const droppedDuplicates = [...dropped];
+
+  const foldedState = fold(definition, ancestorState, replayed);
+  const version = VC.mergeAll(merged.map((p) => p.version));
+  const versionKey = VC.encode(version);
+  const ts = Math.max(...merged.map((p) => p.ts)) + tick;
+  const emitted = definition.onMerge
+    ? definition.onMerge(foldedState, {
+        actor,
+        ancestorState,
+        replayed,
+        branches: branches.map((b) => b.filter((e) => !dropped.has(e)).sort(compareEvents)),
+      })
+    : [];
+  const compensations: EventRecord[] = emitted.map((e, i) => ({
+    id: `m${versionKey}#${String(i).padStart(4, '0')}`,
+    actor: { type: actor.type, id: actor.id },
+    type: e.type,
+    data: e.data,
+    ts,
+    correlationId: `merge:${versionKey}`,
+    causationId: `merge:${versionKey}`,
+    replica: mergeReplica,
+  }));
+  const state = fold(definition, foldedState, compensations);
+  const pack: Pack = {
+    actor: { type: actor.type, id: actor.id },
+    kind: 'merge',
+    version,
+    parents: merged.map((p) => p.version),
+    events: compensations,
+    commandIds: [],
+    replica: mergeReplica,
+    ts,
+    state,
+  };
+  return {
+    pack,
+    state,
+    heads: merged,
+    ancestor: divergence.ancestor,
+    replayed,
+    droppedDuplicates,
+    compensations,
+    packsVisited: divergence.packs.length,
+  };
+}
+
+/** For each command id applied by more than one pack, the key of the pack whose events replay first. */
+function duplicateCommandOwners(
+  packs: readonly Pack[],
+  ordered: readonly EventRecord[],
+  packOf: ReadonlyMap<EventRecord, string>,
+): Map<string, string> {
+  const packsByCommand = new Map<string, string[]>();
+  for (const pack of packs) {
+    for (const commandId of pack.commandIds) {
+      const keys = packsByCommand.get(commandId) ?? [];
+      keys.push(VC.encode(pack.version));
+      packsByCommand.set(commandId, keys);
+    }
+  }
+  const owners = new Map<string, string>();
+  for (const [commandId, keys] of packsByCommand) {
+    if (keys.length < 2) continue;
+    const first = ordered.find((e) => e.causationId === commandId && keys.includes(packOf.get(e)!));
+    owners.set(commandId, first ? packOf.get(first)! : [...keys].sort(cmpKey)[0]!);
+  }
+  return owners;
+}

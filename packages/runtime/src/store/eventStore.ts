@@ -1,0 +1,74 @@
+import type { ActorRef, Pack, Snapshot } from '../model/index.js';
+import type { VectorClock } from '../vectorClock/index.js';
+
+/** What `loadChain` returns: the nearest base at or before a version on its chain, and the packs after it. */
+export interface Chain {
+  /** A snapshot, or the state carried by a merge pack; undefined means "start from initial()". */
+  readonly base?: Snapshot;
+  /** Command packs after the base up to and including the requested version, oldest first. */
+  readonly packs: readonly Pack[];
+}
+
+export interface Changes {
+  readonly packs: readonly Pack[];
+  /** Pass back to get what comes after; opaque to callers. */
+  readonly cursor: string;
+}
+
+export interface MergeReport {
+  /** Packs that were new here. */
+  readonly added: number;
+  /** Packs this store already held (merging is idempotent). */
+  readonly skipped: number;
+}
+
+/**
+ * Where actors' packs, heads, snapshots and applied command ids live. Every implementation runs
+ * the conformance suite in `@troupe/runtime/testkit`.
+ *
+ * Versions are addressed by their canonical key (`VC.encode`). Heads are the packs whose version
+ * no other pack's version dominates; one head means consistent, several mean divergence.
+ */
+export interface EventStore {
+  /**
+   * Atomically appends `pack` if and only if the actor's current head keys equal `expectedHeads`
+   * (as a set; empty for an actor with no packs). Records the pack's command ids, updates the
+   * heads, writes the snapshot if one is given, and appends to the replication log.
+   * Throws AppendConflictError (with the actual heads) otherwise, and writes nothing.
+   */
+  append(pack: Pack, expectedHeads: readonly string[], snapshot?: Snapshot): Promise<void>;
+
+  /** Current heads of the actor, in canonical (version key) order; empty if it has no packs. */
+  heads(actor: ActorRef): Promise<Pack[]>;
+
+  /** The packs at the given version keys (undefined where absent), in the same order. */
+  getPacks(actor: ActorRef, versionKeys: readonly string[]): Promise<(Pack | undefined)[]>;
+
+  /**
+   * Walks back from `versionKey` along parent links to the nearest snapshot or merge pack, so the
+   * state at that version is `fold(base ?? initial, packs)`. Never reads past the base.
+   */
+  loadChain(actor: ActorRef, versionKey: string): Promise<Chain>;
+
+  /** Stores a snapshot of the folded state at `version` (a cache: it may be dropped and rebuilt). */
+  saveSnapshot(actor: ActorRef, snapshot: Snapshot): Promise<void>;
+
+  /** The version of the pack that applied `commandId` to this actor, if any pack here did. */
+  commandVersion(actor: ActorRef, commandId: string): Promise<VectorClock | undefined>;
+
+  /**
+   * Packs appended or merged here after `cursor` (undefined = from the start), in the order they
+   * became durable here (a pack always after its parents), at most `limit` of them.
+   */
+  changesSince(cursor: string | undefined, limit: number): Promise<Changes>;
+
+  /**
+   * Adds packs copied from another store. Idempotent: a version already held is skipped.
+   * A pack whose parents are not held (here or earlier in `packs`) throws MissingAncestorError
+   * after the packs before it were added.
+   */
+  merge(packs: readonly Pack[]): Promise<MergeReport>;
+
+  /** Releases connections. The store must not be used afterwards. */
+  close(): Promise<void>;
+}

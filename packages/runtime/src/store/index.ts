@@ -1,0 +1,3 @@
+export type { EventStore, Chain, Changes, MergeReport } from './eventStore.js';
+export { MemoryStore } from './memoryStore.js';
+export { nextHeads, sameKeySet } from './heads.js';

@@ -1,0 +1,187 @@
+import { decodePack, decodeValue, encodePack, encodeValue } from '../codec/index.js';
+import { AppendConflictError, MissingAncestorError } from '../errors/index.js';
+import { type ActorRef, type Pack, type Snapshot, actorKey } from '../model/index.js';
+import { VC, type VectorClock } from '../vectorClock/index.js';
+import type { Chain, Changes, EventStore, MergeReport } from './eventStore.js';
+import { nextHeads, sameKeySet } from './heads.js';
+
+interface ActorRecord {
+  readonly ref: ActorRef;
+  /** versionKey -> encoded pack */
+  readonly packs: Map<string, Buffer>;
+  /** versionKey -> encoded snapshot state */
+  readonly snapshots: Map<string, Buffer>;
+  /** commandId -> versionKey */
+  readonly commands: Map<string, string>;
+  heads: VectorClock[];
+  headKeys: string[];
+}
+
+interface LogEntry {
+  readonly actor: ActorRecord;
+  readonly versionKey: string;
+}
+
+/**
+ * The embedded default store. Holds everything in process memory, but encodes packs and
+ * snapshots with the same msgpack codec as the Redis store, so aliasing bugs and undecodable
+ * data show up here first.
+ */
+export class MemoryStore implements EventStore {
+  private readonly actors = new Map<string, ActorRecord>();
+  private readonly log: LogEntry[] = [];
+  private closed = false;
+
+  async append(pack: Pack, expectedHeads: readonly string[], snapshot?: Snapshot): Promise<void> {
+    this.assertOpen();
+    const record = this.record(pack.actor);
+    const key = VC.encode(pack.version);
+    if (!sameKeySet(record.headKeys, expectedHeads) || record.packs.has(key)) {
+      throw new AppendConflictError(actorKey(pack.actor), expectedHeads, record.headKeys);
+    }
+    this.add(record, pack, key);
+    if (snapshot) record.snapshots.set(VC.encode(snapshot.version), encodeValue(snapshot.state));
+  }
+
+  async heads(actor: ActorRef): Promise<Pack[]> {
+    this.assertOpen();
+    const record = this.actors.get(actorKey(actor));
+    if (!record) return [];
+    return [...record.headKeys].sort().map((key) => this.decode(record, key)!);
+  }
+
+  async getPacks(actor: ActorRef, versionKeys: readonly string[]): Promise<(Pack | undefined)[]> {
+    this.assertOpen();
+    const record = this.actors.get(actorKey(actor));
+    return versionKeys.map((key) => (record ? this.decode(record, key) : undefined));
+  }
+
+  async loadChain(actor: ActorRef, versionKey: string): Promise<Chain> {
+    this.assertOpen();
+    const record = this.actors.get(actorKey(actor));
+    const packs: Pack[] = [];
+    let key: string | undefined = versionKey;
+    while (key !== undefined) {
+      const snapshotBytes = record?.snapshots.get(key);
+      if (snapshotBytes) {
+        const where = `snapshot ${actorKey(actor)}@${key}`;
+        return { base: { version: VC.decode(key), state: decodeValue(snapshotBytes, where) }, packs: packs.reverse() };
+      }
+      const pack: Pack | undefined = record ? this.decode(record, key) : undefined;
+      if (!pack) throw new MissingAncestorError(actorKey(actor), key);
+      if (pack.kind === 'merge') {
+        return { base: { version: pack.version, state: pack.state }, packs: packs.reverse() };
+      }
+      packs.push(pack);
+      const parent: VectorClock | undefined = pack.parents[0];
+      key = parent === undefined ? undefined : VC.encode(parent);
+    }
+    return { packs: packs.reverse() };
+  }
+
+  async saveSnapshot(actor: ActorRef, snapshot: Snapshot): Promise<void> {
+    this.assertOpen();
+    this.record(actor).snapshots.set(VC.encode(snapshot.version), encodeValue(snapshot.state));
+  }
+
+  async commandVersion(actor: ActorRef, commandId: string): Promise<VectorClock | undefined> {
+    this.assertOpen();
+    const key = this.actors.get(actorKey(actor))?.commands.get(commandId);
+    return key === undefined ? undefined : VC.decode(key);
+  }
+
+  async changesSince(cursor: string | undefined, limit: number): Promise<Changes> {
+    this.assertOpen();
+    const start = cursor === undefined ? 0 : Number(cursor);
+    const end = Math.min(this.log.length, start + limit);
+    const packs: Pack[] = [];
+    for (let i = start; i < end; i++) {
+      const entry = this.log[i]!;
+      packs.push(this.decode(entry.actor, entry.versionKey)!);
+    }
+    return { packs, cursor: String(end) };
+  }
+
+  async merge(packs: readonly Pack[]): Promise<MergeReport> {
+    this.assertOpen();
+    let added = 0;
+    let skipped = 0;
+    for (const pack of packs) {
+      const record = this.record(pack.actor);
+      const key = VC.encode(pack.version);
+      if (record.packs.has(key)) {
+        skipped++;
+        continue;
+      }
+      for (const parent of pack.parents) {
+        if (!record.packs.has(VC.encode(parent))) {
+          throw new MissingAncestorError(actorKey(pack.actor), VC.encode(parent));
+        }
+      }
+      this.add(record, pack, key);
+      added++;
+    }
+    return { added, skipped };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  /** Number of packs held, over all actors (for tests and reports). */
+  get packCount(): number {
+    return this.log.length;
+  }
+
+  /** Every actor that has packs here. */
+  actorRefs(): ActorRef[] {
+    return [...this.actors.values()].map((record) => record.ref);
+  }
+
+  /**
+   * Fault injection for tests: replaces the stored bytes of a pack. Lets a test show that an
+   * undecodable pack yields CorruptDataError naming it, and that no other actor is affected.
+   */
+  unsafeOverwritePack(actor: ActorRef, versionKey: string, bytes: Buffer): void {
+    this.record(actor).packs.set(versionKey, bytes);
+  }
+
+  private add(record: ActorRecord, pack: Pack, key: string): void {
+    record.packs.set(key, encodePack(pack));
+    for (const commandId of pack.commandIds) {
+      if (!record.commands.has(commandId)) record.commands.set(commandId, key);
+    }
+    const heads = nextHeads(record.heads, pack.version);
+    if (heads) {
+      record.heads = heads;
+      record.headKeys = heads.map(VC.encode);
+    }
+    this.log.push({ actor: record, versionKey: key });
+  }
+
+  private record(ref: ActorRef): ActorRecord {
+    const key = actorKey(ref);
+    let record = this.actors.get(key);
+    if (!record) {
+      record = {
+        ref: { type: ref.type, id: ref.id },
+        packs: new Map(),
+        snapshots: new Map(),
+        commands: new Map(),
+        heads: [],
+        headKeys: [],
+      };
+      this.actors.set(key, record);
+    }
+    return record;
+  }
+
+  private decode(record: ActorRecord, key: string): Pack | undefined {
+    const bytes = record.packs.get(key);
+    return bytes ? decodePack(bytes, `pack ${actorKey(record.ref)}@${key}`) : undefined;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('MemoryStore is closed');
+  }
+}

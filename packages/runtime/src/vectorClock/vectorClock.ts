@@ -1,0 +1,104 @@
+/**
+ * Vector clocks name the versions of an actor. A clock maps replica ids to counters; a missing
+ * entry means 0. Clocks are plain frozen-by-convention objects: every function here returns a new
+ * clock and never mutates its arguments.
+ */
+export type VectorClock = Readonly<Record<string, number>>;
+
+export type Ordering = 'before' | 'after' | 'equal' | 'concurrent';
+
+export const emptyClock: VectorClock = Object.freeze({});
+
+/** The clock with `replica`'s counter one higher: the version of a write at that replica. */
+export function increment(clock: VectorClock, replica: string): VectorClock {
+  return { ...clock, [replica]: (clock[replica] ?? 0) + 1 };
+}
+
+/** Pointwise maximum: the least clock that is at or after both. */
+export function merge(a: VectorClock, b: VectorClock): VectorClock {
+  const out: Record<string, number> = { ...a };
+  for (const key in b) {
+    const value = b[key]!;
+    if (value > (out[key] ?? 0)) out[key] = value;
+  }
+  return out;
+}
+
+/** Pointwise maximum of any number of clocks. */
+export function mergeAll(clocks: Iterable<VectorClock>): VectorClock {
+  let out: VectorClock = emptyClock;
+  for (const clock of clocks) out = merge(out, clock);
+  return out;
+}
+
+/** Compares two clocks in the happened-before partial order. */
+export function compare(a: VectorClock, b: VectorClock): Ordering {
+  let aBigger = false;
+  let bBigger = false;
+  for (const key in a) {
+    const av = a[key]!;
+    const bv = b[key] ?? 0;
+    if (av > bv) aBigger = true;
+    else if (av < bv) bBigger = true;
+  }
+  for (const key in b) {
+    if (key in a) continue;
+    if (b[key]! > 0) bBigger = true;
+  }
+  if (aBigger && bBigger) return 'concurrent';
+  if (aBigger) return 'after';
+  if (bBigger) return 'before';
+  return 'equal';
+}
+
+/** True when `a` is before or equal to `b` (a ≤ b pointwise). */
+export function dominatedBy(a: VectorClock, b: VectorClock): boolean {
+  for (const key in a) {
+    if (a[key]! > (b[key] ?? 0)) return false;
+  }
+  return true;
+}
+
+/** Sum of all counters: strictly grows along every parent -> child edge, so it orders causally. */
+export function weight(clock: VectorClock): number {
+  let total = 0;
+  for (const key in clock) total += clock[key]!;
+  return total;
+}
+
+/**
+ * Canonical text form, usable as a key: entries sorted by replica id, zero entries dropped,
+ * `replica:counter` joined by commas. Equal clocks always encode to the same string.
+ */
+export function encode(clock: VectorClock): string {
+  const keys = Object.keys(clock).filter((k) => clock[k]! > 0).sort();
+  let out = '';
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    out += (i === 0 ? '' : ',') + k + ':' + clock[k]!;
+  }
+  return out;
+}
+
+const replicaIdPattern = /^[A-Za-z0-9_.-]+$/;
+
+/** True when `id` can be a replica id (it must survive the canonical encoding unambiguously). */
+export function isValidReplicaId(id: string): boolean {
+  return id.length > 0 && id.length <= 64 && replicaIdPattern.test(id);
+}
+
+/** Parses the canonical form back; throws on anything `encode` would not have produced. */
+export function decode(text: string): VectorClock {
+  const out: Record<string, number> = {};
+  if (text === '') return out;
+  for (const part of text.split(',')) {
+    const colon = part.lastIndexOf(':');
+    const key = part.slice(0, colon);
+    const value = Number(part.slice(colon + 1));
+    if (colon <= 0 || !isValidReplicaId(key) || !Number.isSafeInteger(value) || value <= 0) {
+      throw new Error(`not a vector clock: '${text}'`);
+    }
+    out[key] = value;
+  }
+  return out;
+}
