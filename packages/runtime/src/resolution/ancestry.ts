@@ -59,7 +59,8 @@ interface WalkEntry {
 /**
  * Walks back from the heads in decreasing causal weight until the frontier narrows to one pack
  * that every head reaches: the latest common ancestor that is also a cut, so every pack above it
- * is a descendant. Reads only the packs after that ancestor.
+ * is a descendant. Reads only the packs after that ancestor. (Every walked path either reaches
+ * the candidate or ends at a root; with no root passed, every walked pack descends from it.)
  */
 export async function findDivergence(
   store: EventStore,
@@ -79,10 +80,14 @@ export async function findDivergence(
     heap.push(entry);
   });
   const packs: { pack: Pack; headMask: number }[] = [];
+  // Once a path has ended at a root other than the candidate, no pack below can be a cut: that
+  // root is neither its ancestor nor its descendant (two replicas created the actor concurrently).
+  let rootPassed = false;
   while (heap.size > 0) {
     const entry = heap.pop()!;
-    if (heap.size === 0 && entry.mask === full) return { ancestor: entry.pack, packs };
+    if (heap.size === 0 && entry.mask === full && !rootPassed) return { ancestor: entry.pack, packs };
     packs.push({ pack: entry.pack, headMask: entry.mask });
+    if (entry.pack.parents.length === 0) rootPassed = true;
     if (packs.length > limits.packsVisitedMax) {
       throw new LimitExceededError('packsVisitedMax', `resolving ${actorKey(actor)} visited more than ${limits.packsVisitedMax} packs`);
     }

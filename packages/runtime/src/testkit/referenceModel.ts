@@ -1,0 +1,127 @@
+import { type AnyActorDefinition, compareEvents, fold } from '../actor/index.js';
+import type { EventRecord, Pack } from '../model/index.js';
+import { tick } from '../resolution/index.js';
+import { VC } from '../vectorClock/index.js';
+
+/**
+ * A deliberately naive reference of divergence resolution, for checkers: it holds every pack of
+ * one actor in memory and works with whole ancestor sets instead of the runtime's bounded walk.
+ * Slow (quadratic), simple, and written separately from `computeMerge`, so that the two can be
+ * compared on any history.
+ */
+export class ReferenceModel {
+  private readonly packs = new Map<string, Pack>();
+  private readonly ancestorSets = new Map<string, Set<string>>();
+  private readonly states = new Map<string, unknown>();
+
+  constructor(private readonly definition: AnyActorDefinition, packs: Iterable<Pack>) {
+    for (const pack of packs) this.packs.set(VC.encode(pack.version), pack);
+  }
+
+  /** The pack and all its ancestors (keys). */
+  ancestry(key: string): Set<string> {
+    const known = this.ancestorSets.get(key);
+    if (known) return known;
+    const pack = this.get(key);
+    const out = new Set<string>([key]);
+    for (const parent of pack.parents) for (const k of this.ancestry(VC.encode(parent))) out.add(k);
+    this.ancestorSets.set(key, out);
+    return out;
+  }
+
+  /** Maximal command packs whose version is at or before `version`: what a merge at `version` merges. */
+  commandHeadsAt(version: Record<string, number>): string[] {
+    const below = [...this.packs.values()].filter((p) => p.kind === 'command' && VC.dominatedBy(p.version, version));
+    return below
+      .filter((p) => !below.some((q) => q !== p && VC.dominatedBy(p.version, q.version)))
+      .map((p) => VC.encode(p.version))
+      .sort();
+  }
+
+  /** The latest pack every other pack of the union of the heads' ancestries is an ancestor or a descendant of. */
+  latestCut(headKeys: readonly string[]): string | undefined {
+    const union = new Set<string>();
+    for (const key of headKeys) for (const k of this.ancestry(key)) union.add(k);
+    let best: string | undefined;
+    for (const candidate of union) {
+      const below = this.ancestry(candidate);
+      const isCut = [...union].every((k) => below.has(k) || this.ancestry(k).has(candidate));
+      if (!isCut) continue;
+      if (best === undefined || this.ancestry(candidate).has(best)) best = candidate;
+    }
+    return best;
+  }
+
+  /** State at a version, recomputed from scratch (snapshots and carried merge states ignored). */
+  stateAt(key: string): unknown {
+    if (this.states.has(key)) return this.states.get(key);
+    const pack = this.get(key);
+    let state: unknown;
+    if (pack.kind === 'command') {
+      const parent = pack.parents[0];
+      const base = parent ? this.stateAt(VC.encode(parent)) : this.definition.initial();
+      state = fold(this.definition, base, pack.events);
+    } else {
+      state = this.merge(this.commandHeadsAt(pack.version)).state;
+    }
+    this.states.set(key, state);
+    return state;
+  }
+
+  /** The merge of the given command heads: its compensations, state and replay order. */
+  merge(headKeys: readonly string[]): { state: unknown; replayed: EventRecord[]; compensations: EventRecord[]; ancestor?: string } {
+    const ancestor = this.latestCut(headKeys);
+    const below = ancestor ? this.ancestry(ancestor) : new Set<string>();
+    const after = new Set<string>();
+    for (const key of headKeys) for (const k of this.ancestry(key)) if (!below.has(k)) after.add(k);
+    const byId = new Map<string, { event: EventRecord; pack: string }>();
+    for (const key of after) for (const event of this.get(key).events) if (!byId.has(event.id)) byId.set(event.id, { event, pack: key });
+    const ordered = [...byId.values()].sort((a, b) => compareEvents(a.event, b.event));
+    const firstPackOfCommand = new Map<string, string>();
+    for (const { event, pack } of ordered) {
+      if (this.get(pack).commandIds.includes(event.causationId) && !firstPackOfCommand.has(event.causationId)) {
+        firstPackOfCommand.set(event.causationId, pack);
+      }
+    }
+    const replayed = ordered
+      .filter(({ event, pack }) => (firstPackOfCommand.get(event.causationId) ?? pack) === pack)
+      .map((x) => x.event);
+    const ancestorState = ancestor ? this.stateAt(ancestor) : this.definition.initial();
+    const merged = fold(this.definition, ancestorState, replayed);
+    const versionKey = VC.encode(VC.mergeAll(headKeys.map(VC.decode)));
+    const ts = Math.max(...headKeys.map((k) => this.get(k).ts)) + tick;
+    const branches = headKeys.map((h) => replayed.filter((e) => this.ancestry(h).has(this.packOf(e, after))));
+    const emitted = this.definition.onMerge?.(merged, { actor: this.get(headKeys[0]!).actor, ancestorState, replayed, branches }) ?? [];
+    const compensations: EventRecord[] = emitted.map((e: { type: string; data: unknown }, i: number) => ({
+      id: `m${versionKey}#${String(i).padStart(4, '0')}`,
+      actor: this.get(headKeys[0]!).actor,
+      type: e.type,
+      data: e.data,
+      ts,
+      correlationId: `merge:${versionKey}`,
+      causationId: `merge:${versionKey}`,
+      replica: 'merge',
+    }));
+    return { state: fold(this.definition, merged, compensations), replayed, compensations, ...(ancestor ? { ancestor } : {}) };
+  }
+
+  /** Current heads by version dominance. */
+  heads(): string[] {
+    const all = [...this.packs.values()];
+    return all
+      .filter((p) => !all.some((q) => q !== p && VC.dominatedBy(p.version, q.version)))
+      .map((p) => VC.encode(p.version))
+      .sort();
+  }
+
+  get(key: string): Pack {
+    const pack = this.packs.get(key);
+    if (!pack) throw new Error(`reference model: no pack ${key}`);
+    return pack;
+  }
+
+  private packOf(event: EventRecord, keys: Iterable<string>): string {
+    for (const key of keys) if (this.get(key).events.some((e) => e.id === event.id)) return key;
+    return '';
+  }
+}
