@@ -153,6 +153,18 @@ export async function checkInvariants({ cluster, acks }: Outcome): Promise<void>
     const head = heads[0]![0]!;
     expect(reference.heads()).toEqual([VC.encode(head.version)]);
     expect(views[0]!.state, `I3: state of ${ref.id}`).toEqual(reference.stateAt(VC.encode(head.version)));
+    // Causality: an event never replays before an event of an ancestor pack.
+    const position = new Map(views[0]!.state.applied.map((id, i) => [id, i]));
+    for (const pack of packSets[0]!) {
+      for (const ancestorKey of reference.ancestry(VC.encode(pack.version))) {
+        for (const cause of reference.get(ancestorKey).events) {
+          for (const effect of pack.events) {
+            if (cause === effect || !position.has(cause.id) || !position.has(effect.id)) continue;
+            expect(position.get(cause.id)!, `I3: ${cause.id} must replay before ${effect.id}`).toBeLessThan(position.get(effect.id)!);
+          }
+        }
+      }
+    }
     for (const pack of packSets[0]!) {
       if (pack.kind !== 'merge') continue;
       reached.merges++;
