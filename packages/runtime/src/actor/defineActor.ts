@@ -49,7 +49,7 @@ type CommandHandlers<State, Commands extends Record<string, unknown>, Events ext
 };
 
 type EventHandlers<State, Events extends Record<string, unknown>> = {
-  [K in keyof Events]: (state: State, data: Events[K], event: EventRecord<Events[K]>) => State;
+  [K in keyof Events]: (state: State, data: Events[K], event: EventRecord) => State;
 };
 
 /** Checks a payload at run time; returns a message saying what is wrong, or undefined when valid. */
@@ -65,7 +65,7 @@ export interface ActorSpec<State, Commands extends Record<string, unknown>, Even
   /** Pure folds: (state, data, event) => next state. Must not mutate `state`. */
   readonly events: EventHandlers<State, Events>;
   /** Optional run-time payload checks, by command name. Invalid payloads are never decided. */
-  readonly validate?: { readonly [K in keyof Commands]?: PayloadValidator };
+  readonly validate?: { readonly [K in keyof NoInfer<Commands>]?: PayloadValidator };
   /** Deterministic compensations after a divergence is resolved (pure; must not read clocks). */
   readonly onMerge?: (merged: State, ctx: MergeContext<State>) => readonly EmittedEvent<Events>[];
   /** Write a snapshot after this many events since the last one. Default 100. */
@@ -83,10 +83,18 @@ export interface ActorDefinition<
   ref(id: string): TypedRef<ActorDefinition<State, Commands, Events>>;
 }
 
-/** An ActorRef that remembers its definition's types, so `send` checks commands at compile time. */
+declare const definitionBrand: unique symbol;
+
+/**
+ * An ActorRef that remembers its definition's types, so `send` checks commands at compile time.
+ * The brand exists only in the type system; at run time a TypedRef is a plain `{ type, id }`.
+ */
 export interface TypedRef<Def> extends ActorRef {
-  readonly __definition?: Def;
+  readonly [definitionBrand]: Def;
 }
+
+/** An ActorRef without a definition's types: commands are checked at run time only. */
+export type UntypedRef = ActorRef & { readonly [definitionBrand]?: undefined };
 
 export type AnyActorDefinition = ActorDefinition<any, any, any>;
 
@@ -128,7 +136,7 @@ export function defineActor<State, Commands extends Record<string, unknown>, Eve
     ...spec,
     snapshotEvery,
     commandNames,
-    ref: (id: string) => ({ type: spec.type, id }),
+    ref: (id: string) => ({ type: spec.type, id }) as TypedRef<ActorDefinition<State, Commands, Events>>,
   };
   return Object.freeze(definition);
 }

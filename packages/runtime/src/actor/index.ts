@@ -12,6 +12,7 @@ export {
   type ActorDefinition,
   type AnyActorDefinition,
   type TypedRef,
+  type UntypedRef,
   type StateOf,
   type CommandsOf,
   type EventsOf,

@@ -1,5 +1,5 @@
 import nact from 'nact';
-import type { AnyActorDefinition, CommandOf, CommandOptions, TypedRef } from '../actor/index.js';
+import type { AnyActorDefinition, CommandOf, CommandOptions, TypedRef, UntypedRef } from '../actor/index.js';
 import {
   InvalidDefinitionError,
   InvalidPayloadError,
@@ -139,7 +139,7 @@ export class Runtime {
    * store's errors.
    */
   send<Def>(ref: TypedRef<Def>, command: CommandOf<Def>): Promise<CommandReply>;
-  send(ref: ActorRef, command: { readonly type: string; readonly payload?: unknown } & CommandOptions): Promise<CommandReply>;
+  send(ref: UntypedRef, command: { readonly type: string; readonly payload?: unknown } & CommandOptions): Promise<CommandReply>;
   send(ref: ActorRef, command: { readonly type: string; readonly payload?: unknown } & CommandOptions): Promise<CommandReply> {
     try {
       const envelope = this.validate(ref, command);
