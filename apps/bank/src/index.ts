@@ -1,1 +1,23 @@
-export {};
+import type { AnyActorDefinition } from '@troupe/runtime';
+import { Account } from './account.js';
+
+export {
+  Account,
+  type AccountDefinition,
+  type AccountState,
+  type AccountCommands,
+  type AccountEvents,
+  type AccountEvent,
+  initialAccount,
+  isOverdrawn,
+  unrecordedOverdraft,
+  overdraftCompensation,
+  overdraftFee,
+  ownerLengthMax,
+  validateOpen,
+  validateAmount,
+} from './account.js';
+export { runBankScenario, formatScenario, type ScenarioResult, type ScenarioStep, type ReplicaView, type BranchView } from './demo.js';
+
+/** Every actor this app defines, to pass as `createRuntime({ actors: bankActors })`. */
+export const bankActors: readonly AnyActorDefinition[] = [Account];

@@ -66,8 +66,6 @@ interface Live {
   lastUsedMs: number;
 }
 
-let commandCounter = 0;
-
 /**
  * Hosts actors: one nact actor per live entity, so one actor's messages run strictly one at a time
  * and in order while different actors run concurrently. Idle entities are passivated (after
@@ -83,7 +81,6 @@ export class Runtime {
   private readonly options: Required<Pick<RuntimeOptions, 'idleTimeoutMs' | 'liveActorsMax'>>;
   private readonly environment: ConstructorParameters<typeof Entity>[2];
   private readonly sweeper: NodeJS.Timeout;
-  private readonly idPrefix: string;
   private pendingTotal = 0;
   private drained: (() => void) | undefined;
   private stopped = false;
@@ -115,7 +112,6 @@ export class Runtime {
       idleTimeoutMs: options.idleTimeoutMs ?? runtimeDefaults.idleTimeoutMs,
       liveActorsMax: options.liveActorsMax ?? runtimeDefaults.liveActorsMax,
     };
-    this.idPrefix = `${this.replicaId}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}-`;
     this.system = nact.start();
     const sweepEveryMs = Math.max(10, Math.min(this.options.idleTimeoutMs / 2, 5_000));
     this.sweeper = setInterval(() => this.passivateIdle(), sweepEveryMs);
@@ -194,7 +190,9 @@ export class Runtime {
     if (callerChoseId && (typeof command.commandId !== 'string' || command.commandId.length === 0 || command.commandId.length > 256)) {
       throw new InvalidPayloadError(definition.type, command.type, 'commandId must be a string of 1-256 characters');
     }
-    const commandId = command.commandId ?? this.idPrefix + (commandCounter++).toString(36);
+    // Default ids come from the replica's id source: unique across replicas (machine id) and
+    // reproducible under a manual clock, which the simulator relies on.
+    const commandId = command.commandId ?? `${this.replicaId}.${this.environment.ids.next()}`;
     return {
       type: command.type,
       payload: command.payload,

@@ -19,6 +19,8 @@ export interface MergeOutcome {
   readonly ancestor?: Pack;
   /** Events replayed on the ancestor's state, in replay order (duplicates dropped). */
   readonly replayed: readonly EventRecord[];
+  /** The replayed events of each branch (one per command head, same order as `heads`), in replay order. */
+  readonly branches: readonly (readonly EventRecord[])[];
   /** Events dropped because their command id was already applied on another branch. */
   readonly droppedDuplicates: readonly EventRecord[];
   /** Compensation events from `onMerge`. */
@@ -92,13 +94,9 @@ export async function computeMerge(
   const version = VC.mergeAll(merged.map((p) => p.version));
   const versionKey = VC.encode(version);
   const ts = Math.max(...merged.map((p) => p.ts)) + tick;
+  const branchEvents = branches.map((b) => b.filter((e) => !dropped.has(e)).sort(compareEvents));
   const emitted = definition.onMerge
-    ? definition.onMerge(foldedState, {
-        actor,
-        ancestorState,
-        replayed,
-        branches: branches.map((b) => b.filter((e) => !dropped.has(e)).sort(compareEvents)),
-      })
+    ? definition.onMerge(foldedState, { actor, ancestorState, replayed, branches: branchEvents })
     : [];
   const compensations: EventRecord[] = emitted.map((e, i) => ({
     id: `m${versionKey}#${String(i).padStart(4, '0')}`,
@@ -128,6 +126,7 @@ export async function computeMerge(
     heads: merged,
     ancestor: divergence.ancestor,
     replayed,
+    branches: branchEvents,
     droppedDuplicates,
     compensations,
     packsVisited: divergence.packs.length,

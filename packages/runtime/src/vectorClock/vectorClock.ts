@@ -9,9 +9,16 @@ export type Ordering = 'before' | 'after' | 'equal' | 'concurrent';
 
 export const emptyClock: VectorClock = Object.freeze({});
 
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/** The counter of `replica` in `clock` (0 when absent). Own entries only: a replica named e.g. 'constructor' must not read Object.prototype. */
+function counter(clock: VectorClock, replica: string): number {
+  return hasOwn.call(clock, replica) ? clock[replica]! : 0;
+}
+
 /** The clock with `replica`'s counter one higher: the version of a write at that replica. */
 export function increment(clock: VectorClock, replica: string): VectorClock {
-  return { ...clock, [replica]: (clock[replica] ?? 0) + 1 };
+  return { ...clock, [replica]: counter(clock, replica) + 1 };
 }
 
 /** Pointwise maximum: the least clock that is at or after both. */
@@ -19,7 +26,7 @@ export function merge(a: VectorClock, b: VectorClock): VectorClock {
   const out: Record<string, number> = { ...a };
   for (const key in b) {
     const value = b[key]!;
-    if (value > (out[key] ?? 0)) out[key] = value;
+    if (value > counter(out, key)) out[key] = value;
   }
   return out;
 }
@@ -37,12 +44,12 @@ export function compare(a: VectorClock, b: VectorClock): Ordering {
   let bBigger = false;
   for (const key in a) {
     const av = a[key]!;
-    const bv = b[key] ?? 0;
+    const bv = counter(b, key);
     if (av > bv) aBigger = true;
     else if (av < bv) bBigger = true;
   }
   for (const key in b) {
-    if (key in a) continue;
+    if (hasOwn.call(a, key)) continue;
     if (b[key]! > 0) bBigger = true;
   }
   if (aBigger && bBigger) return 'concurrent';
@@ -54,7 +61,7 @@ export function compare(a: VectorClock, b: VectorClock): Ordering {
 /** True when `a` is before or equal to `b` (a ≤ b pointwise). */
 export function dominatedBy(a: VectorClock, b: VectorClock): boolean {
   for (const key in a) {
-    if (a[key]! > (b[key] ?? 0)) return false;
+    if (a[key]! > counter(b, key)) return false;
   }
   return true;
 }
@@ -84,7 +91,8 @@ const replicaIdPattern = /^[A-Za-z0-9_.-]+$/;
 
 /** True when `id` can be a replica id (it must survive the canonical encoding unambiguously). */
 export function isValidReplicaId(id: string): boolean {
-  return id.length > 0 && id.length <= 64 && replicaIdPattern.test(id);
+  // '__proto__' cannot be an own key of a plain object assigned with `clock[id] = n`.
+  return id.length > 0 && id.length <= 64 && replicaIdPattern.test(id) && id !== '__proto__';
 }
 
 /** Parses the canonical form back; throws on anything `encode` would not have produced. */
@@ -100,5 +108,7 @@ export function decode(text: string): VectorClock {
     }
     out[key] = value;
   }
+  // Sorted keys, no duplicates, plain decimal counters: only what `encode` writes is accepted.
+  if (encode(out) !== text) throw new Error(`not a vector clock: '${text}' (not in canonical form)`);
   return out;
 }

@@ -1,0 +1,136 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { CorruptDataError, decodePack, decodeValue, encodePack, encodeValue, formatVersion } from '../index.js';
+import { makePack, uniqueActor } from '../testkit/index.js';
+
+function corruptionOf(fn: () => unknown): CorruptDataError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(CorruptDataError);
+    return error as CorruptDataError;
+  }
+  throw new Error('expected CorruptDataError, nothing was thrown');
+}
+
+/** JSON-like values (what event data and states are), without -0 which msgpack writes as 0. */
+const valueArb = fc.jsonValue().map((v) => JSON.parse(JSON.stringify(v)) as unknown);
+
+describe('codec', () => {
+  it('encodeValue writes the format byte first, then msgpack', () => {
+    const bytes = encodeValue({ a: 1 });
+    expect(bytes[0]).toBe(formatVersion);
+    expect(bytes.length).toBeGreaterThan(1);
+  });
+
+  it('decodeValue(encodeValue(x)) deep-equals x', () => {
+    const samples: unknown[] = [
+      null,
+      true,
+      false,
+      0,
+      -1,
+      2 ** 53 - 1,
+      -(2 ** 53 - 1),
+      1700000000000.0009765625,
+      0.1,
+      5e-324,
+      '',
+      'héllo ✓ 日本',
+      'x'.repeat(70_000),
+      [],
+      [1, [2, [3, [4]]]],
+      {},
+      { nested: { list: [1, 'a', null, { deep: true }], n: -3.25 } },
+    ];
+    for (const sample of samples) expect(decodeValue(encodeValue(sample), 'sample')).toEqual(sample);
+    expect(Object.is(decodeValue(encodeValue(1700000000000.0009765625), 'ts'), 1700000000000.0009765625)).toBe(true);
+  });
+
+  it('round-trips arbitrary JSON-like values', () => {
+    fc.assert(
+      fc.property(valueArb, (value) => {
+        expect(decodeValue(encodeValue(value), 'prop')).toEqual(value);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('round-trips arbitrary doubles exactly', () => {
+    fc.assert(
+      fc.property(fc.double({ noNaN: true }).filter((d) => !Object.is(d, -0)), (d) => Object.is(decodeValue(encodeValue(d), 'd'), d)),
+      { numRuns: 500 },
+    );
+  });
+
+  it('a wrong format byte is CorruptDataError naming `where`', () => {
+    const bytes = Buffer.from(encodeValue({ a: 1 }));
+    for (const byte of [0, 2, 0x80, 0xff]) {
+      bytes[0] = byte;
+      const error = corruptionOf(() => decodeValue(bytes, 'pack account:7@a:3'));
+      expect(error.code).toBe('CORRUPT_DATA');
+      expect(error.where).toBe('pack account:7@a:3');
+      expect(error.message).toContain('pack account:7@a:3');
+      expect(error.message).toContain(`format byte ${byte}`);
+    }
+  });
+
+  it('empty and one-byte input is CorruptDataError naming `where`', () => {
+    for (const bytes of [new Uint8Array(0), Uint8Array.of(formatVersion)]) {
+      const error = corruptionOf(() => decodeValue(bytes, 'snapshot x:1@a:1'));
+      expect(error.where).toBe('snapshot x:1@a:1');
+      expect(error.message).toContain('snapshot x:1@a:1');
+    }
+  });
+
+  it('every truncation of an encoded value is CorruptDataError naming `where`', () => {
+    fc.assert(
+      fc.property(valueArb, (value) => {
+        const bytes = encodeValue(value);
+        for (let length = 0; length < bytes.length; length++) {
+          const error = corruptionOf(() => decodeValue(bytes.subarray(0, length), `cut@${length}`));
+          expect(error.where).toBe(`cut@${length}`);
+          expect(error.message).toContain(`cut@${length}`);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('trailing bytes after a value are CorruptDataError', () => {
+    const bytes = Buffer.concat([encodeValue([1, 2]), Buffer.from([3])]);
+    expect(corruptionOf(() => decodeValue(bytes, 'tail')).where).toBe('tail');
+  });
+
+  it('encodePack / decodePack round-trip a pack', () => {
+    const actor = uniqueActor();
+    const pack = makePack({ actor, version: { a: 2, b: 1 }, parents: [{ a: 1, b: 1 }], ts: 1700000000000.0009765625 });
+    const merge = makePack({ actor, kind: 'merge', version: { a: 2, b: 2 }, parents: [{ a: 2, b: 1 }, { a: 1, b: 2 }], state: { s: [1, null] } });
+    expect(decodePack(encodePack(pack), 'p')).toEqual(pack);
+    expect(decodePack(encodePack(merge), 'm')).toEqual(merge);
+  });
+
+  it('decodePack rejects decodable values that are not packs, naming `where`', () => {
+    const actor = uniqueActor();
+    const pack = makePack({ actor, version: { a: 1 } });
+    const notPacks: unknown[] = [
+      null,
+      42,
+      'pack',
+      [pack],
+      {},
+      { ...pack, kind: 'other' },
+      { ...pack, version: 'a:1' },
+      { ...pack, parents: {} },
+      { ...pack, events: null },
+      { ...pack, commandIds: 'cmd' },
+      { ...pack, ts: '1700000000000' },
+      { ...pack, actor: 'type:id' },
+    ];
+    for (const value of notPacks) {
+      const error = corruptionOf(() => decodePack(encodeValue(value), 'pack t:1@a:1'));
+      expect(error.where).toBe('pack t:1@a:1');
+      expect(error.message).toContain('pack t:1@a:1');
+    }
+  });
+});

@@ -1,0 +1,15 @@
+/**
+ * `@troupe/runtime/testkit`: shared test suites and helpers. Imports vitest, so only load it from
+ * test files (vitest is an optional peer dependency of the runtime).
+ */
+export {
+  type ConformanceOptions,
+  type MakePackOptions,
+  runStoreConformance,
+  makePack,
+  makeEvent,
+  makeChain,
+  appendChain,
+  uniqueActor,
+  uniqueSuffix,
+} from './storeConformance.js';
