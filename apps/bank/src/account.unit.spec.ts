@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  type CommandOf,
   type DecideContext,
   type EventRecord,
   type MergeContext,
@@ -291,7 +292,7 @@ async function threeReplicasPartitioned() {
   const settleAll = async () => {
     for (let i = 0; i < 3; i++) for (const link of [ab, ac, bc]) await link.settle();
   };
-  const send = async (rt: Runtime, command: Parameters<Runtime['send']>[1]) => {
+  const send = async (rt: Runtime, command: CommandOf<typeof Account>) => {
     clock.advance(3);
     const reply = await rt.send(ref, command);
     expect(reply.status).toBe('accepted');
