@@ -1,0 +1,50 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const scratch = fileURLToPath(new URL('./.docs-examples/', import.meta.url));
+const bin = (name: string) => `${root}/node_modules/.bin/${name}`;
+
+/** The runnable examples of the READMEs: each must type-check against the built packages and run. */
+function examples(readme: string): string[] {
+  const text = readFileSync(`${root}/${readme}`, 'utf8');
+  return [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((code) => code.includes('createRuntime('));
+}
+
+async function check(name: string, code: string): Promise<string> {
+  mkdirSync(scratch, { recursive: true });
+  const file = `${scratch}${name}.ts`;
+  writeFileSync(file, `${code}\nexport {};\n`);
+  const flags = ['--noEmit', '--strict', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--skipLibCheck', '--types', 'node'];
+  await run(bin('tsc'), [...flags, file], { cwd: root }).catch((error: { stdout: string }) => {
+    throw new Error(`${name} does not type-check:\n${error.stdout}`);
+  });
+  const { stdout } = await run(bin('tsx'), [file], { cwd: scratch });
+  return stdout;
+}
+
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe('README examples', () => {
+  it('the root README example converges as it says', async () => {
+    const [code] = examples('README.md');
+    expect(code).toBeDefined();
+    const out = await check('root-readme', code!);
+    expect(out).toMatch(/version: \{ eu: 2, us: 1 \}/);
+    expect(out).toMatch(/balance: -50/);
+    expect(out).toMatch(/overdrawn: 50/);
+  }, 60_000);
+
+  it('the runtime README example prints what its comments say', async () => {
+    const [code] = examples('packages/runtime/README.md');
+    expect(code).toBeDefined();
+    const out = await check('runtime-readme', code!);
+    expect(out).toMatch(/status: 'accepted'/);
+    expect(out).toMatch(/status: 'rejected'[\s\S]*reason: 'not enough'/);
+    expect(out).toMatch(/version: \{ a: 2, b: 1 \}, state: \{ value: 8 \}, heads: 1/);
+  }, 60_000);
+});
