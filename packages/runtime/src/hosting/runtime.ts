@@ -3,6 +3,7 @@ import type { AnyActorDefinition, CommandOf, CommandOptions, TypedRef, UntypedRe
 import {
   InvalidDefinitionError,
   InvalidPayloadError,
+  LimitExceededError,
   RuntimeStoppedError,
   UnknownActorTypeError,
   UnknownCommandError,
@@ -32,6 +33,8 @@ export interface RuntimeOptions {
   readonly idleTimeoutMs?: number;
   /** Passivate least recently used idle actors beyond this many live ones. Default 100,000. */
   readonly liveActorsMax?: number;
+  /** Most messages queued for one actor; more are refused with LimitExceededError. Default 10,000. */
+  readonly mailboxMax?: number;
   /** Re-decide this many times after append conflicts before failing. Default 16. */
   readonly conflictRetriesMax?: number;
   /** Most events one command may emit. Default 1,000. */
@@ -46,6 +49,7 @@ export const runtimeDefaults = {
   replicaId: 'local',
   idleTimeoutMs: 60_000,
   liveActorsMax: 100_000,
+  mailboxMax: 10_000,
   conflictRetriesMax: 16,
   eventsPerCommandMax: 1_000,
 } as const;
@@ -78,7 +82,7 @@ export class Runtime {
   private readonly definitions = new Map<string, AnyActorDefinition>();
   private readonly system: nact.ActorSystemRef;
   private readonly live = new Map<string, Live>();
-  private readonly options: Required<Pick<RuntimeOptions, 'idleTimeoutMs' | 'liveActorsMax'>>;
+  private readonly options: Required<Pick<RuntimeOptions, 'idleTimeoutMs' | 'liveActorsMax' | 'mailboxMax'>>;
   private readonly environment: ConstructorParameters<typeof Entity>[2];
   private readonly sweeper: NodeJS.Timeout;
   private pendingTotal = 0;
@@ -111,6 +115,7 @@ export class Runtime {
     this.options = {
       idleTimeoutMs: options.idleTimeoutMs ?? runtimeDefaults.idleTimeoutMs,
       liveActorsMax: options.liveActorsMax ?? runtimeDefaults.liveActorsMax,
+      mailboxMax: options.mailboxMax ?? runtimeDefaults.mailboxMax,
     };
     this.system = nact.start();
     const sweepEveryMs = Math.max(10, Math.min(this.options.idleTimeoutMs / 2, 5_000));
@@ -212,6 +217,11 @@ export class Runtime {
 
   private enqueue<T>(ref: ActorRef, message: (done: Settle<T>) => Message): Promise<T> {
     const live = this.entityFor(ref);
+    if (live.pending >= this.options.mailboxMax) {
+      return Promise.reject(
+        new LimitExceededError('mailboxMax', `${actorKey(ref)} already has ${live.pending} queued messages`),
+      );
+    }
     live.pending++;
     live.lastUsedMs = Date.now();
     this.pendingTotal++;

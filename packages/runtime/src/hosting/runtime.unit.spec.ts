@@ -219,6 +219,20 @@ describe('Runtime hosting', () => {
     expect(await rt.send(Counter.ref('fine'), { type: 'add', payload: { by: 1 } })).toMatchObject({ status: 'accepted' });
   });
 
+  it('bounds each mailbox: beyond mailboxMax a command is refused, the queued ones still run', async () => {
+    const store = new SlowStore();
+    const rt = runtime({ store, mailboxMax: 5 });
+    const ref = Counter.ref('busy');
+    const sends = Array.from({ length: 8 }, () => rt.send(ref, { type: 'add', payload: { by: 1 } }));
+    const settled = await Promise.allSettled(sends);
+    expect(settled.filter((r) => r.status === 'fulfilled')).toHaveLength(5);
+    const refused = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(refused).toHaveLength(3);
+    expect(refused[0]!.reason).toBeInstanceOf(LimitExceededError);
+    expect(String(refused[0]!.reason.message)).toMatch(/mailboxMax/);
+    expect((await rt.inspect<CounterState>(ref)).state.value).toBe(5);
+  });
+
   it('rejects invalid definitions and options early', () => {
     expect(() => defineActor({ type: 'bad type!', initial: () => 0, commands: { a: () => [] }, events: {} })).toThrow(TroupeError);
     expect(() => createRuntime({ actors: [Counter, Counter] })).toThrow(/registered twice/);

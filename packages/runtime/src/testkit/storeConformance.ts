@@ -584,6 +584,15 @@ export function runStoreConformance(options: ConformanceOptions): void {
         expect(await store.commandVersion(actor, 'remote-1')).toEqual({ a: 1, b: 1 });
         expect(await store.commandVersion(actor, 'remote-3')).toEqual({ a: 1, b: 2 });
       });
+
+      it('a command id recorded by two packs (a retry applied on two branches) names one of them', async () => {
+        const actor = uniqueActor();
+        await store.append(makePack({ actor, version: { a: 1 } }), []);
+        await store.append(makePack({ actor, version: { a: 2 }, parents: [{ a: 1 }], commandIds: ['retried'] }), ['a:1']);
+        await store.merge([makePack({ actor, version: { a: 1, b: 1 }, parents: [{ a: 1 }], commandIds: ['retried'] })]);
+        const version = await store.commandVersion(actor, 'retried');
+        expect(version === undefined ? undefined : key(version)).toMatch(/^(a:2|a:1,b:1)$/);
+      });
     });
 
     describe('changesSince', () => {
