@@ -1,11 +1,3 @@
-import { defineConfig } from 'vitest/config';
+import { troupeVitestConfig } from '../vitest.shared.js';
 
-export default defineConfig({
-  resolve: { conditions: ['source'] },
-  ssr: { resolve: { conditions: ['source'] } },
-  test: {
-    include: ['**/*.spec.ts'],
-    exclude: ['node_modules/**'],
-    testTimeout: 60_000,
-  },
-});
+export default troupeVitestConfig({ include: ['**/*.spec.ts'], exclude: ['node_modules/**'], testTimeout: 60_000 });

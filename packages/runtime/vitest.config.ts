@@ -1,10 +1,3 @@
-import { defineConfig } from 'vitest/config';
+import { troupeVitestConfig } from '../../vitest.shared.js';
 
-export default defineConfig({
-  resolve: { conditions: ['source'] },
-  ssr: { resolve: { conditions: ['source'] } },
-  test: {
-    include: ['src/**/*.spec.ts'],
-    testTimeout: 30_000,
-  },
-});
+export default troupeVitestConfig({ include: ['src/**/*.spec.ts'], testTimeout: 30_000 });
