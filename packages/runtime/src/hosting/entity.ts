@@ -7,7 +7,7 @@ import {
 import { AppendConflictError, LimitExceededError, TroupeError } from '../errors/index.js';
 import type { Clock, IdSource } from '../ids/index.js';
 import type { ActorRef, EventRecord, Pack, Snapshot } from '../model/index.js';
-import { computeMerge, nextTimestamp, type AncestryLimits } from '../resolution/index.js';
+import { computeMerge, nextTimestamp, stateAt, type AncestryLimits } from '../resolution/index.js';
 import type { EventStore } from '../store/index.js';
 import { VC } from '../vectorClock/index.js';
 import type { ActorView, CommandReply, ResolveReply } from './replies.js';
@@ -140,10 +140,8 @@ export class Entity {
         this.loaded = { state: this.definition.initial(), sinceSnapshot: 0 };
         return this.loaded;
       }
-      const chain = await this.env.store.loadChain(this.actor, VC.encode(head.version));
-      const events = chain.packs.flatMap((p) => p.events);
-      const base = chain.base ? chain.base.state : this.definition.initial();
-      this.loaded = { head, state: fold(this.definition, base, events), sinceSnapshot: events.length };
+      const { state, eventsSinceSnapshot } = await stateAt(this.env.store, this.definition, this.actor, head.version);
+      this.loaded = { head, state, sinceSnapshot: eventsSinceSnapshot };
       return this.loaded;
     }
   }

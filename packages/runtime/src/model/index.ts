@@ -1,1 +1,1 @@
-export { type ActorRef, type EventRecord, type Pack, type PackKind, type Snapshot, actorKey } from './types.js';
+export { type ActorRef, type EventRecord, type Pack, type PackKind, type Snapshot, type ActorSnapshot, actorKey } from './types.js';

@@ -52,6 +52,11 @@ export interface Snapshot<State = unknown> {
   readonly state: State;
 }
 
+/** A snapshot travelling between stores with the packs it was written with. */
+export interface ActorSnapshot<State = unknown> extends Snapshot<State> {
+  readonly actor: ActorRef;
+}
+
 export function actorKey(ref: ActorRef): string {
   return `${ref.type}:${ref.id}`;
 }

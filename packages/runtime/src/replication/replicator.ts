@@ -82,7 +82,7 @@ export class Replicator {
       if (this.paused) break;
       const changes = await this.source.store.changesSince(this.position, this.batchSize);
       if (changes.packs.length === 0) break;
-      const report = await this.target.store.merge(changes.packs);
+      const report = await this.target.store.merge(changes.packs, changes.snapshots);
       copied += report.added;
       skipped += report.skipped;
       for (const pack of changes.packs) touched.set(actorKey(pack.actor), pack.actor);

@@ -1,7 +1,7 @@
 import { type AnyActorDefinition, compareEvents, fold } from '../actor/index.js';
 import { type ActorRef, type EventRecord, type Pack } from '../model/index.js';
 import type { EventStore } from '../store/index.js';
-import { VC } from '../vectorClock/index.js';
+import { VC, type VectorClock } from '../vectorClock/index.js';
 import { type AncestryLimits, cmpKey, commandHeads, defaultAncestryLimits, findDivergence } from './ancestry.js';
 import { tick } from './hybridTime.js';
 
@@ -29,11 +29,23 @@ export interface MergeOutcome {
   readonly packsVisited: number;
 }
 
-/** State at a version: nearest snapshot (or merge) on its chain plus the packs after it. */
-export async function stateAt(store: EventStore, definition: AnyActorDefinition, actor: ActorRef, pack: Pack): Promise<unknown> {
-  const chain = await store.loadChain(actor, VC.encode(pack.version));
-  const base = chain.base ? chain.base.state : definition.initial();
-  return fold(definition, base, chain.packs.flatMap((p) => p.events));
+/**
+ * State at a version: nearest snapshot (or merge) on its chain plus the packs after it. When that
+ * took `snapshotEvery` events or more (a history that arrived without snapshots), it saves one, so
+ * the cost is paid once.
+ */
+export async function stateAt(
+  store: EventStore,
+  definition: AnyActorDefinition,
+  actor: ActorRef,
+  version: VectorClock,
+): Promise<{ state: unknown; eventsSinceSnapshot: number }> {
+  const chain = await store.loadChain(actor, VC.encode(version));
+  const events = chain.packs.flatMap((p) => p.events);
+  const state = fold(definition, chain.base ? chain.base.state : definition.initial(), events);
+  if (events.length < definition.snapshotEvery) return { state, eventsSinceSnapshot: events.length };
+  await store.saveSnapshot(actor, { version, state });
+  return { state, eventsSinceSnapshot: 0 };
 }
 
 /**
@@ -57,7 +69,7 @@ export async function computeMerge(
   const merged = await commandHeads(store, actor, heads);
   const divergence = await findDivergence(store, actor, merged, limits);
   const ancestorState = divergence.ancestor
-    ? await stateAt(store, definition, actor, divergence.ancestor)
+    ? (await stateAt(store, definition, actor, divergence.ancestor.version)).state
     : definition.initial();
 
   const branches: EventRecord[][] = merged.map(() => []);

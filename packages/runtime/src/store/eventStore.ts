@@ -1,4 +1,4 @@
-import type { ActorRef, Pack, Snapshot } from '../model/index.js';
+import type { ActorRef, ActorSnapshot, Pack, Snapshot } from '../model/index.js';
 import type { VectorClock } from '../vectorClock/index.js';
 
 /** What `loadChain` returns: the nearest base at or before a version on its chain, and the packs after it. */
@@ -11,6 +11,12 @@ export interface Chain {
 
 export interface Changes {
   readonly packs: readonly Pack[];
+  /**
+   * Snapshots written together with these packs (by `append` or `merge`). A snapshot is a
+   * deterministic fold of its version's history, so replicas can copy it instead of replaying:
+   * without it a replica that received its history by replication would fold it all.
+   */
+  readonly snapshots: readonly ActorSnapshot[];
   /** Pass back to get what comes after; opaque to callers. */
   readonly cursor: string;
 }
@@ -65,9 +71,10 @@ export interface EventStore {
   /**
    * Adds packs copied from another store. Idempotent: a version already held is skipped.
    * A pack whose parents are not held (here or earlier in `packs`) throws MissingAncestorError
-   * after the packs before it were added.
+   * after the packs before it were added. `snapshots` (from `Changes.snapshots`) are kept for
+   * the packs held here once the batch is in, and travel on in this store's log with them.
    */
-  merge(packs: readonly Pack[]): Promise<MergeReport>;
+  merge(packs: readonly Pack[], snapshots?: readonly ActorSnapshot[]): Promise<MergeReport>;
 
   /** Releases connections. The store must not be used afterwards. */
   close(): Promise<void>;

@@ -1,6 +1,6 @@
 import { decodePack, decodeValue, encodePack, encodeValue } from '../codec/index.js';
 import { AppendConflictError, MissingAncestorError } from '../errors/index.js';
-import { type ActorRef, type Pack, type Snapshot, actorKey } from '../model/index.js';
+import { type ActorRef, type ActorSnapshot, type Pack, type Snapshot, actorKey } from '../model/index.js';
 import { VC, type VectorClock } from '../vectorClock/index.js';
 import type { Chain, Changes, EventStore, MergeReport } from './eventStore.js';
 import { nextHeads, sameKeySet } from './heads.js';
@@ -20,6 +20,8 @@ interface ActorRecord {
 interface LogEntry {
   readonly actor: ActorRecord;
   readonly versionKey: string;
+  /** A snapshot at this version was written with the pack: it is shipped with it. */
+  withSnapshot: boolean;
 }
 
 /**
@@ -39,8 +41,8 @@ export class MemoryStore implements EventStore {
     if (!sameKeySet(record.headKeys, expectedHeads) || record.packs.has(key)) {
       throw new AppendConflictError(actorKey(pack.actor), expectedHeads, record.headKeys);
     }
-    this.add(record, pack, key);
-    if (snapshot) record.snapshots.set(VC.encode(snapshot.version), encodeValue(snapshot.state));
+    const entry = this.add(record, pack, key);
+    if (snapshot) this.keepSnapshot(record, snapshot, entry);
   }
 
   async heads(actor: ActorRef): Promise<Pack[]> {
@@ -95,15 +97,22 @@ export class MemoryStore implements EventStore {
     const start = cursor === undefined ? 0 : Number(cursor);
     const end = Math.min(this.log.length, start + limit);
     const packs: Pack[] = [];
+    const snapshots: ActorSnapshot[] = [];
     for (let i = start; i < end; i++) {
       const entry = this.log[i]!;
       packs.push(this.decode(entry.actor, entry.versionKey)!);
+      const bytes = entry.withSnapshot ? entry.actor.snapshots.get(entry.versionKey) : undefined;
+      if (bytes) {
+        const where = `snapshot ${actorKey(entry.actor.ref)}@${entry.versionKey}`;
+        snapshots.push({ actor: entry.actor.ref, version: VC.decode(entry.versionKey), state: decodeValue(bytes, where) });
+      }
     }
-    return { packs, cursor: String(end) };
+    return { packs, snapshots, cursor: String(end) };
   }
 
-  async merge(packs: readonly Pack[]): Promise<MergeReport> {
+  async merge(packs: readonly Pack[], snapshots: readonly ActorSnapshot[] = []): Promise<MergeReport> {
     this.assertOpen();
+    const snapshotByKey = new Map(snapshots.map((s) => [`${actorKey(s.actor)}@${VC.encode(s.version)}`, s]));
     let added = 0;
     let skipped = 0;
     for (const pack of packs) {
@@ -118,7 +127,9 @@ export class MemoryStore implements EventStore {
           throw new MissingAncestorError(actorKey(pack.actor), VC.encode(parent));
         }
       }
-      this.add(record, pack, key);
+      const entry = this.add(record, pack, key);
+      const snapshot = snapshotByKey.get(`${actorKey(pack.actor)}@${key}`);
+      if (snapshot) this.keepSnapshot(record, snapshot, entry);
       added++;
     }
     return { added, skipped };
@@ -146,7 +157,12 @@ export class MemoryStore implements EventStore {
     this.record(actor).packs.set(versionKey, bytes);
   }
 
-  private add(record: ActorRecord, pack: Pack, key: string): void {
+  private keepSnapshot(record: ActorRecord, snapshot: Snapshot, entry: LogEntry): void {
+    record.snapshots.set(VC.encode(snapshot.version), encodeValue(snapshot.state));
+    entry.withSnapshot = true;
+  }
+
+  private add(record: ActorRecord, pack: Pack, key: string): LogEntry {
     record.packs.set(key, encodePack(pack));
     for (const commandId of pack.commandIds) {
       if (!record.commands.has(commandId)) record.commands.set(commandId, key);
@@ -156,7 +172,9 @@ export class MemoryStore implements EventStore {
       record.heads = heads;
       record.headKeys = heads.map(VC.encode);
     }
-    this.log.push({ actor: record, versionKey: key });
+    const entry: LogEntry = { actor: record, versionKey: key, withSnapshot: false };
+    this.log.push(entry);
+    return entry;
   }
 
   private record(ref: ActorRef): ActorRecord {
