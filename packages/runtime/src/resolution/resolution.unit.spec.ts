@@ -187,8 +187,9 @@ describe('divergence resolution', () => {
     expect((await c.stores[1]!.merge(packs0)).added).toBe(0);
   });
 
-  it('reads only snapshots and the packs after the common ancestor (I6)', async () => {
-    async function resolveCost(history: number): Promise<number> {
+  it('reads only snapshots and the packs after the common ancestor (I6), on the writer and on a copy', async () => {
+    /** Resolves at replica `at` after `history` shared commands and 3 concurrent ones per side; returns packs read. */
+    async function resolveCost(history: number, at: 0 | 1): Promise<number> {
       const stores = [new CountingStore(), new CountingStore()];
       const runtimes = stores.map((store, i) => createRuntime({ actors: [Ledger], store, replicaId: `r${i}` }));
       for (let i = 0; i < history; i++) await runtimes[0]!.send(ref, { type: 'deposit', payload: { n: 1 } });
@@ -197,20 +198,22 @@ describe('divergence resolution', () => {
         await runtimes[0]!.send(ref, { type: 'deposit', payload: { n: 1 } });
         await runtimes[1]!.send(ref, { type: 'deposit', payload: { n: 1 } });
       }
-      await new Replicator(runtimes[1]!, runtimes[0]!, { resolve: false }).sync();
-      stores[0]!.packsRead = 0;
-      const heads = await stores[0]!.heads(ref);
-      const outcome = await computeMerge(stores[0]! as EventStore, Ledger, ref, heads);
+      await new Replicator(runtimes[1 - at]!, runtimes[at]!, { resolve: false }).sync();
+      const store = stores[at]!;
+      store.packsRead = 0;
+      const outcome = await computeMerge(store as EventStore, Ledger, ref, await store.heads(ref));
       expect((outcome.state as LedgerState).balance).toBe(history + 6);
       expect(outcome.packsVisited).toBe(6);
       await Promise.all(runtimes.map((r) => r.stop()));
-      return stores[0]!.packsRead;
+      return store.packsRead;
     }
-    const small = await resolveCost(20);
-    const large = await resolveCost(400);
-    // Ledger snapshots every 4 events: the chain to the ancestor's state is at most 3 packs.
-    expect(large).toBeLessThanOrEqual(6 + 3 + 2);
-    expect(large).toBeLessThanOrEqual(small + 4);
+    for (const at of [0, 1] as const) {
+      const small = await resolveCost(20, at);
+      const large = await resolveCost(400, at);
+      // Ledger snapshots every 4 events: the chain to the ancestor's state is at most 3 packs.
+      expect(large, `replica ${at}`).toBeLessThanOrEqual(6 + 3 + 2);
+      expect(large, `replica ${at}`).toBeLessThanOrEqual(small + 4);
+    }
   });
 
   it('reduces merge heads to the command heads they stand for', async () => {
