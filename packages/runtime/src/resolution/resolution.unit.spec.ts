@@ -188,9 +188,12 @@ describe('divergence resolution', () => {
   });
 
   it('reads only snapshots and the packs after the common ancestor (I6), on the writer and on a copy', async () => {
-    /** Resolves at replica `at` after `history` shared commands and 3 concurrent ones per side; returns packs read. */
-    async function resolveCost(history: number, at: 0 | 1): Promise<number> {
-      const stores = [new CountingStore(), new CountingStore()];
+    /**
+     * `history` shared commands, then 3 concurrent ones on r0 and r1; resolves at r0 (the writer)
+     * or r2 (a replica that only ever received packs). Returns the packs read.
+     */
+    async function resolveCost(history: number, at: 0 | 2): Promise<number> {
+      const stores = [new CountingStore(), new CountingStore(), new CountingStore()];
       const runtimes = stores.map((store, i) => createRuntime({ actors: [Ledger], store, replicaId: `r${i}` }));
       for (let i = 0; i < history; i++) await runtimes[0]!.send(ref, { type: 'deposit', payload: { n: 1 } });
       await new Replicator(runtimes[0]!, runtimes[1]!).sync();
@@ -198,7 +201,8 @@ describe('divergence resolution', () => {
         await runtimes[0]!.send(ref, { type: 'deposit', payload: { n: 1 } });
         await runtimes[1]!.send(ref, { type: 'deposit', payload: { n: 1 } });
       }
-      await new Replicator(runtimes[1 - at]!, runtimes[at]!, { resolve: false }).sync();
+      if (at === 0) await new Replicator(runtimes[1]!, runtimes[0]!, { resolve: false }).sync();
+      else for (const from of [0, 1]) await new Replicator(runtimes[from]!, runtimes[2]!, { resolve: false }).sync();
       const store = stores[at]!;
       store.packsRead = 0;
       const outcome = await computeMerge(store as EventStore, Ledger, ref, await store.heads(ref));
@@ -207,7 +211,7 @@ describe('divergence resolution', () => {
       await Promise.all(runtimes.map((r) => r.stop()));
       return store.packsRead;
     }
-    for (const at of [0, 1] as const) {
+    for (const at of [0, 2] as const) {
       const small = await resolveCost(20, at);
       const large = await resolveCost(400, at);
       // Ledger snapshots every 4 events: the chain to the ancestor's state is at most 3 packs.
