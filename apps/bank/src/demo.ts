@@ -174,7 +174,7 @@ export async function runBankScenario(): Promise<ScenarioResult> {
     const heads = await scratch.heads(account);
     const divergence = await findDivergence(scratch, account, heads);
     const ancestorState = (divergence.ancestor
-      ? await stateAt(scratch, Account, account, divergence.ancestor)
+      ? (await stateAt(scratch, Account, account, divergence.ancestor.version)).state
       : Account.initial()) as AccountState;
     const branches: BranchView[] = heads.map((head, i) => ({
       replica: head.replica,
@@ -236,7 +236,7 @@ async function explainMerge(store: EventStore, account: ActorRef, heads: readonl
   return {
     version: outcome.pack.version,
     ancestor: outcome.ancestor?.version,
-    ancestorState: (outcome.ancestor ? await stateAt(store, Account, account, outcome.ancestor) : Account.initial()) as AccountState,
+    ancestorState: (outcome.ancestor ? (await stateAt(store, Account, account, outcome.ancestor.version)).state : Account.initial()) as AccountState,
     replayed: outcome.replayed,
     compensations: outcome.compensations,
     state: outcome.state as AccountState,

@@ -34,7 +34,7 @@ export interface FlakeIdSourceOptions {
  * the clock is injectable; when the clock steps back the generator keeps using the last
  * millisecond it issued (ids stay monotonic and unique); and when 4096 ids were issued in one
  * millisecond it borrows the next millisecond instead of spinning until the clock moves.
- * It is also about 30x faster (see BENCHMARKS.md): the decimal prefix is computed once per
+ * It is also two orders of magnitude faster (see BENCHMARKS.md): the decimal prefix is computed once per
  * millisecond and each id is one string concatenation.
  */
 export class FlakeIdSource implements IdSource {
