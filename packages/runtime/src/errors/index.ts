@@ -8,3 +8,4 @@ export { MissingAncestorError } from './missingAncestorError.js';
 export { LimitExceededError } from './limitExceededError.js';
 export { RuntimeStoppedError } from './runtimeStoppedError.js';
 export { InvalidDefinitionError } from './invalidDefinitionError.js';
+export { StoreUnavailableError } from './storeUnavailableError.js';

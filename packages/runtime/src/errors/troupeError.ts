@@ -9,7 +9,8 @@ export type TroupeErrorCode =
   | 'MISSING_ANCESTOR'
   | 'RUNTIME_STOPPED'
   | 'LIMIT_EXCEEDED'
-  | 'INVALID_DEFINITION';
+  | 'INVALID_DEFINITION'
+  | 'STORE_UNAVAILABLE';
 
 /** Base class: every operating error carries a stable `code` callers can switch on. */
 export class TroupeError extends Error {

@@ -1,6 +1,7 @@
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { InvalidDefinitionError } from '../errors/index.js';
+import { fnv1a32 } from '../model/hash.js';
 
 /**
  * Event ids are k-ordered flake ids with the bit layout of the `flakeid` package
@@ -90,10 +91,5 @@ export function parseEventId(id: EventId): { ms: number; machineId: number; sequ
 
 /** Derives a default machine id from a replica id (FNV-1a). Give explicit ids when replicas could collide. */
 export function machineIdFor(replicaId: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < replicaId.length; i++) {
-    hash ^= replicaId.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash % (machineIdMax + 1);
+  return fnv1a32(replicaId) % (machineIdMax + 1);
 }

@@ -63,8 +63,10 @@ export interface EventStore {
   commandVersion(actor: ActorRef, commandId: string): Promise<VectorClock | undefined>;
 
   /**
-   * Packs appended or merged here after `cursor` (undefined = from the start), in the order they
-   * became durable here (a pack always after its parents), at most `limit` of them.
+   * Packs appended or merged here after `cursor` (undefined = from the start), at most `limit`
+   * of them (exactly `limit` when that many are available). One actor's packs come in the order
+   * they became durable here, so a pack always comes after its parents; packs of different actors
+   * may interleave in any order (a sharded store keeps one log per shard).
    */
   changesSince(cursor: string | undefined, limit: number): Promise<Changes>;
 

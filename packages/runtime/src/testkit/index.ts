@@ -13,3 +13,5 @@ export {
   uniqueActor,
   uniqueSuffix,
 } from './storeConformance.js';
+export { canConnect, requireService, type ServiceCheck } from './serviceGate.js';
+export { ReferenceModel } from './referenceModel.js';

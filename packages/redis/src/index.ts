@@ -1,0 +1,3 @@
+/** @troupe/redis: the troupe EventStore on Redis (standalone or Cluster). */
+export { RedisStore, redisStoreDefaults, type RedisStoreOptions } from './redisStore.js';
+export { connectRedisStore, failFastRedisOptions, type ConnectOptions } from './connect.js';

@@ -1,0 +1,384 @@
+import {
+  type ActorRef,
+  type ActorSnapshot,
+  AppendConflictError,
+  type Chain,
+  type Changes,
+  CorruptDataError,
+  decodePack,
+  decodeValue,
+  encodePack,
+  encodeValue,
+  type EventStore,
+  InvalidDefinitionError,
+  LimitExceededError,
+  type MergeReport,
+  MissingAncestorError,
+  type Pack,
+  type Snapshot,
+  StoreUnavailableError,
+  VC,
+  type VectorClock,
+  actorKey,
+  fnv1a32,
+} from '@troupe/runtime';
+import type { Cluster, Redis } from 'ioredis';
+import { appendLua, changesLua, commonLua, headsLua, loadChainLua, mergeLua } from './scripts/index.js';
+
+export interface RedisStoreOptions {
+  /** An ioredis client: `Redis` or `Cluster`. See `connectRedis` for options that fail fast. */
+  readonly client: Redis | Cluster;
+  /** First part of every key. Default 'troupe'. Two stores with different prefixes share nothing. */
+  readonly prefix?: string;
+  /**
+   * Number of log shards. Actors are spread over shards by a hash of `type:id`; all keys of one
+   * actor and its shard's replication log share the hash tag `{<shard>}`, so every script touches
+   * one Cluster slot. Fixed for the life of the data: opening a store with another value fails.
+   * Default 16.
+   */
+  readonly shards?: number;
+  /** Largest encoded pack accepted, bytes. Default 8 MiB. */
+  readonly packBytesMax?: number;
+  /** Packs returned per `loadChain` script call (a longer chain takes more calls). Default 2,000. */
+  readonly chainPacksPerCall?: number;
+  /** Close the client on `close()`. Default false (true from `connectRedisStore`). */
+  readonly ownsClient?: boolean;
+  /** Names the server in errors. Default: taken from the client's options. */
+  readonly endpoint?: string;
+}
+
+export const redisStoreDefaults = {
+  prefix: 'troupe',
+  shards: 16,
+  packBytesMax: 8 * 1024 * 1024,
+  chainPacksPerCall: 2_000,
+} as const;
+
+type Reply = Buffer | Reply[] | number | null;
+type ScriptCall = (...args: (string | Buffer | number)[]) => Promise<Reply>;
+
+const scripts = {
+  troupeAppend: { numberOfKeys: 6, lua: appendLua },
+  troupeMerge: { numberOfKeys: 1, lua: mergeLua },
+  troupeLoadChain: { numberOfKeys: 3, lua: loadChainLua },
+  troupeHeads: { numberOfKeys: 2, lua: headsLua },
+  troupeChanges: { numberOfKeys: 1, lua: changesLua },
+} as const;
+
+interface ActorKeys {
+  readonly tag: string;
+  readonly packs: string;
+  readonly parents: string;
+  readonly heads: string;
+  readonly snapshots: string;
+  readonly commands: string;
+  readonly log: string;
+}
+
+/**
+ * EventStore on Redis. Per actor: a hash of packs by version key (`:p`), a hash of parent links
+ * (`:r`), the set of heads (`:h`), a hash of snapshots (`:s`) and a hash of applied command ids
+ * (`:c`); per shard, a replication log list (`:log`). Packs and snapshots are msgpack behind a
+ * format byte. Every write is one Lua script: atomic, one round trip.
+ */
+export class RedisStore implements EventStore {
+  readonly prefix: string;
+  readonly shards: number;
+  private readonly client: Redis | Cluster;
+  private readonly packBytesMax: number;
+  private readonly chainPacksPerCall: number;
+  private readonly ownsClient: boolean;
+  private readonly endpoint: string;
+
+  constructor(options: RedisStoreOptions) {
+    this.client = options.client;
+    this.prefix = options.prefix ?? redisStoreDefaults.prefix;
+    this.shards = options.shards ?? redisStoreDefaults.shards;
+    this.packBytesMax = options.packBytesMax ?? redisStoreDefaults.packBytesMax;
+    this.chainPacksPerCall = options.chainPacksPerCall ?? redisStoreDefaults.chainPacksPerCall;
+    this.ownsClient = options.ownsClient ?? false;
+    this.endpoint = options.endpoint ?? describeEndpoint(options.client);
+    if (!Number.isInteger(this.shards) || this.shards < 1 || this.shards > 4096) {
+      throw new InvalidDefinitionError(`option 'shards' must be an integer in 1..4096, got ${this.shards}`);
+    }
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(this.prefix)) {
+      throw new InvalidDefinitionError(`option 'prefix' must be 1-64 characters of [A-Za-z0-9_.-], got '${this.prefix}'`);
+    }
+    for (const [name, definition] of Object.entries(scripts)) {
+      this.client.defineCommand(name, { numberOfKeys: definition.numberOfKeys, lua: commonLua + definition.lua });
+    }
+  }
+
+  /**
+   * Checks that the data under this prefix was written with the same shard count (recording it
+   * the first time). Called by `connectRedisStore`; call it yourself when you build the client.
+   */
+  async verifyLayout(): Promise<void> {
+    const key = `${this.prefix}:{meta}:layout`;
+    await this.run(() => this.client.hsetnx(key, 'shards', String(this.shards)));
+    const recorded = Number(await this.run(() => this.client.hget(key, 'shards')));
+    if (recorded !== this.shards) {
+      throw new InvalidDefinitionError(
+        `the data under prefix '${this.prefix}' was written with shards=${recorded}, but option 'shards' is ${this.shards}: ` +
+          `changing it would move actors to other keys`,
+      );
+    }
+  }
+
+  async append(pack: Pack, expectedHeads: readonly string[], snapshot?: Snapshot): Promise<void> {
+    const keys = this.keysOf(pack.actor);
+    const version = VC.encode(pack.version);
+    const bytes = this.encodePack(pack, version);
+    const expected = [...expectedHeads].sort().join('|');
+    const snapshotBytes = snapshot && VC.encode(snapshot.version) === version ? encodeValue(snapshot.state) : '';
+    const entry = JSON.stringify([pack.actor.type, pack.actor.id, version, snapshotBytes === '' ? 0 : 1]);
+    const reply = (await this.script('troupeAppend')(
+      keys.packs, keys.parents, keys.heads, keys.snapshots, keys.commands, keys.log,
+      expected, version, bytes, parentInfo(pack), snapshotBytes, entry, ...pack.commandIds,
+    )) as Buffer[];
+    if (String(reply[0]) === 'conflict') {
+      const actual = String(reply[1]);
+      throw new AppendConflictError(actorKey(pack.actor), expectedHeads, actual === '' ? [] : actual.split('|'));
+    }
+    if (snapshot && snapshotBytes === '') await this.saveSnapshot(pack.actor, snapshot);
+  }
+
+  async heads(actor: ActorRef): Promise<Pack[]> {
+    const keys = this.keysOf(actor);
+    const reply = (await this.script('troupeHeads')(keys.packs, keys.heads)) as Buffer[];
+    const packs: Pack[] = [];
+    for (let i = 0; i < reply.length; i += 2) {
+      packs.push(this.decodePack(reply[i + 1]!, keys.packs, String(reply[i])));
+    }
+    return packs;
+  }
+
+  async getPacks(actor: ActorRef, versionKeys: readonly string[]): Promise<(Pack | undefined)[]> {
+    if (versionKeys.length === 0) return [];
+    const keys = this.keysOf(actor);
+    const reply = await this.run(() => this.client.hmgetBuffer(keys.packs, ...versionKeys));
+    return reply.map((bytes, i) => (bytes ? this.decodePack(bytes, keys.packs, versionKeys[i]!) : undefined));
+  }
+
+  async loadChain(actor: ActorRef, versionKey: string): Promise<Chain> {
+    const keys = this.keysOf(actor);
+    const newestFirst: Pack[] = [];
+    let from = versionKey;
+    for (;;) {
+      const reply = (await this.script('troupeLoadChain')(
+        keys.packs, keys.parents, keys.snapshots, from, this.chainPacksPerCall,
+      )) as Buffer[];
+      for (let i = 3; i < reply.length; i++) {
+        newestFirst.push(this.decodePack(reply[i]!, keys.packs, '(chain of ' + versionKey + ')'));
+      }
+      const status = String(reply[0]);
+      const baseKey = String(reply[1]);
+      if (status === 'more') {
+        from = baseKey;
+        continue;
+      }
+      const packs = newestFirst.reverse();
+      switch (status) {
+        case 'root':
+          return { packs };
+        case 'snapshot':
+          return { base: { version: VC.decode(baseKey), state: decodeValue(reply[2]!, `${keys.snapshots} field ${baseKey}`) }, packs };
+        case 'merge': {
+          const merge = this.decodePack(reply[2]!, keys.packs, baseKey);
+          return { base: { version: merge.version, state: merge.state }, packs };
+        }
+        case 'missing':
+          throw new MissingAncestorError(actorKey(actor), baseKey);
+        default:
+          throw new CorruptDataError(keys.packs, `unexpected loadChain status '${status}'`);
+      }
+    }
+  }
+
+  async saveSnapshot(actor: ActorRef, snapshot: Snapshot): Promise<void> {
+    const keys = this.keysOf(actor);
+    await this.run(() => this.client.hset(keys.snapshots, VC.encode(snapshot.version), encodeValue(snapshot.state)));
+  }
+
+  async commandVersion(actor: ActorRef, commandId: string): Promise<VectorClock | undefined> {
+    const keys = this.keysOf(actor);
+    const version = await this.run(() => this.client.hget(keys.commands, commandId));
+    if (version === null) return undefined;
+    try {
+      return VC.decode(version);
+    } catch (error) {
+      throw new CorruptDataError(`${keys.commands} field ${commandId}`, (error as Error).message, error);
+    }
+  }
+
+  async changesSince(cursor: string | undefined, limit: number): Promise<Changes> {
+    const offsets = this.parseCursor(cursor);
+    const lengths = await Promise.all(offsets.map((_, shard) => this.run(() => this.client.llen(this.logKey(shard)))));
+    const packs: Pack[] = [];
+    const snapshots: ActorSnapshot[] = [];
+    let remaining = limit;
+    for (let shard = 0; shard < this.shards && remaining > 0; shard++) {
+      const available = lengths[shard]! - offsets[shard]!;
+      if (available <= 0) continue;
+      const count = Math.min(available, remaining);
+      const reply = (await this.script('troupeChanges')(this.logKey(shard), this.tag(shard), offsets[shard]!, count)) as Buffer[];
+      for (let i = 0; i < reply.length; i += 3) {
+        const [type, id, version] = this.parseLogEntry(reply[i]!, shard);
+        const actor = { type, id };
+        const where = this.keysOf(actor).packs;
+        if (reply[i + 1]!.length === 0) throw new CorruptDataError(`${where} field ${version}`, 'the log names a pack that is not stored');
+        packs.push(this.decodePack(reply[i + 1]!, where, version));
+        if (reply[i + 2]!.length > 0) {
+          snapshots.push({ actor, version: VC.decode(version), state: decodeValue(reply[i + 2]!, `${this.keysOf(actor).snapshots} field ${version}`) });
+        }
+      }
+      const read = reply.length / 3;
+      offsets[shard] = offsets[shard]! + read;
+      remaining -= read;
+    }
+    return { packs, snapshots, cursor: offsets.join('.') };
+  }
+
+  async merge(packs: readonly Pack[], snapshots: readonly ActorSnapshot[] = []): Promise<MergeReport> {
+    const snapshotByKey = new Map(snapshots.map((s) => [`${actorKey(s.actor)}@${VC.encode(s.version)}`, s]));
+    let added = 0;
+    let skipped = 0;
+    // One script call per run of consecutive packs of one shard, in order: a missing parent stops it.
+    let i = 0;
+    while (i < packs.length) {
+      const shard = this.shardOf(packs[i]!.actor);
+      const args: (string | Buffer)[] = [this.tag(shard)];
+      let j = i;
+      for (; j < packs.length && this.shardOf(packs[j]!.actor) === shard; j++) {
+        const pack = packs[j]!;
+        const version = VC.encode(pack.version);
+        const snapshot = snapshotByKey.get(`${actorKey(pack.actor)}@${version}`);
+        args.push(
+          pack.actor.type, pack.actor.id, version, this.encodePack(pack, version), parentInfo(pack),
+          JSON.stringify(pack.parents.map(VC.encode)), JSON.stringify(pack.commandIds),
+          snapshot ? encodeValue(snapshot.state) : '',
+        );
+      }
+      const reply = (await this.script('troupeMerge')(this.logKey(shard), ...args)) as Reply[];
+      added += Number(reply[0]);
+      skipped += Number(reply[1]);
+      if (reply.length > 2) throw new MissingAncestorError(String(reply[3]), String(reply[4]));
+      i = j;
+    }
+    return { added, skipped };
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsClient) await this.client.quit().catch(() => this.client.disconnect());
+  }
+
+  /** The shard an actor's keys live in. */
+  shardOf(actor: ActorRef): number {
+    return fnv1a32(actorKey(actor)) % this.shards;
+  }
+
+  /** The Redis keys of one actor (all with the same hash tag). */
+  keysOf(actor: ActorRef): ActorKeys {
+    const shard = this.shardOf(actor);
+    const tag = this.tag(shard);
+    const base = `${tag}:${actor.type}:${actor.id}`;
+    return {
+      tag,
+      packs: `${base}:p`,
+      parents: `${base}:r`,
+      heads: `${base}:h`,
+      snapshots: `${base}:s`,
+      commands: `${base}:c`,
+      log: this.logKey(shard),
+    };
+  }
+
+  private tag(shard: number): string {
+    return `${this.prefix}:{${shard}}`;
+  }
+
+  private logKey(shard: number): string {
+    return `${this.tag(shard)}:log`;
+  }
+
+  private parseCursor(cursor: string | undefined): number[] {
+    if (cursor === undefined) return Array.from({ length: this.shards }, () => 0);
+    const offsets = cursor.split('.').map(Number);
+    if (offsets.length !== this.shards || offsets.some((n) => !Number.isSafeInteger(n) || n < 0)) {
+      throw new InvalidDefinitionError(`'${cursor}' is not a cursor of this store (${this.shards} shards)`);
+    }
+    return offsets;
+  }
+
+  private parseLogEntry(bytes: Buffer, shard: number): [string, string, string] {
+    try {
+      const entry = JSON.parse(String(bytes)) as unknown;
+      if (Array.isArray(entry) && entry.length === 4 && entry.slice(0, 3).every((x) => typeof x === 'string')) {
+        return entry.slice(0, 3) as [string, string, string];
+      }
+    } catch {
+      // reported below
+    }
+    throw new CorruptDataError(this.logKey(shard), `log entry '${String(bytes).slice(0, 80)}' is not [type, id, version, snapshot]`);
+  }
+
+  private encodePack(pack: Pack, version: string): Buffer {
+    const bytes = encodePack(pack);
+    if (bytes.length > this.packBytesMax) {
+      throw new LimitExceededError(
+        'packBytesMax',
+        `pack ${actorKey(pack.actor)}@${version} is ${bytes.length} bytes, more than ${this.packBytesMax}`,
+      );
+    }
+    return bytes;
+  }
+
+  private decodePack(bytes: Buffer, key: string, field: string): Pack {
+    return decodePack(bytes, `${key} field ${field}`);
+  }
+
+  private script(name: keyof typeof scripts): ScriptCall {
+    const call = (this.client as unknown as Record<string, ScriptCall>)[`${name}Buffer`]!.bind(this.client);
+    return (...args) => this.run(() => call(...args));
+  }
+
+  /** Runs a command, turning connection failures into StoreUnavailableError. */
+  private async run<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (error) {
+      if (isConnectionError(error)) throw new StoreUnavailableError(this.endpoint, (error as Error).message, error);
+      throw error;
+    }
+  }
+}
+
+function parentInfo(pack: Pack): string {
+  if (pack.kind === 'merge') return 'm';
+  const parent = pack.parents[0];
+  return `c|${parent ? VC.encode(parent) : ''}`;
+}
+
+const connectionErrorPatterns = [
+  /Stream isn't writeable/i,
+  /Connection is closed/i,
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|EPIPE/,
+  /Command timed out/i,
+  /Reached the max retries per request limit/i,
+  /Failed to refresh slots cache|Cluster(AllFailed| isn't ready)/i,
+  /None of startup nodes is available/i,
+];
+
+function isConnectionError(error: unknown): boolean {
+  const message = error instanceof Error ? `${error.name} ${error.message}` : String(error);
+  return connectionErrorPatterns.some((pattern) => pattern.test(message));
+}
+
+function describeEndpoint(client: Redis | Cluster): string {
+  if ('isCluster' in client && client.isCluster) {
+    const nodes = (client as Cluster).nodes('master').map((n) => `${n.options.host ?? '127.0.0.1'}:${n.options.port ?? 6379}`);
+    return `redis cluster ${nodes.join(',') || '(not connected)'}`;
+  }
+  const options = (client as Redis).options;
+  return `redis://${options.host ?? '127.0.0.1'}:${options.port ?? 6379}/${options.db ?? 0}`;
+}

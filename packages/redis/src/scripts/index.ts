@@ -1,0 +1,163 @@
+/**
+ * The Lua scripts of the Redis store. Each runs atomically in Redis; every key one script touches
+ * shares the shard hash tag, so they also run on Redis Cluster. `commonLua` is prepended to each.
+ */
+
+export const commonLua = `
+-- Shared helpers, prepended to every troupe script.
+-- Version keys are canonical vector clocks: "a:1,b:2" (sorted, no zero entries).
+local function parse_clock(key)
+  local clock = {}
+  for name, counter in string.gmatch(key, '([^,:]+):(%d+)') do clock[name] = tonumber(counter) end
+  return clock
+end
+
+local function dominated(a, b)
+  for name, counter in pairs(a) do
+    if counter > (b[name] or 0) then return false end
+  end
+  return true
+end
+
+-- Adds 'version' to the heads set unless a head dominates it; drops heads it dominates.
+local function add_head(heads_key, version)
+  local clock = parse_clock(version)
+  local heads = redis.call('SMEMBERS', heads_key)
+  for _, head in ipairs(heads) do
+    if dominated(clock, parse_clock(head)) then return end
+  end
+  for _, head in ipairs(heads) do
+    if dominated(parse_clock(head), clock) then redis.call('SREM', heads_key, head) end
+  end
+  redis.call('SADD', heads_key, version)
+end
+`;
+
+export const appendLua = `
+-- Conditional append of one pack: atomic, one round trip.
+-- KEYS: 1 packs (hash), 2 parents (hash), 3 heads (set), 4 snapshots (hash), 5 commands (hash), 6 shard log (list)
+-- ARGV: 1 expected heads joined by '|' in sorted order ('' for none), 2 version key, 3 pack bytes,
+--       4 parent info ('c|<first parent key>' or 'm'), 5 snapshot bytes ('' for none),
+--       6 log entry (JSON), 7.. command ids
+local heads = redis.call('SMEMBERS', KEYS[3])
+table.sort(heads)
+local actual = table.concat(heads, '|')
+if actual ~= ARGV[1] or redis.call('HEXISTS', KEYS[1], ARGV[2]) == 1 then
+  return {'conflict', actual}
+end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[4])
+add_head(KEYS[3], ARGV[2])
+for i = 7, #ARGV do redis.call('HSETNX', KEYS[5], ARGV[i], ARGV[2]) end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[4], ARGV[2], ARGV[5]) end
+redis.call('RPUSH', KEYS[6], ARGV[6])
+return {'ok'}
+`;
+
+export const mergeLua = `
+-- Idempotent merge of packs copied from another store, all of one shard, in order.
+-- Stops at the first pack whose parent is missing.
+-- KEYS: 1 shard log (list)
+-- ARGV: 1 shard tag prefix ('<prefix>:{<n>}'), then 8 arguments per pack:
+--       type, id, version key, pack bytes, parent info, parents (JSON array of keys),
+--       command ids (JSON array), snapshot bytes ('' for none)
+local tag = ARGV[1]
+local added, skipped = 0, 0
+for i = 2, #ARGV, 8 do
+  local base = tag .. ':' .. ARGV[i] .. ':' .. ARGV[i + 1]
+  local version = ARGV[i + 2]
+  if redis.call('HEXISTS', base .. ':p', version) == 1 then
+    skipped = skipped + 1
+  else
+    for _, parent in ipairs(cjson.decode(ARGV[i + 5])) do
+      if redis.call('HEXISTS', base .. ':p', parent) == 0 then
+        return {added, skipped, 'missing', ARGV[i] .. ':' .. ARGV[i + 1], parent}
+      end
+    end
+    redis.call('HSET', base .. ':p', version, ARGV[i + 3])
+    redis.call('HSET', base .. ':r', version, ARGV[i + 4])
+    add_head(base .. ':h', version)
+    for _, command in ipairs(cjson.decode(ARGV[i + 6])) do redis.call('HSETNX', base .. ':c', command, version) end
+    local with_snapshot = 0
+    if ARGV[i + 7] ~= '' then
+      redis.call('HSET', base .. ':s', version, ARGV[i + 7])
+      with_snapshot = 1
+    end
+    redis.call('RPUSH', KEYS[1], cjson.encode({ARGV[i], ARGV[i + 1], version, with_snapshot}))
+    added = added + 1
+  end
+end
+return {added, skipped}
+`;
+
+export const loadChainLua = `
+-- Walks back from a version along first parents to the nearest snapshot or merge pack.
+-- KEYS: 1 packs, 2 parents, 3 snapshots
+-- ARGV: 1 version key, 2 most packs to return in this call
+-- Returns {status, base key, base bytes, newest pack, ..., oldest pack}; status is
+-- 'snapshot' | 'merge' | 'root' (base is the initial state) | 'more' (call again from base key,
+-- base bytes empty) | 'missing' (base key names the absent pack).
+local result = {'', '', ''}
+local key = ARGV[1]
+local budget = tonumber(ARGV[2])
+while key ~= '' do
+  local snapshot = redis.call('HGET', KEYS[3], key)
+  if snapshot then
+    result[1], result[2], result[3] = 'snapshot', key, snapshot
+    return result
+  end
+  local info = redis.call('HGET', KEYS[2], key)
+  local pack = redis.call('HGET', KEYS[1], key)
+  if not info or not pack then
+    result[1], result[2] = 'missing', key
+    return result
+  end
+  if string.sub(info, 1, 1) == 'm' then
+    result[1], result[2], result[3] = 'merge', key, pack
+    return result
+  end
+  if budget == 0 then
+    result[1], result[2] = 'more', key
+    return result
+  end
+  result[#result + 1] = pack
+  budget = budget - 1
+  key = string.sub(info, 3)
+end
+result[1] = 'root'
+return result
+`;
+
+export const headsLua = `
+-- The heads of an actor: {key1, pack1, key2, pack2, ...} in sorted key order.
+-- KEYS: 1 packs, 2 heads
+local heads = redis.call('SMEMBERS', KEYS[2])
+table.sort(heads)
+local result = {}
+for _, key in ipairs(heads) do
+  result[#result + 1] = key
+  result[#result + 1] = redis.call('HGET', KEYS[1], key) or ''
+end
+return result
+`;
+
+export const changesLua = `
+-- A page of one shard's replication log with the packs (and shipped snapshots) it names.
+-- KEYS: 1 shard log
+-- ARGV: 1 shard tag prefix, 2 first index, 3 most entries
+-- Returns {entry JSON, pack bytes, snapshot bytes or '', ...}
+local tag = ARGV[1]
+local first = tonumber(ARGV[2])
+local entries = redis.call('LRANGE', KEYS[1], first, first + tonumber(ARGV[3]) - 1)
+local result = {}
+for _, entry in ipairs(entries) do
+  local e = cjson.decode(entry)
+  local base = tag .. ':' .. e[1] .. ':' .. e[2]
+  result[#result + 1] = entry
+  result[#result + 1] = redis.call('HGET', base .. ':p', e[3]) or ''
+  local snapshot = ''
+  if e[4] == 1 then snapshot = redis.call('HGET', base .. ':s', e[3]) or '' end
+  result[#result + 1] = snapshot
+end
+return result
+`;

@@ -1,0 +1,29 @@
+import { uniqueSuffix } from '@troupe/runtime/testkit';
+import { Redis } from 'ioredis';
+import { connectRedisStore, type ConnectOptions } from '../connect.js';
+import type { RedisStore } from '../redisStore.js';
+
+/** The Redis every test may use: the local service, database 9, keys under a fresh prefix per store. */
+export const testRedisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/9';
+
+/** A store under a prefix nobody else uses; `dropTestStore` deletes its keys. */
+export function createTestStore(options: ConnectOptions = {}): Promise<RedisStore> {
+  return connectRedisStore({ url: testRedisUrl, prefix: `test-${uniqueSuffix()}`, ...options });
+}
+
+/** Deletes every key of a test store's prefix, then closes it. */
+export async function dropTestStore(store: RedisStore, url = testRedisUrl): Promise<void> {
+  await store.close();
+  const redis = new Redis(url, { lazyConnect: true });
+  await redis.connect();
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${store.prefix}:*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
