@@ -3,6 +3,7 @@ import {
   type ActorSnapshot,
   AppendConflictError,
   type Chain,
+  type Checkpoint,
   type Changes,
   CorruptDataError,
   decodePack,
@@ -123,6 +124,20 @@ export class RedisStore implements EventStore {
           `changing it would move actors to other keys`,
       );
     }
+  }
+
+  /**
+   * A replication checkpoint kept in this store's Redis (give it to the Replicator whose target is
+   * this store): `new Replicator(source, target, { checkpoint: targetStore.checkpoint('from-eu') })`.
+   */
+  checkpoint(name: string): Checkpoint {
+    const key = `${this.prefix}:{meta}:cursor:${name}`;
+    return {
+      load: async () => (await this.run(() => this.client.get(key))) ?? undefined,
+      save: async (cursor) => {
+        await this.run(() => this.client.set(key, cursor));
+      },
+    };
   }
 
   async append(pack: Pack, expectedHeads: readonly string[], snapshot?: Snapshot): Promise<void> {

@@ -8,6 +8,12 @@ export interface ReplicaEndpoint {
   resolve(actor: ActorRef): Promise<unknown>;
 }
 
+/** Where a replicator keeps its cursor so a restarted process resumes where the last one stopped. */
+export interface Checkpoint {
+  load(): Promise<string | undefined>;
+  save(cursor: string): Promise<void>;
+}
+
 export interface ReplicatorOptions {
   /** Packs copied per round trip. Default 500. */
   readonly batchSize?: number;
@@ -15,6 +21,11 @@ export interface ReplicatorOptions {
   readonly resolve?: boolean;
   /** Where to start reading the source's log (a cursor saved from `cursor`). Default: the start. */
   readonly cursor?: string;
+  /**
+   * Loads the cursor before the first sync (when `cursor` is not given) and saves it after every
+   * batch merged at the target. E.g. `RedisStore.checkpoint(name)` keeps it in the target region.
+   */
+  readonly checkpoint?: Checkpoint;
 }
 
 export interface SyncReport {
@@ -36,6 +47,8 @@ export class Replicator {
   private readonly batchSize: number;
   private readonly resolveDivergence: boolean;
   private running: Promise<SyncReport> | undefined;
+  private readonly checkpoint: Checkpoint | undefined;
+  private checkpointLoaded: boolean;
 
   constructor(
     readonly source: ReplicaEndpoint,
@@ -45,6 +58,8 @@ export class Replicator {
     this.batchSize = options.batchSize ?? 500;
     this.resolveDivergence = options.resolve ?? true;
     this.position = options.cursor;
+    this.checkpoint = options.checkpoint;
+    this.checkpointLoaded = options.cursor !== undefined || options.checkpoint === undefined;
   }
 
   /** The source log position copied so far: save it to restart from here. */
@@ -78,6 +93,10 @@ export class Replicator {
     let copied = 0;
     let skipped = 0;
     const touched = new Map<string, ActorRef>();
+    if (!this.checkpointLoaded) {
+      this.position = await this.checkpoint!.load();
+      this.checkpointLoaded = true;
+    }
     for (;;) {
       if (this.paused) break;
       const changes = await this.source.store.changesSince(this.position, this.batchSize);
@@ -87,6 +106,7 @@ export class Replicator {
       skipped += report.skipped;
       for (const pack of changes.packs) touched.set(actorKey(pack.actor), pack.actor);
       this.position = changes.cursor;
+      await this.checkpoint?.save(changes.cursor);
     }
     const resolved: ActorRef[] = [];
     if (this.resolveDivergence) {

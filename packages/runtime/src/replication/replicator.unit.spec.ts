@@ -49,7 +49,19 @@ describe('Replicator', () => {
     expect(await new Replicator(a, b).sync()).toMatchObject({ copied: 0, skipped: 14 });
   });
 
-  it('is transitive: a replica catches up through a third one while the origin is unreachable', async () => {
+  it('resumes from a checkpoint: a restarted replicator reads only what is new', async () => {
+    const [a, b] = [replica('a'), replica('b')];
+    let saved: string | undefined;
+    const checkpoint = { load: async () => saved, save: async (cursor: string) => void (saved = cursor) };
+    for (let i = 0; i < 5; i++) await a.send(ref, { type: 'deposit', payload: { n: 1 } });
+    expect((await new Replicator(a, b, { checkpoint, batchSize: 2 }).sync()).copied).toBe(5);
+    expect(saved).toBeDefined();
+    await a.send(ref, { type: 'deposit', payload: { n: 1 } });
+    expect(await new Replicator(a, b, { checkpoint }).sync()).toMatchObject({ copied: 1, skipped: 0 });
+    expect(await balance(b)).toBe(6);
+  });
+
+    it('is transitive: a replica catches up through a third one while the origin is unreachable', async () => {
     const c = cluster(3);
     await c.runtimes[0]!.send(ref, { type: 'deposit', payload: { n: 3 } });
     await c.runtimes[1]!.send(ref, { type: 'deposit', payload: { n: 4 } });
