@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { actorCount, checkInvariants, reached, run, scenario } from '../testing/replicationScenario.js';
-import { Ledger } from '../testing/ledger.js';
+import { actorCount, checkInvariants, reached, run, scenario } from '../testkit/replicationScenario.js';
+import { Ledger } from '../testkit/ledger.js';
 
 /**
  * Random command sequences on 2-5 in-memory replicas with random partitions, one-way syncs,

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRuntime, MemoryStore, ReplicationLink, Replicator, type Runtime } from '../index.js';
-import { TestCluster } from '../testing/cluster.js';
-import { Ledger, type LedgerState } from '../testing/ledger.js';
+import { TestCluster } from '../testkit/cluster.js';
+import { Ledger, type LedgerState } from '../testkit/ledger.js';
 
 const ref = Ledger.ref('acc');
 let cleanup: (() => Promise<void>)[] = [];

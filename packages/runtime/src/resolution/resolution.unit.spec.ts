@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ActorRef, type EventStore, MemoryStore, type Pack, VC, commandHeads, computeMerge, createRuntime, Replicator } from '../index.js';
 import { ReferenceModel } from '../testkit/referenceModel.js';
-import { TestCluster } from '../testing/cluster.js';
-import { Ledger, type LedgerState } from '../testing/ledger.js';
+import { TestCluster } from '../testkit/cluster.js';
+import { Ledger, type LedgerState } from '../testkit/ledger.js';
 
 const ref = Ledger.ref('acc');
 let clusters: TestCluster[] = [];

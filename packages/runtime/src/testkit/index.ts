@@ -15,3 +15,12 @@ export {
 } from './storeConformance.js';
 export { canConnect, requireService, type ServiceCheck } from './serviceGate.js';
 export { ReferenceModel } from './referenceModel.js';
+export { TestCluster } from './cluster.js';
+export { Ledger, type LedgerState } from './ledger.js';
+export {
+  run as runReplicationScenario,
+  checkInvariants as checkReplicationInvariants,
+  scenario as replicationScenario,
+  reached as replicationCoverage,
+  type Scenario as ReplicationScenario,
+} from './replicationScenario.js';

@@ -1,6 +1,7 @@
 import {
   type ActorRef,
   type AnyActorDefinition,
+  type EventStore,
   FlakeIdSource,
   ManualClock,
   MemoryStore,
@@ -10,20 +11,27 @@ import {
   createRuntime,
 } from '../index.js';
 
-/** N in-memory replicas with manual clocks and one-way replicators between every pair, for tests. */
+/**
+ * N replicas (in-memory stores unless `stores` are given) with manual clocks and one-way
+ * replicators between every pair, for tests.
+ */
 export class TestCluster {
   readonly runtimes: Runtime[] = [];
-  readonly stores: MemoryStore[] = [];
+  readonly stores: EventStore[] = [];
   readonly clocks: ManualClock[] = [];
   /** replicators[from][to] */
   readonly replicators: Replicator[][] = [];
   /** Same, without resolving at the target: lets a test pile up heads and resolve them at once. */
   readonly copiers: Replicator[][] = [];
 
-  constructor(size: number, actors: readonly AnyActorDefinition[], options: { liveActorsMax?: number; skewMs?: readonly number[] } = {}) {
+  constructor(
+    size: number,
+    actors: readonly AnyActorDefinition[],
+    options: { liveActorsMax?: number; skewMs?: readonly number[]; stores?: readonly EventStore[] } = {},
+  ) {
     for (let i = 0; i < size; i++) {
       const clock = new ManualClock(1_700_000_000_000 + (options.skewMs?.[i] ?? 0));
-      const store = new MemoryStore();
+      const store = options.stores?.[i] ?? new MemoryStore();
       this.clocks.push(clock);
       this.stores.push(store);
       this.runtimes.push(

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { expect } from 'vitest';
-import { type CommandReply, VC, computeMerge, commandHeads } from '../index.js';
-import { ReferenceModel } from '../testkit/referenceModel.js';
+import { type CommandReply, type EventStore, VC, computeMerge, commandHeads } from '../index.js';
+import { ReferenceModel } from './referenceModel.js';
 import { TestCluster } from './cluster.js';
 import { Ledger, type LedgerState } from './ledger.js';
 
@@ -57,8 +57,9 @@ export interface Outcome {
   readonly trace: string[];
 }
 
-export async function run(s: Scenario): Promise<Outcome> {
-  const cluster = new TestCluster(s.replicas, [Ledger], { liveActorsMax: s.liveActorsMax, skewMs: s.skewMs });
+/** Runs a scenario on in-memory replicas, or on the given stores (one per replica, at least `s.replicas`). */
+export async function run(s: Scenario, stores?: readonly EventStore[]): Promise<Outcome> {
+  const cluster = new TestCluster(s.replicas, [Ledger], { liveActorsMax: s.liveActorsMax, skewMs: s.skewMs, ...(stores ? { stores } : {}) });
   const up = new Set<string>();
   const linkKey = (a: number, b: number) => (a < b ? `${a}-${b}` : `${b}-${a}`);
   for (let a = 0; a < s.replicas; a++) for (let b = a + 1; b < s.replicas; b++) up.add(linkKey(a, b));
