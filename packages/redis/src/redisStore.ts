@@ -22,6 +22,8 @@ import {
   type VectorClock,
   actorKey,
   fnv1a32,
+  packFingerprint,
+  VersionCollisionError,
 } from '@troupe/runtime';
 import type { Cluster, Redis } from 'ioredis';
 import { appendLua, changesLua, commonLua, headsLua, loadChainLua, mergeLua } from './scripts/index.js';
@@ -277,7 +279,10 @@ export class RedisStore implements EventStore {
       const reply = (await this.script('troupeMerge')(this.logKey(shard), ...args)) as Reply[];
       added += Number(reply[0]);
       skipped += Number(reply[1]);
-      if (reply.length > 2) throw new MissingAncestorError(String(reply[3]), String(reply[4]));
+      if (reply.length > 2) {
+        if (String(reply[2]) === 'collision') throw new VersionCollisionError(String(reply[3]), String(reply[4]));
+        throw new MissingAncestorError(String(reply[3]), String(reply[4]));
+      }
       i = j;
     }
     return { added, skipped };
@@ -368,10 +373,12 @@ export class RedisStore implements EventStore {
   }
 }
 
+/** Kind ('c' or 'm'), the pack's 8-hex fingerprint, then (command packs) the first parent's key. */
 function parentInfo(pack: Pack): string {
-  if (pack.kind === 'merge') return 'm';
+  const fingerprint = packFingerprint(pack);
+  if (pack.kind === 'merge') return `m${fingerprint}`;
   const parent = pack.parents[0];
-  return `c|${parent ? VC.encode(parent) : ''}`;
+  return `c${fingerprint}${parent ? VC.encode(parent) : ''}`;
 }
 
 const connectionErrorPatterns = [

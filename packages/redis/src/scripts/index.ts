@@ -37,7 +37,7 @@ export const appendLua = `
 -- Conditional append of one pack: atomic, one round trip.
 -- KEYS: 1 packs (hash), 2 parents (hash), 3 heads (set), 4 snapshots (hash), 5 commands (hash), 6 shard log (list)
 -- ARGV: 1 expected heads joined by '|' in sorted order ('' for none), 2 version key, 3 pack bytes,
---       4 parent info ('c|<first parent key>' or 'm'), 5 snapshot bytes ('' for none),
+--       4 parent info (kind 'c' or 'm', 8 hex of fingerprint, first parent key), 5 snapshot bytes ('' for none),
 --       6 log entry (JSON), 7.. command ids
 local heads = redis.call('SMEMBERS', KEYS[3])
 table.sort(heads)
@@ -66,7 +66,12 @@ local added, skipped = 0, 0
 for i = 2, #ARGV, 8 do
   local base = tag .. ':' .. ARGV[i] .. ':' .. ARGV[i + 1]
   local version = ARGV[i + 2]
-  if redis.call('HEXISTS', base .. ':p', version) == 1 then
+  local held = redis.call('HGET', base .. ':r', version)
+  if held then
+    -- Same version: the same pack (skip) or a different one (two replicas share a replicaId).
+    if string.sub(held, 2, 9) ~= string.sub(ARGV[i + 4], 2, 9) then
+      return {added, skipped, 'collision', ARGV[i] .. ':' .. ARGV[i + 1], version}
+    end
     skipped = skipped + 1
   else
     for _, parent in ipairs(cjson.decode(ARGV[i + 5])) do
@@ -122,7 +127,7 @@ while key ~= '' do
   end
   result[#result + 1] = pack
   budget = budget - 1
-  key = string.sub(info, 3)
+  key = string.sub(info, 10)
 end
 result[1] = 'root'
 return result

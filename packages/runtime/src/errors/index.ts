@@ -9,3 +9,4 @@ export { LimitExceededError } from './limitExceededError.js';
 export { RuntimeStoppedError } from './runtimeStoppedError.js';
 export { InvalidDefinitionError } from './invalidDefinitionError.js';
 export { StoreUnavailableError } from './storeUnavailableError.js';
+export { VersionCollisionError } from './versionCollisionError.js';

@@ -10,7 +10,8 @@ export type TroupeErrorCode =
   | 'RUNTIME_STOPPED'
   | 'LIMIT_EXCEEDED'
   | 'INVALID_DEFINITION'
-  | 'STORE_UNAVAILABLE';
+  | 'STORE_UNAVAILABLE'
+  | 'VERSION_COLLISION';
 
 /** Base class: every operating error carries a stable `code` callers can switch on. */
 export class TroupeError extends Error {

@@ -60,9 +60,18 @@ export class Entity {
       if (earlier) return earlier;
     }
     for (let attempt = 0; ; attempt++) {
+      const cached = this.loaded !== undefined;
       const current = this.loaded ?? (await this.load());
       const outcome = this.decide(current, command);
-      if (outcome.status === 'rejected') return outcome;
+      if (outcome.status === 'rejected') {
+        // A rejection writes nothing, so no append conflict would reveal a stale cache (packs
+        // replicated in, another writer): make sure it was decided on the store's head.
+        if (cached && attempt < this.env.conflictRetriesMax && !(await this.headIsCurrent(current))) {
+          this.loaded = undefined;
+          continue;
+        }
+        return outcome;
+      }
       try {
         await this.env.store.append(outcome.pack, current.head ? [VC.encode(current.head.version)] : [], outcome.snapshot);
       } catch (error) {
@@ -167,7 +176,7 @@ export class Entity {
     }
     const ts = nextTimestamp(now, current.head?.ts);
     const events: EventRecord[] = decision.map((e: { type: string; data: unknown }) => {
-      if (!e || typeof e.type !== 'string' || !(e.type in this.definition.events)) {
+      if (!e || typeof e.type !== 'string' || !Object.hasOwn(this.definition.events, e.type)) {
         throw new TroupeError('INVALID_DEFINITION', `${this.definition.type}.${command.type} emitted an event of unknown type '${e?.type}'`);
       }
       return {
@@ -196,6 +205,12 @@ export class Entity {
     };
     const snapshotDue = current.sinceSnapshot + events.length >= this.definition.snapshotEvery;
     return { status: 'accepted', pack, state, ...(snapshotDue ? { snapshot: { version: pack.version, state } } : {}) };
+  }
+
+  private async headIsCurrent(current: Loaded): Promise<boolean> {
+    const heads = await this.env.store.heads(this.actor);
+    if (heads.length !== (current.head ? 1 : 0)) return false;
+    return !current.head || VC.encode(heads[0]!.version) === VC.encode(current.head.version);
   }
 
   private async earlierResult(commandId: string): Promise<CommandReply | undefined> {

@@ -88,6 +88,7 @@ export class Runtime {
   private pendingTotal = 0;
   private drained: (() => void) | undefined;
   private stopped = false;
+  private stopping: Promise<void> | undefined;
   private nameCounter = 0;
 
   constructor(options: RuntimeOptions) {
@@ -102,6 +103,10 @@ export class Runtime {
     this.store = options.store ?? new MemoryStore();
     const clock = options.clock ?? systemClock;
     const machineId = options.machineId ?? machineIdFor(this.replicaId);
+    const ancestryLimits = { ...defaultAncestryLimits, ...options.ancestryLimits };
+    if (!Number.isInteger(ancestryLimits.headsMax) || ancestryLimits.headsMax < 2 || ancestryLimits.headsMax > 30) {
+      throw new InvalidDefinitionError(`ancestryLimits.headsMax must be an integer in 2..30, got ${ancestryLimits.headsMax}`);
+    }
     this.environment = {
       store: this.store,
       replicaId: this.replicaId,
@@ -109,7 +114,7 @@ export class Runtime {
       ids: options.idSource ?? new FlakeIdSource({ machineId, clock }),
       conflictRetriesMax: options.conflictRetriesMax ?? runtimeDefaults.conflictRetriesMax,
       eventsPerCommandMax: options.eventsPerCommandMax ?? runtimeDefaults.eventsPerCommandMax,
-      ancestryLimits: { ...defaultAncestryLimits, ...options.ancestryLimits },
+      ancestryLimits,
       ...(options.onResolved ? { onResolved: options.onResolved } : {}),
     };
     this.options = {
@@ -171,8 +176,12 @@ export class Runtime {
   }
 
   /** Stops accepting commands, waits for every queued one to finish, then stops the actors. */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
+  stop(): Promise<void> {
+    this.stopping ??= this.drainAndStop();
+    return this.stopping;
+  }
+
+  private async drainAndStop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.sweeper);
     if (this.pendingTotal > 0) await new Promise<void>((resolve) => (this.drained = resolve));
@@ -188,8 +197,16 @@ export class Runtime {
     if (!command || typeof command.type !== 'string' || !Object.hasOwn(definition.commands, command.type)) {
       throw new UnknownCommandError(definition.type, String(command?.type), definition.commandNames);
     }
+    // The entity decides later (after a turn of the event loop): keep a private copy, so a caller
+    // mutating its object after send() cannot change what was validated.
+    let payload: unknown;
+    try {
+      payload = command.payload === undefined ? undefined : structuredClone(command.payload);
+    } catch (error) {
+      throw new InvalidPayloadError(definition.type, command.type, `payload must be plain data (${(error as Error).message})`);
+    }
     const validator = definition.validate?.[command.type];
-    const problem = validator ? validator(command.payload) : undefined;
+    const problem = validator ? validator(payload) : undefined;
     if (problem !== undefined) throw new InvalidPayloadError(definition.type, command.type, problem);
     const callerChoseId = command.commandId !== undefined;
     if (callerChoseId && (typeof command.commandId !== 'string' || command.commandId.length === 0 || command.commandId.length > 256)) {
@@ -200,7 +217,7 @@ export class Runtime {
     const commandId = command.commandId ?? `${this.replicaId}.${this.environment.ids.next()}`;
     return {
       type: command.type,
-      payload: command.payload,
+      payload,
       commandId,
       callerChoseId,
       correlationId: command.correlationId ?? commandId,

@@ -33,6 +33,8 @@ export interface SyncReport {
   readonly skipped: number;
   /** Actors that had several heads at the target after the copy, and were resolved. */
   readonly resolved: readonly ActorRef[];
+  /** Actors whose resolution failed; they are retried on every later sync until it succeeds. */
+  readonly failed: readonly { readonly actor: ActorRef; readonly error: unknown }[];
 }
 
 /**
@@ -47,6 +49,8 @@ export class Replicator {
   private readonly batchSize: number;
   private readonly resolveDivergence: boolean;
   private running: Promise<SyncReport> | undefined;
+  /** Actors copied to but not yet checked (or whose resolution failed): kept across syncs. */
+  private readonly unresolved = new Map<string, ActorRef>();
   private readonly checkpoint: Checkpoint | undefined;
   private checkpointLoaded: boolean;
 
@@ -84,7 +88,7 @@ export class Replicator {
    * Does nothing while paused. Concurrent calls share one run.
    */
   sync(): Promise<SyncReport> {
-    if (this.paused) return Promise.resolve({ copied: 0, skipped: 0, resolved: [] });
+    if (this.paused) return Promise.resolve({ copied: 0, skipped: 0, resolved: [], failed: [] });
     this.running ??= this.run().finally(() => (this.running = undefined));
     return this.running;
   }
@@ -92,7 +96,7 @@ export class Replicator {
   private async run(): Promise<SyncReport> {
     let copied = 0;
     let skipped = 0;
-    const touched = new Map<string, ActorRef>();
+    const touched = this.unresolved;
     if (!this.checkpointLoaded) {
       this.position = await this.checkpoint!.load();
       this.checkpointLoaded = true;
@@ -109,16 +113,21 @@ export class Replicator {
       await this.checkpoint?.save(changes.cursor);
     }
     const resolved: ActorRef[] = [];
-    if (this.resolveDivergence) {
-      for (const actor of touched.values()) {
+    const failed: { actor: ActorRef; error: unknown }[] = [];
+    if (!this.resolveDivergence) touched.clear();
+    for (const [key, actor] of [...touched]) {
+      try {
         const heads = await this.target.store.heads(actor);
         if (heads.length > 1) {
           await this.target.resolve(actor);
           resolved.push(actor);
         }
+        touched.delete(key);
+      } catch (error) {
+        failed.push({ actor, error });
       }
     }
-    return { copied, skipped, resolved };
+    return { copied, skipped, resolved, failed };
   }
 }
 
@@ -150,7 +159,12 @@ export class ReplicationLink {
       const a = await this.forward.sync();
       const b = await this.backward.sync();
       resolved.push(...a.resolved, ...b.resolved);
-      if (a.copied + b.copied === 0 && a.resolved.length + b.resolved.length === 0) return { rounds: round, resolved };
+      const failed = [...a.failed, ...b.failed];
+      if (failed.length > 0 && round === roundsMax) {
+        throw new AggregateError(failed.map((f) => f.error), `resolving ${failed.length} actor(s) failed: ${String((failed[0]!.error as Error)?.message ?? failed[0]!.error)}`);
+      }
+      const moved = a.copied + b.copied + a.resolved.length + b.resolved.length;
+      if (moved === 0 && failed.length === 0) return { rounds: round, resolved };
     }
     throw new Error(`replication did not settle within ${roundsMax} rounds`);
   }

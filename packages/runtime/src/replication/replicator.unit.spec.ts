@@ -27,7 +27,7 @@ describe('Replicator', () => {
     const link = new ReplicationLink(a, b);
     link.partition();
     await a.send(ref, { type: 'deposit', payload: { n: 5 } });
-    expect(await link.forward.sync()).toEqual({ copied: 0, skipped: 0, resolved: [] });
+    expect(await link.forward.sync()).toEqual({ copied: 0, skipped: 0, resolved: [], failed: [] });
     expect(await b.store.heads(ref)).toEqual([]);
     link.heal();
     await link.settle();

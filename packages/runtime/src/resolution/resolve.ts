@@ -1,5 +1,6 @@
 import { type AnyActorDefinition, compareEvents, fold } from '../actor/index.js';
-import { type ActorRef, type EventRecord, type Pack } from '../model/index.js';
+import { InvalidDefinitionError, TroupeError } from '../errors/index.js';
+import { type ActorRef, type EventRecord, type Pack, actorKey } from '../model/index.js';
 import type { EventStore } from '../store/index.js';
 import { VC, type VectorClock } from '../vectorClock/index.js';
 import { type AncestryLimits, cmpKey, commandHeads, defaultAncestryLimits, findDivergence } from './ancestry.js';
@@ -54,9 +55,9 @@ export async function stateAt(
  *
  * 1. the heads are reduced to the command heads they stand for (merges of merges unfold);
  * 2. the latest common ancestor is found by walking back from them (only packs after it are read);
- * 3. every event after it on every branch is replayed on its state in (ts, id) order, which puts
- *    causes before effects because timestamps are hybrid, with events of a command id already
- *    applied on another branch dropped;
+ * 3. every event after it on every branch is replayed on its state in (ts, id, replica) order,
+ *    which puts causes before effects because timestamps are hybrid, with events of a command id
+ *    already applied on another branch dropped;
  * 4. `onMerge` adds compensations; the pack's version is the pointwise max of the heads.
  */
 export async function computeMerge(
@@ -75,12 +76,11 @@ export async function computeMerge(
   const branches: EventRecord[][] = merged.map(() => []);
   const all: EventRecord[] = [];
   const packOf = new Map<EventRecord, string>();
-  const seenIds = new Set<string>();
+  // Each pack is visited once and events are never shared between packs, so nothing is deduplicated
+  // by event id (ids of replicas given the same machine id could collide).
   for (const { pack, headMask } of divergence.packs) {
     const key = VC.encode(pack.version);
     for (const event of pack.events) {
-      if (seenIds.has(event.id)) continue;
-      seenIds.add(event.id);
       packOf.set(event, key);
       all.push(event);
       merged.forEach((_, i) => {
@@ -102,7 +102,7 @@ export async function computeMerge(
   }
   const droppedDuplicates = [...dropped];
 
-  const foldedState = fold(definition, ancestorState, replayed);
+  const foldedState = replayOrExplain(definition, actor, ancestorState, replayed);
   const version = VC.mergeAll(merged.map((p) => p.version));
   const versionKey = VC.encode(version);
   const ts = Math.max(...merged.map((p) => p.ts)) + tick;
@@ -143,6 +143,27 @@ export async function computeMerge(
     compensations,
     packsVisited: divergence.packs.length,
   };
+}
+
+/**
+ * Folds the merged interleaving. Event handlers must accept any state: a merge applies events to
+ * states no branch saw. One that throws here would block the actor's resolution for good, so the
+ * error says so and names the event.
+ */
+function replayOrExplain(definition: AnyActorDefinition, actor: ActorRef, state: unknown, events: readonly EventRecord[]): unknown {
+  let current = state;
+  for (const event of events) {
+    try {
+      current = fold(definition, current, [event]);
+    } catch (error) {
+      if (error instanceof TroupeError) throw error;
+      throw new InvalidDefinitionError(
+        `resolving ${actorKey(actor)}: the '${event.type}' handler of '${definition.type}' threw on event ${event.id} of the merged ` +
+          `history (${(error as Error).message}); event handlers must accept any state, since a merge replays events on states no branch saw`,
+      );
+    }
+  }
+  return current;
 }
 
 /** For each command id applied by more than one pack, the key of the pack whose events replay first. */

@@ -75,6 +75,7 @@ export interface EventStore {
    * A pack whose parents are not held (here or earlier in `packs`) throws MissingAncestorError
    * after the packs before it were added. `snapshots` (from `Changes.snapshots`) are kept for
    * the packs held here once the batch is in, and travel on in this store's log with them.
+   * A different pack under a version already held throws VersionCollisionError.
    */
   merge(packs: readonly Pack[], snapshots?: readonly ActorSnapshot[]): Promise<MergeReport>;
 

@@ -1,6 +1,6 @@
 import { decodePack, decodeValue, encodePack, encodeValue } from '../codec/index.js';
-import { AppendConflictError, MissingAncestorError } from '../errors/index.js';
-import { type ActorRef, type ActorSnapshot, type Pack, type Snapshot, actorKey } from '../model/index.js';
+import { AppendConflictError, MissingAncestorError, VersionCollisionError } from '../errors/index.js';
+import { type ActorRef, type ActorSnapshot, type Pack, type Snapshot, actorKey, packFingerprint } from '../model/index.js';
 import { VC, type VectorClock } from '../vectorClock/index.js';
 import type { Chain, Changes, EventStore, MergeReport } from './eventStore.js';
 import { nextHeads, sameKeySet } from './heads.js';
@@ -13,6 +13,8 @@ interface ActorRecord {
   readonly snapshots: Map<string, Buffer>;
   /** commandId -> versionKey */
   readonly commands: Map<string, string>;
+  /** versionKey -> packFingerprint */
+  readonly fingerprints: Map<string, string>;
   heads: VectorClock[];
   headKeys: string[];
 }
@@ -41,8 +43,10 @@ export class MemoryStore implements EventStore {
     if (!sameKeySet(record.headKeys, expectedHeads) || record.packs.has(key)) {
       throw new AppendConflictError(actorKey(pack.actor), expectedHeads, record.headKeys);
     }
+    // Encode everything before changing anything: an append either happens whole or not at all.
+    const snapshotBytes = snapshot ? encodeValue(snapshot.state) : undefined;
     const entry = this.add(record, pack, key);
-    if (snapshot) this.keepSnapshot(record, snapshot, entry);
+    if (snapshot && snapshotBytes) this.keepSnapshot(record, snapshot, entry, snapshotBytes);
   }
 
   async heads(actor: ActorRef): Promise<Pack[]> {
@@ -119,6 +123,7 @@ export class MemoryStore implements EventStore {
       const record = this.record(pack.actor);
       const key = VC.encode(pack.version);
       if (record.packs.has(key)) {
+        if (record.fingerprints.get(key) !== packFingerprint(pack)) throw new VersionCollisionError(actorKey(pack.actor), key);
         skipped++;
         continue;
       }
@@ -127,9 +132,10 @@ export class MemoryStore implements EventStore {
           throw new MissingAncestorError(actorKey(pack.actor), VC.encode(parent));
         }
       }
-      const entry = this.add(record, pack, key);
       const snapshot = snapshotByKey.get(`${actorKey(pack.actor)}@${key}`);
-      if (snapshot) this.keepSnapshot(record, snapshot, entry);
+      const snapshotBytes = snapshot ? encodeValue(snapshot.state) : undefined;
+      const entry = this.add(record, pack, key);
+      if (snapshot && snapshotBytes) this.keepSnapshot(record, snapshot, entry, snapshotBytes);
       added++;
     }
     return { added, skipped };
@@ -157,13 +163,16 @@ export class MemoryStore implements EventStore {
     this.record(actor).packs.set(versionKey, bytes);
   }
 
-  private keepSnapshot(record: ActorRecord, snapshot: Snapshot, entry: LogEntry): void {
-    record.snapshots.set(VC.encode(snapshot.version), encodeValue(snapshot.state));
+  private keepSnapshot(record: ActorRecord, snapshot: Snapshot, entry: LogEntry, bytes: Buffer): void {
+    record.snapshots.set(VC.encode(snapshot.version), bytes);
     entry.withSnapshot = true;
   }
 
+  /** Encodes first, then changes state: it never leaves a partial write behind. */
   private add(record: ActorRecord, pack: Pack, key: string): LogEntry {
-    record.packs.set(key, encodePack(pack));
+    const bytes = encodePack(pack);
+    record.packs.set(key, bytes);
+    record.fingerprints.set(key, packFingerprint(pack));
     for (const commandId of pack.commandIds) {
       if (!record.commands.has(commandId)) record.commands.set(commandId, key);
     }
@@ -186,6 +195,7 @@ export class MemoryStore implements EventStore {
         packs: new Map(),
         snapshots: new Map(),
         commands: new Map(),
+        fingerprints: new Map(),
         heads: [],
         headKeys: [],
       };

@@ -74,9 +74,9 @@ export class ReferenceModel {
     const below = ancestor ? this.ancestry(ancestor) : new Set<string>();
     const after = new Set<string>();
     for (const key of headKeys) for (const k of this.ancestry(key)) if (!below.has(k)) after.add(k);
-    const byId = new Map<string, { event: EventRecord; pack: string }>();
-    for (const key of after) for (const event of this.get(key).events) if (!byId.has(event.id)) byId.set(event.id, { event, pack: key });
-    const ordered = [...byId.values()].sort((a, b) => compareEvents(a.event, b.event));
+    const all: { event: EventRecord; pack: string }[] = [];
+    for (const key of after) for (const event of this.get(key).events) all.push({ event, pack: key });
+    const ordered = all.sort((a, b) => compareEvents(a.event, b.event));
     const firstPackOfCommand = new Map<string, string>();
     for (const { event, pack } of ordered) {
       if (this.get(pack).commandIds.includes(event.causationId) && !firstPackOfCommand.has(event.causationId)) {
@@ -121,7 +121,7 @@ export class ReferenceModel {
   }
 
   private packOf(event: EventRecord, keys: Iterable<string>): string {
-    for (const key of keys) if (this.get(key).events.some((e) => e.id === event.id)) return key;
+    for (const key of keys) if (this.get(key).events.includes(event)) return key;
     return '';
   }
 }

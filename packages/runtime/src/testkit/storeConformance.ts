@@ -7,6 +7,7 @@ import {
   FlakeIdSource,
   MemoryStore,
   MissingAncestorError,
+  VersionCollisionError,
   type Pack,
   type PackKind,
   type Snapshot,
@@ -758,12 +759,16 @@ export function runStoreConformance(options: ConformanceOptions): void {
         expect(mine((await drain(store, start.cursor)).packs, [actor])).toHaveLength(4);
       });
 
-      it('a version already held is skipped, and the stored pack stays as it was (packs are immutable)', async () => {
+      it('the same pack again is skipped; a different pack under a held version is a VersionCollisionError', async () => {
         const actor = uniqueActor();
         const original = makePack({ actor, version: { a: 1 }, commandIds: ['original'] });
         await store.append(original, []);
+        expect(await store.merge([original])).toEqual({ added: 0, skipped: 1 });
+        // Two replicas sharing a replicaId write different packs with one version: never silently skip.
         const impostor = makePack({ actor, version: { a: 1 }, commandIds: ['impostor'] });
-        expect(await store.merge([impostor])).toEqual({ added: 0, skipped: 1 });
+        const error = await expectRejection(store.merge([impostor]), VersionCollisionError);
+        expect(error.message).toContain(actorKey(actor));
+        expect(error.message).toContain('a:1');
         expect(await store.getPacks(actor, ['a:1'])).toEqual([original]);
         expect(await store.commandVersion(actor, 'impostor')).toBeUndefined();
       });
