@@ -217,12 +217,12 @@ export class RedisStore implements EventStore {
     await this.run(() => this.client.hset(keys.snapshots, VC.encode(snapshot.version), encodeValue(snapshot.state)));
   }
 
-  async commandVersion(actor: ActorRef, commandId: string): Promise<VectorClock | undefined> {
+  async commandVersions(actor: ActorRef, commandId: string): Promise<VectorClock[]> {
     const keys = this.keysOf(actor);
-    const version = await this.run(() => this.client.hget(keys.commands, commandId));
-    if (version === null) return undefined;
+    const versions = await this.run(() => this.client.hget(keys.commands, commandId));
+    if (versions === null) return [];
     try {
-      return VC.decode(version);
+      return versions.split('|').map(VC.decode);
     } catch (error) {
       throw new CorruptDataError(`${keys.commands} field ${commandId}`, (error as Error).message, error);
     }

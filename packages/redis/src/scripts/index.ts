@@ -31,6 +31,19 @@ local function add_head(heads_key, version)
   end
   redis.call('SADD', heads_key, version)
 end
+
+-- Records that the pack at 'version' applied 'command' (a '|'-separated list, each version once).
+local function add_command(commands_key, command, version)
+  local held = redis.call('HGET', commands_key, command)
+  if not held then
+    redis.call('HSET', commands_key, command, version)
+    return
+  end
+  for existing in string.gmatch(held, '[^|]+') do
+    if existing == version then return end
+  end
+  redis.call('HSET', commands_key, command, held .. '|' .. version)
+end
 `;
 
 export const appendLua = `
@@ -48,7 +61,7 @@ end
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[4])
 add_head(KEYS[3], ARGV[2])
-for i = 7, #ARGV do redis.call('HSETNX', KEYS[5], ARGV[i], ARGV[2]) end
+for i = 7, #ARGV do add_command(KEYS[5], ARGV[i], ARGV[2]) end
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[4], ARGV[2], ARGV[5]) end
 redis.call('RPUSH', KEYS[6], ARGV[6])
 return {'ok'}
@@ -82,7 +95,7 @@ for i = 2, #ARGV, 8 do
     redis.call('HSET', base .. ':p', version, ARGV[i + 3])
     redis.call('HSET', base .. ':r', version, ARGV[i + 4])
     add_head(base .. ':h', version)
-    for _, command in ipairs(cjson.decode(ARGV[i + 6])) do redis.call('HSETNX', base .. ':c', command, version) end
+    for _, command in ipairs(cjson.decode(ARGV[i + 6])) do add_command(base .. ':c', command, version) end
     local with_snapshot = 0
     if ARGV[i + 7] ~= '' then
       redis.call('HSET', base .. ':s', version, ARGV[i + 7])

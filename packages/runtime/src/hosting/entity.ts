@@ -1,6 +1,7 @@
 import {
   type AnyActorDefinition,
   type DecideContext,
+  compareEvents,
   fold,
   isRejection,
 } from '../actor/index.js';
@@ -9,8 +10,17 @@ import type { Clock, IdSource } from '../ids/index.js';
 import type { ActorRef, EventRecord, Pack, Snapshot } from '../model/index.js';
 import { computeMerge, nextTimestamp, stateAt, type AncestryLimits } from '../resolution/index.js';
 import type { EventStore } from '../store/index.js';
-import { VC } from '../vectorClock/index.js';
+import { VC, type VectorClock } from '../vectorClock/index.js';
 import type { ActorView, CommandReply, ResolveReply } from './replies.js';
+
+/** Which of two copies of one command a merge keeps: the one whose first event replays first. */
+function preferredCopy(a: { events: EventRecord[]; key: string }, b: { events: EventRecord[]; key: string }): boolean {
+  const ea = a.events[0];
+  const eb = b.events[0];
+  if (ea && eb) return compareEvents(ea, eb) < 0;
+  if (ea || eb) return ea !== undefined;
+  return a.key < b.key;
+}
 
 /** A command as it reaches an entity, validated. */
 export interface CommandEnvelope {
@@ -213,16 +223,22 @@ export class Entity {
     return !current.head || VC.encode(heads[0]!.version) === VC.encode(current.head.version);
   }
 
+  /**
+   * The recorded result of a command id. When it was applied on two branches during a partition,
+   * the answer is the copy a merge keeps (the one whose events replay first, as in computeMerge),
+   * so every replica that holds both gives the same answer.
+   */
   private async earlierResult(commandId: string): Promise<CommandReply | undefined> {
-    const version = await this.env.store.commandVersion(this.actor, commandId);
-    if (!version) return undefined;
-    const [pack] = await this.env.store.getPacks(this.actor, [VC.encode(version)]);
-    return {
-      status: 'accepted',
-      commandId,
-      version,
-      events: (pack?.events ?? []).filter((e) => e.causationId === commandId),
-      duplicate: true,
-    };
+    const versions = await this.env.store.commandVersions(this.actor, commandId);
+    if (versions.length === 0) return undefined;
+    const keys = versions.map(VC.encode);
+    const packs = await this.env.store.getPacks(this.actor, keys);
+    let best: { version: VectorClock; events: EventRecord[]; key: string } | undefined;
+    packs.forEach((pack, i) => {
+      const events = (pack?.events ?? []).filter((e) => e.causationId === commandId);
+      const candidate = { version: versions[i]!, events, key: keys[i]! };
+      if (!best || preferredCopy(candidate, best)) best = candidate;
+    });
+    return { status: 'accepted', commandId, version: best!.version, events: best!.events, duplicate: true };
   }
 }

@@ -59,8 +59,12 @@ export interface EventStore {
   /** Stores a snapshot of the folded state at `version` (a cache: it may be dropped and rebuilt). */
   saveSnapshot(actor: ActorRef, snapshot: Snapshot): Promise<void>;
 
-  /** The version of the pack that applied `commandId` to this actor, if any pack here did. */
-  commandVersion(actor: ActorRef, commandId: string): Promise<VectorClock | undefined>;
+  /**
+   * The versions of the packs here that applied `commandId` to this actor, in the order they were
+   * recorded: usually none or one; several when a retried command was accepted on two branches
+   * during a partition (the merge keeps one of them, see `computeMerge`).
+   */
+  commandVersions(actor: ActorRef, commandId: string): Promise<VectorClock[]>;
 
   /**
    * Packs appended or merged here after `cursor` (undefined = from the start), at most `limit`

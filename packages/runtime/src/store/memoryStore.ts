@@ -11,8 +11,8 @@ interface ActorRecord {
   readonly packs: Map<string, Buffer>;
   /** versionKey -> encoded snapshot state */
   readonly snapshots: Map<string, Buffer>;
-  /** commandId -> versionKey */
-  readonly commands: Map<string, string>;
+  /** commandId -> version keys of the packs that applied it */
+  readonly commands: Map<string, string[]>;
   /** versionKey -> packFingerprint */
   readonly fingerprints: Map<string, string>;
   heads: VectorClock[];
@@ -90,10 +90,9 @@ export class MemoryStore implements EventStore {
     this.record(actor).snapshots.set(VC.encode(snapshot.version), encodeValue(snapshot.state));
   }
 
-  async commandVersion(actor: ActorRef, commandId: string): Promise<VectorClock | undefined> {
+  async commandVersions(actor: ActorRef, commandId: string): Promise<VectorClock[]> {
     this.assertOpen();
-    const key = this.actors.get(actorKey(actor))?.commands.get(commandId);
-    return key === undefined ? undefined : VC.decode(key);
+    return (this.actors.get(actorKey(actor))?.commands.get(commandId) ?? []).map(VC.decode);
   }
 
   async changesSince(cursor: string | undefined, limit: number): Promise<Changes> {
@@ -174,7 +173,9 @@ export class MemoryStore implements EventStore {
     record.packs.set(key, bytes);
     record.fingerprints.set(key, packFingerprint(pack));
     for (const commandId of pack.commandIds) {
-      if (!record.commands.has(commandId)) record.commands.set(commandId, key);
+      const versions = record.commands.get(commandId);
+      if (!versions) record.commands.set(commandId, [key]);
+      else if (!versions.includes(key)) versions.push(key);
     }
     const heads = nextHeads(record.heads, pack.version);
     if (heads) {

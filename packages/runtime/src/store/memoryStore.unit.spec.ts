@@ -90,7 +90,7 @@ describe('MemoryStore (store-specific)', () => {
     await expect(store.getPacks(actor, ['a:1'])).rejects.toThrow(/closed/);
     await expect(store.loadChain(actor, 'a:1')).rejects.toThrow(/closed/);
     await expect(store.saveSnapshot(actor, { version: { a: 1 }, state: 1 })).rejects.toThrow(/closed/);
-    await expect(store.commandVersion(actor, pack.commandIds[0]!)).rejects.toThrow(/closed/);
+    await expect(store.commandVersions(actor, pack.commandIds[0]!)).rejects.toThrow(/closed/);
     await expect(store.changesSince(undefined, 10)).rejects.toThrow(/closed/);
     await expect(store.merge([pack])).rejects.toThrow(/closed/);
   });

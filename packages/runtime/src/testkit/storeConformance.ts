@@ -188,11 +188,17 @@ async function expectRejection<E extends Error>(promise: Promise<unknown>, type:
   return outcome as E;
 }
 
+/** The first version that recorded a command id (most tests apply each command once). */
+async function firstCommandVersion(store: EventStore, actor: ActorRef, commandId: string): Promise<VectorClock | undefined> {
+  const versions = await store.commandVersions(actor, commandId);
+  return versions[0];
+}
+
 /** Everything observable about an actor, to show that a refused operation wrote nothing. */
 async function observe(store: EventStore, actor: ActorRef, versionKeys: readonly string[], commandIds: readonly string[]) {
   const heads = await store.heads(actor);
   const packs = await store.getPacks(actor, versionKeys);
-  const commands = await Promise.all(commandIds.map((id) => store.commandVersion(actor, id)));
+  const commands = await Promise.all(commandIds.map((id) => firstCommandVersion(store, actor, id)));
   return { heads, packs, commands };
 }
 
@@ -235,7 +241,7 @@ export function runStoreConformance(options: ConformanceOptions): void {
         const actor = uniqueActor();
         expect(await store.heads(actor)).toEqual([]);
         expect(await store.getPacks(actor, ['a:1'])).toEqual([undefined]);
-        expect(await store.commandVersion(actor, 'cmd-none')).toBeUndefined();
+        expect(await firstCommandVersion(store, actor, 'cmd-none')).toBeUndefined();
       });
 
       it('appends the first pack with expectedHeads [] and reads it back exactly', async () => {
@@ -312,7 +318,7 @@ export function runStoreConformance(options: ConformanceOptions): void {
         expect([...error.actual]).toEqual([]);
         expect(await store.heads(actor)).toEqual([]);
         expect(await store.getPacks(actor, ['a:1'])).toEqual([undefined]);
-        expect(await store.commandVersion(actor, pack.commandIds[0]!)).toBeUndefined();
+        expect(await firstCommandVersion(store, actor, pack.commandIds[0]!)).toBeUndefined();
         expect(mine((await drain(store, start.cursor)).packs, [actor])).toEqual([]);
       });
 
@@ -331,7 +337,7 @@ export function runStoreConformance(options: ConformanceOptions): void {
         }
 
         expect(await observe(store, actor, ['a:1', 'a:2', 'a:3'], chain.map((p) => p.commandIds[0]!))).toEqual(before);
-        expect(await store.commandVersion(actor, next.commandIds[0]!)).toBeUndefined();
+        expect(await firstCommandVersion(store, actor, next.commandIds[0]!)).toBeUndefined();
         expect(mine((await drain(store, start.cursor)).packs, [actor])).toEqual([]);
 
         // The snapshot of the refused append was not written either: a different pack at the same
@@ -366,8 +372,8 @@ export function runStoreConformance(options: ConformanceOptions): void {
 
         expect(await store.heads(actor)).toEqual([chain[1]]);
         expect(await store.getPacks(actor, ['a:1', 'a:2'])).toEqual(chain);
-        expect(await store.commandVersion(actor, again.commandIds[0]!)).toBeUndefined();
-        expect(await store.commandVersion(actor, older.commandIds[0]!)).toBeUndefined();
+        expect(await firstCommandVersion(store, actor, again.commandIds[0]!)).toBeUndefined();
+        expect(await firstCommandVersion(store, actor, older.commandIds[0]!)).toBeUndefined();
         expect(mine((await drain(store, start.cursor)).packs, [actor])).toEqual([]);
       });
 
@@ -390,7 +396,7 @@ export function runStoreConformance(options: ConformanceOptions): void {
         const stored = await store.getPacks(actor, contenders.map((p) => key(p.version)));
         expect(stored.filter((p) => p !== undefined)).toEqual([winner]);
         for (const loser of contenders.filter((p) => p !== winner)) {
-          expect(await store.commandVersion(actor, loser.commandIds[0]!)).toBeUndefined();
+          expect(await firstCommandVersion(store, actor, loser.commandIds[0]!)).toBeUndefined();
         }
         expect(logKeys(mine((await drain(store, start.cursor)).packs, [actor]))).toEqual(logKeys([winner]));
       });
@@ -567,11 +573,11 @@ export function runStoreConformance(options: ConformanceOptions): void {
         const first = makePack({ actor, version: { a: 1 }, commandIds: ['cmd-a'] });
         const second = makePack({ actor, version: { a: 2 }, parents: [{ a: 1 }], commandIds: ['cmd-b', 'cmd-c'] });
         await appendChain(store, [first, second]);
-        expect(await store.commandVersion(actor, 'cmd-a')).toEqual({ a: 1 });
-        expect(await store.commandVersion(actor, 'cmd-b')).toEqual({ a: 2 });
-        expect(await store.commandVersion(actor, 'cmd-c')).toEqual({ a: 2 });
-        expect(await store.commandVersion(actor, 'cmd-unknown')).toBeUndefined();
-        expect(await store.commandVersion(actor, '')).toBeUndefined();
+        expect(await firstCommandVersion(store, actor, 'cmd-a')).toEqual({ a: 1 });
+        expect(await firstCommandVersion(store, actor, 'cmd-b')).toEqual({ a: 2 });
+        expect(await firstCommandVersion(store, actor, 'cmd-c')).toEqual({ a: 2 });
+        expect(await firstCommandVersion(store, actor, 'cmd-unknown')).toBeUndefined();
+        expect(await firstCommandVersion(store, actor, '')).toBeUndefined();
       });
 
       it('works for command ids of merged (replicated) packs', async () => {
@@ -581,18 +587,20 @@ export function runStoreConformance(options: ConformanceOptions): void {
           makePack({ actor, version: { a: 1, b: 1 }, parents: [{ a: 1 }], commandIds: ['remote-1'] }),
           makePack({ actor, version: { a: 1, b: 2 }, parents: [{ a: 1, b: 1 }], commandIds: ['remote-2', 'remote-3'] }),
         ]);
-        expect(await store.commandVersion(actor, 'local')).toEqual({ a: 1 });
-        expect(await store.commandVersion(actor, 'remote-1')).toEqual({ a: 1, b: 1 });
-        expect(await store.commandVersion(actor, 'remote-3')).toEqual({ a: 1, b: 2 });
+        expect(await firstCommandVersion(store, actor, 'local')).toEqual({ a: 1 });
+        expect(await firstCommandVersion(store, actor, 'remote-1')).toEqual({ a: 1, b: 1 });
+        expect(await firstCommandVersion(store, actor, 'remote-3')).toEqual({ a: 1, b: 2 });
       });
 
-      it('a command id recorded by two packs (a retry applied on two branches) names one of them', async () => {
+      it('a command id recorded by two packs (a retry applied on two branches) lists both, in recorded order, once each', async () => {
         const actor = uniqueActor();
         await store.append(makePack({ actor, version: { a: 1 } }), []);
         await store.append(makePack({ actor, version: { a: 2 }, parents: [{ a: 1 }], commandIds: ['retried'] }), ['a:1']);
-        await store.merge([makePack({ actor, version: { a: 1, b: 1 }, parents: [{ a: 1 }], commandIds: ['retried'] })]);
-        const version = await store.commandVersion(actor, 'retried');
-        expect(version === undefined ? undefined : key(version)).toMatch(/^(a:2|a:1,b:1)$/);
+        const sibling = makePack({ actor, version: { a: 1, b: 1 }, parents: [{ a: 1 }], commandIds: ['retried'] });
+        await store.merge([sibling]);
+        await store.merge([sibling]);
+        expect((await store.commandVersions(actor, 'retried')).map(key)).toEqual(['a:2', 'a:1,b:1']);
+        expect(await store.commandVersions(actor, 'never-applied')).toEqual([]);
       });
     });
 
@@ -728,7 +736,7 @@ export function runStoreConformance(options: ConformanceOptions): void {
         expect(await store.getPacks(actor, ['b:1', 'b:2', 'b:3'])).toEqual(chain);
         // Snapshots are local caches: merge copies packs only.
         expect(await store.loadChain(actor, 'b:3')).toEqual({ packs: chain });
-        expect(await store.commandVersion(actor, chain[1]!.commandIds[0]!)).toEqual({ b: 2 });
+        expect(await firstCommandVersion(store, actor, chain[1]!.commandIds[0]!)).toEqual({ b: 2 });
 
         // And the actor continues locally from the merged head.
         const next = makePack({ actor, version: { a: 1, b: 3 }, parents: [{ b: 3 }] });
@@ -770,7 +778,7 @@ export function runStoreConformance(options: ConformanceOptions): void {
         expect(error.message).toContain(actorKey(actor));
         expect(error.message).toContain('a:1');
         expect(await store.getPacks(actor, ['a:1'])).toEqual([original]);
-        expect(await store.commandVersion(actor, 'impostor')).toBeUndefined();
+        expect(await firstCommandVersion(store, actor, 'impostor')).toBeUndefined();
       });
 
       it('an empty batch is a no-op', async () => {
@@ -803,7 +811,7 @@ export function runStoreConformance(options: ConformanceOptions): void {
 
         expect(await store.getPacks(actor, ['a:1', 'a:2', 'a:2,b:2', 'a:3'])).toEqual([p1, p2, undefined, undefined]);
         expect(await store.heads(actor)).toEqual([p2]);
-        expect(await store.commandVersion(actor, orphan.commandIds[0]!)).toBeUndefined();
+        expect(await firstCommandVersion(store, actor, orphan.commandIds[0]!)).toBeUndefined();
         expect(mine((await drain(store, start.cursor)).packs, [actor])).toEqual([p1, p2]);
 
         // Retrying the batch (as a replicator does) skips what was kept.
@@ -977,8 +985,8 @@ export function runStoreConformance(options: ConformanceOptions): void {
         for (const other of [b, c]) {
           expect(await store.heads(other)).toEqual([]);
           expect(await store.getPacks(other, ['a:1', 'a:2'])).toEqual([undefined, undefined]);
-          expect(await store.commandVersion(other, 'shared-cmd')).toBeUndefined();
-          expect(await store.commandVersion(other, 'only-a')).toBeUndefined();
+          expect(await firstCommandVersion(store, other, 'shared-cmd')).toBeUndefined();
+          expect(await firstCommandVersion(store, other, 'only-a')).toBeUndefined();
           // A new actor starts from no heads, whatever its neighbours hold.
           const own = makePack({ actor: other, version: { a: 1 }, commandIds: ['shared-cmd'] });
           await store.append(own, []);
@@ -987,7 +995,7 @@ export function runStoreConformance(options: ConformanceOptions): void {
           expect(await store.heads(other)).toEqual([own2]);
           // a's snapshot at a:1 is not other's.
           expect(await store.loadChain(other, 'a:2')).toEqual({ packs: [own, own2] });
-          expect(await store.commandVersion(other, 'shared-cmd')).toEqual({ a: 1 });
+          expect(await firstCommandVersion(store, other, 'shared-cmd')).toEqual({ a: 1 });
         }
 
         expect(await store.heads(a)).toEqual([packA2]);
