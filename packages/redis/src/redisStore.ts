@@ -151,7 +151,7 @@ export class RedisStore implements EventStore {
     const entry = JSON.stringify([pack.actor.type, pack.actor.id, version, snapshotBytes === '' ? 0 : 1]);
     const reply = (await this.script('troupeAppend')(
       keys.packs, keys.parents, keys.heads, keys.snapshots, keys.commands, keys.log,
-      expected, version, bytes, parentInfo(pack), snapshotBytes, entry, ...pack.commandIds,
+      expected, version, bytes, parentInfo(pack, bytes), snapshotBytes, entry, ...pack.commandIds,
     )) as Buffer[];
     if (String(reply[0]) === 'conflict') {
       const actual = String(reply[1]);
@@ -270,8 +270,9 @@ export class RedisStore implements EventStore {
         const pack = packs[j]!;
         const version = VC.encode(pack.version);
         const snapshot = snapshotByKey.get(`${actorKey(pack.actor)}@${version}`);
+        const bytes = this.encodePack(pack, version);
         args.push(
-          pack.actor.type, pack.actor.id, version, this.encodePack(pack, version), parentInfo(pack),
+          pack.actor.type, pack.actor.id, version, bytes, parentInfo(pack, bytes),
           JSON.stringify(pack.parents.map(VC.encode)), JSON.stringify(pack.commandIds),
           snapshot ? encodeValue(snapshot.state) : '',
         );
@@ -374,8 +375,8 @@ export class RedisStore implements EventStore {
 }
 
 /** Kind ('c' or 'm'), the pack's 8-hex fingerprint, then (command packs) the first parent's key. */
-function parentInfo(pack: Pack): string {
-  const fingerprint = packFingerprint(pack);
+function parentInfo(pack: Pack, encoded: Buffer): string {
+  const fingerprint = packFingerprint(pack, encoded);
   if (pack.kind === 'merge') return `m${fingerprint}`;
   const parent = pack.parents[0];
   return `c${fingerprint}${parent ? VC.encode(parent) : ''}`;

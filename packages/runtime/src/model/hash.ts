@@ -8,12 +8,25 @@ export function fnv1a32(text: string): number {
   return hash;
 }
 
+/** FNV-1a, 32 bits, over bytes. */
+export function fnv1a32Bytes(bytes: Uint8Array): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) {
+    hash ^= bytes[i]!;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
+}
+
 /**
- * 8 hex characters that tell two packs of one version apart: a hash of kind, command ids and event
- * ids. Stores keep it beside each pack so that `merge` can recognise a different pack arriving
- * under a version they hold (VersionCollisionError) without decoding anything.
+ * 8 hex characters that tell two packs of one version apart. Stores keep it beside each pack so
+ * that `merge` recognises a different pack arriving under a version they hold
+ * (VersionCollisionError) without decoding anything. A command pack's fingerprint covers its
+ * encoded bytes (written once, by one replica, then copied verbatim); a merge pack's covers its
+ * kind and event ids only, because replicas compute merge packs independently and their states,
+ * equal in value, need not encode byte for byte the same.
  */
-export function packFingerprint(pack: { readonly kind: string; readonly commandIds: readonly string[]; readonly events: readonly { readonly id: string }[] }): string {
-  const text = `${pack.kind}\u0000${pack.commandIds.join('\u0000')}\u0000${pack.events.map((e) => e.id).join('\u0000')}`;
-  return fnv1a32(text).toString(16).padStart(8, '0');
+export function packFingerprint(pack: { readonly kind: string; readonly events: readonly { readonly id: string }[] }, encoded: Uint8Array): string {
+  const hash = pack.kind === 'merge' ? fnv1a32(`merge\u0000${pack.events.map((e) => e.id).join('\u0000')}`) : fnv1a32Bytes(encoded);
+  return hash.toString(16).padStart(8, '0');
 }

@@ -122,7 +122,7 @@ export class MemoryStore implements EventStore {
       const record = this.record(pack.actor);
       const key = VC.encode(pack.version);
       if (record.packs.has(key)) {
-        if (record.fingerprints.get(key) !== packFingerprint(pack)) throw new VersionCollisionError(actorKey(pack.actor), key);
+        if (record.fingerprints.get(key) !== packFingerprint(pack, encodePack(pack))) throw new VersionCollisionError(actorKey(pack.actor), key);
         skipped++;
         continue;
       }
@@ -171,7 +171,7 @@ export class MemoryStore implements EventStore {
   private add(record: ActorRecord, pack: Pack, key: string): LogEntry {
     const bytes = encodePack(pack);
     record.packs.set(key, bytes);
-    record.fingerprints.set(key, packFingerprint(pack));
+    record.fingerprints.set(key, packFingerprint(pack, bytes));
     for (const commandId of pack.commandIds) {
       const versions = record.commands.get(commandId);
       if (!versions) record.commands.set(commandId, [key]);
