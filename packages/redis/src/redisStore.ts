@@ -118,8 +118,8 @@ export class RedisStore implements EventStore {
    */
   async verifyLayout(): Promise<void> {
     const key = `${this.prefix}:{meta}:layout`;
-    await this.run(() => this.client.hsetnx(key, 'shards', String(this.shards)));
-    const recorded = Number(await this.run(() => this.client.hget(key, 'shards')));
+    await this.run(() => this.client.hsetnx(key, 'shards', String(this.shards)), [key]);
+    const recorded = Number(await this.run(() => this.client.hget(key, 'shards'), [key]));
     if (recorded !== this.shards) {
       throw new InvalidDefinitionError(
         `the data under prefix '${this.prefix}' was written with shards=${recorded}, but option 'shards' is ${this.shards}: ` +
@@ -135,9 +135,9 @@ export class RedisStore implements EventStore {
   checkpoint(name: string): Checkpoint {
     const key = `${this.prefix}:{meta}:cursor:${name}`;
     return {
-      load: async () => (await this.run(() => this.client.get(key))) ?? undefined,
+      load: async () => (await this.run(() => this.client.get(key), [key])) ?? undefined,
       save: async (cursor) => {
-        await this.run(() => this.client.set(key, cursor));
+        await this.run(() => this.client.set(key, cursor), [key]);
       },
     };
   }
@@ -165,6 +165,7 @@ export class RedisStore implements EventStore {
     const reply = (await this.script('troupeHeads')(keys.packs, keys.heads)) as Buffer[];
     const packs: Pack[] = [];
     for (let i = 0; i < reply.length; i += 2) {
+      if (reply[i + 1]!.length === 0) throw new CorruptDataError(`${keys.packs} field ${String(reply[i])}`, `the heads set ${keys.heads} names a pack that is not stored`);
       packs.push(this.decodePack(reply[i + 1]!, keys.packs, String(reply[i])));
     }
     return packs;
@@ -173,7 +174,7 @@ export class RedisStore implements EventStore {
   async getPacks(actor: ActorRef, versionKeys: readonly string[]): Promise<(Pack | undefined)[]> {
     if (versionKeys.length === 0) return [];
     const keys = this.keysOf(actor);
-    const reply = await this.run(() => this.client.hmgetBuffer(keys.packs, ...versionKeys));
+    const reply = await this.run(() => this.client.hmgetBuffer(keys.packs, ...versionKeys), [keys.packs]);
     return reply.map((bytes, i) => (bytes ? this.decodePack(bytes, keys.packs, versionKeys[i]!) : undefined));
   }
 
@@ -185,8 +186,12 @@ export class RedisStore implements EventStore {
       const reply = (await this.script('troupeLoadChain')(
         keys.packs, keys.parents, keys.snapshots, from, this.chainPacksPerCall,
       )) as Buffer[];
+      // The script walks first parents from `from`: each pack's field is the previous pack's first parent.
+      let field = from;
       for (let i = 3; i < reply.length; i++) {
-        newestFirst.push(this.decodePack(reply[i]!, keys.packs, '(chain of ' + versionKey + ')'));
+        const pack = this.decodePack(reply[i]!, keys.packs, field);
+        newestFirst.push(pack);
+        field = pack.parents[0] ? VC.encode(pack.parents[0]) : '';
       }
       const status = String(reply[0]);
       const baseKey = String(reply[1]);
@@ -214,12 +219,12 @@ export class RedisStore implements EventStore {
 
   async saveSnapshot(actor: ActorRef, snapshot: Snapshot): Promise<void> {
     const keys = this.keysOf(actor);
-    await this.run(() => this.client.hset(keys.snapshots, VC.encode(snapshot.version), encodeValue(snapshot.state)));
+    await this.run(() => this.client.hset(keys.snapshots, VC.encode(snapshot.version), encodeValue(snapshot.state)), [keys.snapshots]);
   }
 
   async commandVersions(actor: ActorRef, commandId: string): Promise<VectorClock[]> {
     const keys = this.keysOf(actor);
-    const versions = await this.run(() => this.client.hget(keys.commands, commandId));
+    const versions = await this.run(() => this.client.hget(keys.commands, commandId), [keys.commands]);
     if (versions === null) return [];
     try {
       return versions.split('|').map(VC.decode);
@@ -230,7 +235,7 @@ export class RedisStore implements EventStore {
 
   async changesSince(cursor: string | undefined, limit: number): Promise<Changes> {
     const offsets = this.parseCursor(cursor);
-    const lengths = await Promise.all(offsets.map((_, shard) => this.run(() => this.client.llen(this.logKey(shard)))));
+    const lengths = await Promise.all(offsets.map((_, shard) => this.run(() => this.client.llen(this.logKey(shard)), [this.logKey(shard)])));
     const packs: Pack[] = [];
     const snapshots: ActorSnapshot[] = [];
     let remaining = limit;
@@ -265,9 +270,12 @@ export class RedisStore implements EventStore {
     while (i < packs.length) {
       const shard = this.shardOf(packs[i]!.actor);
       const args: (string | Buffer)[] = [this.tag(shard)];
+      const touched = new Set<string>();
       let j = i;
       for (; j < packs.length && this.shardOf(packs[j]!.actor) === shard; j++) {
         const pack = packs[j]!;
+        const keys = this.keysOf(pack.actor);
+        for (const key of [keys.packs, keys.parents, keys.heads, keys.snapshots, keys.commands]) touched.add(key);
         const version = VC.encode(pack.version);
         const snapshot = snapshotByKey.get(`${actorKey(pack.actor)}@${version}`);
         const bytes = this.encodePack(pack, version);
@@ -277,7 +285,7 @@ export class RedisStore implements EventStore {
           snapshot ? encodeValue(snapshot.state) : '',
         );
       }
-      const reply = (await this.script('troupeMerge')(this.logKey(shard), ...args)) as Reply[];
+      const reply = (await this.script('troupeMerge', [...touched])(this.logKey(shard), ...args)) as Reply[];
       added += Number(reply[0]);
       skipped += Number(reply[1]);
       if (reply.length > 2) {
@@ -358,19 +366,36 @@ export class RedisStore implements EventStore {
     return decodePack(bytes, `${key} field ${field}`);
   }
 
-  private script(name: keyof typeof scripts): ScriptCall {
+  /** A script call; `touches` adds keys it reaches besides its declared KEYS (named in type errors). */
+  private script(name: keyof typeof scripts, touches: readonly string[] = []): ScriptCall {
     const call = (this.client as unknown as Record<string, ScriptCall>)[`${name}Buffer`]!.bind(this.client);
-    return (...args) => this.run(() => call(...args));
+    const numberOfKeys = scripts[name].numberOfKeys;
+    return (...args) => this.run(() => call(...args), [...args.slice(0, numberOfKeys).map(String), ...touches]);
   }
 
-  /** Runs a command, turning connection failures into StoreUnavailableError. */
-  private async run<T>(command: () => Promise<T>): Promise<T> {
+  /**
+   * Runs a command, turning connection failures into StoreUnavailableError, and a WRONGTYPE reply
+   * (foreign data under troupe's keys) into CorruptDataError naming the offending key among `keys`.
+   */
+  private async run<T>(command: () => Promise<T>, keys: readonly string[] = []): Promise<T> {
     try {
       return await command();
     } catch (error) {
       if (isConnectionError(error)) throw new StoreUnavailableError(this.endpoint, (error as Error).message, error);
+      if (error instanceof Error && /WRONGTYPE/.test(error.message)) throw await this.wrongTypeError(keys, error);
       throw error;
     }
+  }
+
+  private async wrongTypeError(keys: readonly string[], error: Error): Promise<CorruptDataError> {
+    const unique = [...new Set(keys)];
+    const types = await Promise.all(unique.map((key) => this.client.type(key).catch(() => 'unknown')));
+    const foreign = unique.filter((key, i) => types[i] !== 'none' && types[i] !== expectedTypeOf(key));
+    if (foreign.length === 0) {
+      return new CorruptDataError(unique.join(', ') || this.prefix, `a key holds another type of value than troupe writes there (${error.message})`, error);
+    }
+    const detail = foreign.map((key) => `${foreign.length > 1 ? `${key} ` : ''}holds a ${types[unique.indexOf(key)]} where troupe keeps a ${expectedTypeOf(key)}`);
+    return new CorruptDataError(foreign.join(', '), `${detail.join('; ')} (${error.message})`, error);
   }
 }
 
@@ -380,6 +405,14 @@ function parentInfo(pack: Pack, encoded: Buffer): string {
   if (pack.kind === 'merge') return `m${fingerprint}`;
   const parent = pack.parents[0];
   return `c${fingerprint}${parent ? VC.encode(parent) : ''}`;
+}
+
+/** The Redis type troupe keeps at a key: sets of heads, list logs, string cursors, hashes otherwise. */
+function expectedTypeOf(key: string): string {
+  if (/:\{meta\}:cursor:/.test(key)) return 'string';
+  if (key.endsWith(':h')) return 'set';
+  if (key.endsWith(':log')) return 'list';
+  return 'hash';
 }
 
 const connectionErrorPatterns = [

@@ -169,12 +169,16 @@ local first = tonumber(ARGV[2])
 local entries = redis.call('LRANGE', KEYS[1], first, first + tonumber(ARGV[3]) - 1)
 local result = {}
 for _, entry in ipairs(entries) do
-  local e = cjson.decode(entry)
-  local base = tag .. ':' .. e[1] .. ':' .. e[2]
+  -- An entry troupe did not write is returned without pack: the caller reports it as corrupt.
+  local ok, e = pcall(cjson.decode, entry)
+  local pack, snapshot = '', ''
+  if ok and type(e) == 'table' and type(e[1]) == 'string' and type(e[2]) == 'string' and type(e[3]) == 'string' then
+    local base = tag .. ':' .. e[1] .. ':' .. e[2]
+    pack = redis.call('HGET', base .. ':p', e[3]) or ''
+    if e[4] == 1 then snapshot = redis.call('HGET', base .. ':s', e[3]) or '' end
+  end
   result[#result + 1] = entry
-  result[#result + 1] = redis.call('HGET', base .. ':p', e[3]) or ''
-  local snapshot = ''
-  if e[4] == 1 then snapshot = redis.call('HGET', base .. ':s', e[3]) or '' end
+  result[#result + 1] = pack
   result[#result + 1] = snapshot
 end
 return result

@@ -5,6 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canConnect } from '@troupe/runtime/testkit';
 
+/** Every server this process started and has not stopped: killed if the process exits first. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** A port on 127.0.0.1 that was free a moment ago. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -57,7 +63,10 @@ export class RedisServer {
   /** Starts the process again on the same port and directory (after `kill` or `stop`). */
   async boot(): Promise<void> {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--daemonize', 'no', '--protected-mode', 'no', ...this.args];
-    this.child = spawn('redis-server', args, { stdio: 'ignore' });
+    const child = spawn('redis-server', args, { stdio: 'ignore' });
+    this.child = child;
+    running.add(child);
+    child.once('exit', () => running.delete(child));
     const deadline = Date.now() + 10_000;
     while (!(await canConnect('127.0.0.1', this.port, 200))) {
       if (!this.running) throw new Error(`redis-server on port ${this.port} exited during start (args: ${args.join(' ')})`);
