@@ -200,14 +200,9 @@ describe.skipIf(!available)('RedisStore given foreign or corrupt data under its 
     await expectOthersFine(store, runtime, victim, before);
   });
 
-  // KNOWN BUG (it.fails: flip to it() once fixed). Redis does not roll back a script that fails
-  // half-way, and the append/merge scripts write :p before they touch :r, :h, :c, :s and the log.
-  // A foreign type at one of those keys is reported clearly (CorruptDataError naming the key), but
-  // the pack is left in :p (and :r) with no head and no log entry; a later merge of the same pack
-  // then counts it as held ('skipped') and it never reaches the log. Proposed fix: check the types
-  // of the keys a script will write (TYPE, in the script, before its first write) and return an
-  // error reply before writing anything.
-  it.fails('KNOWN BUG: merge into an actor whose :h key holds a foreign type writes nothing', async () => {
+  // Redis does not roll back a script that fails half-way: the scripts check the type of every
+  // key they will write before the first write, so a foreign type leaves nothing half-written.
+  it('merge into an actor whose :h key holds a foreign type writes nothing', async () => {
     const { store, runtime, raw } = await setup();
     const victim = Notes.ref('victim');
     const [first] = await writeActor(runtime, victim, 1);
@@ -218,7 +213,7 @@ describe.skipIf(!available)('RedisStore given foreign or corrupt data under its 
     expect(await raw.hkeys(keys.packs)).toEqual([first]);
   });
 
-  it.fails('KNOWN BUG: append to an actor whose :r key holds a foreign type writes nothing', async () => {
+  it('append to an actor whose :r key holds a foreign type writes nothing', async () => {
     const { store, runtime, raw } = await setup();
     const victim = Notes.ref('victim');
     const [first] = await writeActor(runtime, victim, 1);

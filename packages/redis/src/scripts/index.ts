@@ -32,6 +32,19 @@ local function add_head(heads_key, version)
   redis.call('SADD', heads_key, version)
 end
 
+-- Redis does not roll a script back when a command in it fails: check every key a script will
+-- write holds the type troupe keeps there (or nothing) before the first write.
+-- checks: {key, type, key, type, ...}; returns an error reply, or nil when all is well.
+local function check_types(checks)
+  for i = 1, #checks, 2 do
+    local found = redis.call('TYPE', checks[i])['ok']
+    if found ~= 'none' and found ~= checks[i + 1] then
+      return redis.error_reply('WRONGTYPE ' .. checks[i] .. ' holds a ' .. found .. ' where troupe keeps a ' .. checks[i + 1])
+    end
+  end
+  return nil
+end
+
 -- Records that the pack at 'version' applied 'command' (a '|'-separated list, each version once).
 local function add_command(commands_key, command, version)
   local held = redis.call('HGET', commands_key, command)
@@ -52,6 +65,8 @@ export const appendLua = `
 -- ARGV: 1 expected heads joined by '|' in sorted order ('' for none), 2 version key, 3 pack bytes,
 --       4 parent info (kind 'c' or 'm', 8 hex of fingerprint, first parent key), 5 snapshot bytes ('' for none),
 --       6 log entry (JSON), 7.. command ids
+local wrong = check_types({KEYS[1], 'hash', KEYS[2], 'hash', KEYS[3], 'set', KEYS[4], 'hash', KEYS[5], 'hash', KEYS[6], 'list'})
+if wrong then return wrong end
 local heads = redis.call('SMEMBERS', KEYS[3])
 table.sort(heads)
 local actual = table.concat(heads, '|')
@@ -79,6 +94,8 @@ local added, skipped = 0, 0
 for i = 2, #ARGV, 8 do
   local base = tag .. ':' .. ARGV[i] .. ':' .. ARGV[i + 1]
   local version = ARGV[i + 2]
+  local wrong = check_types({base .. ':p', 'hash', base .. ':r', 'hash', base .. ':h', 'set', base .. ':s', 'hash', base .. ':c', 'hash', KEYS[1], 'list'})
+  if wrong then return wrong end
   local held = redis.call('HGET', base .. ':r', version)
   if held then
     -- Same version: the same pack (skip) or a different one (two replicas share a replicaId).

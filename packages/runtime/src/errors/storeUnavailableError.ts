@@ -1,6 +1,10 @@
 import { TroupeError } from './troupeError.js';
 
-/** The store's backend cannot be reached (or did not answer in time). Nothing was written. */
+/**
+ * The store's backend cannot be reached, or did not answer in time. A write that timed out may
+ * still have landed: retry with the same command id (the store answers a repeated id with the
+ * first result and applies nothing twice).
+ */
 export class StoreUnavailableError extends TroupeError {
   readonly endpoint: string;
   constructor(endpoint: string, detail: string, cause?: unknown) {

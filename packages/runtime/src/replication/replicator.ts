@@ -136,9 +136,18 @@ export class ReplicationLink {
   readonly forward: Replicator;
   readonly backward: Replicator;
 
-  constructor(a: ReplicaEndpoint, b: ReplicaEndpoint, options: Omit<ReplicatorOptions, 'cursor'> = {}) {
-    this.forward = new Replicator(a, b, options);
-    this.backward = new Replicator(b, a, options);
+  /**
+   * `options` apply both ways; `forward` (a to b) and `backward` (b to a) add per-direction ones,
+   * e.g. each direction's checkpoint kept in its target store.
+   */
+  constructor(
+    a: ReplicaEndpoint,
+    b: ReplicaEndpoint,
+    options: Omit<ReplicatorOptions, 'cursor' | 'checkpoint'> & { forward?: ReplicatorOptions; backward?: ReplicatorOptions } = {},
+  ) {
+    const { forward, backward, ...shared } = options;
+    this.forward = new Replicator(a, b, { ...shared, ...forward });
+    this.backward = new Replicator(b, a, { ...shared, ...backward });
   }
 
   /** Cuts the link both ways (a partition). */
