@@ -126,7 +126,7 @@ describe.skipIf(!available)('RedisStore on a 3-master Redis Cluster', () => {
       redis.disconnect();
     }
     // And it reaches the store's scripts: the same store with a read of a foreign key in each script
-    // fails. ('{meta}' hashes to slot 10453, which none of the shard tags {0}..{15} does.)
+    // fails. ('{meta}' is a slot no shard tag of the store uses.)
     const store = await connectStrictStore(`test-${uniqueSuffix()}`, `redis.call('EXISTS', '{meta}:elsewhere')\n`);
     try {
       const actor = uniqueActor('strict', 'cluster');

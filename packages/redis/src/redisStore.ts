@@ -35,7 +35,7 @@ export interface RedisStoreOptions {
   readonly prefix?: string;
   /**
    * Number of log shards. Actors are spread over shards by a hash of `type:id`; all keys of one
-   * actor and its shard's replication log share the hash tag `{<shard>}`, so every script touches
+   * actor and its shard's replication log share the hash tag `{<prefix>.<shard>}`, so every script touches
    * one Cluster slot. Fixed for the life of the data: opening a store with another value fails.
    * Default 16.
    */
@@ -117,7 +117,7 @@ export class RedisStore implements EventStore {
    * the first time). Called by `connectRedisStore`; call it yourself when you build the client.
    */
   async verifyLayout(): Promise<void> {
-    const key = `${this.prefix}:{meta}:layout`;
+    const key = `${this.prefix}:{${this.prefix}.meta}:layout`;
     await this.run(() => this.client.hsetnx(key, 'shards', String(this.shards)), [key]);
     const recorded = Number(await this.run(() => this.client.hget(key, 'shards'), [key]));
     if (recorded !== this.shards) {
@@ -133,7 +133,7 @@ export class RedisStore implements EventStore {
    * this store): `new Replicator(source, target, { checkpoint: targetStore.checkpoint('from-eu') })`.
    */
   checkpoint(name: string): Checkpoint {
-    const key = `${this.prefix}:{meta}:cursor:${name}`;
+    const key = `${this.prefix}:{${this.prefix}.meta}:cursor:${name}`;
     return {
       load: async () => (await this.run(() => this.client.get(key), [key])) ?? undefined,
       save: async (cursor) => {
@@ -323,7 +323,7 @@ export class RedisStore implements EventStore {
   }
 
   private tag(shard: number): string {
-    return `${this.prefix}:{${shard}}`;
+    return `${this.prefix}:{${this.prefix}.${shard}}`;
   }
 
   private logKey(shard: number): string {

@@ -177,8 +177,8 @@ describe.skipIf(!available)('two regions on two redis-servers, replicated with c
       expect(sizes.every((n) => n >= 4), `${region.name} snapshots per actor: ${sizes.join(',')}`).toBe(true);
     }
     // The cursors live in the targets' Redis.
-    expect(await us.admin.get('troupe:{meta}:cursor:from-eu')).toMatch(/^\d+(\.\d+){15}$/);
-    expect(await eu.admin.get('troupe:{meta}:cursor:from-us')).toMatch(/^\d+(\.\d+){15}$/);
+    expect(await us.admin.get('troupe:{troupe.meta}:cursor:from-eu')).toMatch(/^\d+(\.\d+){15}$/);
+    expect(await eu.admin.get('troupe:{troupe.meta}:cursor:from-us')).toMatch(/^\d+(\.\d+){15}$/);
   });
 
   it('keeps accepting writes in both regions during a partition, double spending included', async () => {
