@@ -1,6 +1,9 @@
 /**
  * troupe benchmarks: `npm run bench` (full, a few minutes at most) or `npm run bench -- --quick`.
- * Options: --quick, --only=ids,throughput,resolution, --out=<file> (default bench/results/latest.json).
+ * Options: --quick, --only=ids,throughput,resolution,redis, --out=<file> (default bench/results/latest.json).
+ *
+ * The redis scenario needs the Redis at 127.0.0.1:6379 (database 10, keys under a prefix unique to
+ * the run, deleted at the end). Not reachable: it prints a SKIPPED line, and the run fails under CI=true.
  *
  * Every figure is reported next to a raw baseline measured in the same run, and as a ratio to it:
  * the machine is shared and noisy, so absolute numbers alone mean little.
@@ -11,6 +14,7 @@ import os from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchIds, idSinkLength, type IdResults } from './ids.js';
+import { benchRedis, redisBenchUrl, type RedisResults, type RedisSkipped } from './redis.js';
 import { benchResolution, type ResolutionResults } from './resolution.js';
 import type { Summary } from './stats.js';
 import { benchThroughput, throughputSink, type ThroughputFigure, type ThroughputResults } from './throughput.js';
@@ -22,23 +26,36 @@ const flag = (name: string): string | undefined => {
   return hit === undefined ? undefined : (hit.split('=')[1] ?? '');
 };
 const quick = flag('quick') !== undefined;
-const only = new Set((flag('only') || 'ids,throughput,resolution').split(','));
+const only = new Set((flag('only') || 'ids,throughput,resolution,redis').split(','));
 const outFile = resolve(flag('out') || resolve(here, 'results/latest.json'));
 
 /** The flakeid rate quoted in the issue, ids/s. */
 const claimedFlakeidRate = 80_000;
 const resolutionGoal = 1.5;
+/** Redis store vs raw ioredis: appends/s at least this fraction of raw EVALSHA's, replay at least this fraction of raw LRANGE + unpack's speed. */
+const redisAppendGoal = 0.7;
+const redisReplayGoal = 0.5;
 
 const config = quick
   ? {
       ids: { passes: 2, timeMs: 200 },
       throughput: { rounds: 5, serialCommands: 5_000, pipelinedCommands: 10_000, window: 1_000, actors: 10_000, warmRounds: 2, rawCommands: 500_000 },
       resolution: { histories: [1_000, 100_000], divergence: 50, passes: 2, timeMs: 150, iterations: 3 },
+      redis: {
+        append: { rounds: 5, serialAppends: 1_000, actors: 64, appendsPerActor: 30 },
+        replay: { events: 10_000, iterations: 7, warmup: 1, chainPacksPerCall: [500, 2_000, 10_000] },
+        size: { packs: 1_000 },
+      },
     }
   : {
       ids: { passes: 5, timeMs: 400 },
       throughput: { rounds: 9, serialCommands: 20_000, pipelinedCommands: 40_000, window: 1_000, actors: 10_000, warmRounds: 3, rawCommands: 2_000_000 },
       resolution: { histories: [1_000, 100_000], divergence: 50, passes: 5, timeMs: 300, iterations: 6 },
+      redis: {
+        append: { rounds: 11, serialAppends: 2_000, actors: 64, appendsPerActor: 60 },
+        replay: { events: 10_000, iterations: 21, warmup: 2, chainPacksPerCall: [500, 1_000, 2_000, 5_000, 10_000] },
+        size: { packs: 1_000 },
+      },
     };
 
 function gitCommit(): string | undefined {
@@ -67,6 +84,10 @@ const log = (text: string) => console.log(`[${((performance.now() - started) / 1
 let ids: IdResults | undefined;
 let throughput: ThroughputResults | undefined;
 let resolution: ResolutionResults | undefined;
+let redis: RedisResults | undefined;
+let redisSkipped: RedisSkipped | undefined;
+const redisSkippedLine = (r: RedisSkipped) =>
+  `!!!!!!!! REDIS SCENARIO SKIPPED: ${r.url} is not reachable (${r.reason}). Start redis-server on 127.0.0.1:6379 to measure @troupe/redis.${process.env.CI === 'true' ? ' CI=true: the bench FAILS.' : ''} !!!!!!!!`;
 const rssMiB: Record<string, number> = {};
 const rssNow = () => Math.round(process.memoryUsage().rss / 2 ** 20);
 
@@ -84,6 +105,18 @@ if (only.has('resolution')) {
   log(`resolution: histories ${config.resolution.histories.join(', ')}, ${config.resolution.divergence} events per branch, ${config.resolution.passes} passes`);
   resolution = await benchResolution(config.resolution);
   rssMiB.afterResolution = rssNow();
+}
+if (only.has('redis')) {
+  log(`redis: ${redisBenchUrl}, appends ${config.redis.append.rounds} rounds, replay ${config.redis.replay.iterations} iterations`);
+  const result = await benchRedis(config.redis, log);
+  if (result.skipped) {
+    redisSkipped = result;
+    console.error(redisSkippedLine(result));
+  } else {
+    redis = result;
+    log(`redis: deleted the run's ${result.keysDeleted} keys (${result.prefix}:*)`);
+  }
+  rssMiB.afterRedis = rssNow();
 }
 const durationSeconds = (performance.now() - started) / 1000;
 const peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
@@ -177,6 +210,43 @@ if (resolution) {
   }
 }
 
+if (redis) {
+  const a = redis.append;
+  const appendRow = (measured: string, f: typeof a.serial) =>
+    rows.push({
+      scenario: 'redis',
+      measured,
+      median: fmtRate(f.troupe.median),
+      spread: iqrRate(f.troupe),
+      baseline: `raw EVALSHA ${fmtRate(f.raw.median)}`,
+      ratio: `${fmtRatio(f.ratio.median)} (${range([f.ratio.p25, f.ratio.p75])})`,
+      goal: `>= ${redisAppendGoal}`,
+      met: f.ratio.median >= redisAppendGoal ? 'yes' : 'NO',
+    });
+  appendRow(`append, 1 actor serial (${a.serial.appendsPerRound.toLocaleString('en-US')} awaited)`, a.serial);
+  appendRow(`append, ${a.parallel.actors} actors in parallel (${a.parallel.appendsPerActor} each, serial)`, a.parallel);
+  const r = redis.replay;
+  const rawReplay = `raw LRANGE + unpack ${fmtMs(r.raw.median)}`;
+  for (const v of r.variants) {
+    const isDefault = v.chainPacksPerCall === r.defaultChainPacksPerCall;
+    rows.push({
+      scenario: 'redis',
+      measured: `replay ${r.events.toLocaleString('en-US')} events: loadChain, chainPacksPerCall ${v.chainPacksPerCall.toLocaleString('en-US')}${isDefault ? ' (default)' : ''}, ${v.scriptCalls} call${v.scriptCalls === 1 ? '' : 's'}`,
+      median: fmtMs(v.ms.median),
+      spread: iqrMs(v.ms),
+      baseline: rawReplay,
+      ratio: `${fmtRatio(v.ratio.median)} (${range([v.ratio.p25, v.ratio.p75])})`,
+      goal: isDefault ? `>= ${redisReplayGoal}` : '',
+      met: isDefault ? (v.ratio.median >= redisReplayGoal ? 'yes' : 'NO') : '',
+    });
+  }
+  const z = redis.size;
+  const fmtB = (n: number) => `${n.toFixed(0)} B`;
+  rows.push({ scenario: 'redis', measured: 'bytes per pack (1 event, 5 data fields): msgpack encoded', median: fmtB(z.msgpackBytes.median), spread: `${fmtB(z.msgpackBytes.p25)} – ${fmtB(z.msgpackBytes.p75)}`, baseline: `JSON ${fmtB(z.jsonBytes.median)}`, ratio: fmtRatio(z.msgpackBytes.median / z.jsonBytes.median), goal: '', met: '' });
+  rows.push({ scenario: 'redis', measured: `MEMORY USAGE of the :p hash / ${z.packs.toLocaleString('en-US')} packs`, median: fmtB(z.msgpackHashBytesPerPack), spread: '', baseline: `JSON hash ${fmtB(z.jsonHashBytesPerPack)}`, ratio: fmtRatio(z.msgpackHashBytesPerPack / z.jsonHashBytesPerPack), goal: '', met: '' });
+  rows.push({ scenario: 'redis', measured: 'all keys of the actor + its log entries / pack', median: fmtB(z.troupeAllKeysBytesPerPack), spread: '', baseline: `JSON hash ${fmtB(z.jsonHashBytesPerPack)}`, ratio: fmtRatio(z.troupeAllKeysBytesPerPack / z.jsonHashBytesPerPack), goal: '', met: '' });
+}
+
 const headers: Row = { scenario: 'scenario', measured: 'measured', median: 'median', spread: 'p25 – p75', baseline: 'baseline (median)', ratio: 'ratio (spread)', goal: 'goal', met: 'met' };
 const keys = Object.keys(headers) as (keyof Row)[];
 const widths = keys.map((k) => Math.max(headers[k].length, ...rows.map((r) => r[k].length)));
@@ -193,6 +263,24 @@ if (ids) {
 if (resolution) {
   console.log(`resolution: history build ${Object.entries(resolution.buildSeconds).map(([h, s]) => `${h}: ${s.toFixed(1)} s`).join(', ')}; RSS after build ${Math.round(resolution.rssMiBAfterBuild)} MiB`);
 }
+if (redis) {
+  const a = redis.append;
+  const us = (n: number | undefined) => (n === undefined ? '?' : `${n.toFixed(1)} µs`);
+  const srv = (t: { usecPerCall: number; phases?: number; phasesLeftOut?: number } | undefined) =>
+    t ? `${t.usecPerCall.toFixed(1)} µs${t.phasesLeftOut ? ` (${t.phasesLeftOut}/${t.phases} phases left out: other clients)` : ''}` : '? (other clients ran EVALSHA in every phase)';
+  for (const [name, f] of [['serial', a.serial], ['parallel', a.parallel]] as const) {
+    console.log(`redis append ${name}: per append, troupe vs raw: Redis server ${srv(f.serverTroupe)} vs ${srv(f.serverRaw)} (EVALSHA, INFO commandstats), ` +
+      `Node CPU ${us(f.clientCpuTroupe.median)} vs ${us(f.clientCpuRaw.median)}; wall ${us(1e6 / f.troupe.median)} vs ${us(1e6 / f.raw.median)}`);
+  }
+  const r = redis.replay;
+  console.log(`redis replay of ${r.events} packs (${r.packBytes.median} B each): raw = LRANGE ${fmtMs(r.rawLrangeOnly.median)} (server ${r.serverLrange ? fmtMs(r.serverLrange.usecPerCall / 1000) : '?'}) + unpack ${fmtMs(r.rawUnpackOnly.median)}; ` +
+    `store decodePack of the same buffers ${fmtMs(r.decodePackOnly.median)}; fold of the ${r.events} events ${fmtMs(r.foldOnly.median)} (not in the ratio); ` +
+    `server time per loadChain: ${r.variants.map((v) => `${v.chainPacksPerCall}: ${v.server ? `${v.scriptCalls} x ${fmtMs(v.server.usecPerCall / 1000)}${v.server.phasesLeftOut ? ` (${v.server.phasesLeftOut}/${v.server.phases} left out)` : ''}` : '?'}`).join(', ')}`);
+  const z = redis.size;
+  console.log(`redis bytes: event data alone ${z.dataMsgpackBytes.median} B msgpack / ${z.dataJsonBytes.median} B JSON; :p hash encoding ${z.hashEncoding}; ` +
+    `per pack by key: ${Object.entries(z.troupeKeyBytes).map(([k, v]) => `${k} ${(v / z.packs).toFixed(1)} B`).join(', ')}`);
+}
+if (redisSkipped) console.error(redisSkippedLine(redisSkipped));
 console.log(`peak RSS ${peakRssMiB} MiB; RSS ${Object.entries(rssMiB).map(([k, v]) => `${k} ${v} MiB`).join(', ')}; load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
 // ---------------------------------------------------------------------------------------------
@@ -211,13 +299,24 @@ const report = {
   goals: {
     resolutionRatioMax: resolutionGoal,
     resolutionMet: resolution ? Object.values(resolution.ratios).every((r) => r.ratio <= resolutionGoal) : undefined,
+    redisAppendRatioMin: redisAppendGoal,
+    redisReplayRatioMin: redisReplayGoal,
+    redisAppendMet: redis ? redis.append.serial.ratio.median >= redisAppendGoal && redis.append.parallel.ratio.median >= redisAppendGoal : undefined,
+    redisReplayMet: redis
+      ? redis.replay.variants.find((v) => v.chainPacksPerCall === redis!.replay.defaultChainPacksPerCall)!.ratio.median >= redisReplayGoal
+      : undefined,
   },
   ids,
   throughput,
   resolution,
+  redis: redis ?? redisSkipped,
   table: rows,
   sinks: [idSinkLength(), throughputSink()],
 };
 mkdirSync(dirname(outFile), { recursive: true });
 writeFileSync(outFile, `${JSON.stringify(report, jsonReplacer, 2)}\n`);
 console.log(`results written to ${outFile}`);
+if (redisSkipped && process.env.CI === 'true') {
+  console.error('redis scenario skipped under CI=true: failing the bench');
+  process.exitCode = 1;
+}
