@@ -1,7 +1,9 @@
-import { requireService, runStoreConformance } from '@troupe/runtime/testkit';
-import { describe } from 'vitest';
+import { MissingAncestorError, VC } from '@troupe/runtime';
+import { appendChain, makeChain, requireService, runStoreConformance, uniqueActor } from '@troupe/runtime/testkit';
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import type { RedisStore } from './redisStore.js';
-import { createTestStore, dropTestStore } from './testing/redisTestStore.js';
+import { createTestStore, dropTestStore, testRedisUrl } from './testing/redisTestStore.js';
 
 const available = await requireService({ name: 'Redis', host: '127.0.0.1', port: 6379 });
 
@@ -15,5 +17,53 @@ describe.skipIf(!available)('RedisStore on the local Redis', () => {
     name: 'RedisStore, one shard, two packs per loadChain call',
     create: () => createTestStore({ shards: 1, chainPacksPerCall: 2 }),
     cleanup: (store) => dropTestStore(store as RedisStore),
+  });
+});
+
+describe.skipIf(!available)('RedisStore loadChain over long chains', () => {
+  for (const chainPacksPerCall of [2_000, 50, 64, 1]) {
+    it(`finds the nearest snapshot across 64-link walks (chainPacksPerCall ${chainPacksPerCall})`, async () => {
+      const store = await createTestStore({ chainPacksPerCall });
+      try {
+        const actor = uniqueActor();
+        const chain = makeChain(actor, 200);
+        let heads: string[] = [];
+        for (const [i, pack] of chain.entries()) {
+          const at = i + 1;
+          const snapshot = at === 70 || at === 130 ? { version: pack.version, state: { at } } : undefined;
+          await store.append(pack, heads, snapshot);
+          heads = [VC.encode(pack.version)];
+        }
+        const expectChain = async (from: number, base: number | undefined) => {
+          const loaded = await store.loadChain(actor, `a:${from}`);
+          expect(loaded.base).toEqual(base === undefined ? undefined : { version: { a: base }, state: { at: base } });
+          expect(loaded.packs.map((p) => VC.encode(p.version))).toEqual(
+            chain.slice(base ?? 0, from).map((p) => VC.encode(p.version)),
+          );
+        };
+        await expectChain(200, 130);
+        await expectChain(130, 130);
+        await expectChain(129, 70);
+        await expectChain(69, undefined);
+        await expectChain(1, undefined);
+      } finally {
+        await dropTestStore(store);
+      }
+    });
+  }
+
+  it('a broken parent link in a long chain is a MissingAncestorError naming the version', async () => {
+    const store = await createTestStore();
+    try {
+      const actor = uniqueActor();
+      await appendChain(store, makeChain(actor, 150));
+      const redis = new Redis(testRedisUrl);
+      await redis.hdel(store.keysOf(actor).parents, 'a:40');
+      redis.disconnect();
+      await expect(store.loadChain(actor, 'a:150')).rejects.toThrow(MissingAncestorError);
+      await expect(store.loadChain(actor, 'a:150')).rejects.toThrow(/a:40/);
+    } finally {
+      await dropTestStore(store);
+    }
   });
 });

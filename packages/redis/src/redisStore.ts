@@ -92,6 +92,7 @@ export class RedisStore implements EventStore {
   private readonly chainPacksPerCall: number;
   private readonly ownsClient: boolean;
   private readonly endpoint: string;
+  private readonly scriptCalls: Record<keyof typeof scripts, ScriptCall>;
 
   constructor(options: RedisStoreOptions) {
     this.client = options.client;
@@ -107,9 +108,12 @@ export class RedisStore implements EventStore {
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(this.prefix)) {
       throw new InvalidDefinitionError(`option 'prefix' must be 1-64 characters of [A-Za-z0-9_.-], got '${this.prefix}'`);
     }
-    for (const [name, definition] of Object.entries(scripts)) {
+    const calls: Partial<Record<keyof typeof scripts, ScriptCall>> = {};
+    for (const [name, definition] of Object.entries(scripts) as [keyof typeof scripts, (typeof scripts)[keyof typeof scripts]][]) {
       this.client.defineCommand(name, { numberOfKeys: definition.numberOfKeys, lua: commonLua + definition.lua });
+      calls[name] = (this.client as unknown as Record<string, ScriptCall>)[`${name}Buffer`]!.bind(this.client);
     }
+    this.scriptCalls = calls as Record<keyof typeof scripts, ScriptCall>;
   }
 
   /**
@@ -151,7 +155,8 @@ export class RedisStore implements EventStore {
     const entry = JSON.stringify([pack.actor.type, pack.actor.id, version, snapshotBytes === '' ? 0 : 1]);
     const reply = (await this.script('troupeAppend')(
       keys.packs, keys.parents, keys.heads, keys.snapshots, keys.commands, keys.log,
-      expected, version, bytes, parentInfo(pack, bytes), snapshotBytes, entry, ...pack.commandIds,
+      expected, version, bytes, parentInfo(pack, bytes), snapshotBytes, entry,
+      dominatesAll(pack.version, expectedHeads) ? '1' : '0', ...pack.commandIds,
     )) as Buffer[];
     if (String(reply[0]) === 'conflict') {
       const actual = String(reply[1]);
@@ -368,7 +373,7 @@ export class RedisStore implements EventStore {
 
   /** A script call; `touches` adds keys it reaches besides its declared KEYS (named in type errors). */
   private script(name: keyof typeof scripts, touches: readonly string[] = []): ScriptCall {
-    const call = (this.client as unknown as Record<string, ScriptCall>)[`${name}Buffer`]!.bind(this.client);
+    const call = this.scriptCalls[name];
     const numberOfKeys = scripts[name].numberOfKeys;
     return (...args) => this.run(() => call(...args), [...args.slice(0, numberOfKeys).map(String), ...touches]);
   }
@@ -396,6 +401,15 @@ export class RedisStore implements EventStore {
     }
     const detail = foreign.map((key) => `${foreign.length > 1 ? `${key} ` : ''}holds a ${types[unique.indexOf(key)]} where troupe keeps a ${expectedTypeOf(key)}`);
     return new CorruptDataError(foreign.join(', '), `${detail.join('; ')} (${error.message})`, error);
+  }
+}
+
+/** True when `version` is at or after every expected head: the append makes it the only head. */
+function dominatesAll(version: VectorClock, expectedHeads: readonly string[]): boolean {
+  try {
+    return expectedHeads.every((head) => VC.dominatedBy(VC.decode(head), version));
+  } catch {
+    return false; // not a version key: the script finds the heads differ and reports a conflict
   }
 }
 

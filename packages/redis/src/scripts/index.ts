@@ -47,11 +47,8 @@ end
 
 -- Records that the pack at 'version' applied 'command' (a '|'-separated list, each version once).
 local function add_command(commands_key, command, version)
+  if redis.call('HSETNX', commands_key, command, version) == 1 then return end
   local held = redis.call('HGET', commands_key, command)
-  if not held then
-    redis.call('HSET', commands_key, command, version)
-    return
-  end
   for existing in string.gmatch(held, '[^|]+') do
     if existing == version then return end
   end
@@ -64,19 +61,28 @@ export const appendLua = `
 -- KEYS: 1 packs (hash), 2 parents (hash), 3 heads (set), 4 snapshots (hash), 5 commands (hash), 6 shard log (list)
 -- ARGV: 1 expected heads joined by '|' in sorted order ('' for none), 2 version key, 3 pack bytes,
 --       4 parent info (kind 'c' or 'm', 8 hex of fingerprint, first parent key), 5 snapshot bytes ('' for none),
---       6 log entry (JSON), 7.. command ids
-local wrong = check_types({KEYS[1], 'hash', KEYS[2], 'hash', KEYS[3], 'set', KEYS[4], 'hash', KEYS[5], 'hash', KEYS[6], 'list'})
-if wrong then return wrong end
+--       6 log entry (JSON), 7 '1' when the version dominates every expected head (checked by the
+--       client; then the heads become just this version), 8.. command ids
+-- SMEMBERS and HEXISTS read :h and :p first (a foreign type there fails before any write); the
+-- other keys are type-checked before the first write.
 local heads = redis.call('SMEMBERS', KEYS[3])
 table.sort(heads)
 local actual = table.concat(heads, '|')
 if actual ~= ARGV[1] or redis.call('HEXISTS', KEYS[1], ARGV[2]) == 1 then
   return {'conflict', actual}
 end
+local wrong = check_types({KEYS[2], 'hash', KEYS[5], 'hash', KEYS[6], 'list'})
+if not wrong and ARGV[5] ~= '' then wrong = check_types({KEYS[4], 'hash'}) end
+if wrong then return wrong end
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[4])
-add_head(KEYS[3], ARGV[2])
-for i = 7, #ARGV do add_command(KEYS[5], ARGV[i], ARGV[2]) end
+if ARGV[7] == '1' then
+  if #heads > 0 then redis.call('DEL', KEYS[3]) end
+  redis.call('SADD', KEYS[3], ARGV[2])
+else
+  add_head(KEYS[3], ARGV[2])
+end
+for i = 8, #ARGV do add_command(KEYS[5], ARGV[i], ARGV[2]) end
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[4], ARGV[2], ARGV[5]) end
 redis.call('RPUSH', KEYS[6], ARGV[6])
 return {'ok'}
@@ -132,34 +138,58 @@ export const loadChainLua = `
 -- Returns {status, base key, base bytes, newest pack, ..., oldest pack}; status is
 -- 'snapshot' | 'merge' | 'root' (base is the initial state) | 'more' (call again from base key,
 -- base bytes empty) | 'missing' (base key names the absent pack).
-local result = {'', '', ''}
-local key = ARGV[1]
+-- Follows parent links one HGET at a time, looks for snapshots 64 links at a time (HMGET), and
+-- fetches the packs it returns in batches at the end.
 local budget = tonumber(ARGV[2])
-while key ~= '' do
-  local snapshot = redis.call('HGET', KEYS[3], key)
-  if snapshot then
-    result[1], result[2], result[3] = 'snapshot', key, snapshot
-    return result
+local chain = {}
+local status, base_key, base_bytes = 'root', '', ''
+local key = ARGV[1]
+while status == 'root' and key ~= '' do
+  local keys, infos = {}, {}
+  while key ~= '' and #keys < 64 do
+    local info = redis.call('HGET', KEYS[2], key)
+    if not info then break end
+    keys[#keys + 1] = key
+    infos[#infos + 1] = info
+    if string.sub(info, 1, 1) == 'm' then break end
+    key = string.sub(info, 10)
   end
-  local info = redis.call('HGET', KEYS[2], key)
-  local pack = redis.call('HGET', KEYS[1], key)
-  if not info or not pack then
-    result[1], result[2] = 'missing', key
-    return result
+  if #keys == 0 then
+    status, base_key = 'missing', key
+    break
   end
-  if string.sub(info, 1, 1) == 'm' then
-    result[1], result[2], result[3] = 'merge', key, pack
-    return result
+  local snapshots = redis.call('HMGET', KEYS[3], unpack(keys))
+  for i = 1, #keys do
+    if snapshots[i] then
+      status, base_key, base_bytes = 'snapshot', keys[i], snapshots[i]
+      break
+    end
+    if string.sub(infos[i], 1, 1) == 'm' then
+      status, base_key = 'merge', keys[i]
+      base_bytes = redis.call('HGET', KEYS[1], keys[i])
+      if not base_bytes then status, base_bytes = 'missing', '' end
+      break
+    end
+    if #chain == budget then
+      status, base_key = 'more', keys[i]
+      break
+    end
+    chain[#chain + 1] = keys[i]
   end
-  if budget == 0 then
-    result[1], result[2] = 'more', key
-    return result
+  if status == 'root' and #keys == 64 and key == '' then break end
+  if status == 'root' and key ~= '' and string.sub(infos[#infos], 1, 1) ~= 'm' and #keys < 64 then
+    status, base_key = 'missing', key
   end
-  result[#result + 1] = pack
-  budget = budget - 1
-  key = string.sub(info, 10)
 end
-result[1] = 'root'
+local result = {status, base_key, base_bytes}
+for first = 1, #chain, 1000 do
+  local last = math.min(first + 999, #chain)
+  local packs = redis.call('HMGET', KEYS[1], unpack(chain, first, last))
+  for i = 1, #packs do
+    if not packs[i] then return {'missing', chain[first + i - 1], ''} end
+    result[#result + 1] = packs[i]
+  end
+end
 return result
 `;
 

@@ -1,27 +1,27 @@
 import { Packr } from 'msgpackr';
 import { CorruptDataError } from '../errors/index.js';
-import type { Pack } from '../model/index.js';
+import type { ActorRef, EventRecord, Pack, PackKind } from '../model/index.js';
+import type { VectorClock } from '../vectorClock/index.js';
 
-/** First byte of every encoded record: lets a future format live beside this one. */
+/**
+ * First byte of every encoded record: the layout of what follows, so a future format can live
+ * beside this one.
+ * - 1: a msgpack value as is (snapshots, and packs written by the first releases);
+ * - 2: a pack in the compact layout of `encodePack` below.
+ */
 export const formatVersion = 1;
+export const packFormatVersion = 2;
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: true });
 
-/** Encodes any msgpack-able value behind the format byte. */
-export function encodeValue(value: unknown): Buffer {
-  const body = packr.pack(value);
+function withFormatByte(format: number, body: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(body.length + 1);
-  out[0] = formatVersion;
-  body.copy(out, 1);
+  out[0] = format;
+  out.set(body, 1);
   return out;
 }
 
-/** Decodes what `encodeValue` wrote; `where` names the key in errors. */
-export function decodeValue(bytes: Uint8Array, where: string): unknown {
-  if (bytes.length < 2) throw new CorruptDataError(where, `${bytes.length} bytes is too short for a record`);
-  if (bytes[0] !== formatVersion) {
-    throw new CorruptDataError(where, `unknown format byte ${bytes[0]} (this build reads format ${formatVersion})`);
-  }
+function unpackBody(bytes: Uint8Array, where: string): unknown {
   try {
     return packr.unpack(bytes.subarray(1));
   } catch (error) {
@@ -29,25 +29,134 @@ export function decodeValue(bytes: Uint8Array, where: string): unknown {
   }
 }
 
-export function encodePack(pack: Pack): Buffer {
-  return encodeValue(pack);
+/** Encodes any msgpack-able value behind the format byte. */
+export function encodeValue(value: unknown): Buffer {
+  return withFormatByte(formatVersion, packr.pack(value));
 }
 
-/** Decodes and shape-checks a pack: a decodable but foreign value is corrupt data too. */
-export function decodePack(bytes: Uint8Array, where: string): Pack {
-  const value = decodeValue(bytes, where) as Partial<Pack> | null;
-  if (
-    value === null ||
-    typeof value !== 'object' ||
-    (value.kind !== 'command' && value.kind !== 'merge') ||
-    typeof value.version !== 'object' ||
-    !Array.isArray(value.parents) ||
-    !Array.isArray(value.events) ||
-    !Array.isArray(value.commandIds) ||
-    typeof value.ts !== 'number' ||
-    typeof value.actor !== 'object'
-  ) {
-    throw new CorruptDataError(where, 'decoded value is not a pack');
+/** Decodes what `encodeValue` wrote; `where` names the key in errors. */
+export function decodeValue(bytes: Uint8Array, where: string): unknown {
+  if (bytes.length < 2) throw new CorruptDataError(where, `${bytes.length} bytes is too short for a record`);
+  if (bytes[0] !== formatVersion) {
+    throw new CorruptDataError(where, `unknown format byte ${bytes[0]} (this build reads format ${formatVersion} here)`);
   }
-  return value as Pack;
+  return unpackBody(bytes, where);
+}
+
+/**
+ * A pack as a msgpack array, with what every event of a pack shares written once:
+ * `[type, id, kind, version, parents, commandIds, replica, ts, events, state?]`, each event
+ * `[id, type, data, ts?, replica?, causationId?, correlationId?, initiatedBy?]` where a null
+ * (or a missing tail) means "as the pack": ts = the pack's ts, replica = the pack's replica,
+ * causationId = the pack's first command id, correlationId = the causation id. About half the
+ * bytes of the plain object, and faster both ways.
+ */
+export function encodePack(pack: Pack): Buffer {
+  const firstCommand = pack.commandIds[0] ?? '';
+  const events = pack.events.map((e) => {
+    const tuple: unknown[] = [
+      e.id,
+      e.type,
+      e.data,
+      e.ts === pack.ts ? null : e.ts,
+      e.replica === pack.replica ? null : e.replica,
+      e.causationId === firstCommand ? null : e.causationId,
+      e.correlationId === e.causationId ? null : e.correlationId,
+    ];
+    if (e.initiatedBy !== undefined) tuple.push(e.initiatedBy);
+    while (tuple.length > 3 && tuple[tuple.length - 1] === null) tuple.pop();
+    return tuple;
+  });
+  const body: unknown[] = [
+    pack.actor.type,
+    pack.actor.id,
+    pack.kind,
+    pack.version,
+    pack.parents,
+    pack.commandIds,
+    pack.replica,
+    pack.ts,
+    events,
+  ];
+  if (pack.state !== undefined) body.push(pack.state);
+  return withFormatByte(packFormatVersion, packr.pack(body));
+}
+
+/** Decodes and shape-checks a pack (either format): a decodable but foreign value is corrupt data too. */
+export function decodePack(bytes: Uint8Array, where: string): Pack {
+  if (bytes.length < 2) throw new CorruptDataError(where, `${bytes.length} bytes is too short for a record`);
+  if (bytes[0] === packFormatVersion) return decodeCompactPack(unpackBody(bytes, where), where);
+  if (bytes[0] === formatVersion) return checkPlainPack(unpackBody(bytes, where), where);
+  throw new CorruptDataError(where, `unknown format byte ${bytes[0]} (this build reads packs in formats ${formatVersion} and ${packFormatVersion})`);
+}
+
+function notAPack(where: string, detail: string): CorruptDataError {
+  return new CorruptDataError(where, `decoded value is not a pack (${detail})`);
+}
+
+function decodeCompactPack(value: unknown, where: string): Pack {
+  if (!Array.isArray(value) || value.length < 9 || value.length > 10) throw notAPack(where, 'expected a 9 or 10 element array');
+  const [type, id, kind, version, parents, commandIds, replica, ts, events, state] = value as [
+    unknown, unknown, unknown, unknown, unknown, unknown, unknown, unknown, unknown, unknown,
+  ];
+  if (typeof type !== 'string' || typeof id !== 'string') throw notAPack(where, 'actor');
+  if (kind !== 'command' && kind !== 'merge') throw notAPack(where, 'kind');
+  if (!isClock(version) || !Array.isArray(parents) || !parents.every(isClock)) throw notAPack(where, 'version or parents');
+  if (!Array.isArray(commandIds) || !commandIds.every((c) => typeof c === 'string')) throw notAPack(where, 'command ids');
+  if (typeof replica !== 'string' || typeof ts !== 'number' || !Array.isArray(events)) throw notAPack(where, 'replica, ts or events');
+  const actor: ActorRef = { type, id };
+  const firstCommand = (commandIds[0] as string | undefined) ?? '';
+  const records = events.map((tuple): EventRecord => {
+    if (!Array.isArray(tuple) || tuple.length < 3 || typeof tuple[0] !== 'string' || typeof tuple[1] !== 'string') {
+      throw notAPack(where, 'event');
+    }
+    const causationId = (tuple[5] ?? firstCommand) as string;
+    const record: EventRecord = {
+      id: tuple[0],
+      actor,
+      type: tuple[1],
+      data: tuple[2],
+      ts: (tuple[3] ?? ts) as number,
+      correlationId: (tuple[6] ?? causationId) as string,
+      causationId,
+      replica: (tuple[4] ?? replica) as string,
+      ...(tuple[7] === undefined ? {} : { initiatedBy: tuple[7] as string }),
+    };
+    return record;
+  });
+  return {
+    actor,
+    kind: kind as PackKind,
+    version,
+    parents,
+    events: records,
+    commandIds: commandIds as string[],
+    replica,
+    ts,
+    ...(value.length === 10 ? { state } : {}),
+  };
+}
+
+function checkPlainPack(value: unknown, where: string): Pack {
+  const pack = value as Partial<Pack> | null;
+  if (
+    pack === null ||
+    typeof pack !== 'object' ||
+    (pack.kind !== 'command' && pack.kind !== 'merge') ||
+    typeof pack.version !== 'object' ||
+    !Array.isArray(pack.parents) ||
+    !Array.isArray(pack.events) ||
+    !Array.isArray(pack.commandIds) ||
+    typeof pack.ts !== 'number' ||
+    typeof pack.actor !== 'object'
+  ) {
+    throw notAPack(where, 'format 1 object');
+  }
+  return pack as Pack;
+}
+
+function isClock(value: unknown): value is VectorClock {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  for (const key in value) if (typeof (value as Record<string, unknown>)[key] !== 'number') return false;
+  return true;
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CorruptDataError, decodePack, decodeValue, encodePack, encodeValue, formatVersion } from '../index.js';
+import { CorruptDataError, decodePack, decodeValue, encodePack, encodeValue, formatVersion, packFormatVersion } from '../index.js';
 import { makePack, uniqueActor } from '../testkit/index.js';
 
 function corruptionOf(fn: () => unknown): CorruptDataError {
@@ -131,6 +131,36 @@ describe('codec', () => {
       const error = corruptionOf(() => decodePack(encodeValue(value), 'pack t:1@a:1'));
       expect(error.where).toBe('pack t:1@a:1');
       expect(error.message).toContain('pack t:1@a:1');
+    }
+  });
+
+  it('packs use the compact format 2, read format 1 packs too, and round-trip every event field', () => {
+    const actor = uniqueActor();
+    const base = makePack({ actor, version: { a: 3 }, parents: [{ a: 2 }], commandIds: ['c1', 'c2'], ts: 1700000000000.5 });
+    const shared = base.events[0]!;
+    const pack = {
+      ...base,
+      events: [
+        { ...shared, causationId: 'c1', correlationId: 'c1', ts: base.ts, replica: base.replica },
+        { ...shared, id: '00000000000000000002', causationId: 'c2', correlationId: 'flow-9', ts: base.ts - 1, replica: 'other', initiatedBy: 'alice' },
+        { ...shared, id: '00000000000000000003', causationId: 'c1', correlationId: 'c1', data: undefined },
+        { ...shared, id: '00000000000000000004', causationId: 'c1', correlationId: 'c1', data: null, initiatedBy: 'bob' },
+      ],
+    };
+    const compact = encodePack(pack);
+    expect(compact[0]).toBe(packFormatVersion);
+    expect(decodePack(compact, 'p')).toEqual(pack);
+    const plain = encodeValue(pack);
+    expect(plain[0]).toBe(formatVersion);
+    expect(decodePack(plain, 'p')).toEqual(pack);
+    expect(compact.length).toBeLessThan(plain.length * 0.75);
+  });
+
+  it('a compact pack with a malformed body is CorruptDataError naming `where`', () => {
+    const bodies: unknown[] = [[], ['t', 'i', 'other', {}, [], [], 'r', 1, []], ['t', 'i', 'command', {}, [], [], 'r', 1, [['id']]], ['t', 'i', 'command', { a: 'x' }, [], [], 'r', 1, []]];
+    for (const body of bodies) {
+      const bytes = Buffer.concat([Buffer.from([packFormatVersion]), encodeValue(body).subarray(1)]);
+      expect(corruptionOf(() => decodePack(bytes, 'k f')).where).toBe('k f');
     }
   });
 });

@@ -1,1 +1,1 @@
-export { encodeValue, decodeValue, encodePack, decodePack, formatVersion } from './codec.js';
+export { encodeValue, decodeValue, encodePack, decodePack, formatVersion, packFormatVersion } from './codec.js';
