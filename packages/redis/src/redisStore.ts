@@ -61,7 +61,7 @@ type Reply = Buffer | Reply[] | number | null;
 type ScriptCall = (...args: (string | Buffer | number)[]) => Promise<Reply>;
 
 const scripts = {
-  troupeAppend: { numberOfKeys: 6, lua: appendLua },
+  troupeAppend: { numberOfKeys: 1, lua: appendLua },
   troupeMerge: { numberOfKeys: 1, lua: mergeLua },
   troupeLoadChain: { numberOfKeys: 3, lua: loadChainLua },
   troupeHeads: { numberOfKeys: 2, lua: headsLua },
@@ -93,6 +93,9 @@ export class RedisStore implements EventStore {
   private readonly ownsClient: boolean;
   private readonly endpoint: string;
   private readonly scriptCalls: Record<keyof typeof scripts, ScriptCall>;
+  /** Per shard: the hash tag prefix `<prefix>:{<prefix>.<shard>}` and the log key. */
+  private readonly tags: string[];
+  private readonly logKeys: string[];
 
   constructor(options: RedisStoreOptions) {
     this.client = options.client;
@@ -108,6 +111,8 @@ export class RedisStore implements EventStore {
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(this.prefix)) {
       throw new InvalidDefinitionError(`option 'prefix' must be 1-64 characters of [A-Za-z0-9_.-], got '${this.prefix}'`);
     }
+    this.tags = Array.from({ length: this.shards }, (_, shard) => `${this.prefix}:{${this.prefix}.${shard}}`);
+    this.logKeys = this.tags.map((tag) => `${tag}:log`);
     const calls: Partial<Record<keyof typeof scripts, ScriptCall>> = {};
     for (const [name, definition] of Object.entries(scripts) as [keyof typeof scripts, (typeof scripts)[keyof typeof scripts]][]) {
       this.client.defineCommand(name, { numberOfKeys: definition.numberOfKeys, lua: commonLua + definition.lua });
@@ -147,16 +152,17 @@ export class RedisStore implements EventStore {
   }
 
   async append(pack: Pack, expectedHeads: readonly string[], snapshot?: Snapshot): Promise<void> {
-    const keys = this.keysOf(pack.actor);
+    const shard = this.shardOf(pack.actor);
     const version = VC.encode(pack.version);
     const bytes = this.encodePack(pack, version);
-    const expected = [...expectedHeads].sort().join('|');
+    const expected = expectedHeads.length < 2 ? (expectedHeads[0] ?? '') : [...expectedHeads].sort().join('|');
     const snapshotBytes = snapshot && VC.encode(snapshot.version) === version ? encodeValue(snapshot.state) : '';
-    const entry = JSON.stringify([pack.actor.type, pack.actor.id, version, snapshotBytes === '' ? 0 : 1]);
-    const reply = (await this.script('troupeAppend')(
-      keys.packs, keys.parents, keys.heads, keys.snapshots, keys.commands, keys.log,
-      expected, version, bytes, parentInfo(pack, bytes), snapshotBytes, entry,
-      dominatesAll(pack.version, expectedHeads) ? '1' : '0', ...pack.commandIds,
+    const firstParent = pack.parents.length > 0 ? VC.encode(pack.parents[0]!) : '';
+    const call = this.script('troupeAppend', () => Object.values(this.keysOf(pack.actor)).slice(1));
+    const reply = (await call(
+      this.logKey(shard), this.tag(shard), pack.actor.type, pack.actor.id, expected, version, bytes,
+      parentInfo(pack, bytes, firstParent), snapshotBytes,
+      dominatesAll(pack, firstParent, expectedHeads) ? '1' : '0', ...pack.commandIds,
     )) as Buffer[];
     if (String(reply[0]) === 'conflict') {
       const actual = String(reply[1]);
@@ -328,11 +334,11 @@ export class RedisStore implements EventStore {
   }
 
   private tag(shard: number): string {
-    return `${this.prefix}:{${this.prefix}.${shard}}`;
+    return this.tags[shard]!;
   }
 
   private logKey(shard: number): string {
-    return `${this.tag(shard)}:log`;
+    return this.logKeys[shard]!;
   }
 
   private parseCursor(cursor: string | undefined): number[] {
@@ -372,22 +378,29 @@ export class RedisStore implements EventStore {
   }
 
   /** A script call; `touches` adds keys it reaches besides its declared KEYS (named in type errors). */
-  private script(name: keyof typeof scripts, touches: readonly string[] = []): ScriptCall {
+  /** A script call; `touches` lists (lazily, for error reports only) keys it reaches beyond its declared ones. */
+  private script(name: keyof typeof scripts, touches: readonly string[] | (() => readonly string[]) = []): ScriptCall {
     const call = this.scriptCalls[name];
     const numberOfKeys = scripts[name].numberOfKeys;
-    return (...args) => this.run(() => call(...args), [...args.slice(0, numberOfKeys).map(String), ...touches]);
+    return (...args) =>
+      this.run(
+        () => call(...args),
+        () => [...args.slice(0, numberOfKeys).map(String), ...(typeof touches === 'function' ? touches() : touches)],
+      );
   }
 
   /**
    * Runs a command, turning connection failures into StoreUnavailableError, and a WRONGTYPE reply
    * (foreign data under troupe's keys) into CorruptDataError naming the offending key among `keys`.
    */
-  private async run<T>(command: () => Promise<T>, keys: readonly string[] = []): Promise<T> {
+  private async run<T>(command: () => Promise<T>, keys: readonly string[] | (() => readonly string[]) = []): Promise<T> {
     try {
       return await command();
     } catch (error) {
       if (isConnectionError(error)) throw new StoreUnavailableError(this.endpoint, (error as Error).message, error);
-      if (error instanceof Error && /WRONGTYPE/.test(error.message)) throw await this.wrongTypeError(keys, error);
+      if (error instanceof Error && /WRONGTYPE/.test(error.message)) {
+        throw await this.wrongTypeError(typeof keys === 'function' ? keys() : keys, error);
+      }
       throw error;
     }
   }
@@ -404,21 +417,23 @@ export class RedisStore implements EventStore {
   }
 }
 
-/** True when `version` is at or after every expected head: the append makes it the only head. */
-function dominatesAll(version: VectorClock, expectedHeads: readonly string[]): boolean {
+/** True when the pack's version is at or after every expected head: the append makes it the only head. */
+function dominatesAll(pack: Pack, firstParent: string, expectedHeads: readonly string[]): boolean {
+  // The usual case, a command on its one head, needs no parsing.
+  if (expectedHeads.length === 0) return true;
+  if (pack.kind === 'command' && expectedHeads.length === 1 && expectedHeads[0] === firstParent) return true;
   try {
-    return expectedHeads.every((head) => VC.dominatedBy(VC.decode(head), version));
+    return expectedHeads.every((head) => VC.dominatedBy(VC.decode(head), pack.version));
   } catch {
     return false; // not a version key: the script finds the heads differ and reports a conflict
   }
 }
 
 /** Kind ('c' or 'm'), the pack's 8-hex fingerprint, then (command packs) the first parent's key. */
-function parentInfo(pack: Pack, encoded: Buffer): string {
+function parentInfo(pack: Pack, encoded: Buffer, firstParent = pack.parents[0] ? VC.encode(pack.parents[0]) : ''): string {
   const fingerprint = packFingerprint(pack, encoded);
   if (pack.kind === 'merge') return `m${fingerprint}`;
-  const parent = pack.parents[0];
-  return `c${fingerprint}${parent ? VC.encode(parent) : ''}`;
+  return `c${fingerprint}${firstParent}`;
 }
 
 /** The Redis type troupe keeps at a key: sets of heads, list logs, string cursors, hashes otherwise. */

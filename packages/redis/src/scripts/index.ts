@@ -58,33 +58,43 @@ end
 
 export const appendLua = `
 -- Conditional append of one pack: atomic, one round trip.
--- KEYS: 1 packs (hash), 2 parents (hash), 3 heads (set), 4 snapshots (hash), 5 commands (hash), 6 shard log (list)
--- ARGV: 1 expected heads joined by '|' in sorted order ('' for none), 2 version key, 3 pack bytes,
---       4 parent info (kind 'c' or 'm', 8 hex of fingerprint, first parent key), 5 snapshot bytes ('' for none),
---       6 log entry (JSON), 7 '1' when the version dominates every expected head (checked by the
---       client; then the heads become just this version), 8.. command ids
+-- KEYS: 1 shard log (list). The actor's keys are built from the shard tag (same slot):
+--       <tag>:<type>:<id>:p packs (hash), :r parent links (hash), :h heads (set),
+--       :s snapshots (hash), :c command ids (hash)
+-- ARGV: 1 shard tag, 2 actor type, 3 actor id, 4 expected heads joined by '|' in sorted order
+--       ('' for none), 5 version key, 6 pack bytes, 7 parent info (kind 'c' or 'm', 8 hex of
+--       fingerprint, first parent key), 8 snapshot bytes ('' for none), 9 '1' when the version
+--       dominates every expected head (checked by the client; the heads become just this
+--       version), 10.. command ids
+local base = ARGV[1] .. ':' .. ARGV[2] .. ':' .. ARGV[3]
+local packs, parents, heads_key, snapshots, commands = base .. ':p', base .. ':r', base .. ':h', base .. ':s', base .. ':c'
+local version = ARGV[5]
 -- SMEMBERS and HEXISTS read :h and :p first (a foreign type there fails before any write); the
 -- other keys are type-checked before the first write.
-local heads = redis.call('SMEMBERS', KEYS[3])
+local heads = redis.call('SMEMBERS', heads_key)
 table.sort(heads)
 local actual = table.concat(heads, '|')
-if actual ~= ARGV[1] or redis.call('HEXISTS', KEYS[1], ARGV[2]) == 1 then
+if actual ~= ARGV[4] or redis.call('HEXISTS', packs, version) == 1 then
   return {'conflict', actual}
 end
-local wrong = check_types({KEYS[2], 'hash', KEYS[5], 'hash', KEYS[6], 'list'})
-if not wrong and ARGV[5] ~= '' then wrong = check_types({KEYS[4], 'hash'}) end
+local wrong = check_types({parents, 'hash', commands, 'hash', KEYS[1], 'list'})
+if not wrong and ARGV[8] ~= '' then wrong = check_types({snapshots, 'hash'}) end
 if wrong then return wrong end
-redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
-redis.call('HSET', KEYS[2], ARGV[2], ARGV[4])
-if ARGV[7] == '1' then
-  if #heads > 0 then redis.call('DEL', KEYS[3]) end
-  redis.call('SADD', KEYS[3], ARGV[2])
+redis.call('HSET', packs, version, ARGV[6])
+redis.call('HSET', parents, version, ARGV[7])
+if ARGV[9] == '1' then
+  if #heads > 0 then redis.call('DEL', heads_key) end
+  redis.call('SADD', heads_key, version)
 else
-  add_head(KEYS[3], ARGV[2])
+  add_head(heads_key, version)
 end
-for i = 8, #ARGV do add_command(KEYS[5], ARGV[i], ARGV[2]) end
-if ARGV[5] ~= '' then redis.call('HSET', KEYS[4], ARGV[2], ARGV[5]) end
-redis.call('RPUSH', KEYS[6], ARGV[6])
+for i = 10, #ARGV do add_command(commands, ARGV[i], version) end
+local with_snapshot = 0
+if ARGV[8] ~= '' then
+  redis.call('HSET', snapshots, version, ARGV[8])
+  with_snapshot = 1
+end
+redis.call('RPUSH', KEYS[1], cjson.encode({ARGV[2], ARGV[3], version, with_snapshot}))
 return {'ok'}
 `;
 
