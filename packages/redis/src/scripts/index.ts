@@ -69,17 +69,21 @@ export const appendLua = `
 local base = ARGV[1] .. ':' .. ARGV[2] .. ':' .. ARGV[3]
 local packs, parents, heads_key, snapshots, commands = base .. ':p', base .. ':r', base .. ':h', base .. ':s', base .. ':c'
 local version = ARGV[5]
--- SMEMBERS and HEXISTS read :h and :p first (a foreign type there fails before any write); the
--- other keys are type-checked before the first write.
+-- Redis does not undo a script's writes when a later command fails, so nothing is written until
+-- every key is known to hold its type: SMEMBERS and HEXISTS read :h and :p, TYPE checks :r and :c
+-- (and :s), and the first write, RPUSH, is the one that checks the log itself.
 local heads = redis.call('SMEMBERS', heads_key)
 table.sort(heads)
 local actual = table.concat(heads, '|')
 if actual ~= ARGV[4] or redis.call('HEXISTS', packs, version) == 1 then
   return {'conflict', actual}
 end
-local wrong = check_types({parents, 'hash', commands, 'hash', KEYS[1], 'list'})
+local wrong = check_types({parents, 'hash', commands, 'hash'})
 if not wrong and ARGV[8] ~= '' then wrong = check_types({snapshots, 'hash'}) end
 if wrong then return wrong end
+local with_snapshot = 0
+if ARGV[8] ~= '' then with_snapshot = 1 end
+redis.call('RPUSH', KEYS[1], cjson.encode({ARGV[2], ARGV[3], version, with_snapshot}))
 redis.call('HSET', packs, version, ARGV[6])
 redis.call('HSET', parents, version, ARGV[7])
 if ARGV[9] == '1' then
@@ -89,12 +93,7 @@ else
   add_head(heads_key, version)
 end
 for i = 10, #ARGV do add_command(commands, ARGV[i], version) end
-local with_snapshot = 0
-if ARGV[8] ~= '' then
-  redis.call('HSET', snapshots, version, ARGV[8])
-  with_snapshot = 1
-end
-redis.call('RPUSH', KEYS[1], cjson.encode({ARGV[2], ARGV[3], version, with_snapshot}))
+if with_snapshot == 1 then redis.call('HSET', snapshots, version, ARGV[8]) end
 return {'ok'}
 `;
 
