@@ -2,6 +2,8 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { requireService } from '@troupe/runtime/testkit';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
@@ -13,6 +15,22 @@ const bin = (name: string) => `${root}/node_modules/.bin/${name}`;
 function examples(readme: string): string[] {
   const text = readFileSync(`${root}/${readme}`, 'utf8');
   return [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((code) => code.includes('createRuntime('));
+}
+
+const redisAvailable = await requireService({ name: 'Redis', host: '127.0.0.1', port: 6379 });
+
+/** Deletes the keys a README example left under `prefix` in the given databases. */
+async function dropPrefix(prefix: string, databases: readonly number[]): Promise<void> {
+  for (const db of databases) {
+    const redis = new Redis(`redis://127.0.0.1:6379/${db}`);
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+    redis.disconnect();
+  }
 }
 
 async function check(name: string, code: string): Promise<string> {
@@ -37,6 +55,20 @@ describe('README examples', () => {
     expect(out).toMatch(/version: \{ eu: 2, us: 1 \}/);
     expect(out).toMatch(/balance: -50/);
     expect(out).toMatch(/overdrawn: 50/);
+  }, 60_000);
+
+  it.skipIf(!redisAvailable)('the Redis store README example replicates between two databases and converges', async () => {
+    const [code] = examples('packages/redis/README.md');
+    expect(code).toBeDefined();
+    try {
+      const out = await check('redis-readme', code!);
+      expect(out).toMatch(/version: \{ eu: 1 \}/);
+      expect(out).toMatch(/version: \{ us: 1 \}/);
+      const finals = out.match(/\{ version: \{ eu: 1, us: 1 \}, state: \{ value: 5 \}, heads: 1 \}/g) ?? [];
+      expect(finals).toHaveLength(2);
+    } finally {
+      await dropPrefix('readme', [11, 12]);
+    }
   }, 60_000);
 
   it('the runtime README example prints what its comments say', async () => {

@@ -29,7 +29,10 @@ import {
 import { connectRedisStore, type RedisStore, redisStoreDefaults } from '@troupe/redis';
 import { Redis } from 'ioredis';
 import { pathToFileURL } from 'node:url';
-import { Unpackr } from 'msgpackr';
+import { Packr, Unpackr } from 'msgpackr';
+
+/** The raw baseline's encoder: msgpackr on the plain pack object, as a user of raw ioredis would. */
+const rawPackr = new Packr({ useRecords: false });
 import { collectGarbage, settle, type Summary, summarize } from './stats.js';
 
 /** The only server this bench talks to. */
@@ -274,7 +277,9 @@ function rawAppender(client: Redis, sha: string, prefix: string, tag: string): R
       // Same hash-tag layout as the store: every key of one actor and its log share a slot.
       const shard = actorIndex % 16;
       const base = `${prefix}:raw:{${shard}}:${tag}:${actorIndex}`;
-      const reply = (await client.evalsha(sha, 3, `${base}:p`, `${base}:h`, `${prefix}:raw:{${shard}}:log`, a.expected[0] ?? '', a.version, a.bytes, a.entry)) as string[];
+      // A raw ioredis + msgpackr user encodes the pack too (as the replay baseline decodes it).
+      const bytes = rawPackr.pack(a.pack);
+      const reply = (await client.evalsha(sha, 3, `${base}:p`, `${base}:h`, `${prefix}:raw:{${shard}}:log`, a.expected[0] ?? '', a.version, bytes, a.entry)) as string[];
       if (reply[0] !== 'ok') throw new Error(`raw append conflict: ${reply.join(' ')}`);
     },
   };
