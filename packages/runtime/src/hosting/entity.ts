@@ -42,7 +42,12 @@ export interface EntityEnvironment {
   readonly eventsPerCommandMax: number;
   readonly ancestryLimits: AncestryLimits;
   readonly onResolved?: (actor: ActorRef, reply: ResolveReply) => void;
+  /** How heads are merged: `computeMerge` unless a test plugs in another (see RuntimeOptions.mergeStrategy). */
+  readonly mergeStrategy: MergeStrategy;
 }
+
+/** Computes the merge pack of several heads; `computeMerge` is the one troupe ships. */
+export type MergeStrategy = typeof computeMerge;
 
 interface Loaded {
   readonly head?: Pack;
@@ -128,7 +133,7 @@ export class Entity {
   }
 
   private async mergeHeads(heads: Pack[]): Promise<ResolveReply> {
-    const outcome = await computeMerge(this.env.store, this.definition, this.actor, heads, this.env.ancestryLimits);
+    const outcome = await this.env.mergeStrategy(this.env.store, this.definition, this.actor, heads, this.env.ancestryLimits);
     await this.env.store.append(outcome.pack, heads.map((h) => VC.encode(h.version)));
     this.loaded = { head: outcome.pack, state: outcome.state, sinceSnapshot: 0 };
     const reply: ResolveReply = {

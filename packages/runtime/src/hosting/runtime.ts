@@ -10,10 +10,10 @@ import {
 } from '../errors/index.js';
 import { type Clock, FlakeIdSource, type IdSource, machineIdFor, systemClock } from '../ids/index.js';
 import { type ActorRef, actorKey } from '../model/index.js';
-import { type AncestryLimits, defaultAncestryLimits } from '../resolution/index.js';
+import { type AncestryLimits, computeMerge, defaultAncestryLimits } from '../resolution/index.js';
 import { type EventStore, MemoryStore } from '../store/index.js';
 import { VC } from '../vectorClock/index.js';
-import { type CommandEnvelope, Entity } from './entity.js';
+import { type CommandEnvelope, Entity, type MergeStrategy } from './entity.js';
 import type { ActorView, CommandReply, ResolveReply } from './replies.js';
 
 export interface RuntimeOptions {
@@ -43,6 +43,11 @@ export interface RuntimeOptions {
   readonly ancestryLimits?: Partial<AncestryLimits>;
   /** Called after this runtime wrote a merge pack. */
   readonly onResolved?: (actor: ActorRef, reply: ResolveReply) => void;
+  /**
+   * Replaces divergence resolution. Default `computeMerge`. Only for testing checkers: the
+   * simulator plugs in deliberately broken resolutions to show that its checkers catch them.
+   */
+  readonly mergeStrategy?: MergeStrategy;
 }
 
 export const runtimeDefaults = {
@@ -115,6 +120,7 @@ export class Runtime {
       conflictRetriesMax: options.conflictRetriesMax ?? runtimeDefaults.conflictRetriesMax,
       eventsPerCommandMax: options.eventsPerCommandMax ?? runtimeDefaults.eventsPerCommandMax,
       ancestryLimits,
+      mergeStrategy: options.mergeStrategy ?? computeMerge,
       ...(options.onResolved ? { onResolved: options.onResolved } : {}),
     };
     this.options = {
