@@ -29,6 +29,16 @@ function unpackBody(bytes: Uint8Array, where: string): unknown {
   }
 }
 
+/**
+ * The value as it will read back from any store: one encode/decode round trip through the codec
+ * (a Map becomes a plain object, an ill-formed string gets replacement characters, ...). Folding
+ * the canonical value keeps a live actor's state equal to the state a reload computes, and keeps
+ * a pack's bytes the same however many times it is copied.
+ */
+export function canonical<T>(value: T): T {
+  return value === undefined ? value : (packr.unpack(packr.pack(value)) as T);
+}
+
 /** Encodes any msgpack-able value behind the format byte. */
 export function encodeValue(value: unknown): Buffer {
   return withFormatByte(formatVersion, packr.pack(value));

@@ -14,7 +14,12 @@ function corruptionOf(fn: () => unknown): CorruptDataError {
 }
 
 /** JSON-like values (what event data and states are), without -0 which msgpack writes as 0. */
-const valueArb = fc.jsonValue().map((v) => JSON.parse(JSON.stringify(v)) as unknown);
+// JSON-like values; without '__proto__' keys, which msgpackr drops on decoding (it guards
+// against prototype pollution): `canonical()` applies the same to payloads before they are used.
+const valueArb = fc
+  .jsonValue()
+  .map((v) => JSON.parse(JSON.stringify(v)) as unknown)
+  .filter((v) => !JSON.stringify(v).includes('"__proto__"'));
 
 describe('codec', () => {
   it('encodeValue writes the format byte first, then msgpack', () => {

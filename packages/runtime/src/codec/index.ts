@@ -1,1 +1,1 @@
-export { encodeValue, decodeValue, encodePack, decodePack, formatVersion, packFormatVersion } from './codec.js';
+export { canonical, encodeValue, decodeValue, encodePack, decodePack, formatVersion, packFormatVersion } from './codec.js';

@@ -8,6 +8,7 @@ import {
 import { AppendConflictError, LimitExceededError, TroupeError } from '../errors/index.js';
 import type { Clock, IdSource } from '../ids/index.js';
 import type { ActorRef, EventRecord, Pack, Snapshot } from '../model/index.js';
+import { canonical } from '../codec/index.js';
 import { computeMerge, nextTimestamp, stateAt, type AncestryLimits } from '../resolution/index.js';
 import type { EventStore } from '../store/index.js';
 import { VC, type VectorClock } from '../vectorClock/index.js';
@@ -198,7 +199,8 @@ export class Entity {
         id: this.env.ids.next(),
         actor: this.actor,
         type: e.type,
-        data: e.data,
+        // Canonical, so the live state folds exactly what a reload (or another replica) reads.
+        data: canonical(e.data),
         ts,
         correlationId: command.correlationId,
         causationId: command.commandId,

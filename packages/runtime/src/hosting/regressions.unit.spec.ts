@@ -189,4 +189,33 @@ describe('regressions', () => {
     await rt.stop();
     expect(store.packCount).toBe(0);
   });
+
+  it('R11 data that msgpack does not round-trip byte for byte replicates without a false VersionCollisionError', async () => {
+    const Notes = defineActor({
+      type: 'notes',
+      initial: () => ({ texts: [] as unknown[] }),
+      commands: { write: (_s, p: { text: unknown }) => [{ type: 'written', data: { text: p.text } }] },
+      events: { written: (s: { texts: unknown[] }, d: { text: unknown }) => ({ texts: [...s.texts, d.text] }) },
+    });
+    const eu = createRuntime({ actors: [Notes], replicaId: 'eu', machineId: 1, store: new MemoryStore() });
+    const us = createRuntime({ actors: [Notes], replicaId: 'us', machineId: 2, store: new MemoryStore() });
+    const n = Notes.ref('n');
+    await eu.send(n, { type: 'write', payload: { text: '😀'.slice(0, 1) } });
+    await eu.send(n, { type: 'write', payload: { text: new Map([[1, 'one']]) } });
+    await new ReplicationLink(eu, us).settle();
+    const [a, b] = [await eu.inspect(n), await us.inspect(n)];
+    expect(b).toEqual(a);
+    // The live state holds what every replica reads back, not the caller's original objects.
+    const reloaded = createRuntime({ actors: [Notes], replicaId: 'eu', machineId: 1, store: eu.store });
+    expect((await reloaded.inspect(n)).state).toEqual(a.state);
+    expect((a.state as { texts: unknown[] }).texts[1]).toEqual({ 1: 'one' });
+    await Promise.all([eu.stop(), us.stop(), reloaded.stop()]);
+  });
+
+  it('R12 ids that are not well-formed Unicode are refused', async () => {
+    const rt = createRuntime({ actors: [Ledger], store: new MemoryStore() });
+    await expect(rt.send(Ledger.ref('x\ud800'), { type: 'deposit', payload: { n: 1 } })).rejects.toThrow(/well-formed/);
+    await expect(rt.send(ref, { type: 'deposit', payload: { n: 1 }, commandId: 'c\ud83d' })).rejects.toThrow(/well-formed/);
+    await rt.stop();
+  });
 });

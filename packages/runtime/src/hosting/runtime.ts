@@ -9,6 +9,7 @@ import {
   UnknownCommandError,
 } from '../errors/index.js';
 import { type Clock, FlakeIdSource, type IdSource, machineIdFor, systemClock } from '../ids/index.js';
+import { canonical } from '../codec/index.js';
 import { type ActorRef, actorKey } from '../model/index.js';
 import { type AncestryLimits, computeMerge, defaultAncestryLimits } from '../resolution/index.js';
 import { type EventStore, MemoryStore } from '../store/index.js';
@@ -197,17 +198,18 @@ export class Runtime {
 
   private validate(ref: ActorRef, command: { readonly type: string; readonly payload?: unknown } & CommandOptions): CommandEnvelope {
     const definition = this.definitionOf(ref);
-    if (typeof ref.id !== 'string' || ref.id.length === 0 || ref.id.length > 256) {
-      throw new InvalidPayloadError(definition.type, String(command?.type), `actor id must be a string of 1-256 characters`);
+    if (!isIdentifier(ref.id)) {
+      throw new InvalidPayloadError(definition.type, String(command?.type), 'actor id must be a string of 1-256 characters of well-formed Unicode');
     }
     if (!command || typeof command.type !== 'string' || !Object.hasOwn(definition.commands, command.type)) {
       throw new UnknownCommandError(definition.type, String(command?.type), definition.commandNames);
     }
     // The entity decides later (after a turn of the event loop): keep a private copy, so a caller
-    // mutating its object after send() cannot change what was validated.
+    // mutating its object after send() cannot change what was validated; and the codec's canonical
+    // form of it, which is what every replica will read back.
     let payload: unknown;
     try {
-      payload = command.payload === undefined ? undefined : structuredClone(command.payload);
+      payload = canonical(command.payload);
     } catch (error) {
       throw new InvalidPayloadError(definition.type, command.type, `payload must be plain data (${(error as Error).message})`);
     }
@@ -215,8 +217,8 @@ export class Runtime {
     const problem = validator ? validator(payload) : undefined;
     if (problem !== undefined) throw new InvalidPayloadError(definition.type, command.type, problem);
     const callerChoseId = command.commandId !== undefined;
-    if (callerChoseId && (typeof command.commandId !== 'string' || command.commandId.length === 0 || command.commandId.length > 256)) {
-      throw new InvalidPayloadError(definition.type, command.type, 'commandId must be a string of 1-256 characters');
+    if (callerChoseId && !isIdentifier(command.commandId)) {
+      throw new InvalidPayloadError(definition.type, command.type, 'commandId must be a string of 1-256 characters of well-formed Unicode');
     }
     // Default ids come from the replica's id source: unique across replicas (machine id) and
     // reproducible under a manual clock, which the simulator relies on.
@@ -327,6 +329,11 @@ async function handle(entity: Entity, message: Message): Promise<void> {
   } catch (error) {
     message.done.reject(error);
   }
+}
+
+/** 1-256 characters of well-formed Unicode: ids are keys in stores and must read back the same. */
+function isIdentifier(id: unknown): id is string {
+  return typeof id === 'string' && id.length > 0 && id.length <= 256 && id.isWellFormed();
 }
 
 /** Creates a runtime; see RuntimeOptions for defaults (memory store, local replica). */
