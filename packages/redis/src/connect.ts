@@ -47,7 +47,13 @@ export async function connectRedisStore(options: ConnectOptions = {}): Promise<R
     client.disconnect();
     throw new StoreUnavailableError(endpoint, (error as Error).message, error);
   }
-  const store = new RedisStore({ ...storeOptions, client, ownsClient: true, endpoint });
+  let store: RedisStore;
+  try {
+    store = new RedisStore({ ...storeOptions, client, ownsClient: true, endpoint });
+  } catch (error) {
+    client.disconnect();
+    throw error;
+  }
   try {
     await store.verifyLayout();
   } catch (error) {

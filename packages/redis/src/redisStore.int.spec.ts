@@ -1,5 +1,5 @@
 import { MissingAncestorError, VC } from '@troupe/runtime';
-import { appendChain, makeChain, requireService, runStoreConformance, uniqueActor } from '@troupe/runtime/testkit';
+import { appendChain, makeChain, makePack, requireService, runStoreConformance, uniqueActor } from '@troupe/runtime/testkit';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { RedisStore } from './redisStore.js';
@@ -62,6 +62,46 @@ describe.skipIf(!available)('RedisStore loadChain over long chains', () => {
       redis.disconnect();
       await expect(store.loadChain(actor, 'a:150')).rejects.toThrow(MissingAncestorError);
       await expect(store.loadChain(actor, 'a:150')).rejects.toThrow(/a:40/);
+    } finally {
+      await dropTestStore(store);
+    }
+  });
+});
+
+describe.skipIf(!available)('RedisStore review regressions', () => {
+  it('an append whose version does not dominate its expected head keeps both heads (as MemoryStore does)', async () => {
+    const store = await createTestStore();
+    try {
+      const actor = uniqueActor();
+      const root = makePack({ actor, version: { b: 1 } });
+      await store.append(root, []);
+      await store.append(makePack({ actor, version: { a: 1 }, parents: [{ b: 1 }] }), ['b:1']);
+      expect((await store.heads(actor)).map((p) => VC.encode(p.version))).toEqual(['a:1', 'b:1']);
+    } finally {
+      await dropTestStore(store);
+    }
+  });
+
+  it('merges thousands of packs of one shard in one call to merge()', async () => {
+    const origin = await createTestStore({ shards: 1 });
+    const copy = await createTestStore({ shards: 1 });
+    try {
+      const actor = uniqueActor();
+      await appendChain(origin, makeChain(actor, 1_200));
+      const { packs, snapshots } = await origin.changesSince(undefined, 2_000);
+      expect(await copy.merge(packs, snapshots)).toEqual({ added: 1_200, skipped: 0 });
+      expect((await copy.heads(actor)).map((p) => VC.encode(p.version))).toEqual(['a:1200']);
+    } finally {
+      await dropTestStore(origin);
+      await dropTestStore(copy);
+    }
+  });
+
+  it('refuses a chainPacksPerCall that would never make progress, and a malformed cursor', async () => {
+    await expect(createTestStore({ chainPacksPerCall: 0 })).rejects.toThrow(/chainPacksPerCall/);
+    const store = await createTestStore({ shards: 1 });
+    try {
+      await expect(store.changesSince('', 10)).rejects.toThrow(/not a cursor/);
     } finally {
       await dropTestStore(store);
     }

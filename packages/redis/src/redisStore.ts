@@ -26,7 +26,7 @@ import {
   VersionCollisionError,
 } from '@troupe/runtime';
 import type { Cluster, Redis } from 'ioredis';
-import { appendLua, changesLua, commonLua, headsLua, loadChainLua, mergeLua } from './scripts/index.js';
+import { appendLua, commonLua, headsLua, loadChainLua, mergeLua } from './scripts/index.js';
 
 export interface RedisStoreOptions {
   /** An ioredis client: `Redis` or `Cluster`. See `connectRedis` for options that fail fast. */
@@ -58,14 +58,15 @@ export const redisStoreDefaults = {
 } as const;
 
 type Reply = Buffer | Reply[] | number | null;
+
+/** Packs per merge script call: bounds the arguments of one call and how long it blocks Redis. */
+const mergePacksPerCall = 500;
 type ScriptCall = (...args: (string | Buffer | number)[]) => Promise<Reply>;
 
 const scripts = {
-  troupeAppend: { numberOfKeys: 1, lua: appendLua },
-  troupeMerge: { numberOfKeys: 1, lua: mergeLua },
+  troupeAppend: { numberOfKeys: 6, lua: appendLua },
   troupeLoadChain: { numberOfKeys: 3, lua: loadChainLua },
   troupeHeads: { numberOfKeys: 2, lua: headsLua },
-  troupeChanges: { numberOfKeys: 1, lua: changesLua },
 } as const;
 
 interface ActorKeys {
@@ -92,7 +93,7 @@ export class RedisStore implements EventStore {
   private readonly chainPacksPerCall: number;
   private readonly ownsClient: boolean;
   private readonly endpoint: string;
-  private readonly scriptCalls: Record<keyof typeof scripts, ScriptCall>;
+  private readonly scriptCalls: Record<keyof typeof scripts | 'troupeMerge', ScriptCall>;
   /** Per shard: the hash tag prefix `<prefix>:{<prefix>.<shard>}` and the log key. */
   private readonly tags: string[];
   private readonly logKeys: string[];
@@ -108,6 +109,9 @@ export class RedisStore implements EventStore {
     if (!Number.isInteger(this.shards) || this.shards < 1 || this.shards > 4096) {
       throw new InvalidDefinitionError(`option 'shards' must be an integer in 1..4096, got ${this.shards}`);
     }
+    if (!Number.isInteger(this.chainPacksPerCall) || this.chainPacksPerCall < 1) {
+      throw new InvalidDefinitionError(`option 'chainPacksPerCall' must be a positive integer, got ${this.chainPacksPerCall}`);
+    }
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(this.prefix)) {
       throw new InvalidDefinitionError(`option 'prefix' must be 1-64 characters of [A-Za-z0-9_.-], got '${this.prefix}'`);
     }
@@ -118,7 +122,12 @@ export class RedisStore implements EventStore {
       this.client.defineCommand(name, { numberOfKeys: definition.numberOfKeys, lua: commonLua + definition.lua });
       calls[name] = (this.client as unknown as Record<string, ScriptCall>)[`${name}Buffer`]!.bind(this.client);
     }
-    this.scriptCalls = calls as Record<keyof typeof scripts, ScriptCall>;
+    // The merge script declares a variable number of keys (5 per pack): its first argument says how many.
+    this.client.defineCommand('troupeMerge', { lua: commonLua + mergeLua });
+    this.scriptCalls = {
+      ...(calls as Record<keyof typeof scripts, ScriptCall>),
+      troupeMerge: (this.client as unknown as Record<string, ScriptCall>)['troupeMergeBuffer']!.bind(this.client),
+    };
   }
 
   /**
@@ -152,21 +161,18 @@ export class RedisStore implements EventStore {
   }
 
   async append(pack: Pack, expectedHeads: readonly string[], snapshot?: Snapshot): Promise<void> {
-    const shard = this.shardOf(pack.actor);
+    const keys = this.keysOf(pack.actor);
     const version = VC.encode(pack.version);
     const bytes = this.encodePack(pack, version);
-    const expected = expectedHeads.length < 2 ? (expectedHeads[0] ?? '') : [...expectedHeads].sort().join('|');
     const snapshotBytes = snapshot && VC.encode(snapshot.version) === version ? encodeValue(snapshot.state) : '';
     const firstParent = pack.parents.length > 0 ? VC.encode(pack.parents[0]!) : '';
-    const call = this.script('troupeAppend', () => Object.values(this.keysOf(pack.actor)).slice(1));
-    const reply = (await call(
-      this.logKey(shard), this.tag(shard), pack.actor.type, pack.actor.id, expected, version, bytes,
-      parentInfo(pack, bytes, firstParent), snapshotBytes,
-      dominatesAll(pack, firstParent, expectedHeads) ? '1' : '0', ...pack.commandIds,
+    const reply = (await this.script('troupeAppend')(
+      keys.log, keys.packs, keys.parents, keys.heads, keys.snapshots, keys.commands,
+      pack.actor.type, pack.actor.id, version, bytes, parentInfo(pack, bytes, firstParent), snapshotBytes,
+      dominatesAll(pack, expectedHeads) ? '1' : '0', expectedHeads.length, ...expectedHeads, ...pack.commandIds,
     )) as Buffer[];
     if (String(reply[0]) === 'conflict') {
-      const actual = String(reply[1]);
-      throw new AppendConflictError(actorKey(pack.actor), expectedHeads, actual === '' ? [] : actual.split('|'));
+      throw new AppendConflictError(actorKey(pack.actor), expectedHeads, reply.slice(1).map(String).sort());
     }
     if (snapshot && snapshotBytes === '') await this.saveSnapshot(pack.actor, snapshot);
   }
@@ -174,12 +180,14 @@ export class RedisStore implements EventStore {
   async heads(actor: ActorRef): Promise<Pack[]> {
     const keys = this.keysOf(actor);
     const reply = (await this.script('troupeHeads')(keys.packs, keys.heads)) as Buffer[];
-    const packs: Pack[] = [];
-    for (let i = 0; i < reply.length; i += 2) {
-      if (reply[i + 1]!.length === 0) throw new CorruptDataError(`${keys.packs} field ${String(reply[i])}`, `the heads set ${keys.heads} names a pack that is not stored`);
-      packs.push(this.decodePack(reply[i + 1]!, keys.packs, String(reply[i])));
-    }
-    return packs;
+    const heads: { key: string; bytes: Buffer }[] = [];
+    for (let i = 0; i < reply.length; i += 2) heads.push({ key: String(reply[i]), bytes: reply[i + 1]! });
+    // Sorted here, in code-unit order: Lua's order depends on the server's locale.
+    heads.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+    return heads.map(({ key, bytes }) => {
+      if (bytes.length === 0) throw new CorruptDataError(`${keys.packs} field ${key}`, `the heads set ${keys.heads} names a pack that is not stored`);
+      return this.decodePack(bytes, keys.packs, key);
+    });
   }
 
   async getPacks(actor: ActorRef, versionKeys: readonly string[]): Promise<(Pack | undefined)[]> {
@@ -250,43 +258,77 @@ export class RedisStore implements EventStore {
     const packs: Pack[] = [];
     const snapshots: ActorSnapshot[] = [];
     let remaining = limit;
-    for (let shard = 0; shard < this.shards && remaining > 0; shard++) {
+    // Start at a shard that moves with the cursor, so a busy shard cannot starve the others.
+    const first = offsets.reduce((sum, n) => sum + n, 0) % this.shards;
+    for (let step = 0; step < this.shards && remaining > 0; step++) {
+      const shard = (first + step) % this.shards;
       const available = lengths[shard]! - offsets[shard]!;
       if (available <= 0) continue;
       const count = Math.min(available, remaining);
-      const reply = (await this.script('troupeChanges')(this.logKey(shard), this.tag(shard), offsets[shard]!, count)) as Buffer[];
-      for (let i = 0; i < reply.length; i += 3) {
-        const [type, id, version] = this.parseLogEntry(reply[i]!, shard);
-        const actor = { type, id };
-        const where = this.keysOf(actor).packs;
-        if (reply[i + 1]!.length === 0) throw new CorruptDataError(`${where} field ${version}`, 'the log names a pack that is not stored');
-        packs.push(this.decodePack(reply[i + 1]!, where, version));
-        if (reply[i + 2]!.length > 0) {
-          snapshots.push({ actor, version: VC.decode(version), state: decodeValue(reply[i + 2]!, `${this.keysOf(actor).snapshots} field ${version}`) });
-        }
-      }
-      const read = reply.length / 3;
-      offsets[shard] = offsets[shard]! + read;
-      remaining -= read;
+      const page = await this.readLogPage(shard, offsets[shard]!, count);
+      packs.push(...page.packs);
+      snapshots.push(...page.snapshots);
+      offsets[shard] = offsets[shard]! + page.packs.length;
+      remaining -= page.packs.length;
     }
     return { packs, snapshots, cursor: offsets.join('.') };
+  }
+
+  /**
+   * Entries [start, start + count) of one shard's log with their packs and shipped snapshots: the
+   * log range, then the packs (one pipeline; every key shares the shard's tag, so one slot).
+   */
+  private async readLogPage(shard: number, start: number, count: number): Promise<{ packs: Pack[]; snapshots: ActorSnapshot[] }> {
+    const logKey = this.logKey(shard);
+    const entries = await this.run(() => this.client.lrangeBuffer(logKey, start, start + count - 1), [logKey]);
+    const parsed = entries.map((entry) => {
+      const [type, id, version, withSnapshot] = this.parseLogEntry(entry, shard);
+      const actor = { type, id };
+      return { actor, version, withSnapshot, keys: this.keysOf(actor) };
+    });
+    if (parsed.length === 0) return { packs: [], snapshots: [] };
+    const pipeline = this.client.pipeline();
+    for (const e of parsed) {
+      pipeline.hgetBuffer(e.keys.packs, e.version);
+      if (e.withSnapshot) pipeline.hgetBuffer(e.keys.snapshots, e.version);
+    }
+    const results = (await this.run(() => pipeline.exec(), () => parsed.flatMap((e) => [e.keys.packs, e.keys.snapshots]))) ?? [];
+    const packs: Pack[] = [];
+    const snapshots: ActorSnapshot[] = [];
+    let r = 0;
+    const next = (): Buffer | null => {
+      const [error, value] = results[r++] ?? [new Error('missing pipeline reply'), null];
+      if (error) throw error;
+      return value as Buffer | null;
+    };
+    for (const e of parsed) {
+      const bytes = next();
+      if (!bytes) throw new CorruptDataError(`${e.keys.packs} field ${e.version}`, `the log ${logKey} names a pack that is not stored`);
+      packs.push(this.decodePack(bytes, e.keys.packs, e.version));
+      if (e.withSnapshot) {
+        const snapshot = next();
+        if (snapshot) snapshots.push({ actor: e.actor, version: VC.decode(e.version), state: decodeValue(snapshot, `${e.keys.snapshots} field ${e.version}`) });
+      }
+    }
+    return { packs, snapshots };
   }
 
   async merge(packs: readonly Pack[], snapshots: readonly ActorSnapshot[] = []): Promise<MergeReport> {
     const snapshotByKey = new Map(snapshots.map((s) => [`${actorKey(s.actor)}@${VC.encode(s.version)}`, s]));
     let added = 0;
     let skipped = 0;
-    // One script call per run of consecutive packs of one shard, in order: a missing parent stops it.
+    // One script call per run of consecutive packs of one shard (at most mergePacksPerCall), in
+    // order: a missing parent or a collision stops it. Runs merged before an error stay merged.
     let i = 0;
     while (i < packs.length) {
       const shard = this.shardOf(packs[i]!.actor);
-      const args: (string | Buffer)[] = [this.tag(shard)];
-      const touched = new Set<string>();
+      const keys: string[] = [this.logKey(shard)];
+      const args: (string | Buffer)[] = [];
       let j = i;
-      for (; j < packs.length && this.shardOf(packs[j]!.actor) === shard; j++) {
+      for (; j < packs.length && j - i < mergePacksPerCall && this.shardOf(packs[j]!.actor) === shard; j++) {
         const pack = packs[j]!;
-        const keys = this.keysOf(pack.actor);
-        for (const key of [keys.packs, keys.parents, keys.heads, keys.snapshots, keys.commands]) touched.add(key);
+        const actorKeys = this.keysOf(pack.actor);
+        keys.push(actorKeys.packs, actorKeys.parents, actorKeys.heads, actorKeys.snapshots, actorKeys.commands);
         const version = VC.encode(pack.version);
         const snapshot = snapshotByKey.get(`${actorKey(pack.actor)}@${version}`);
         const bytes = this.encodePack(pack, version);
@@ -296,7 +338,8 @@ export class RedisStore implements EventStore {
           snapshot ? encodeValue(snapshot.state) : '',
         );
       }
-      const reply = (await this.script('troupeMerge', [...touched])(this.logKey(shard), ...args)) as Reply[];
+      const call = this.scriptCalls.troupeMerge;
+      const reply = (await this.run(() => call(keys.length, ...keys, ...args), keys)) as Reply[];
       added += Number(reply[0]);
       skipped += Number(reply[1]);
       if (reply.length > 2) {
@@ -343,18 +386,18 @@ export class RedisStore implements EventStore {
 
   private parseCursor(cursor: string | undefined): number[] {
     if (cursor === undefined) return Array.from({ length: this.shards }, () => 0);
-    const offsets = cursor.split('.').map(Number);
+    const offsets = cursor.split('.').map((part) => (/^\d+$/.test(part) ? Number(part) : Number.NaN));
     if (offsets.length !== this.shards || offsets.some((n) => !Number.isSafeInteger(n) || n < 0)) {
       throw new InvalidDefinitionError(`'${cursor}' is not a cursor of this store (${this.shards} shards)`);
     }
     return offsets;
   }
 
-  private parseLogEntry(bytes: Buffer, shard: number): [string, string, string] {
+  private parseLogEntry(bytes: Buffer, shard: number): [string, string, string, boolean] {
     try {
       const entry = JSON.parse(String(bytes)) as unknown;
-      if (Array.isArray(entry) && entry.length === 4 && entry.slice(0, 3).every((x) => typeof x === 'string')) {
-        return entry.slice(0, 3) as [string, string, string];
+      if (Array.isArray(entry) && entry.length === 4 && entry.slice(0, 3).every((x) => typeof x === 'string') && (entry[3] === 0 || entry[3] === 1)) {
+        return [entry[0], entry[1], entry[2], entry[3] === 1];
       }
     } catch {
       // reported below
@@ -418,10 +461,13 @@ export class RedisStore implements EventStore {
 }
 
 /** True when the pack's version is at or after every expected head: the append makes it the only head. */
-function dominatesAll(pack: Pack, firstParent: string, expectedHeads: readonly string[]): boolean {
-  // The usual case, a command on its one head, needs no parsing.
+function dominatesAll(pack: Pack, expectedHeads: readonly string[]): boolean {
   if (expectedHeads.length === 0) return true;
-  if (pack.kind === 'command' && expectedHeads.length === 1 && expectedHeads[0] === firstParent) return true;
+  // The usual case, a command on its one head, is checked against the parent without parsing.
+  const parent = pack.parents[0];
+  if (pack.kind === 'command' && expectedHeads.length === 1 && parent && expectedHeads[0] === VC.encode(parent)) {
+    return VC.dominatedBy(parent, pack.version);
+  }
   try {
     return expectedHeads.every((head) => VC.dominatedBy(VC.decode(head), pack.version));
   } catch {
@@ -438,7 +484,7 @@ function parentInfo(pack: Pack, encoded: Buffer, firstParent = pack.parents[0] ?
 
 /** The Redis type troupe keeps at a key: sets of heads, list logs, string cursors, hashes otherwise. */
 function expectedTypeOf(key: string): string {
-  if (/:\{meta\}:cursor:/.test(key)) return 'string';
+  if (/\.meta\}:cursor:/.test(key)) return 'string';
   if (key.endsWith(':h')) return 'set';
   if (key.endsWith(':log')) return 'list';
   return 'hash';

@@ -58,60 +58,70 @@ end
 
 export const appendLua = `
 -- Conditional append of one pack: atomic, one round trip.
--- KEYS: 1 shard log (list). The actor's keys are built from the shard tag (same slot):
---       <tag>:<type>:<id>:p packs (hash), :r parent links (hash), :h heads (set),
---       :s snapshots (hash), :c command ids (hash)
--- ARGV: 1 shard tag, 2 actor type, 3 actor id, 4 expected heads joined by '|' in sorted order
---       ('' for none), 5 version key, 6 pack bytes, 7 parent info (kind 'c' or 'm', 8 hex of
---       fingerprint, first parent key), 8 snapshot bytes ('' for none), 9 '1' when the version
---       dominates every expected head (checked by the client; the heads become just this
---       version), 10.. command ids
-local base = ARGV[1] .. ':' .. ARGV[2] .. ':' .. ARGV[3]
-local packs, parents, heads_key, snapshots, commands = base .. ':p', base .. ':r', base .. ':h', base .. ':s', base .. ':c'
-local version = ARGV[5]
--- Redis does not undo a script's writes when a later command fails, so nothing is written until
--- every key is known to hold its type: SMEMBERS and HEXISTS read :h and :p, TYPE checks :r and :c
--- (and :s), and the first write, RPUSH, is the one that checks the log itself.
-local heads = redis.call('SMEMBERS', heads_key)
-table.sort(heads)
-local actual = table.concat(heads, '|')
-if actual ~= ARGV[4] or redis.call('HEXISTS', packs, version) == 1 then
-  return {'conflict', actual}
+-- KEYS: 1 shard log (list), 2 packs (hash), 3 parent links (hash), 4 heads (set),
+--       5 snapshots (hash), 6 command ids (hash): all with the shard's hash tag, all declared, so
+--       Redis Cluster routes (and, during a slot migration, redirects) the script correctly.
+-- ARGV: 1 actor type, 2 actor id, 3 version key, 4 pack bytes, 5 parent info (kind 'c' or 'm',
+--       8 hex of fingerprint, first parent key), 6 snapshot bytes ('' for none), 7 '1' when the
+--       version dominates every expected head (checked by the client; the heads become just this
+--       version), 8 n = number of expected heads, 9..8+n the expected heads, then the command ids.
+-- Heads are compared as a set (SCARD + SISMEMBER), never by sorting in Lua: Lua's string order
+-- follows the server's locale.
+local version = ARGV[3]
+local expected = tonumber(ARGV[8])
+local held = redis.call('SCARD', KEYS[4])
+local same = held == expected
+if same then
+  for i = 9, 8 + expected do
+    if redis.call('SISMEMBER', KEYS[4], ARGV[i]) == 0 then
+      same = false
+      break
+    end
+  end
 end
-local wrong = check_types({parents, 'hash', commands, 'hash'})
-if not wrong and ARGV[8] ~= '' then wrong = check_types({snapshots, 'hash'}) end
+if not same or redis.call('HEXISTS', KEYS[2], version) == 1 then
+  local result = redis.call('SMEMBERS', KEYS[4])
+  table.insert(result, 1, 'conflict')
+  return result
+end
+-- Redis does not undo a script's writes when a later command fails, so nothing is written until
+-- every key is known to hold its type: SCARD and HEXISTS read :h and :p, TYPE checks :r and :c
+-- (and :s), and the first write, RPUSH, is the one that checks the log itself.
+local wrong = check_types({KEYS[3], 'hash', KEYS[6], 'hash'})
+if not wrong and ARGV[6] ~= '' then wrong = check_types({KEYS[5], 'hash'}) end
 if wrong then return wrong end
 local with_snapshot = 0
-if ARGV[8] ~= '' then with_snapshot = 1 end
-redis.call('RPUSH', KEYS[1], cjson.encode({ARGV[2], ARGV[3], version, with_snapshot}))
-redis.call('HSET', packs, version, ARGV[6])
-redis.call('HSET', parents, version, ARGV[7])
-if ARGV[9] == '1' then
-  if #heads > 0 then redis.call('DEL', heads_key) end
-  redis.call('SADD', heads_key, version)
+if ARGV[6] ~= '' then with_snapshot = 1 end
+redis.call('RPUSH', KEYS[1], cjson.encode({ARGV[1], ARGV[2], version, with_snapshot}))
+redis.call('HSET', KEYS[2], version, ARGV[4])
+redis.call('HSET', KEYS[3], version, ARGV[5])
+if ARGV[7] == '1' then
+  if held > 0 then redis.call('DEL', KEYS[4]) end
+  redis.call('SADD', KEYS[4], version)
 else
-  add_head(heads_key, version)
+  add_head(KEYS[4], version)
 end
-for i = 10, #ARGV do add_command(commands, ARGV[i], version) end
-if with_snapshot == 1 then redis.call('HSET', snapshots, version, ARGV[8]) end
+for i = 9 + expected, #ARGV do add_command(KEYS[6], ARGV[i], version) end
+if with_snapshot == 1 then redis.call('HSET', KEYS[5], version, ARGV[6]) end
 return {'ok'}
 `;
 
 export const mergeLua = `
 -- Idempotent merge of packs copied from another store, all of one shard, in order.
--- Stops at the first pack whose parent is missing.
--- KEYS: 1 shard log (list)
--- ARGV: 1 shard tag prefix ('<prefix>:{<n>}'), then 8 arguments per pack:
---       type, id, version key, pack bytes, parent info, parents (JSON array of keys),
---       command ids (JSON array), snapshot bytes ('' for none)
-local tag = ARGV[1]
+-- Stops at the first pack whose parent is missing (the packs before it stay merged).
+-- KEYS: 1 shard log (list), then 5 keys per pack: packs, parent links, heads, snapshots, command ids
+-- ARGV: 8 arguments per pack: type, id, version key, pack bytes, parent info, parents (JSON array
+--       of keys), command ids (JSON array), snapshot bytes ('' for none)
 local added, skipped = 0, 0
-for i = 2, #ARGV, 8 do
-  local base = tag .. ':' .. ARGV[i] .. ':' .. ARGV[i + 1]
+local pack = 0
+for i = 1, #ARGV, 8 do
+  local k = 2 + 5 * pack
+  local packs, parents, heads, snapshots, commands = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
+  pack = pack + 1
   local version = ARGV[i + 2]
-  local wrong = check_types({base .. ':p', 'hash', base .. ':r', 'hash', base .. ':h', 'set', base .. ':s', 'hash', base .. ':c', 'hash', KEYS[1], 'list'})
+  local wrong = check_types({packs, 'hash', parents, 'hash', heads, 'set', snapshots, 'hash', commands, 'hash', KEYS[1], 'list'})
   if wrong then return wrong end
-  local held = redis.call('HGET', base .. ':r', version)
+  local held = redis.call('HGET', parents, version)
   if held then
     -- Same version: the same pack (skip) or a different one (two replicas share a replicaId).
     if string.sub(held, 2, 9) ~= string.sub(ARGV[i + 4], 2, 9) then
@@ -120,17 +130,17 @@ for i = 2, #ARGV, 8 do
     skipped = skipped + 1
   else
     for _, parent in ipairs(cjson.decode(ARGV[i + 5])) do
-      if redis.call('HEXISTS', base .. ':p', parent) == 0 then
+      if redis.call('HEXISTS', packs, parent) == 0 then
         return {added, skipped, 'missing', ARGV[i] .. ':' .. ARGV[i + 1], parent}
       end
     end
-    redis.call('HSET', base .. ':p', version, ARGV[i + 3])
-    redis.call('HSET', base .. ':r', version, ARGV[i + 4])
-    add_head(base .. ':h', version)
-    for _, command in ipairs(cjson.decode(ARGV[i + 6])) do add_command(base .. ':c', command, version) end
+    redis.call('HSET', packs, version, ARGV[i + 3])
+    redis.call('HSET', parents, version, ARGV[i + 4])
+    add_head(heads, version)
+    for _, command in ipairs(cjson.decode(ARGV[i + 6])) do add_command(commands, command, version) end
     local with_snapshot = 0
     if ARGV[i + 7] ~= '' then
-      redis.call('HSET', base .. ':s', version, ARGV[i + 7])
+      redis.call('HSET', snapshots, version, ARGV[i + 7])
       with_snapshot = 1
     end
     redis.call('RPUSH', KEYS[1], cjson.encode({ARGV[i], ARGV[i + 1], version, with_snapshot}))
@@ -203,10 +213,10 @@ return result
 `;
 
 export const headsLua = `
--- The heads of an actor: {key1, pack1, key2, pack2, ...} in sorted key order.
+-- The heads of an actor: {key1, pack1, key2, pack2, ...} (the client sorts them: Lua's string
+-- order follows the server's locale).
 -- KEYS: 1 packs, 2 heads
 local heads = redis.call('SMEMBERS', KEYS[2])
-table.sort(heads)
 local result = {}
 for _, key in ipairs(heads) do
   result[#result + 1] = key
@@ -215,27 +225,3 @@ end
 return result
 `;
 
-export const changesLua = `
--- A page of one shard's replication log with the packs (and shipped snapshots) it names.
--- KEYS: 1 shard log
--- ARGV: 1 shard tag prefix, 2 first index, 3 most entries
--- Returns {entry JSON, pack bytes, snapshot bytes or '', ...}
-local tag = ARGV[1]
-local first = tonumber(ARGV[2])
-local entries = redis.call('LRANGE', KEYS[1], first, first + tonumber(ARGV[3]) - 1)
-local result = {}
-for _, entry in ipairs(entries) do
-  -- An entry troupe did not write is returned without pack: the caller reports it as corrupt.
-  local ok, e = pcall(cjson.decode, entry)
-  local pack, snapshot = '', ''
-  if ok and type(e) == 'table' and type(e[1]) == 'string' and type(e[2]) == 'string' and type(e[3]) == 'string' then
-    local base = tag .. ':' .. e[1] .. ':' .. e[2]
-    pack = redis.call('HGET', base .. ':p', e[3]) or ''
-    if e[4] == 1 then snapshot = redis.call('HGET', base .. ':s', e[3]) or '' end
-  end
-  result[#result + 1] = entry
-  result[#result + 1] = pack
-  result[#result + 1] = snapshot
-end
-return result
-`;
