@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ActorRef, type EventStore, MemoryStore, type Pack, VC, commandHeads, computeMerge, createRuntime, Replicator } from '../index.js';
-import { ReferenceModel } from '../testkit/referenceModel.js';
+import { ReferenceModel } from '../reference/index.js';
 import { TestCluster } from '../testkit/cluster.js';
 import { Ledger, type LedgerState } from '../testkit/ledger.js';
 

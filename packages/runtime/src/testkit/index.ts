@@ -14,7 +14,7 @@ export {
   uniqueSuffix,
 } from './storeConformance.js';
 export { canConnect, requireService, type ServiceCheck } from './serviceGate.js';
-export { ReferenceModel } from './referenceModel.js';
+export { ReferenceModel } from '../reference/index.js';
 export { TestCluster } from './cluster.js';
 export { Ledger, type LedgerState } from './ledger.js';
 export {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { expect } from 'vitest';
 import { type CommandReply, type EventStore, VC, computeMerge, commandHeads } from '../index.js';
-import { ReferenceModel } from './referenceModel.js';
+import { ReferenceModel } from '../reference/index.js';
 import { TestCluster } from './cluster.js';
 import { Ledger, type LedgerState } from './ledger.js';
 

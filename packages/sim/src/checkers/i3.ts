@@ -1,0 +1,63 @@
+import { type Pack, VC, actorKey } from '@troupe/runtime';
+import { canonical } from '../canonical.js';
+import { appliedIds } from './history.js';
+import { type CheckContext, type CheckResult, Verdict } from './types.js';
+
+/**
+ * I3 deterministic order: each replica's final state equals the independent full-history
+ * ReferenceModel's recomputation at its head (same events, same order: the traced state lists
+ * them), every merge pack carries the state the reference computes for its version, and no event
+ * is folded before an event of one of its pack's ancestors (causes before effects).
+ */
+export function checkI3(ctx: CheckContext): CheckResult {
+  const verdict = new Verdict();
+  for (const actor of ctx.actors) {
+    const key = actorKey(actor);
+    const reference = ctx.references.get(key)!;
+    const expectedByHead = new Map<string, string>();
+    for (const replica of ctx.replicas) {
+      const heads = replica.heads.get(key) ?? [];
+      const view = replica.views.get(key);
+      if (heads.length !== 1 || !view) continue; // I2
+      verdict.checked++;
+      const headKey = VC.encode(heads[0]!.version);
+      let expected = expectedByHead.get(headKey);
+      if (expected === undefined) {
+        expected = canonical(reference.stateAt(headKey));
+        expectedByHead.set(headKey, expected);
+      }
+      const actual = canonical(view.state);
+      if (actual !== expected) verdict.fail(key, `${replica.id}: state at ${headKey} differs from the reference: ${actual.slice(0, 300)} vs ${expected.slice(0, 300)}`);
+    }
+    const packs: ReadonlyMap<string, Pack> = ctx.allPacks.get(key) ?? new Map();
+    for (const [packKey, pack] of packs) {
+      if (pack.kind !== 'merge') continue;
+      verdict.checked++;
+      const expected = canonical(reference.stateAt(packKey));
+      if (canonical(pack.state) !== expected) verdict.fail(key, `merge pack ${packKey} carries a state that differs from the reference`);
+    }
+    // Causes before effects, in the first replica's final history.
+    const first = ctx.replicas.find((r) => r.views.get(key));
+    const applied = appliedIds(first?.views.get(key));
+    if (!applied) continue;
+    const position = new Map<string, number>();
+    applied.forEach((id, i) => position.has(id) || position.set(id, i));
+    for (const [packKey, pack] of packs) {
+      const effects = pack.events.filter((e) => position.has(e.id));
+      if (effects.length === 0) continue;
+      const earliest = Math.min(...effects.map((e) => position.get(e.id)!));
+      for (const ancestorKey of reference.ancestry(packKey)) {
+        if (ancestorKey === packKey) continue;
+        for (const cause of reference.get(ancestorKey).events) {
+          const at = position.get(cause.id);
+          if (at === undefined) continue;
+          verdict.checked++;
+          if (at > earliest) {
+            verdict.fail(key, `${first!.id}: ${cause.id} (pack ${ancestorKey}) replays after an effect in descendant pack ${packKey}`);
+          }
+        }
+      }
+    }
+  }
+  return verdict.result();
+}

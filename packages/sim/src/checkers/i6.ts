@@ -1,0 +1,43 @@
+import { actorKey } from '@troupe/runtime';
+import { type CheckContext, type CheckResult, Verdict } from './types.js';
+
+/**
+ * I6 bounded cost. Each resolution read only packs after the latest common ancestor of the heads
+ * it merged (the ReferenceModel's cut), plus at most `snapshotEvery` packs at or below it to load
+ * the ancestor's state; each load outside resolutions read at most `snapshotEvery` packs after its
+ * snapshot (or merge). Never the whole history.
+ */
+export function checkI6(ctx: CheckContext): CheckResult {
+  const verdict = new Verdict();
+  for (const resolution of ctx.resolutions) {
+    const key = actorKey(resolution.actor);
+    const reference = ctx.references.get(key);
+    if (!reference) continue;
+    verdict.checked++;
+    const bound = ctx.definitions.get(resolution.actor.type)!.snapshotEvery;
+    let below: Set<string>;
+    try {
+      const cut = reference.latestCut(resolution.headKeys);
+      below = new Set(cut ? reference.ancestry(cut) : []);
+    } catch (error) {
+      verdict.fail(key, `r${resolution.replica}: merge ${resolution.version}: ${(error as Error).message}`);
+      continue;
+    }
+    const readBelow = resolution.readKeys.filter((k) => below.has(k)).length;
+    if (readBelow > bound) {
+      verdict.fail(
+        key,
+        `r${resolution.replica}: merge ${resolution.version} read ${readBelow} packs at or before the common ancestor (snapshotEvery ${bound}; ${resolution.readKeys.length} read in all)`,
+      );
+    }
+  }
+  for (const replica of ctx.replicas) {
+    for (const load of replica.store.loads) {
+      verdict.checked++;
+      const type = load.actor.slice(0, load.actor.indexOf(':'));
+      const bound = ctx.definitions.get(type)?.snapshotEvery ?? Infinity;
+      if (load.packs > bound) verdict.fail(load.actor, `${replica.id}: loading ${load.version} read ${load.packs} packs (snapshotEvery ${bound})`);
+    }
+  }
+  return verdict.result();
+}

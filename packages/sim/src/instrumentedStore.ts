@@ -1,0 +1,147 @@
+import {
+  type ActorRef,
+  type ActorSnapshot,
+  type Chain,
+  type Changes,
+  type EventStore,
+  type MergeReport,
+  type Pack,
+  type Snapshot,
+  type VectorClock,
+  VC,
+  actorKey,
+} from '@troupe/runtime';
+
+/** Version keys of the packs one resolution read from the store (walk, unfolding, ancestor chain). */
+export class ReadRecorder {
+  readonly keys = new Set<string>();
+  reads = 0;
+}
+
+export interface IsolationViolation {
+  readonly actor: string;
+  readonly detail: string;
+}
+
+export interface LoadRecord {
+  readonly actor: string;
+  readonly version: string;
+  readonly packs: number;
+}
+
+/**
+ * An EventStore wrapper that watches what the runtime does with its store, for the checkers:
+ * - I5: appends in flight per actor (two at once means two concurrent executions of one actor);
+ * - I6: packs read while a resolution of an actor runs (`recordReads`), and the length of every
+ *   chain loaded outside resolutions;
+ * - the "crash after persist" fault: `crashAfterNextAppend()` makes the next append persist and
+ *   then throw, as if the process died before it could acknowledge the command.
+ * Every call is delegated unchanged otherwise.
+ */
+export class InstrumentedStore implements EventStore {
+  private readonly inFlight = new Map<string, number>();
+  private readonly recorders = new Map<string, ReadRecorder>();
+  private crashArmed = false;
+  readonly isolationViolations: IsolationViolation[] = [];
+  readonly loads: LoadRecord[] = [];
+  appendsChecked = 0;
+  /** Off while the checkers inspect the store. */
+  watching = true;
+
+  constructor(readonly inner: EventStore, private readonly replica: string) {}
+
+  crashAfterNextAppend(): void {
+    this.crashArmed = true;
+  }
+
+  /** Runs `body` with every pack read for `actor` recorded (the caller serializes per actor). */
+  async recordReads<T>(actor: ActorRef, body: () => Promise<T>): Promise<{ result: T; recorder: ReadRecorder }> {
+    const recorder = new ReadRecorder();
+    const key = actorKey(actor);
+    this.recorders.set(key, recorder);
+    try {
+      return { result: await body(), recorder };
+    } finally {
+      this.recorders.delete(key);
+    }
+  }
+
+  async append(pack: Pack, expectedHeads: readonly string[], snapshot?: Snapshot): Promise<void> {
+    const key = actorKey(pack.actor);
+    const running = (this.inFlight.get(key) ?? 0) + 1;
+    this.inFlight.set(key, running);
+    if (this.watching) {
+      this.appendsChecked++;
+      if (running > 1) {
+        this.isolationViolations.push({ actor: key, detail: `${running} appends in flight at ${this.replica} (version ${VC.encode(pack.version)})` });
+      }
+    }
+    try {
+      // Yield first, so an overlapping execution of the same actor would be caught in the window.
+      await Promise.resolve();
+      await this.inner.append(pack, expectedHeads, snapshot);
+    } finally {
+      this.inFlight.set(key, this.inFlight.get(key)! - 1);
+    }
+    if (this.crashArmed) {
+      this.crashArmed = false;
+      throw new SimulatedCrash(`${this.replica} crashed after persisting ${key}@${VC.encode(pack.version)}, before acknowledging`);
+    }
+  }
+
+  heads(actor: ActorRef): Promise<Pack[]> {
+    return this.inner.heads(actor);
+  }
+
+  async getPacks(actor: ActorRef, versionKeys: readonly string[]): Promise<(Pack | undefined)[]> {
+    const packs = await this.inner.getPacks(actor, versionKeys);
+    const recorder = this.watching ? this.recorders.get(actorKey(actor)) : undefined;
+    if (recorder) {
+      packs.forEach((p, i) => {
+        if (p) {
+          recorder.keys.add(versionKeys[i]!);
+          recorder.reads++;
+        }
+      });
+    }
+    return packs;
+  }
+
+  async loadChain(actor: ActorRef, versionKey: string): Promise<Chain> {
+    const chain = await this.inner.loadChain(actor, versionKey);
+    if (this.watching) {
+      const recorder = this.recorders.get(actorKey(actor));
+      if (recorder) {
+        for (const p of chain.packs) recorder.keys.add(VC.encode(p.version));
+        recorder.reads += chain.packs.length;
+      } else {
+        this.loads.push({ actor: actorKey(actor), version: versionKey, packs: chain.packs.length });
+      }
+    }
+    return chain;
+  }
+
+  saveSnapshot(actor: ActorRef, snapshot: Snapshot): Promise<void> {
+    return this.inner.saveSnapshot(actor, snapshot);
+  }
+
+  commandVersions(actor: ActorRef, commandId: string): Promise<VectorClock[]> {
+    return this.inner.commandVersions(actor, commandId);
+  }
+
+  changesSince(cursor: string | undefined, limit: number): Promise<Changes> {
+    return this.inner.changesSince(cursor, limit);
+  }
+
+  merge(packs: readonly Pack[], snapshots?: readonly ActorSnapshot[]): Promise<MergeReport> {
+    return this.inner.merge(packs, snapshots);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+export class SimulatedCrash extends Error {
+  override readonly name = 'SimulatedCrash';
+}

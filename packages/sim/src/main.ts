@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { brokenStrategies, type BrokenStrategyName } from './brokenStrategies.js';
+import { type PartitionMode, partitionModes } from './options.js';
+import { formatReport } from './report.js';
+import { simulate } from './simulate.js';
+
+const usage = `usage: node dist/main.js --seed N [--json] [--workload bank|counter] [--steps N] [--replicas 2-5]
+       [--actors N] [--partition-mode ${partitionModes.join('|')}] [--no-swarm] [--broken ${Object.keys(brokenStrategies).join('|')}]
+Runs one deterministic simulation; exit code 0 only when every invariant held.`;
+
+function int(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new Error(`--${name} must be an integer, got '${value}'`);
+  return n;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      seed: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      workload: { type: 'string' },
+      steps: { type: 'string' },
+      replicas: { type: 'string' },
+      actors: { type: 'string' },
+      'partition-mode': { type: 'string' },
+      'no-swarm': { type: 'boolean', default: false },
+      broken: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(usage);
+    return 0;
+  }
+  const seed = int('seed', values.seed) ?? Date.now() % 2 ** 31;
+  const workload = values.workload ?? 'bank';
+  if (workload !== 'bank' && workload !== 'counter') throw new Error(`unknown workload '${workload}'`);
+  const mode = values['partition-mode'];
+  if (mode !== undefined && !(partitionModes as readonly string[]).includes(mode)) throw new Error(`unknown partition mode '${mode}'`);
+  const broken = values.broken as BrokenStrategyName | undefined;
+  if (broken !== undefined && !(broken in brokenStrategies)) throw new Error(`unknown broken strategy '${broken}'`);
+  const steps = int('steps', values.steps);
+  const replicas = int('replicas', values.replicas);
+  const actors = int('actors', values.actors);
+  const report = await simulate({
+    seed,
+    workload,
+    swarm: !values['no-swarm'],
+    ...(steps === undefined ? {} : { steps }),
+    ...(replicas === undefined ? {} : { replicas }),
+    ...(actors === undefined ? {} : { actors }),
+    ...(mode === undefined ? {} : { partitionMode: mode as PartitionMode }),
+    ...(broken ? { mergeStrategy: brokenStrategies[broken], mergeStrategyName: broken } : {}),
+  });
+  console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+  return report.ok ? 0 : 1;
+}
+
+main().then(
+  (code) => (process.exitCode = code),
+  (error: Error) => {
+    console.error(`${error.message}\n${usage}`);
+    process.exitCode = 2;
+  },
+);

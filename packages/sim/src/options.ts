@@ -1,0 +1,139 @@
+import type { MergeStrategy } from '@troupe/runtime';
+import type { Rng } from './rng.js';
+import { type Workload, workloads } from './workloads.js';
+
+export const partitionModes = ['halves', 'majority', 'isolate', 'asymmetric', 'mixed'] as const;
+export type PartitionMode = (typeof partitionModes)[number];
+
+/** Probabilities, per tick (nemesis, clients) or per ordered link and tick (replication). */
+export interface FaultRates {
+  /** Start a partition (of the run's partition mode) this tick. */
+  readonly partition: number;
+  /** Heal every link this tick. */
+  readonly heal: number;
+  /** A link runs a sync this tick. */
+  readonly sync: number;
+  /** A scheduled sync is dropped (the message is lost). */
+  readonly drop: number;
+  /** A scheduled sync runs twice (the message is duplicated). */
+  readonly duplicate: number;
+  /** A scheduled sync is held back 1-4 ticks (messages reordered). */
+  readonly delay: number;
+  /** A replica's clock jumps forward by 1-120 s. */
+  readonly clockSkew: number;
+  /** A replica's clock steps back by 1-120 s. */
+  readonly clockBack: number;
+  /** A replica crashes (runtime stopped, store kept) and restarts 1-5 ticks later. */
+  readonly crash: number;
+  /** A command's replica crashes after persisting its pack, before the reply. */
+  readonly crashAfterPersist: number;
+  /** The client retries an earlier command id (same payload) at a random replica. */
+  readonly retry: number;
+  /** 2-5 commands to one actor at once, racing a resolution of it. */
+  readonly burst: number;
+}
+
+/** What `simulate` takes. Only `seed` is required; what is not given is drawn from the seed (swarm testing). */
+export interface SimOptions {
+  readonly seed: number;
+  /** 'bank' (default), 'counter', or any `Workload`. */
+  readonly workload?: 'bank' | 'counter' | Workload;
+  /** Ticks of workload under faults before the heal. Default 200. */
+  readonly steps?: number;
+  /** Replica count, 2-5. Drawn when swarm, else 3. */
+  readonly replicas?: number;
+  /** Number of actor ids the clients use. Drawn 1-4 when swarm, else 3. */
+  readonly actors?: number;
+  readonly partitionMode?: PartitionMode;
+  readonly faults?: Partial<FaultRates>;
+  /** Sync rounds (every ordered pair once) allowed after the heal before "did not converge". Default 12. */
+  readonly convergeRoundsMax?: number;
+  /** Draw the options that are not given from the seed. Default true. */
+  readonly swarm?: boolean;
+  /** Resolution each replica's runtime uses (a factory, so it can close over the replica id). Default computeMerge. */
+  readonly mergeStrategy?: (replicaId: string) => MergeStrategy;
+  /** Name printed in the report for `mergeStrategy`. */
+  readonly mergeStrategyName?: string;
+}
+
+/** The options a run actually used: printed in the report, enough to replay it. */
+export interface RunOptions {
+  readonly workload: string;
+  readonly steps: number;
+  readonly replicas: number;
+  readonly actors: number;
+  readonly partitionMode: PartitionMode;
+  readonly faults: FaultRates;
+  readonly convergeRoundsMax: number;
+  readonly swarm: boolean;
+  readonly mergeStrategy: string;
+}
+
+export const defaultFaults: FaultRates = {
+  partition: 0.04,
+  heal: 0.05,
+  sync: 0.3,
+  drop: 0.1,
+  duplicate: 0.05,
+  delay: 0.1,
+  clockSkew: 0.01,
+  clockBack: 0.01,
+  crash: 0.01,
+  crashAfterPersist: 0.005,
+  retry: 0.05,
+  burst: 0.04,
+};
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/**
+ * Draws every option from the seed, always in the same order and always all of them, then lets
+ * the given ones win: fixing one option never changes what the others draw.
+ */
+export function resolveOptions(rng: Rng, given: SimOptions): RunOptions {
+  const swarm = given.swarm ?? true;
+  const between = (lo: number, hi: number) => round3(lo + rng.float() * (hi - lo));
+  // Some fault kinds are switched off entirely in a quarter of the runs (swarm testing).
+  const maybe = (lo: number, hi: number) => {
+    const off = rng.chance(0.25);
+    const rate = between(lo, hi);
+    return off ? 0 : rate;
+  };
+  const drawn = {
+    replicas: rng.int(2, 5),
+    actors: rng.int(1, 4),
+    partitionMode: rng.pick(partitionModes),
+    faults: {
+      partition: between(0.02, 0.08),
+      heal: between(0.02, 0.1),
+      sync: between(0.1, 0.5),
+      drop: maybe(0, 0.3),
+      duplicate: maybe(0, 0.2),
+      delay: maybe(0, 0.3),
+      clockSkew: maybe(0, 0.03),
+      clockBack: maybe(0, 0.03),
+      crash: maybe(0, 0.02),
+      crashAfterPersist: maybe(0, 0.01),
+      retry: maybe(0, 0.1),
+      burst: maybe(0, 0.08),
+    } satisfies FaultRates,
+  };
+  const workload = typeof given.workload === 'object' ? given.workload.name : (given.workload ?? 'bank');
+  if (!(typeof given.workload === 'object' || workload in workloads)) throw new Error(`unknown workload '${workload}'`);
+  return {
+    workload,
+    steps: given.steps ?? 200,
+    replicas: given.replicas ?? (swarm ? drawn.replicas : 3),
+    actors: given.actors ?? (swarm ? drawn.actors : 3),
+    partitionMode: given.partitionMode ?? (swarm ? drawn.partitionMode : 'mixed'),
+    faults: { ...(swarm ? drawn.faults : defaultFaults), ...given.faults },
+    convergeRoundsMax: given.convergeRoundsMax ?? 12,
+    swarm,
+    mergeStrategy: given.mergeStrategy ? (given.mergeStrategyName ?? 'custom') : 'computeMerge',
+  };
+}
+
+export function workloadOf(given: SimOptions): Workload {
+  if (typeof given.workload === 'object') return given.workload;
+  return workloads[given.workload ?? 'bank']!;
+}

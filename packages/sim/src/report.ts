@@ -1,0 +1,87 @@
+import type { Invariants } from './checkers/index.js';
+import type { RunOptions } from './options.js';
+
+export interface SimCounts {
+  /** Commands that reached a live replica (first sends and retries). */
+  commands: number;
+  accepted: number;
+  rejected: number;
+  /** Retries answered with the recorded result (nothing applied). */
+  duplicates: number;
+  /** Commands sent to a crashed replica (never executed; the client may retry them). */
+  unavailable: number;
+  /** Commands whose replica crashed after persisting, before replying. */
+  lostReplies: number;
+  /** Unexpected errors from commands or syncs (none in a healthy run). */
+  errors: number;
+  partitions: number;
+  heals: number;
+  syncs: number;
+  droppedSyncs: number;
+  duplicatedSyncs: number;
+  delayedSyncs: number;
+  clockSteps: number;
+  crashes: number;
+  /** Resolutions computed (an actor found with several heads at a replica), counting every replica. */
+  divergences: number;
+  /** Distinct merge packs in the final history. */
+  merges: number;
+  /** Merges of three or more command heads. */
+  threeWayMerges: number;
+  /** Compensation events in those merge packs. */
+  compensations: number;
+}
+
+export interface ReplicaSummary {
+  readonly id: string;
+  readonly packs: number;
+  readonly crashes: number;
+  /** The replica's clock at the end minus the virtual time: its accumulated skew, ms. */
+  readonly clockSkewMs: number;
+}
+
+export interface SimReport {
+  readonly seed: number;
+  /** sha256 of the canonical trace: same seed and options, same hash. */
+  readonly traceHash: string;
+  /** True when every invariant held. */
+  readonly ok: boolean;
+  readonly options: RunOptions;
+  readonly invariants: Invariants;
+  readonly counts: SimCounts;
+  readonly replicas: readonly ReplicaSummary[];
+  /** Sync rounds after the heal until replication went quiet (convergeRoundsMax + 1 if it never did). */
+  readonly convergenceRounds: number;
+  readonly traceLength: number;
+  readonly durationMs: number;
+  readonly simulatedCommandsPerSec: number;
+}
+
+export function emptyCounts(): SimCounts {
+  return {
+    commands: 0, accepted: 0, rejected: 0, duplicates: 0, unavailable: 0, lostReplies: 0, errors: 0,
+    partitions: 0, heals: 0, syncs: 0, droppedSyncs: 0, duplicatedSyncs: 0, delayedSyncs: 0, clockSteps: 0, crashes: 0,
+    divergences: 0, merges: 0, threeWayMerges: 0, compensations: 0,
+  };
+}
+
+/** A short terminal summary: verdict, options, counts, and the violations if any. */
+export function formatReport(report: SimReport): string {
+  const o = report.options;
+  const c = report.counts;
+  const faults = Object.entries(o.faults).map(([k, v]) => `${k}=${v}`).join(' ');
+  const lines = [
+    `troupe sim seed ${report.seed}: ${report.ok ? 'OK' : 'FAILED'}  trace ${report.traceHash.slice(0, 16)}`,
+    `  options   workload=${o.workload} replicas=${o.replicas} actors=${o.actors} steps=${o.steps} partition=${o.partitionMode} merge=${o.mergeStrategy}${o.swarm ? ' (swarm)' : ''}`,
+    `  faults    ${faults}`,
+    `  commands  ${c.commands} (accepted ${c.accepted}, rejected ${c.rejected}, duplicates ${c.duplicates}, unavailable ${c.unavailable}, lost replies ${c.lostReplies}, errors ${c.errors})`,
+    `  nemesis   partitions ${c.partitions}, heals ${c.heals}, clock steps ${c.clockSteps}, crashes ${c.crashes}; syncs ${c.syncs} (dropped ${c.droppedSyncs}, duplicated ${c.duplicatedSyncs}, delayed ${c.delayedSyncs})`,
+    `  merging   divergences ${c.divergences}, merges ${c.merges} (three-way+ ${c.threeWayMerges}), compensations ${c.compensations}; converged in ${report.convergenceRounds} round(s)`,
+  ];
+  for (const [name, result] of Object.entries(report.invariants)) {
+    lines.push(`  ${name}  ${result.ok ? 'ok  ' : 'FAIL'}  ${result.checked} checked${result.ok ? '' : `, ${result.violations.length} violation(s)`}`);
+    for (const v of result.violations.slice(0, 5)) lines.push(`        ${v.actor}: ${v.detail}`);
+  }
+  lines.push(`  ${report.durationMs} ms, ${report.simulatedCommandsPerSec} simulated commands/s`);
+  return lines.join('\n');
+}

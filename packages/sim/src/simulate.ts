@@ -1,0 +1,458 @@
+import { performance } from 'node:perf_hooks';
+import {
+  type Accepted,
+  type ActorRef,
+  type ActorView,
+  type AnyActorDefinition,
+  type CommandReply,
+  FlakeIdSource,
+  ManualClock,
+  MemoryStore,
+  type MergeStrategy,
+  type Pack,
+  Replicator,
+  type Runtime,
+  type UntypedRef,
+  VC,
+  actorKey,
+  computeMerge,
+  createRuntime,
+} from '@troupe/runtime';
+import { ReferenceModel } from '@troupe/runtime/reference';
+import { canonical, sha256 } from './canonical.js';
+import { type FinalReplica, type ResolutionRecord, checkAll } from './checkers/index.js';
+import { InstrumentedStore, SimulatedCrash } from './instrumentedStore.js';
+import { Network } from './nemesis.js';
+import { type RunOptions, type SimOptions, resolveOptions, workloadOf } from './options.js';
+import { type SimCounts, type SimReport, emptyCounts } from './report.js';
+import { Rng } from './rng.js';
+import { traced } from './traced.js';
+import type { WorkloadCommand } from './workloads.js';
+
+const epochMs = 1_700_000_000_000;
+
+interface Replica {
+  readonly index: number;
+  readonly id: string;
+  readonly clock: ManualClock;
+  /** Survives restarts (as a persisted last timestamp would), so ids stay unique per replica. */
+  readonly ids: FlakeIdSource;
+  readonly store: InstrumentedStore;
+  readonly strategy: MergeStrategy;
+  runtime: Runtime;
+  up: boolean;
+  restartAt: number;
+  crashes: number;
+}
+
+interface Issued extends WorkloadCommand {
+  readonly commandId: string;
+}
+
+interface ScheduledSync {
+  readonly from: number;
+  readonly to: number;
+  readonly due: number;
+}
+
+/**
+ * One deterministic run: N replicas with memory stores, virtual clocks and one-way replicators
+ * between every pair, clients sending the workload's commands to random replicas, a nemesis
+ * (partitions, dropped / duplicated / delayed syncs, clock skew and steps back, crashes) for
+ * `steps` ticks; then a full heal and a bounded number of sync rounds to converge; then the
+ * checkers of I1-I6. Everything is drawn from one PRNG seeded by `options.seed`, and every
+ * observable step is appended to a trace whose sha256 is the report's `traceHash`.
+ */
+export async function simulate(options: SimOptions): Promise<SimReport> {
+  const started = performance.now();
+  const sim = new Simulation(options);
+  try {
+    return await sim.run(started);
+  } finally {
+    await sim.stop();
+  }
+}
+
+class Simulation {
+  private readonly rng: Rng;
+  readonly config: RunOptions;
+  private readonly definitions: Map<string, AnyActorDefinition>;
+  private readonly replicas: Replica[] = [];
+  private readonly replicators: Replicator[][] = [];
+  private readonly network: Network;
+  private readonly trace: string[] = [];
+  private readonly counts: SimCounts = emptyCounts();
+  private readonly acks = new Map<string, Accepted[]>();
+  private readonly issued: Issued[] = [];
+  /** Commands whose reply never came (crash after persist, replica down): retried first. */
+  private readonly unanswered: Issued[] = [];
+  private readonly resolutions: ResolutionRecord[] = [];
+  private pending: ScheduledSync[] = [];
+  private tick = 0;
+  private virtualMs = 0;
+
+  constructor(private readonly options: SimOptions) {
+    this.rng = new Rng(options.seed);
+    this.config = resolveOptions(this.rng, options);
+    const workload = workloadOf(options);
+    this.definitions = new Map(workload.actors.map((d) => [d.type, traced(d)]));
+    this.network = new Network(this.config.replicas);
+    for (let i = 0; i < this.config.replicas; i++) {
+      const id = `r${i}`;
+      const clock = new ManualClock(epochMs);
+      const replica: Replica = {
+        index: i,
+        id,
+        clock,
+        ids: new FlakeIdSource({ machineId: i + 1, clock }),
+        store: new InstrumentedStore(new MemoryStore(), id),
+        strategy: options.mergeStrategy?.(id) ?? computeMerge,
+        runtime: undefined as unknown as Runtime,
+        up: true,
+        restartAt: -1,
+        crashes: 0,
+      };
+      replica.runtime = this.startRuntime(replica);
+      this.replicas.push(replica);
+    }
+    const endpoint = (r: Replica) => ({ store: r.store, resolve: (actor: ActorRef) => r.runtime.resolve(actor) });
+    for (const from of this.replicas) this.replicators.push(this.replicas.map((to) => new Replicator(endpoint(from), endpoint(to))));
+    this.record({ k: 'options', ...this.config });
+  }
+
+  async run(started: number): Promise<SimReport> {
+    const workload = workloadOf(this.options);
+    for (this.tick = 0; this.tick < this.config.steps; this.tick++) {
+      this.advanceClocks();
+      await this.nemesis();
+      await this.clients(workload.nextCommand.bind(workload));
+      await this.replicate();
+    }
+    const convergence = await this.healAndConverge();
+    const context = await this.collect(convergence);
+    const invariants = await checkAll(context);
+    const durationMs = Math.max(1, Math.round(performance.now() - started));
+    return {
+      seed: this.options.seed,
+      traceHash: sha256(this.trace.join('\n')),
+      ok: Object.values(invariants).every((r) => r.ok),
+      options: this.config,
+      invariants,
+      counts: this.counts,
+      replicas: this.replicas.map((r) => ({
+        id: r.id,
+        packs: [...context.replicas[r.index]!.packs.values()].reduce((n, ps) => n + ps.length, 0),
+        crashes: r.crashes,
+        clockSkewMs: r.clock.now() - epochMs - this.virtualMs,
+      })),
+      convergenceRounds: convergence.rounds,
+      traceLength: this.trace.length,
+      durationMs,
+      simulatedCommandsPerSec: Math.round((this.counts.commands * 1000) / durationMs),
+    };
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.replicas.filter((r) => r.up).map((r) => r.runtime.stop()));
+  }
+
+  private startRuntime(replica: Replica): Runtime {
+    const inner = replica.strategy;
+    const store = replica.store;
+    // Every resolution goes through here: counted, and the packs it reads recorded (I6).
+    const strategy: MergeStrategy = async (s, definition, actor, heads, limits) => {
+      this.counts.divergences++;
+      const { result, recorder } = await store.recordReads(actor, () => inner(s, definition, actor, heads, limits));
+      this.resolutions.push({
+        replica: replica.index,
+        actor: { type: actor.type, id: actor.id },
+        headKeys: result.heads.map((h) => VC.encode(h.version)),
+        version: VC.encode(result.pack.version),
+        readKeys: [...recorder.keys],
+      });
+      return result;
+    };
+    return createRuntime({
+      actors: [...this.definitions.values()],
+      store,
+      replicaId: replica.id,
+      machineId: replica.index + 1,
+      clock: replica.clock,
+      idSource: replica.ids,
+      // Passivation runs on the real clock: keep it out of the simulation.
+      idleTimeoutMs: 1e12,
+      mergeStrategy: strategy,
+    });
+  }
+
+  private record(entry: Record<string, unknown>): void {
+    this.trace.push(canonical({ t: this.tick, ...entry }));
+  }
+
+  private advanceClocks(): void {
+    const step = 5;
+    this.virtualMs += step;
+    for (const r of this.replicas) r.clock.advance(step + this.rng.int(0, 2));
+  }
+
+  private async nemesis(): Promise<void> {
+    const f = this.config.faults;
+    const rng = this.rng;
+    for (const r of this.replicas) {
+      if (!r.up && r.restartAt <= this.tick) this.restart(r);
+    }
+    if (rng.chance(f.partition)) {
+      const what = this.network.partition(this.config.partitionMode, rng);
+      this.counts.partitions++;
+      this.record({ k: 'partition', ...what, down: this.network.downLinks() });
+    }
+    if (rng.chance(f.heal) && this.network.partitioned) {
+      this.network.heal();
+      this.counts.heals++;
+      this.record({ k: 'heal' });
+    }
+    if (rng.chance(f.clockSkew)) this.stepClock(rng.pick(this.replicas), rng.int(1_000, 120_000));
+    if (rng.chance(f.clockBack)) this.stepClock(rng.pick(this.replicas), -rng.int(1_000, 120_000));
+    if (rng.chance(f.crash)) {
+      const victim = rng.pick(this.replicas);
+      if (victim.up) await this.crash(victim, 'crash');
+    }
+  }
+
+  private stepClock(replica: Replica, deltaMs: number): void {
+    replica.clock.advance(deltaMs);
+    this.counts.clockSteps++;
+    this.record({ k: 'clock', r: replica.index, deltaMs });
+  }
+
+  private async crash(replica: Replica, why: string): Promise<void> {
+    await replica.runtime.stop();
+    replica.up = false;
+    replica.crashes++;
+    replica.restartAt = this.tick + this.rng.int(1, 5);
+    this.counts.crashes++;
+    this.record({ k: 'crash', r: replica.index, why, restartAt: replica.restartAt });
+  }
+
+  /** A new runtime on the same store: every cached state is gone. */
+  private restart(replica: Replica): void {
+    replica.runtime = this.startRuntime(replica);
+    replica.up = true;
+    this.record({ k: 'restart', r: replica.index });
+  }
+
+  private async clients(next: (rng: Rng, step: number, actors: number) => WorkloadCommand): Promise<void> {
+    const f = this.config.faults;
+    const rng = this.rng;
+    if (rng.chance(f.burst)) {
+      // Several commands to one actor at once, racing a resolution of it: the mailbox serializes them.
+      const replica = rng.pick(this.replicas);
+      const first = this.newCommand(next(rng, this.tick, this.config.actors));
+      const rest = Array.from({ length: rng.int(1, 4) }, () => this.newCommand({ ...next(rng, this.tick, this.config.actors), actor: first.actor }));
+      const commands = [first, ...rest];
+      this.record({ k: 'burst', r: replica.index, ids: commands.map((c) => c.commandId) });
+      if (!replica.up) {
+        for (const c of commands) this.unavailable(replica, c);
+        return;
+      }
+      const resolving = replica.runtime.resolve(first.actor).then(
+        (reply) => ({ resolved: reply.resolved }),
+        (error: Error) => ({ error: error.message }),
+      );
+      const replies = await Promise.all(commands.map((c) => this.attempt(replica, c)));
+      this.record({ k: 'burst-resolve', r: replica.index, ...(await resolving) });
+      for (const [i, outcome] of replies.entries()) await this.settleReply(replica, commands[i]!, outcome);
+      return;
+    }
+    let command: Issued;
+    if (rng.chance(f.retry) && this.issued.length > 0) {
+      command = this.unanswered.length > 0 ? this.unanswered.shift()! : rng.pick(this.issued);
+      this.record({ k: 'retry', id: command.commandId });
+    } else {
+      command = this.newCommand(next(rng, this.tick, this.config.actors));
+    }
+    const replica = rng.pick(this.replicas);
+    if (!replica.up) return this.unavailable(replica, command);
+    if (rng.chance(f.crashAfterPersist)) replica.store.crashAfterNextAppend();
+    await this.settleReply(replica, command, await this.attempt(replica, command));
+  }
+
+  private newCommand(c: WorkloadCommand): Issued {
+    const issued = { ...c, commandId: `c${this.issued.length}` };
+    this.issued.push(issued);
+    return issued;
+  }
+
+  private unavailable(replica: Replica, command: Issued): void {
+    this.counts.unavailable++;
+    this.unanswered.push(command);
+    this.record({ k: 'unavailable', r: replica.index, id: command.commandId });
+  }
+
+  private attempt(replica: Replica, c: Issued): Promise<{ reply: CommandReply } | { error: unknown }> {
+    return replica.runtime
+      .send(c.actor as UntypedRef, { type: c.type, payload: c.payload, commandId: c.commandId })
+      .then((reply) => ({ reply }), (error: unknown) => ({ error }));
+  }
+
+  private async settleReply(replica: Replica, c: Issued, outcome: { reply: CommandReply } | { error: unknown }): Promise<void> {
+    this.counts.commands++;
+    if ('error' in outcome) {
+      const crashed = outcome.error instanceof SimulatedCrash;
+      if (crashed) this.counts.lostReplies++;
+      else this.counts.errors++;
+      this.unanswered.push(c);
+      this.record({ k: crashed ? 'lost-reply' : 'error', r: replica.index, id: c.commandId, error: (outcome.error as Error).message });
+      if (crashed && replica.up) await this.crash(replica, 'after-persist');
+      return;
+    }
+    const reply = outcome.reply;
+    const actor = actorKey(c.actor);
+    if (reply.status === 'rejected') {
+      this.counts.rejected++;
+      this.record({ k: 'cmd', r: replica.index, id: c.commandId, actor, type: c.type, payload: c.payload, status: 'rejected', reason: reply.reason });
+      return;
+    }
+    if (reply.duplicate) this.counts.duplicates++;
+    else {
+      this.counts.accepted++;
+      if (reply.events.length > 0) this.acks.set(c.commandId, [...(this.acks.get(c.commandId) ?? []), reply]);
+    }
+    this.record({
+      k: 'cmd', r: replica.index, id: c.commandId, actor, type: c.type, payload: c.payload, status: 'accepted',
+      duplicate: reply.duplicate, version: VC.encode(reply.version), events: reply.events.map((e) => e.id),
+    });
+  }
+
+  /** This tick's replication: which links sync, which messages are dropped, duplicated or held back, in what order. */
+  private async replicate(): Promise<void> {
+    const f = this.config.faults;
+    const rng = this.rng;
+    const now: ScheduledSync[] = this.pending.filter((p) => p.due <= this.tick);
+    this.pending = this.pending.filter((p) => p.due > this.tick);
+    for (const from of this.replicas) {
+      for (const to of this.replicas) {
+        if (from === to || !rng.chance(f.sync)) continue;
+        const link = { from: from.index, to: to.index };
+        if (rng.chance(f.drop)) {
+          this.counts.droppedSyncs++;
+          this.record({ k: 'drop', ...link });
+        } else if (rng.chance(f.delay)) {
+          const due = this.tick + rng.int(1, 4);
+          this.pending.push({ ...link, due });
+          this.counts.delayedSyncs++;
+          this.record({ k: 'delay', ...link, due });
+        } else {
+          now.push({ ...link, due: this.tick });
+          if (rng.chance(f.duplicate)) {
+            now.push({ ...link, due: this.tick });
+            this.counts.duplicatedSyncs++;
+            this.record({ k: 'duplicate', ...link });
+          }
+        }
+      }
+    }
+    for (const s of rng.shuffle(now)) await this.sync(s.from, s.to);
+  }
+
+  /** Runs one sync if both replicas are up and the link is; returns the work it did (copies + resolutions) and failures. */
+  private async sync(from: number, to: number): Promise<{ work: number; failed: number }> {
+    if (!this.replicas[from]!.up || !this.replicas[to]!.up || !this.network.isUp(from, to)) {
+      this.record({ k: 'sync-lost', from, to });
+      return { work: 0, failed: 0 };
+    }
+    this.counts.syncs++;
+    try {
+      const report = await this.replicators[from]![to]!.sync();
+      this.record({ k: 'sync', from, to, copied: report.copied, skipped: report.skipped, resolved: report.resolved.map(actorKey), failed: report.failed.map((x) => actorKey(x.actor)) });
+      return { work: report.copied + report.resolved.length, failed: report.failed.length };
+    } catch (error) {
+      this.counts.errors++;
+      this.record({ k: 'sync-error', from, to, error: (error as Error).message });
+      return { work: 0, failed: 1 };
+    }
+  }
+
+  /** Liveness: heal everything, restart crashed replicas, then sync every ordered pair in rounds until nothing moves. */
+  private async healAndConverge(): Promise<{ converged: boolean; rounds: number; detail?: string }> {
+    this.network.heal();
+    this.pending = [];
+    for (const r of this.replicas) if (!r.up) this.restart(r);
+    this.record({ k: 'heal-all' });
+    const max = this.config.convergeRoundsMax;
+    let failures = 0;
+    for (let round = 1; round <= max; round++) {
+      let work = 0;
+      failures = 0;
+      for (let from = 0; from < this.replicas.length; from++) {
+        for (let to = 0; to < this.replicas.length; to++) {
+          if (from === to) continue;
+          const done = await this.sync(from, to);
+          work += done.work;
+          failures += done.failed;
+        }
+      }
+      if (work === 0 && failures === 0) {
+        this.record({ k: 'converged', rounds: round });
+        return { converged: true, rounds: round };
+      }
+    }
+    this.record({ k: 'not-converged', rounds: max });
+    return { converged: false, rounds: max + 1, detail: `replication did not go quiet within ${max} sync rounds after the heal${failures ? ` (${failures} failed syncs or resolutions in the last round)` : ''}` };
+  }
+
+  /** Reads every replica's final packs, heads and states for the checkers. */
+  private async collect(convergence: { converged: boolean; rounds: number; detail?: string }) {
+    for (const r of this.replicas) r.store.watching = false;
+    const finals: FinalReplica[] = [];
+    const allPacks = new Map<string, Map<string, Pack>>();
+    const refs = new Map<string, ActorRef>();
+    for (const r of this.replicas) {
+      const { packs } = await r.store.inner.changesSince(undefined, Number.MAX_SAFE_INTEGER);
+      const byActor = new Map<string, Pack[]>();
+      for (const p of packs) {
+        const key = actorKey(p.actor);
+        refs.set(key, { type: p.actor.type, id: p.actor.id });
+        byActor.set(key, [...(byActor.get(key) ?? []), p]);
+        const known = allPacks.get(key) ?? new Map<string, Pack>();
+        if (!known.has(VC.encode(p.version))) known.set(VC.encode(p.version), p);
+        allPacks.set(key, known);
+      }
+      finals.push({ id: r.id, store: r.store, runtime: r.runtime, strategy: r.strategy, packs: byActor, heads: new Map(), views: new Map() });
+    }
+    const actors = [...refs.keys()].sort().map((k) => refs.get(k)!);
+    for (const final of finals) {
+      for (const actor of actors) {
+        const heads = await final.store.inner.heads(actor);
+        (final.heads as Map<string, Pack[]>).set(actorKey(actor), heads);
+      }
+      for (const actor of actors) {
+        // inspect would resolve an actor that still has several heads: leave those to I2.
+        let view: ActorView | undefined;
+        if (final.heads.get(actorKey(actor))!.length === 1) view = await final.runtime.inspect(actor).catch(() => undefined);
+        (final.views as Map<string, ActorView | undefined>).set(actorKey(actor), view);
+      }
+    }
+    const references = new Map<string, ReferenceModel>();
+    for (const actor of actors) {
+      const key = actorKey(actor);
+      references.set(key, new ReferenceModel(this.definitions.get(actor.type)!, allPacks.get(key)!.values()));
+      for (const pack of allPacks.get(key)!.values()) {
+        if (pack.kind !== 'merge') continue;
+        this.counts.merges++;
+        if (pack.parents.length >= 3) this.counts.threeWayMerges++;
+        this.counts.compensations += pack.events.length;
+      }
+    }
+    return {
+      replicas: finals,
+      actors,
+      definitions: this.definitions,
+      acks: this.acks,
+      references,
+      allPacks,
+      resolutions: this.resolutions,
+      convergence,
+    };
+  }
+}
