@@ -3,10 +3,14 @@ import { parseArgs } from 'node:util';
 import { brokenStrategies, type BrokenStrategyName } from './brokenStrategies.js';
 import { type PartitionMode, partitionModes } from './options.js';
 import { formatReport } from './report.js';
-import { simulate } from './simulate.js';
+import { simulateWithTrace } from './simulate.js';
+import { writeHtmlReport } from './htmlReport.js'; // --html
+import { loadSchedule, shrinkForCli } from './shrinkCli.js'; // --shrink, --schedule
 
 const usage = `usage: node dist/main.js --seed N [--json] [--workload bank|counter] [--steps N] [--replicas 2-5]
        [--actors N] [--partition-mode ${partitionModes.join('|')}] [--no-swarm] [--broken ${Object.keys(brokenStrategies).join('|')}]
+       [--html <file>]
+       [--shrink] [--schedule <file>]
 Runs one deterministic simulation; exit code 0 only when every invariant held.`;
 
 function int(name: string, value: string | undefined): number | undefined {
@@ -29,6 +33,9 @@ async function main(): Promise<number> {
       'no-swarm': { type: 'boolean', default: false },
       broken: { type: 'string' },
       help: { type: 'boolean', default: false },
+      html: { type: 'string' }, // --html <file>: self-contained HTML report with the timeline
+      shrink: { type: 'boolean', default: false }, // --shrink: when the run fails, shrink its schedule (shrinkCli.ts)
+      schedule: { type: 'string' }, // --schedule <file>: replay a saved (e.g. shrunk) schedule
     },
     strict: true,
   });
@@ -46,7 +53,8 @@ async function main(): Promise<number> {
   const steps = int('steps', values.steps);
   const replicas = int('replicas', values.replicas);
   const actors = int('actors', values.actors);
-  const report = await simulate({
+  const schedule = values.schedule === undefined ? undefined : await loadSchedule(values.schedule); // --schedule
+  const { report, trace } = await simulateWithTrace({
     seed,
     workload,
     swarm: !values['no-swarm'],
@@ -55,8 +63,18 @@ async function main(): Promise<number> {
     ...(actors === undefined ? {} : { actors }),
     ...(mode === undefined ? {} : { partitionMode: mode as PartitionMode }),
     ...(broken ? { mergeStrategy: brokenStrategies[broken], mergeStrategyName: broken } : {}),
+    ...(schedule ? { schedule } : {}), // --schedule
   });
-  console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+  // --shrink: with --json the shrink result is the report's `shrink` field, else printed after the summary
+  const shrunk = values.shrink && !report.ok ? await shrinkForCli(seed, report.options, schedule) : undefined;
+  console.log(values.json ? JSON.stringify(shrunk ? { ...report, shrink: shrunk.json } : report, null, 2) : formatReport(report));
+  if (shrunk && !values.json) console.log(shrunk.text);
+  if (values.shrink && report.ok && !values.json) console.log('shrink: the run passed, nothing to shrink');
+  // --html <file>
+  if (values.html !== undefined) {
+    await writeHtmlReport(report, trace, values.html);
+    console.error(`HTML report written to ${values.html}`);
+  }
   return report.ok ? 0 : 1;
 }
 

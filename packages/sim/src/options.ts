@@ -1,5 +1,6 @@
 import type { MergeStrategy } from '@troupe/runtime';
 import type { Rng } from './rng.js';
+import type { Schedule } from './schedule.js';
 import { type Workload, workloads } from './workloads.js';
 
 export const partitionModes = ['halves', 'majority', 'isolate', 'asymmetric', 'mixed'] as const;
@@ -54,6 +55,10 @@ export interface SimOptions {
   readonly mergeStrategy?: (replicaId: string) => MergeStrategy;
   /** Name printed in the report for `mergeStrategy`. */
   readonly mergeStrategyName?: string;
+  /** Return every step the run drew as `report.schedule` (recording never changes what the run does). */
+  readonly recordSchedule?: boolean;
+  /** Replay these steps instead of drawing them (see `ScheduleStep`); options are still drawn from the seed. */
+  readonly schedule?: Schedule;
 }
 
 /** The options a run actually used: printed in the report, enough to replay it. */

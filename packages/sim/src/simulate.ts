@@ -26,6 +26,7 @@ import { Network } from './nemesis.js';
 import { type RunOptions, type SimOptions, resolveOptions, workloadOf } from './options.js';
 import { type SimCounts, type SimReport, emptyCounts } from './report.js';
 import { Rng } from './rng.js';
+import type { ScheduleCommand, ScheduleFields, ScheduleStep } from './schedule.js';
 import { traced } from './traced.js';
 import type { WorkloadCommand } from './workloads.js';
 
@@ -55,6 +56,15 @@ interface ScheduledSync {
   readonly due: number;
 }
 
+/** A command as a schedule step holds it: plain JSON. */
+function plainCommand(c: Issued): ScheduleCommand {
+  return { id: c.commandId, actor: { type: c.actor.type, id: c.actor.id }, type: c.type, payload: c.payload };
+}
+
+function issuedOf(c: ScheduleCommand): Issued {
+  return { commandId: c.id, actor: { type: c.actor.type, id: c.actor.id }, type: c.type, payload: c.payload };
+}
+
 /**
  * One deterministic run: N replicas with memory stores, virtual clocks and one-way replicators
  * between every pair, clients sending the workload's commands to random replicas, a nemesis
@@ -63,11 +73,40 @@ interface ScheduledSync {
  * checkers of I1-I6. Everything is drawn from one PRNG seeded by `options.seed`, and every
  * observable step is appended to a trace whose sha256 is the report's `traceHash`.
  */
-export async function simulate(options: SimOptions): Promise<SimReport> {
+export async function simulate(options: SimOptions): Promise<SimReport & ScheduleFields> {
+  return (await simulateWithTrace(options)).report;
+}
+
+/** One event of the trace (the canonical line parsed back), with its position `i` in the trace and its tick `t`. */
+export interface TraceEvent {
+  readonly i: number;
+  readonly t: number;
+  readonly k: string;
+  readonly [field: string]: unknown;
+}
+
+/** A resolution computed at a replica (not part of the hashed trace): `i` is the index of the next trace event. */
+export interface TraceResolution {
+  readonly i: number;
+  readonly t: number;
+  readonly r: number;
+  readonly actor: string;
+  readonly heads: number;
+}
+
+/** What a run recorded, for reports such as the HTML timeline. The hashed trace is `events` (minus `i`). */
+export interface SimTrace {
+  readonly events: readonly TraceEvent[];
+  readonly resolutions: readonly TraceResolution[];
+}
+
+/** Like `simulate`, and also returns the trace events (same run, same `traceHash`). */
+export async function simulateWithTrace(options: SimOptions): Promise<{ report: SimReport; trace: SimTrace }> {
   const started = performance.now();
   const sim = new Simulation(options);
   try {
-    return await sim.run(started);
+    const report = await sim.run(started);
+    return { report, trace: sim.exposeTrace() };
   } finally {
     await sim.stop();
   }
@@ -87,13 +126,21 @@ class Simulation {
   /** Commands whose reply never came (crash after persist, replica down): retried first. */
   private readonly unanswered: Issued[] = [];
   private readonly resolutions: ResolutionRecord[] = [];
+  /** When each resolution happened (kept out of the hashed trace). */
+  private readonly resolutionTimes: TraceResolution[] = [];
   private pending: ScheduledSync[] = [];
   private tick = 0;
   private virtualMs = 0;
+  /** Every step drawn (record mode), in the order it ran: what `options.schedule` replays. */
+  private readonly steps: ScheduleStep[] = [];
+  /** The step running now: a crash during it records (or, replaying, reads) its restart delay there. */
+  private current: ScheduleStep | undefined;
+  private readonly replaying: boolean;
 
   constructor(private readonly options: SimOptions) {
     this.rng = new Rng(options.seed);
     this.config = resolveOptions(this.rng, options);
+    this.replaying = options.schedule !== undefined;
     const workload = workloadOf(options);
     this.definitions = new Map(workload.actors.map((d) => [d.type, traced(d)]));
     this.network = new Network(this.config.replicas);
@@ -120,13 +167,16 @@ class Simulation {
     this.record({ k: 'options', ...this.config });
   }
 
-  async run(started: number): Promise<SimReport> {
+  async run(started: number): Promise<SimReport & ScheduleFields> {
     const workload = workloadOf(this.options);
-    for (this.tick = 0; this.tick < this.config.steps; this.tick++) {
-      this.advanceClocks();
-      await this.nemesis();
-      await this.clients(workload.nextCommand.bind(workload));
-      await this.replicate();
+    if (this.options.schedule) await this.replay(this.options.schedule);
+    else {
+      for (this.tick = 0; this.tick < this.config.steps; this.tick++) {
+        this.advanceClocks();
+        await this.nemesis();
+        await this.clients(workload.nextCommand.bind(workload));
+        await this.replicate();
+      }
     }
     const convergence = await this.healAndConverge();
     const context = await this.collect(convergence);
@@ -149,6 +199,15 @@ class Simulation {
       traceLength: this.trace.length,
       durationMs,
       simulatedCommandsPerSec: Math.round((this.counts.commands * 1000) / durationMs),
+      ...(this.options.recordSchedule && !this.replaying ? { schedule: this.steps } : {}),
+      ...(this.replaying ? { replayedSteps: this.options.schedule!.length } : {}),
+    };
+  }
+
+  exposeTrace(): SimTrace {
+    return {
+      events: this.trace.map((line, i) => ({ ...(JSON.parse(line) as { t: number; k: string }), i })),
+      resolutions: [...this.resolutionTimes],
     };
   }
 
@@ -170,6 +229,7 @@ class Simulation {
         version: VC.encode(result.pack.version),
         readKeys: [...recorder.keys],
       });
+      this.resolutionTimes.push({ i: this.trace.length, t: this.tick, r: replica.index, actor: actorKey(actor), heads: result.heads.length });
       return result;
     };
     return createRuntime({
@@ -192,7 +252,9 @@ class Simulation {
   private advanceClocks(): void {
     const step = 5;
     this.virtualMs += step;
-    for (const r of this.replicas) r.clock.advance(step + this.rng.int(0, 2));
+    const ms = this.replicas.map(() => this.rng.int(0, 2));
+    this.steps.push({ t: this.tick, k: 'jitter', ms });
+    for (const r of this.replicas) r.clock.advance(step + ms[r.index]!);
   }
 
   private async nemesis(): Promise<void> {
@@ -203,23 +265,39 @@ class Simulation {
     }
     if (rng.chance(f.partition)) {
       const what = this.network.partition(this.config.partitionMode, rng);
-      this.counts.partitions++;
-      this.record({ k: 'partition', ...what, down: this.network.downLinks() });
+      this.steps.push({ t: this.tick, k: 'partition', ...what });
+      this.partitioned(what);
     }
     if (rng.chance(f.heal) && this.network.partitioned) {
-      this.network.heal();
-      this.counts.heals++;
-      this.record({ k: 'heal' });
+      this.steps.push({ t: this.tick, k: 'heal' });
+      this.heal();
     }
     if (rng.chance(f.clockSkew)) this.stepClock(rng.pick(this.replicas), rng.int(1_000, 120_000));
     if (rng.chance(f.clockBack)) this.stepClock(rng.pick(this.replicas), -rng.int(1_000, 120_000));
     if (rng.chance(f.crash)) {
       const victim = rng.pick(this.replicas);
-      if (victim.up) await this.crash(victim, 'crash');
+      if (victim.up) {
+        this.current = { t: this.tick, k: 'crash', r: victim.index };
+        this.steps.push(this.current);
+        await this.crash(victim, 'crash');
+        this.current = undefined;
+      }
     }
   }
 
+  private partitioned(what: { mode: string; side?: number[]; link?: [number, number] }): void {
+    this.counts.partitions++;
+    this.record({ k: 'partition', mode: what.mode, ...(what.side ? { side: what.side } : { link: what.link }), down: this.network.downLinks() });
+  }
+
+  private heal(): void {
+    this.network.heal();
+    this.counts.heals++;
+    this.record({ k: 'heal' });
+  }
+
   private stepClock(replica: Replica, deltaMs: number): void {
+    if (!this.replaying) this.steps.push({ t: this.tick, k: 'clock', r: replica.index, deltaMs });
     replica.clock.advance(deltaMs);
     this.counts.clockSteps++;
     this.record({ k: 'clock', r: replica.index, deltaMs });
@@ -229,7 +307,11 @@ class Simulation {
     await replica.runtime.stop();
     replica.up = false;
     replica.crashes++;
-    replica.restartAt = this.tick + this.rng.int(1, 5);
+    // Drawn when recording (and kept on the step that crashed it); read back from that step when replaying.
+    const step = this.current as { restartIn?: number } | undefined;
+    const restartIn = this.replaying ? (step?.restartIn ?? 1) : this.rng.int(1, 5);
+    if (!this.replaying && step) step.restartIn = restartIn;
+    replica.restartAt = this.tick + restartIn;
     this.counts.crashes++;
     this.record({ k: 'crash', r: replica.index, why, restartAt: replica.restartAt });
   }
@@ -250,31 +332,52 @@ class Simulation {
       const first = this.newCommand(next(rng, this.tick, this.config.actors));
       const rest = Array.from({ length: rng.int(1, 4) }, () => this.newCommand({ ...next(rng, this.tick, this.config.actors), actor: first.actor }));
       const commands = [first, ...rest];
-      this.record({ k: 'burst', r: replica.index, ids: commands.map((c) => c.commandId) });
-      if (!replica.up) {
-        for (const c of commands) this.unavailable(replica, c);
-        return;
-      }
-      const resolving = replica.runtime.resolve(first.actor).then(
-        (reply) => ({ resolved: reply.resolved }),
-        (error: Error) => ({ error: error.message }),
-      );
-      const replies = await Promise.all(commands.map((c) => this.attempt(replica, c)));
-      this.record({ k: 'burst-resolve', r: replica.index, ...(await resolving) });
-      for (const [i, outcome] of replies.entries()) await this.settleReply(replica, commands[i]!, outcome);
+      this.current = { t: this.tick, k: 'burst', r: replica.index, commands: commands.map(plainCommand) };
+      this.steps.push(this.current);
+      await this.burst(replica, commands);
+      this.current = undefined;
       return;
     }
     let command: Issued;
+    let retry = false;
     if (rng.chance(f.retry) && this.issued.length > 0) {
       command = this.unanswered.length > 0 ? this.unanswered.shift()! : rng.pick(this.issued);
+      retry = true;
       this.record({ k: 'retry', id: command.commandId });
     } else {
       command = this.newCommand(next(rng, this.tick, this.config.actors));
     }
     const replica = rng.pick(this.replicas);
+    const step: ScheduleStep & { k: 'send' } = { t: this.tick, k: 'send', r: replica.index, ...plainCommand(command), ...(retry ? { retry } : {}) };
+    this.steps.push(step);
     if (!replica.up) return this.unavailable(replica, command);
-    if (rng.chance(f.crashAfterPersist)) replica.store.crashAfterNextAppend();
+    if (rng.chance(f.crashAfterPersist)) step.crashAfterPersist = true;
+    await this.send(replica, command, step);
+  }
+
+  /** One command at one replica (a first send or a retry), possibly crashing it after the persist. */
+  private async send(replica: Replica, command: Issued, step: ScheduleStep & { k: 'send' }): Promise<void> {
+    if (step.crashAfterPersist) replica.store.crashAfterNextAppend();
+    this.current = step;
     await this.settleReply(replica, command, await this.attempt(replica, command));
+    this.current = undefined;
+  }
+
+  /** Several commands to one actor at once, racing a resolution of it. */
+  private async burst(replica: Replica, commands: Issued[]): Promise<void> {
+    this.record({ k: 'burst', r: replica.index, ids: commands.map((c) => c.commandId) });
+    if (!replica.up) {
+      for (const c of commands) this.unavailable(replica, c);
+      return;
+    }
+    const first = commands[0]!;
+    const resolving = replica.runtime.resolve(first.actor).then(
+      (reply) => ({ resolved: reply.resolved }),
+      (error: Error) => ({ error: error.message }),
+    );
+    const replies = await Promise.all(commands.map((c) => this.attempt(replica, c)));
+    this.record({ k: 'burst-resolve', r: replica.index, ...(await resolving) });
+    for (const [i, outcome] of replies.entries()) await this.settleReply(replica, commands[i]!, outcome);
   }
 
   private newCommand(c: WorkloadCommand): Issued {
@@ -335,24 +438,105 @@ class Simulation {
         if (from === to || !rng.chance(f.sync)) continue;
         const link = { from: from.index, to: to.index };
         if (rng.chance(f.drop)) {
-          this.counts.droppedSyncs++;
-          this.record({ k: 'drop', ...link });
+          this.steps.push({ t: this.tick, k: 'drop', ...link });
+          this.messageFault({ k: 'drop', ...link });
         } else if (rng.chance(f.delay)) {
           const due = this.tick + rng.int(1, 4);
           this.pending.push({ ...link, due });
-          this.counts.delayedSyncs++;
-          this.record({ k: 'delay', ...link, due });
+          this.steps.push({ t: this.tick, k: 'delay', ...link, due });
+          this.messageFault({ k: 'delay', ...link, due });
         } else {
           now.push({ ...link, due: this.tick });
           if (rng.chance(f.duplicate)) {
             now.push({ ...link, due: this.tick });
-            this.counts.duplicatedSyncs++;
-            this.record({ k: 'duplicate', ...link });
+            this.steps.push({ t: this.tick, k: 'duplicate', ...link });
+            this.messageFault({ k: 'duplicate', ...link });
           }
         }
       }
     }
-    for (const s of rng.shuffle(now)) await this.sync(s.from, s.to);
+    for (const s of rng.shuffle(now)) {
+      this.steps.push({ t: this.tick, k: 'sync', from: s.from, to: s.to });
+      await this.sync(s.from, s.to);
+    }
+  }
+
+  /** A dropped, held back or duplicated message: counted and traced (the sync itself is its own step). */
+  private messageFault(entry: { k: 'drop' | 'delay' | 'duplicate'; from: number; to: number; due?: number }): void {
+    if (entry.k === 'drop') this.counts.droppedSyncs++;
+    else if (entry.k === 'delay') this.counts.delayedSyncs++;
+    else this.counts.duplicatedSyncs++;
+    this.record(entry);
+  }
+
+  /**
+   * Runs a recorded schedule instead of drawing one: the same ticks, each with its steps in the
+   * order they were recorded. Steps that no longer make sense (a replica index out of range, a
+   * crash of a replica that is down, a heal with nothing partitioned) are skipped, so any subset
+   * of a recorded schedule is a valid schedule.
+   */
+  private async replay(schedule: readonly ScheduleStep[]): Promise<void> {
+    const n = this.replicas.length;
+    const inRange = (...indices: number[]) => indices.every((i) => Number.isInteger(i) && i >= 0 && i < n);
+    const byTick = new Map<number, ScheduleStep[]>();
+    for (const step of schedule) byTick.set(step.t, [...(byTick.get(step.t) ?? []), step]);
+    for (this.tick = 0; this.tick < this.config.steps; this.tick++) {
+      const steps = byTick.get(this.tick) ?? [];
+      this.virtualMs += 5;
+      const jitter = steps.find((s) => s.k === 'jitter');
+      for (const r of this.replicas) r.clock.advance(5 + (jitter?.k === 'jitter' ? (jitter.ms[r.index] ?? 0) : 0));
+      for (const r of this.replicas) if (!r.up && r.restartAt <= this.tick) this.restart(r);
+      for (const step of steps) {
+        switch (step.k) {
+          case 'jitter':
+            break;
+          case 'partition':
+            if (step.side ? !inRange(...step.side) : !step.link || !inRange(...step.link) || step.link[0] === step.link[1]) break;
+            if (step.side) this.network.split(step.side);
+            else this.network.cut(step.link![0], step.link![1]);
+            this.partitioned(step);
+            break;
+          case 'heal':
+            if (this.network.partitioned) this.heal();
+            break;
+          case 'clock':
+            if (inRange(step.r)) this.stepClock(this.replicas[step.r]!, step.deltaMs);
+            break;
+          case 'crash':
+            if (inRange(step.r) && this.replicas[step.r]!.up) {
+              this.current = step;
+              await this.crash(this.replicas[step.r]!, 'crash');
+              this.current = undefined;
+            }
+            break;
+          case 'send': {
+            if (!inRange(step.r)) break;
+            const command = issuedOf(step);
+            if (step.retry) this.record({ k: 'retry', id: command.commandId });
+            const replica = this.replicas[step.r]!;
+            if (!replica.up) this.unavailable(replica, command);
+            else await this.send(replica, command, step);
+            break;
+          }
+          case 'burst':
+            if (!inRange(step.r) || step.commands.length === 0) break;
+            this.current = step;
+            await this.burst(this.replicas[step.r]!, step.commands.map(issuedOf));
+            this.current = undefined;
+            break;
+          case 'drop':
+          case 'duplicate':
+            if (inRange(step.from, step.to)) this.messageFault({ k: step.k, from: step.from, to: step.to });
+            break;
+          case 'delay':
+            if (inRange(step.from, step.to)) this.messageFault({ k: 'delay', from: step.from, to: step.to, due: step.due });
+            break;
+          case 'sync':
+            if (inRange(step.from, step.to) && step.from !== step.to) await this.sync(step.from, step.to);
+            break;
+        }
+      }
+    }
   }
 
   /** Runs one sync if both replicas are up and the link is; returns the work it did (copies + resolutions) and failures. */

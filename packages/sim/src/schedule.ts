@@ -1,0 +1,51 @@
+import type { PartitionMode } from './options.js';
+
+/** A command as a schedule holds it (plain JSON): its id, actor, type and payload. */
+export interface ScheduleCommand {
+  readonly id: string;
+  readonly actor: { readonly type: string; readonly id: string };
+  readonly type: string;
+  readonly payload: unknown;
+}
+
+/**
+ * One step a run drew, as plain JSON. `t` is the tick. `simulate({ recordSchedule: true })` returns
+ * every step in the order it ran (`report.schedule`); `simulate({ seed, schedule })` runs exactly
+ * those steps instead of drawing them, and the full recorded schedule replays the very same trace
+ * (same `traceHash`). Any subset of a schedule is a valid schedule (steps that no longer apply are
+ * skipped), which is what `shrink` relies on.
+ *
+ * - `jitter`: extra ms (0-2) each replica's clock advances this tick on top of the 5 ms of virtual
+ *   time (without the step: none);
+ * - `partition`, `heal`, `clock` (a skew or step back), `crash` (`restartIn` ticks later);
+ * - `send`: a command (or a `retry` of an earlier id) at replica `r`, with `crashAfterPersist`;
+ * - `burst`: several commands to one actor at replica `r`, racing a resolution of it;
+ * - `drop`, `delay`, `duplicate`: what happened to a replication message (traced and counted; a
+ *   delayed or duplicated sync runs as its own `sync` step);
+ * - `sync`: one replicator run from `from` to `to` (skipped by the run itself if either is down or
+ *   the link is cut).
+ *
+ * `restartIn` on `crash`, `send` and `burst`: a replica crashed during the step, and restarts that
+ * many ticks later.
+ */
+export type ScheduleStep =
+  | { t: number; k: 'jitter'; ms: number[] }
+  | { t: number; k: 'partition'; mode: PartitionMode; side?: number[]; link?: [number, number] }
+  | { t: number; k: 'heal' }
+  | { t: number; k: 'clock'; r: number; deltaMs: number }
+  | { t: number; k: 'crash'; r: number; restartIn?: number }
+  | ({ t: number; k: 'send'; r: number; retry?: boolean; crashAfterPersist?: boolean; restartIn?: number } & ScheduleCommand)
+  | { t: number; k: 'burst'; r: number; commands: ScheduleCommand[]; restartIn?: number }
+  | { t: number; k: 'drop' | 'duplicate'; from: number; to: number }
+  | { t: number; k: 'delay'; from: number; to: number; due: number }
+  | { t: number; k: 'sync'; from: number; to: number };
+
+export type Schedule = readonly ScheduleStep[];
+
+/** What `simulate` adds to its report when it records or replays a schedule. */
+export interface ScheduleFields {
+  /** Every step the run drew (with `recordSchedule: true`, not when replaying). */
+  readonly schedule?: ScheduleStep[];
+  /** The number of steps replayed (with `schedule`). */
+  readonly replayedSteps?: number;
+}
