@@ -48,7 +48,21 @@ export class InstrumentedStore implements EventStore {
   /** Off while the checkers inspect the store. */
   watching = true;
 
-  constructor(readonly inner: EventStore, private readonly replica: string) {}
+  constructor(private innerStore: EventStore, private readonly replica: string) {}
+
+  /** The wrapped store (the checkers read it directly). */
+  get inner(): EventStore {
+    return this.innerStore;
+  }
+
+  /**
+   * Wraps another store from now on, keeping everything recorded so far: Redis mode reconnects a
+   * new RedisStore on the same prefix when a crashed replica restarts.
+   */
+  reopen(inner: EventStore): void {
+    this.innerStore = inner;
+    this.crashArmed = false;
+  }
 
   crashAfterNextAppend(): void {
     this.crashArmed = true;

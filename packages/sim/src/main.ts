@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { brokenStrategies, type BrokenStrategyName } from './brokenStrategies.js';
-import { type PartitionMode, partitionModes } from './options.js';
+import { type PartitionMode, type SimStoreKind, defaultRedisUrl, partitionModes, storeKinds } from './options.js';
 import { formatReport } from './report.js';
 import { simulateWithTrace } from './simulate.js';
 import { writeHtmlReport } from './htmlReport.js'; // --html
@@ -9,7 +9,7 @@ import { loadSchedule, shrinkForCli } from './shrinkCli.js'; // --shrink, --sche
 
 const usage = `usage: node dist/main.js --seed N [--json] [--workload bank|counter] [--steps N] [--replicas 2-5]
        [--actors N] [--partition-mode ${partitionModes.join('|')}] [--no-swarm] [--broken ${Object.keys(brokenStrategies).join('|')}]
-       [--html <file>]
+       [--html <file>] [--store memory|redis] [--redis-url ${defaultRedisUrl}]
        [--shrink] [--schedule <file>]
 Runs one deterministic simulation; exit code 0 only when every invariant held.`;
 
@@ -36,6 +36,8 @@ async function main(): Promise<number> {
       html: { type: 'string' }, // --html <file>: self-contained HTML report with the timeline
       shrink: { type: 'boolean', default: false }, // --shrink: when the run fails, shrink its schedule (shrinkCli.ts)
       schedule: { type: 'string' }, // --schedule <file>: replay a saved (e.g. shrunk) schedule
+      store: { type: 'string' }, // --store memory|redis: where the replicas keep their packs
+      'redis-url': { type: 'string' }, // --redis-url <url>: the Redis of --store redis
     },
     strict: true,
   });
@@ -53,6 +55,10 @@ async function main(): Promise<number> {
   const steps = int('steps', values.steps);
   const replicas = int('replicas', values.replicas);
   const actors = int('actors', values.actors);
+  const store = (values.store ?? 'memory') as SimStoreKind;
+  if (!(storeKinds as readonly string[]).includes(store)) throw new Error(`unknown store '${store}'`);
+  if (values['redis-url'] !== undefined && store !== 'redis') throw new Error('--redis-url needs --store redis');
+  const redisUrl = values['redis-url'];
   const schedule = values.schedule === undefined ? undefined : await loadSchedule(values.schedule); // --schedule
   const { report, trace } = await simulateWithTrace({
     seed,
@@ -64,9 +70,11 @@ async function main(): Promise<number> {
     ...(mode === undefined ? {} : { partitionMode: mode as PartitionMode }),
     ...(broken ? { mergeStrategy: brokenStrategies[broken], mergeStrategyName: broken } : {}),
     ...(schedule ? { schedule } : {}), // --schedule
+    store,
+    ...(redisUrl === undefined ? {} : { redisUrl }),
   });
   // --shrink: with --json the shrink result is the report's `shrink` field, else printed after the summary
-  const shrunk = values.shrink && !report.ok ? await shrinkForCli(seed, report.options, schedule) : undefined;
+  const shrunk = values.shrink && !report.ok ? await shrinkForCli(seed, report.options, schedule, { store, ...(redisUrl === undefined ? {} : { redisUrl }) }) : undefined;
   console.log(values.json ? JSON.stringify(shrunk ? { ...report, shrink: shrunk.json } : report, null, 2) : formatReport(report));
   if (shrunk && !values.json) console.log(shrunk.text);
   if (values.shrink && report.ok && !values.json) console.log('shrink: the run passed, nothing to shrink');

@@ -59,7 +59,21 @@ export interface SimOptions {
   readonly recordSchedule?: boolean;
   /** Replay these steps instead of drawing them (see `ScheduleStep`); options are still drawn from the seed. */
   readonly schedule?: Schedule;
+  /**
+   * Where the replicas keep their packs: 'memory' (default, a `MemoryStore` each) or 'redis' (a
+   * `RedisStore` each on `redisUrl`, under its own fresh prefix, every key deleted at the end).
+   * Not part of the trace: it draws nothing from the seed.
+   */
+  readonly store?: SimStoreKind;
+  /** Redis for `store: 'redis'`. Default `redis://127.0.0.1:6379/9`. */
+  readonly redisUrl?: string;
 }
+
+export const storeKinds = ['memory', 'redis'] as const;
+export type SimStoreKind = (typeof storeKinds)[number];
+export const defaultRedisUrl = 'redis://127.0.0.1:6379/9';
+/** Log shards of each replica's RedisStore in Redis mode. */
+export const redisShards = 4;
 
 /** The options a run actually used: printed in the report, enough to replay it. */
 export interface RunOptions {

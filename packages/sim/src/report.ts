@@ -40,6 +40,11 @@ export interface ReplicaSummary {
   readonly clockSkewMs: number;
 }
 
+/** The store the replicas ran on (kept out of the hashed trace). */
+export type StoreUsed =
+  | { readonly kind: 'memory' }
+  | { readonly kind: 'redis'; readonly url: string; readonly shards: number; readonly prefixes: readonly string[] };
+
 export interface SimReport {
   readonly seed: number;
   /** sha256 of the canonical trace: same seed and options, same hash. */
@@ -47,6 +52,8 @@ export interface SimReport {
   /** True when every invariant held. */
   readonly ok: boolean;
   readonly options: RunOptions;
+  /** Which store the replicas used (memory or Redis, with the URL and per-replica key prefixes). */
+  readonly store: StoreUsed;
   readonly invariants: Invariants;
   readonly counts: SimCounts;
   readonly replicas: readonly ReplicaSummary[];
@@ -74,6 +81,7 @@ export function formatReport(report: SimReport): string {
     `troupe sim seed ${report.seed}: ${report.ok ? 'OK' : 'FAILED'}  trace ${report.traceHash.slice(0, 16)}`,
     `  options   workload=${o.workload} replicas=${o.replicas} actors=${o.actors} steps=${o.steps} partition=${o.partitionMode} merge=${o.mergeStrategy}${o.swarm ? ' (swarm)' : ''}`,
     `  faults    ${faults}`,
+    `  store     ${report.store.kind === 'redis' ? `redis ${report.store.url} (shards ${report.store.shards}, prefixes ${report.store.prefixes.join(' ')})` : 'memory'}`,
     `  commands  ${c.commands} (accepted ${c.accepted}, rejected ${c.rejected}, duplicates ${c.duplicates}, unavailable ${c.unavailable}, lost replies ${c.lostReplies}, errors ${c.errors})`,
     `  nemesis   partitions ${c.partitions}, heals ${c.heals}, clock steps ${c.clockSteps}, crashes ${c.crashes}; syncs ${c.syncs} (dropped ${c.droppedSyncs}, duplicated ${c.duplicatedSyncs}, delayed ${c.delayedSyncs})`,
     `  merging   divergences ${c.divergences}, merges ${c.merges} (three-way+ ${c.threeWayMerges}), compensations ${c.compensations}; converged in ${report.convergenceRounds} round(s)`,

@@ -14,17 +14,19 @@ export async function loadSchedule(file: string): Promise<ScheduleStep[]> {
 }
 
 /** `--shrink`: shrinks the failing run the report describes (every option fixed as it was used). */
-export async function shrinkForCli(seed: number, used: RunOptions, schedule?: Schedule): Promise<{ result: ShrinkResult; json: unknown; text: string }> {
+export async function shrinkForCli(seed: number, used: RunOptions, schedule?: Schedule, store?: Pick<SimOptions, 'store' | 'redisUrl'>): Promise<{ result: ShrinkResult; json: unknown; text: string }> {
   const broken = used.mergeStrategy in brokenStrategies ? (used.mergeStrategy as BrokenStrategyName) : undefined;
   const options: SimOptions = {
     seed, workload: used.workload as 'bank' | 'counter', steps: used.steps, replicas: used.replicas, actors: used.actors,
     partitionMode: used.partitionMode, faults: used.faults, convergeRoundsMax: used.convergeRoundsMax, swarm: used.swarm,
     ...(broken ? { mergeStrategy: brokenStrategies[broken], mergeStrategyName: broken } : {}),
     ...(schedule ? { schedule } : {}),
+    ...store, // --store redis: every shrink run on Redis too (each under fresh prefixes, deleted after it)
   };
   const result = await shrink(options);
   const replay = `node dist/main.js --seed ${seed} --workload ${used.workload} --replicas ${result.options.replicas} --steps ${result.options.steps}` +
-    `${used.swarm ? '' : ' --no-swarm'}${broken ? ` --broken ${broken}` : ''} --schedule shrunk.json`;
+    `${used.swarm ? '' : ' --no-swarm'}${broken ? ` --broken ${broken}` : ''}` +
+    `${store?.store === 'redis' ? ` --store redis${store.redisUrl ? ` --redis-url ${store.redisUrl}` : ''}` : ''} --schedule shrunk.json`;
   const json = {
     status: result.status, invariant: result.invariant, originalSize: result.originalSize, size: result.size,
     replicas: result.options.replicas, steps: result.options.steps, runs: result.runs, stoppedBy: result.stoppedBy,

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { connectRedisStore } from '@troupe/redis';
 import {
   type Accepted,
   type ActorRef,
@@ -15,6 +17,7 @@ import {
   type UntypedRef,
   VC,
   actorKey,
+  type EventStore,
   computeMerge,
   createRuntime,
 } from '@troupe/runtime';
@@ -23,8 +26,9 @@ import { canonical, sha256 } from './canonical.js';
 import { type FinalReplica, type ResolutionRecord, checkAll } from './checkers/index.js';
 import { InstrumentedStore, SimulatedCrash } from './instrumentedStore.js';
 import { Network } from './nemesis.js';
-import { type RunOptions, type SimOptions, resolveOptions, workloadOf } from './options.js';
-import { type SimCounts, type SimReport, emptyCounts } from './report.js';
+import { type RunOptions, type SimOptions, defaultRedisUrl, redisShards, resolveOptions, workloadOf } from './options.js';
+import { deletePrefixes } from './redisKeys.js';
+import { type SimCounts, type SimReport, type StoreUsed, emptyCounts } from './report.js';
 import { Rng } from './rng.js';
 import type { ScheduleCommand, ScheduleFields, ScheduleStep } from './schedule.js';
 import { traced } from './traced.js';
@@ -39,6 +43,10 @@ interface Replica {
   /** Survives restarts (as a persisted last timestamp would), so ids stay unique per replica. */
   readonly ids: FlakeIdSource;
   readonly store: InstrumentedStore;
+  /** Redis mode: the key prefix of this replica's RedisStore (kept across crashes). */
+  readonly prefix?: string;
+  /** False between a crash and the restart in Redis mode (the crashed process's connection is closed). */
+  storeOpen: boolean;
   readonly strategy: MergeStrategy;
   runtime: Runtime;
   up: boolean;
@@ -104,12 +112,17 @@ export interface SimTrace {
 export async function simulateWithTrace(options: SimOptions): Promise<{ report: SimReport; trace: SimTrace }> {
   const started = performance.now();
   const sim = new Simulation(options);
+  let result: { report: SimReport; trace: SimTrace };
   try {
-    const report = await sim.run(started);
-    return { report, trace: sim.exposeTrace() };
-  } finally {
-    await sim.stop();
+    await sim.open();
+    result = { report: await sim.run(started), trace: sim.exposeTrace() };
+  } catch (error) {
+    // Clean up (Redis keys included), but let the run's own error win over a cleanup failure.
+    await sim.stop().catch(() => undefined);
+    throw error;
   }
+  await sim.stop();
+  return result;
 }
 
 class Simulation {
@@ -136,6 +149,11 @@ class Simulation {
   /** The step running now: a crash during it records (or, replaying, reads) its restart delay there. */
   private current: ScheduleStep | undefined;
   private readonly replaying: boolean;
+  readonly storeUsed: StoreUsed;
+  private readonly redisUrl: string;
+  /** Redis mode: `sim-<seed>-<random>`; replica i uses `<base>-r<i>`. Random, outside the seeded PRNG: never in the trace. */
+  private readonly prefixBase: string;
+  private stopped = false;
 
   constructor(private readonly options: SimOptions) {
     this.rng = new Rng(options.seed);
@@ -144,16 +162,32 @@ class Simulation {
     const workload = workloadOf(options);
     this.definitions = new Map(workload.actors.map((d) => [d.type, traced(d)]));
     this.network = new Network(this.config.replicas);
+    const store = options.store ?? 'memory';
+    if (store !== 'memory' && store !== 'redis') throw new Error(`unknown store '${String(store)}'`);
+    this.redisUrl = options.redisUrl ?? defaultRedisUrl;
+    this.prefixBase = `sim-${options.seed}-${randomBytes(4).toString('hex')}`;
+    this.storeUsed =
+      store === 'redis'
+        ? { kind: 'redis', url: this.redisUrl, shards: redisShards, prefixes: Array.from({ length: this.config.replicas }, (_, i) => `${this.prefixBase}-r${i}`) }
+        : { kind: 'memory' };
+  }
+
+  /** Opens every replica's store (connects to Redis in Redis mode), runtime and replicators. Draws nothing from the PRNG. */
+  async open(): Promise<void> {
     for (let i = 0; i < this.config.replicas; i++) {
       const id = `r${i}`;
       const clock = new ManualClock(epochMs);
+      const prefix = this.storeUsed.kind === 'redis' ? this.storeUsed.prefixes[i] : undefined;
+      // If a connect fails, stop() still closes the stores opened so far and clears every prefix.
       const replica: Replica = {
         index: i,
         id,
         clock,
         ids: new FlakeIdSource({ machineId: i + 1, clock }),
-        store: new InstrumentedStore(new MemoryStore(), id),
-        strategy: options.mergeStrategy?.(id) ?? computeMerge,
+        store: new InstrumentedStore(prefix ? await this.connectStore(prefix) : new MemoryStore(), id),
+        ...(prefix ? { prefix } : {}),
+        storeOpen: true,
+        strategy: this.options.mergeStrategy?.(id) ?? computeMerge,
         runtime: undefined as unknown as Runtime,
         up: true,
         restartAt: -1,
@@ -187,6 +221,7 @@ class Simulation {
       traceHash: sha256(this.trace.join('\n')),
       ok: Object.values(invariants).every((r) => r.ok),
       options: this.config,
+      store: this.storeUsed,
       invariants,
       counts: this.counts,
       replicas: this.replicas.map((r) => ({
@@ -211,8 +246,24 @@ class Simulation {
     };
   }
 
+  /** Stops the runtimes; in Redis mode closes the stores and deletes every key of the run's prefixes. Idempotent. */
   async stop(): Promise<void> {
-    await Promise.all(this.replicas.filter((r) => r.up).map((r) => r.runtime.stop()));
+    if (this.stopped) return;
+    this.stopped = true;
+    const stopping = await Promise.allSettled(this.replicas.filter((r) => r.up).map((r) => r.runtime.stop()));
+    if (this.storeUsed.kind !== 'redis') {
+      for (const s of stopping) if (s.status === 'rejected') throw s.reason;
+      return;
+    }
+    await Promise.allSettled(this.replicas.filter((r) => r.storeOpen).map((r) => r.store.inner.close()));
+    for (const r of this.replicas) r.storeOpen = false;
+    // Every prefix of the run, also those whose store never connected.
+    await deletePrefixes(this.redisUrl, this.storeUsed.prefixes);
+    for (const s of stopping) if (s.status === 'rejected') throw s.reason;
+  }
+
+  private connectStore(prefix: string): Promise<EventStore> {
+    return connectRedisStore({ url: this.redisUrl, prefix, shards: redisShards });
   }
 
   private startRuntime(replica: Replica): Runtime {
@@ -261,7 +312,7 @@ class Simulation {
     const f = this.config.faults;
     const rng = this.rng;
     for (const r of this.replicas) {
-      if (!r.up && r.restartAt <= this.tick) this.restart(r);
+      if (!r.up && r.restartAt <= this.tick) await this.restart(r);
     }
     if (rng.chance(f.partition)) {
       const what = this.network.partition(this.config.partitionMode, rng);
@@ -306,6 +357,11 @@ class Simulation {
   private async crash(replica: Replica, why: string): Promise<void> {
     await replica.runtime.stop();
     replica.up = false;
+    if (replica.prefix) {
+      // The process died with its connection; the data stays in Redis under the prefix.
+      replica.storeOpen = false;
+      await replica.store.inner.close();
+    }
     replica.crashes++;
     // Drawn when recording (and kept on the step that crashed it); read back from that step when replaying.
     const step = this.current as { restartIn?: number } | undefined;
@@ -316,8 +372,15 @@ class Simulation {
     this.record({ k: 'crash', r: replica.index, why, restartAt: replica.restartAt });
   }
 
-  /** A new runtime on the same store: every cached state is gone. */
-  private restart(replica: Replica): void {
+  /**
+   * A new runtime on the same store: every cached state is gone. In Redis mode the restarted
+   * process connects a new RedisStore on the replica's prefix (same data, new connection).
+   */
+  private async restart(replica: Replica): Promise<void> {
+    if (replica.prefix && !replica.storeOpen) {
+      replica.store.reopen(await this.connectStore(replica.prefix));
+      replica.storeOpen = true;
+    }
     replica.runtime = this.startRuntime(replica);
     replica.up = true;
     this.record({ k: 'restart', r: replica.index });
@@ -485,7 +548,7 @@ class Simulation {
       this.virtualMs += 5;
       const jitter = steps.find((s) => s.k === 'jitter');
       for (const r of this.replicas) r.clock.advance(5 + (jitter?.k === 'jitter' ? (jitter.ms[r.index] ?? 0) : 0));
-      for (const r of this.replicas) if (!r.up && r.restartAt <= this.tick) this.restart(r);
+      for (const r of this.replicas) if (!r.up && r.restartAt <= this.tick) await this.restart(r);
       for (const step of steps) {
         switch (step.k) {
           case 'jitter':
@@ -561,7 +624,7 @@ class Simulation {
   private async healAndConverge(): Promise<{ converged: boolean; rounds: number; detail?: string }> {
     this.network.heal();
     this.pending = [];
-    for (const r of this.replicas) if (!r.up) this.restart(r);
+    for (const r of this.replicas) if (!r.up) await this.restart(r);
     this.record({ k: 'heal-all' });
     const max = this.config.convergeRoundsMax;
     let failures = 0;
