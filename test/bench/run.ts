@@ -1,6 +1,6 @@
 /**
  * troupe benchmarks: `npm run bench` (full, a few minutes at most) or `npm run bench -- --quick`.
- * Options: --quick, --only=ids,throughput,resolution,redis, --out=<file> (default bench/results/latest.json).
+ * Options: --quick, --only=ids,throughput,resolution,redis,sim, --out=<file> (default bench/results/latest.json).
  *
  * The redis scenario needs the Redis at 127.0.0.1:6379 (database 10, keys under a prefix unique to
  * the run, deleted at the end). Not reachable: it prints a SKIPPED line, and the run fails under CI=true.
@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { benchIds, idSinkLength, type IdResults } from './ids.js';
 import { benchRedis, redisBenchUrl, type RedisResults, type RedisSkipped } from './redis.js';
 import { benchResolution, type ResolutionResults } from './resolution.js';
+import { benchSim, type SimResults } from './sim.js';
 import type { Summary } from './stats.js';
 import { benchThroughput, throughputSink, type ThroughputFigure, type ThroughputResults } from './throughput.js';
 
@@ -26,7 +27,7 @@ const flag = (name: string): string | undefined => {
   return hit === undefined ? undefined : (hit.split('=')[1] ?? '');
 };
 const quick = flag('quick') !== undefined;
-const only = new Set((flag('only') || 'ids,throughput,resolution,redis').split(','));
+const only = new Set((flag('only') || 'ids,throughput,resolution,redis,sim').split(','));
 const outFile = resolve(flag('out') || resolve(here, 'results/latest.json'));
 
 /** The flakeid rate quoted in the issue, ids/s. */
@@ -35,6 +36,8 @@ const resolutionGoal = 1.5;
 /** Redis store vs raw ioredis: appends/s at least this fraction of raw EVALSHA's, replay at least this fraction of raw LRANGE + unpack's speed. */
 const redisAppendGoal = 0.7;
 const redisReplayGoal = 0.5;
+/** Simulated commands/s of @troupe/sim on memory stores (the issue's goal). */
+const simRateGoal = 100_000;
 
 const config = quick
   ? {
@@ -46,6 +49,7 @@ const config = quick
         replay: { events: 10_000, iterations: 7, warmup: 1, chainPacksPerCall: [500, 2_000, 10_000] },
         size: { packs: 1_000 },
       },
+      sim: { sizes: [{ steps: 200, seeds: 3 }, { steps: 500, seeds: 3 }, { steps: 1_000, seeds: 2 }], baselineMinCommands: 5_000 },
     }
   : {
       ids: { passes: 5, timeMs: 400 },
@@ -56,6 +60,7 @@ const config = quick
         replay: { events: 10_000, iterations: 21, warmup: 2, chainPacksPerCall: [500, 1_000, 2_000, 5_000, 10_000] },
         size: { packs: 1_000 },
       },
+      sim: { sizes: [{ steps: 200, seeds: 5 }, { steps: 500, seeds: 5 }, { steps: 1_000, seeds: 5 }, { steps: 2_000, seeds: 1 }], baselineMinCommands: 10_000 },
     };
 
 function gitCommit(): string | undefined {
@@ -86,6 +91,7 @@ let throughput: ThroughputResults | undefined;
 let resolution: ResolutionResults | undefined;
 let redis: RedisResults | undefined;
 let redisSkipped: RedisSkipped | undefined;
+let sim: SimResults | undefined;
 const redisSkippedLine = (r: RedisSkipped) =>
   `!!!!!!!! REDIS SCENARIO SKIPPED: ${r.url} is not reachable (${r.reason}). Start redis-server on 127.0.0.1:6379 to measure @troupe/redis.${process.env.CI === 'true' ? ' CI=true: the bench FAILS.' : ''} !!!!!!!!`;
 const rssMiB: Record<string, number> = {};
@@ -117,6 +123,11 @@ if (only.has('redis')) {
     log(`redis: deleted the run's ${result.keysDeleted} keys (${result.prefix}:*)`);
   }
   rssMiB.afterRedis = rssNow();
+}
+if (only.has('sim')) {
+  log(`sim: counter workload, swarm off, 3 replicas, steps ${config.sim.sizes.map((z) => `${z.steps} x ${z.seeds} seeds`).join(', ')}`);
+  sim = await benchSim(config.sim, log);
+  rssMiB.afterSim = rssNow();
 }
 const durationSeconds = (performance.now() - started) / 1000;
 const peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
@@ -247,6 +258,30 @@ if (redis) {
   rows.push({ scenario: 'redis', measured: 'all keys of the actor + its log entries / pack', median: fmtB(z.troupeAllKeysBytesPerPack), spread: '', baseline: `JSON hash ${fmtB(z.jsonHashBytesPerPack)}`, ratio: fmtRatio(z.troupeAllKeysBytesPerPack / z.jsonHashBytesPerPack), goal: '', met: '' });
 }
 
+if (sim) {
+  for (const z of sim.sizes) {
+    rows.push({
+      scenario: 'sim',
+      measured: `counter, 3 replicas, ${z.steps.toLocaleString('en-US')} steps (~${Math.round(z.commands.median).toLocaleString('en-US')} commands, ${z.runs.length} seeds, ${fmtMs(z.durationMs.median)} per run)`,
+      median: fmtRate(z.simRate.median),
+      spread: iqrRate(z.simRate),
+      baseline: `1 runtime, same commands ${fmtRate(z.baselineRate.median)}`,
+      ratio: `${fmtRatio(z.ratio.median)} (${range([z.ratio.p25, z.ratio.p75])})`,
+      goal: `>= ${simRateGoal / 1000}k/s`,
+      met: z.simRate.median >= simRateGoal ? 'yes' : 'NO',
+    });
+  }
+  const first = sim.sizes[0]!;
+  const last = sim.sizes[sim.sizes.length - 1]!;
+  rows.push({ scenario: 'sim', measured: `rate at ${last.steps} steps / at ${first.steps} steps`, median: '', spread: '', baseline: `${first.steps} steps`, ratio: fmtRatio(sim.scaling), goal: 'flat (>= 0.8)', met: sim.scaling >= 0.8 ? 'yes' : 'NO' });
+  for (const z of sim.sizes) {
+    rows.push({ scenario: 'sim', measured: `RSS growth per 1,000 commands, ${z.steps} steps`, median: `${z.rssMiBPer1kCommands.median.toFixed(1)} MiB`, spread: `${z.rssMiBPer1kCommands.p25.toFixed(1)} – ${z.rssMiBPer1kCommands.p75.toFixed(1)} MiB`, baseline: '', ratio: '', goal: '', met: '' });
+  }
+  const x = sim.extrapolated1M;
+  rows.push({ scenario: 'sim', measured: 'EXTRAPOLATED 1M-command run: RSS growth (linear / power law)', median: `${(x.rssMiBLinear / 1024).toFixed(1)} / ${(x.rssMiBPowerLaw / 1024).toFixed(0)} GiB`, spread: '', baseline: '', ratio: '', goal: '', met: '' });
+  rows.push({ scenario: 'sim', measured: 'EXTRAPOLATED 1M-command run: wall time (largest rate / power law)', median: `${x.hoursAtLargestRate.toFixed(1)} / ${x.hoursPowerLaw.toFixed(0)} h`, spread: '', baseline: '', ratio: '', goal: '', met: '' });
+}
+
 const headers: Row = { scenario: 'scenario', measured: 'measured', median: 'median', spread: 'p25 – p75', baseline: 'baseline (median)', ratio: 'ratio (spread)', goal: 'goal', met: 'met' };
 const keys = Object.keys(headers) as (keyof Row)[];
 const widths = keys.map((k) => Math.max(headers[k].length, ...rows.map((r) => r[k].length)));
@@ -280,6 +315,10 @@ if (redis) {
   console.log(`redis bytes: event data alone ${z.dataMsgpackBytes.median} B msgpack / ${z.dataJsonBytes.median} B JSON; :p hash encoding ${z.hashEncoding}; ` +
     `per pack by key: ${Object.entries(z.troupeKeyBytes).map(([k, v]) => `${k} ${(v / z.packs).toFixed(1)} B`).join(', ')}`);
 }
+if (sim) {
+  console.log(`sim: every run ok (invariants held, no errors): ${sim.allOk}; duration ∝ commands^${sim.durationExponent.toFixed(2)} between the two largest sizes; ` +
+    `divergences per run ${sim.sizes.map((z) => `${z.steps}: ${z.runs.map((r) => r.divergences).join('/')}`).join(', ')}`);
+}
 if (redisSkipped) console.error(redisSkippedLine(redisSkipped));
 console.log(`peak RSS ${peakRssMiB} MiB; RSS ${Object.entries(rssMiB).map(([k, v]) => `${k} ${v} MiB`).join(', ')}; load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
@@ -302,6 +341,8 @@ const report = {
     redisAppendRatioMin: redisAppendGoal,
     redisReplayRatioMin: redisReplayGoal,
     redisAppendMet: redis ? redis.append.serial.ratio.median >= redisAppendGoal && redis.append.parallel.ratio.median >= redisAppendGoal : undefined,
+    simRateMin: simRateGoal,
+    simMet: sim ? sim.sizes.every((z) => z.simRate.median >= simRateGoal) : undefined,
     redisReplayMet: redis
       ? redis.replay.variants.find((v) => v.chainPacksPerCall === redis!.replay.defaultChainPacksPerCall)!.ratio.median >= redisReplayGoal
       : undefined,
@@ -310,6 +351,7 @@ const report = {
   throughput,
   resolution,
   redis: redis ?? redisSkipped,
+  sim,
   table: rows,
   sinks: [idSinkLength(), throughputSink()],
 };

@@ -1,0 +1,164 @@
+import { createRuntime, MemoryStore } from '@troupe/runtime';
+import { Counter, counterWorkload, Rng, simulate, type WorkloadCommand } from '@troupe/sim';
+import { collectGarbage, settle, type Summary, summarize } from './stats.js';
+
+/**
+ * Simulated commands per second of `@troupe/sim` (counter workload, swarm off: 3 replicas, 3 actor
+ * ids, `mixed` partitions, default fault rates, memory stores), at several run sizes.
+ *
+ * Baseline, measured right after each simulator run: the same number of commands, drawn by the
+ * same workload from an Rng of the same seed, sent one by one (each awaited) through ONE plain
+ * embedded runtime (`createRuntime` + `MemoryStore`, the sim's own `Counter` definition, unwrapped:
+ * no tracing, no replication, no nemesis, no checkers). Ratio = sim rate / baseline rate, per run.
+ */
+export interface SimBenchOptions {
+  /** Run sizes (`steps` ticks) and how many seeds (one run each) per size. */
+  readonly sizes: readonly { readonly steps: number; readonly seeds: number }[];
+  /** The baseline repeats its command list (fresh runtime each time) until at least this many commands. */
+  readonly baselineMinCommands: number;
+}
+
+export interface SimRun {
+  readonly seed: number;
+  readonly steps: number;
+  readonly commands: number;
+  readonly ok: boolean;
+  readonly errors: number;
+  readonly durationMs: number;
+  /** The simulator's own figure: commands that reached a live replica / wall time of the whole run. */
+  readonly simRate: number;
+  readonly baselineRate: number;
+  readonly ratio: number;
+  /** RSS after the run (before any GC) minus RSS after a full GC right before it. */
+  readonly rssGrowthMiB: number;
+  readonly heapGrowthMiB: number;
+  readonly divergences: number;
+  readonly syncs: number;
+}
+
+export interface SimSize {
+  readonly steps: number;
+  readonly commands: Summary;
+  readonly durationMs: Summary;
+  readonly simRate: Summary;
+  readonly baselineRate: Summary;
+  readonly ratio: Summary;
+  /** RSS growth per 1,000 simulated commands, MiB. */
+  readonly rssMiBPer1kCommands: Summary;
+  readonly runs: readonly SimRun[];
+}
+
+export interface SimResults {
+  readonly sizes: readonly SimSize[];
+  /** Median sim rate at the largest size / at the smallest. 1 = flat. */
+  readonly scaling: number;
+  /** Exponent k of duration ∝ commands^k between the two largest sizes (1 = linear). */
+  readonly durationExponent: number;
+  readonly allOk: boolean;
+  /** EXTRAPOLATIONS to a 1,000,000-command run, not measurements. */
+  readonly extrapolated1M: {
+    /** RSS growth per 1k commands at the largest size measured × 1,000 (a lower bound if it keeps growing with size). */
+    readonly rssMiBLinear: number;
+    /** Same, continuing the growth of RSS-per-command seen between the two largest sizes as a power law. */
+    readonly rssMiBPowerLaw: number;
+    /** 1M / median rate at the largest size (a lower bound: the rate falls as runs grow). */
+    readonly hoursAtLargestRate: number;
+    /** Median duration at the largest size × (1M / its commands)^durationExponent. */
+    readonly hoursPowerLaw: number;
+  };
+}
+
+const mib = (bytes: number) => bytes / 2 ** 20;
+
+async function baseline(commands: readonly WorkloadCommand[], minCommands: number): Promise<number> {
+  const repeats = Math.max(1, Math.ceil(minCommands / Math.max(1, commands.length)));
+  let elapsed = 0;
+  for (let r = 0; r < repeats; r++) {
+    const runtime = createRuntime({ actors: [Counter], store: new MemoryStore() });
+    const start = performance.now();
+    for (const c of commands) {
+      const reply = await runtime.send(c.actor, { type: c.type, payload: c.payload } as never);
+      if (reply.status !== 'accepted') throw new Error(`baseline command was ${reply.status}`);
+    }
+    elapsed += performance.now() - start;
+    await runtime.stop();
+  }
+  return (commands.length * repeats) / (elapsed / 1000);
+}
+
+function commandList(seed: number, n: number, actors: number): WorkloadCommand[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: n }, (_, i) => counterWorkload.nextCommand(rng, i, actors));
+}
+
+export async function benchSim(options: SimBenchOptions, log: (text: string) => void): Promise<SimResults> {
+  // Warm-up (not recorded): one small run and one small baseline, so JIT is not billed to the first size.
+  await simulate({ seed: 999, workload: 'counter', steps: 100, replicas: 3, swarm: false });
+  await baseline(commandList(999, 100, 3), 1_000);
+
+  const sizes: SimSize[] = [];
+  let seed = 1;
+  for (const { steps, seeds } of options.sizes) {
+    const runs: SimRun[] = [];
+    for (let s = 0; s < seeds; s++, seed++) {
+      collectGarbage();
+      await settle();
+      const rss0 = process.memoryUsage().rss;
+      const heap0 = process.memoryUsage().heapUsed;
+      const report = await simulate({ seed, workload: 'counter', steps, replicas: 3, swarm: false });
+      const mem = process.memoryUsage();
+      const commands = report.counts.commands;
+      const simRate = (commands * 1000) / report.durationMs;
+      const baselineRate = await baseline(commandList(seed, commands, report.options.actors), options.baselineMinCommands);
+      runs.push({
+        seed,
+        steps,
+        commands,
+        ok: report.ok,
+        errors: report.counts.errors,
+        durationMs: report.durationMs,
+        simRate,
+        baselineRate,
+        ratio: simRate / baselineRate,
+        rssGrowthMiB: mib(mem.rss - rss0),
+        heapGrowthMiB: mib(mem.heapUsed - heap0),
+        divergences: report.counts.divergences,
+        syncs: report.counts.syncs,
+      });
+    }
+    const size: SimSize = {
+      steps,
+      commands: summarize(runs.map((r) => r.commands)),
+      durationMs: summarize(runs.map((r) => r.durationMs)),
+      simRate: summarize(runs.map((r) => r.simRate)),
+      baselineRate: summarize(runs.map((r) => r.baselineRate)),
+      ratio: summarize(runs.map((r) => r.ratio)),
+      rssMiBPer1kCommands: summarize(runs.map((r) => (r.rssGrowthMiB * 1000) / r.commands)),
+      runs,
+    };
+    sizes.push(size);
+    log(`sim: ${steps} steps x ${seeds} seeds: ${size.simRate.median.toFixed(0)} cmd/s (baseline ${size.baselineRate.median.toFixed(0)}), ${size.durationMs.median.toFixed(0)} ms per run`);
+  }
+
+  const first = sizes[0]!;
+  const last = sizes[sizes.length - 1]!;
+  const prev = sizes[sizes.length - 2] ?? first;
+  const logRatio = Math.log(last.commands.median / prev.commands.median);
+  const durationExponent = logRatio > 0 ? Math.log(last.durationMs.median / prev.durationMs.median) / logRatio : 1;
+  const rssExponent = logRatio > 0 && prev.rssMiBPer1kCommands.median > 0 && last.rssMiBPer1kCommands.median > 0
+    ? Math.log(last.rssMiBPer1kCommands.median / prev.rssMiBPer1kCommands.median) / logRatio
+    : 0;
+  const scale = 1_000_000 / last.commands.median;
+  return {
+    sizes,
+    scaling: last.simRate.median / first.simRate.median,
+    durationExponent,
+    allOk: sizes.every((z) => z.runs.every((r) => r.ok && r.errors === 0)),
+    extrapolated1M: {
+      rssMiBLinear: last.rssMiBPer1kCommands.median * 1000,
+      rssMiBPowerLaw: last.rssMiBPer1kCommands.median * 1000 * scale ** Math.max(0, rssExponent),
+      hoursAtLargestRate: 1_000_000 / last.simRate.median / 3600,
+      hoursPowerLaw: (last.durationMs.median * scale ** durationExponent) / 3_600_000,
+    },
+  };
+}
