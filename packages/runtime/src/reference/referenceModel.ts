@@ -42,14 +42,16 @@ export class ReferenceModel {
   latestCut(headKeys: readonly string[]): string | undefined {
     const union = new Set<string>();
     for (const key of headKeys) for (const k of this.ancestry(key)) union.add(k);
-    let best: string | undefined;
-    for (const candidate of union) {
+    // A cut is an ancestor of every head; cuts are totally ordered, so the latest one is the cut of
+    // greatest clock weight. Check common ancestors from the heaviest down and stop at the first cut.
+    const common = [...union]
+      .filter((k) => headKeys.every((h) => this.ancestry(h).has(k)))
+      .sort((a, b) => VC.weight(this.get(b).version) - VC.weight(this.get(a).version) || (a < b ? -1 : 1));
+    for (const candidate of common) {
       const below = this.ancestry(candidate);
-      const isCut = [...union].every((k) => below.has(k) || this.ancestry(k).has(candidate));
-      if (!isCut) continue;
-      if (best === undefined || this.ancestry(candidate).has(best)) best = candidate;
+      if ([...union].every((k) => below.has(k) || this.ancestry(k).has(candidate))) return candidate;
     }
-    return best;
+    return undefined;
   }
 
   /** State at a version, recomputed from scratch (snapshots and carried merge states ignored). */
