@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { deleteKeysMatching } from '@troupe/redis';
 import { requireService } from '@troupe/runtime/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -23,12 +24,7 @@ const redisAvailable = await requireService({ name: 'Redis', host: '127.0.0.1', 
 async function dropPrefix(prefix: string, databases: readonly number[]): Promise<void> {
   for (const db of databases) {
     const redis = new Redis(`redis://127.0.0.1:6379/${db}`);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    await deleteKeysMatching(redis, `${prefix}:*`);
     redis.disconnect();
   }
 }

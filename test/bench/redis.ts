@@ -26,7 +26,7 @@ import {
   type Pack,
   VC,
 } from '@troupe/runtime';
-import { connectRedisStore, type RedisStore, redisStoreDefaults } from '@troupe/redis';
+import { connectRedisStore, deleteKeysMatching, type RedisStore, redisStoreDefaults } from '@troupe/redis';
 import { Redis } from 'ioredis';
 import { pathToFileURL } from 'node:url';
 import { Packr, Unpackr } from 'msgpackr';
@@ -331,17 +331,6 @@ class ServerTimeSum {
   }
 }
 
-async function deleteKeys(client: Redis, pattern: string): Promise<number> {
-  let cursor = '0';
-  let deleted = 0;
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) deleted += await client.del(...keys);
-  } while (cursor !== '0');
-  return deleted;
-}
-
 const cpuMicros = (u: NodeJS.CpuUsage): number => u.user + u.system;
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
@@ -412,12 +401,12 @@ export async function benchRedis(o: RedisBenchOptions, log: (text: string) => vo
 
     const samplePack = writer.chain({ type: Ledger.type, id: 'acct-sample' }, 1)[0]!;
     for (const s of stores.splice(0)) await s.close();
-    const keysDeleted = await deleteKeys(client, `${prefix}:*`);
+    const keysDeleted = await deleteKeysMatching(client, `${prefix}:*`);
     return { skipped: false, url: redisBenchUrl, redisVersion, prefix, keysDeleted, samplePack, append, replay, size };
   } finally {
     for (const s of stores) await s.close();
     // Also after a failure: leave nothing behind.
-    await deleteKeys(client, `${prefix}:*`).catch(() => 0);
+    await deleteKeysMatching(client, `${prefix}:*`).catch(() => 0);
     await client.quit().catch(() => client.disconnect());
   }
 }
@@ -700,7 +689,7 @@ async function profile(mode: string, side: string, count: number): Promise<void>
     console.log(`total ${(performance.now() - start).toFixed(0)} ms, Node CPU ${(cpuMicros(process.cpuUsage(cpu)) / 1000).toFixed(0)} ms`);
   } finally {
     await store.close();
-    await deleteKeys(client, `${prefix}:*`);
+    await deleteKeysMatching(client, `${prefix}:*`);
     client.disconnect();
   }
 }

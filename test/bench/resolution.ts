@@ -9,6 +9,7 @@ import {
   MemoryStore,
   nextTimestamp,
   type Pack,
+  Replicator,
   VC,
 } from '@troupe/runtime';
 import { Bench } from 'tinybench';
@@ -118,15 +119,10 @@ class Writer {
   }
 }
 
-/** Copies everything in `from`'s log after `cursor` into `to`, in batches, as a Replicator does (no resolve). */
-async function copyLog(from: EventStore, to: EventStore, cursor: string | undefined): Promise<string | undefined> {
-  let position = cursor;
-  for (;;) {
-    const changes = await from.changesSince(position, 2_000);
-    if (changes.packs.length === 0) return position;
-    await to.merge(changes.packs, changes.snapshots);
-    position = changes.cursor;
-  }
+/** A one-way copy of a store's log, as a Replicator does it, without resolving at the target. */
+function copier(from: EventStore, to: EventStore, cursor?: string): Replicator {
+  const endpoint = (store: EventStore) => ({ store, resolve: async () => undefined });
+  return new Replicator(endpoint(from), endpoint(to), { resolve: false, batchSize: 2_000, ...(cursor === undefined ? {} : { cursor }) });
 }
 
 interface Diverged {
@@ -137,8 +133,7 @@ interface Diverged {
 
 /**
  * Replica 'a' writes `history` events (snapshots every 100 as the runtime would), replica 'b'
- * receives them through the replication log (merge does not carry snapshots: they are a per-store
- * cache), then both write `divergence` more events during a partition, then the partition heals
+ * receives them through the replication log (with the snapshots written with them), then both write `divergence` more events during a partition, then the partition heals
  * and each store receives the other's branch. Both stores end with the same two heads.
  */
 export async function buildDiverged(history: number, divergence: number): Promise<Diverged> {
@@ -148,16 +143,17 @@ export async function buildDiverged(history: number, divergence: number): Promis
   const copy = new MemoryStore();
   const a = new Writer(origin, actor, 'a', clock, 1, undefined, Counter.initial(), 0);
   await a.write(history);
-  const originCursor = await copyLog(origin, copy, undefined);
-  const copyCursor = String(copy.packCount);
+  const originToCopy = copier(origin, copy);
+  await originToCopy.sync();
+  const copyToOrigin = copier(copy, origin, String(copy.packCount));
   // Replica b continues from the copied head; having loaded it by replaying the chain, the runtime
   // would count the whole chain as "since the last snapshot".
   const copyChain = await copy.loadChain(actor, VC.encode(a.head!.version));
   const b = new Writer(copy, actor, 'b', clock, 2, a.head, a.state, copyChain.packs.reduce((n, p) => n + p.events.length, 0));
   await a.write(divergence);
   await b.write(divergence);
-  await copyLog(origin, copy, originCursor);
-  await copyLog(copy, origin, copyCursor);
+  await originToCopy.sync();
+  await copyToOrigin.sync();
   for (const store of [origin, copy]) {
     const heads = await store.heads(actor);
     if (heads.length !== 2) throw new Error(`expected 2 heads after the heal, got ${heads.length}`);

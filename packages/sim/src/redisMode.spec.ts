@@ -2,7 +2,7 @@ import { requireService } from '@troupe/runtime/testkit';
 import { describe, expect, it } from 'vitest';
 import { brokenStrategies } from './brokenStrategies.js';
 import { defaultRedisUrl } from './options.js';
-import { keysMatching, keysOfPrefixes } from './redisKeys.js';
+import { keysMatchingAt, keysOfPrefixes } from './redisKeys.js';
 import { type TraceEvent, simulate, simulateWithTrace } from './simulate.js';
 import { type Workload, bankWorkload } from './workloads.js';
 
@@ -10,7 +10,7 @@ const available = await requireService({ name: 'Redis', host: '127.0.0.1', port:
 const redisUrl = process.env.REDIS_URL ?? defaultRedisUrl;
 
 function keysLeft(pattern: string): Promise<string[]> {
-  return keysMatching(redisUrl, pattern);
+  return keysMatchingAt(redisUrl, pattern);
 }
 
 describe.skipIf(!available)('Redis mode', () => {

@@ -1,6 +1,7 @@
 import { uniqueSuffix } from '@troupe/runtime/testkit';
 import { Redis } from 'ioredis';
 import { connectRedisStore, type ConnectOptions } from '../connect.js';
+import { deleteKeysMatching } from '../keys.js';
 import type { RedisStore } from '../redisStore.js';
 
 /** The Redis every test may use: the local service, database 9, keys under a fresh prefix per store. */
@@ -17,12 +18,7 @@ export async function dropTestStore(store: RedisStore, url = testRedisUrl): Prom
   const redis = new Redis(url, { lazyConnect: true });
   await redis.connect();
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${store.prefix}:*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    await deleteKeysMatching(redis, `${store.prefix}:*`);
   } finally {
     redis.disconnect();
   }
