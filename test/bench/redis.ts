@@ -14,15 +14,14 @@
  */
 import {
   type ActorRef,
+  commandPack,
   decodePack,
   defineActor,
   encodePack,
   encodeValue,
-  type EventRecord,
   FlakeIdSource,
   fold,
   ManualClock,
-  nextTimestamp,
   type Pack,
   VC,
 } from '@troupe/runtime';
@@ -194,7 +193,6 @@ class PackWriter {
     for (let i = 0; i < length; i++) {
       this.clock.advance(3);
       const now = this.clock.now();
-      const ts = nextTimestamp(now, head?.ts);
       const commandId = `${replica}.${this.ids.next()}`;
       const k = this.n++;
       const data: Posted = {
@@ -204,26 +202,7 @@ class PackWriter {
         counterparty: `acct-${10_000 + ((k * 31) % 90_000)}`,
         memo: memos[k % memos.length]!,
       };
-      const event: EventRecord = {
-        id: this.ids.next(),
-        actor,
-        type: 'posted',
-        data,
-        ts,
-        correlationId: commandId,
-        causationId: commandId,
-        replica,
-      };
-      const pack: Pack = {
-        actor,
-        kind: 'command',
-        version: VC.increment(head?.version ?? VC.emptyClock, replica),
-        parents: head ? [head.version] : [],
-        events: [event],
-        commandIds: [commandId],
-        replica,
-        ts,
-      };
+      const pack = commandPack({ actor, head, replica, commandId, now, ids: this.ids, emitted: [{ type: 'posted', data }] });
       packs.push(pack);
       head = pack;
     }

@@ -1,13 +1,12 @@
 import {
   type ActorRef,
+  commandPack,
   computeMerge,
-  type EventRecord,
   type EventStore,
   FlakeIdSource,
   fold,
   ManualClock,
   MemoryStore,
-  nextTimestamp,
   type Pack,
   Replicator,
   VC,
@@ -85,31 +84,12 @@ class Writer {
     for (let i = 0; i < count; i++) {
       this.clock.advance(1);
       const now = this.clock.now();
-      const ts = nextTimestamp(now, this.head?.ts);
       const commandId = `${this.replica}-${this.seq++}`;
       const emitted = Counter.commands.add(this.state, { by: 1 }, { actor: this.actor, commandId, now, replica: this.replica });
       if (!Array.isArray(emitted)) throw new Error('counter rejected a command');
-      const events: EventRecord[] = emitted.map((e) => ({
-        id: this.ids.next(),
-        actor: this.actor,
-        type: e.type,
-        data: e.data,
-        ts,
-        correlationId: commandId,
-        causationId: commandId,
-        replica: this.replica,
-      }));
+      const pack = commandPack({ actor: this.actor, head: this.head, replica: this.replica, commandId, now, ids: this.ids, emitted });
+      const events = pack.events;
       const state = fold(Counter, this.state, events) as CounterState;
-      const pack: Pack = {
-        actor: this.actor,
-        kind: 'command',
-        version: VC.increment(this.head?.version ?? VC.emptyClock, this.replica),
-        parents: this.head ? [this.head.version] : [],
-        events,
-        commandIds: [commandId],
-        replica: this.replica,
-        ts,
-      };
       const snapshotDue = this.sinceSnapshot + events.length >= Counter.snapshotEvery;
       await this.store.append(pack, this.head ? [VC.encode(this.head.version)] : [], snapshotDue ? { version: pack.version, state } : undefined);
       this.head = pack;

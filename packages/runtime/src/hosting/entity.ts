@@ -8,8 +8,8 @@ import {
 import { AppendConflictError, LimitExceededError, TroupeError } from '../errors/index.js';
 import type { Clock, IdSource } from '../ids/index.js';
 import type { ActorRef, EventRecord, Pack, Snapshot } from '../model/index.js';
-import { canonical } from '../codec/index.js';
-import { computeMerge, nextTimestamp, stateAt, type AncestryLimits } from '../resolution/index.js';
+import { computeMerge, stateAt, type AncestryLimits } from '../resolution/index.js';
+import { commandPack } from './commandPack.js';
 import type { EventStore } from '../store/index.js';
 import { VC, type VectorClock } from '../vectorClock/index.js';
 import type { ActorView, CommandReply, ResolveReply } from './replies.js';
@@ -190,37 +190,25 @@ export class Entity {
     if (decision.length > this.env.eventsPerCommandMax) {
       throw new LimitExceededError('eventsPerCommandMax', `${this.definition.type}.${command.type} emitted ${decision.length} events, more than ${this.env.eventsPerCommandMax}`);
     }
-    const ts = nextTimestamp(now, current.head?.ts);
-    const events: EventRecord[] = decision.map((e: { type: string; data: unknown }) => {
+    for (const e of decision as { type?: unknown }[]) {
       if (!e || typeof e.type !== 'string' || !Object.hasOwn(this.definition.events, e.type)) {
         throw new TroupeError('INVALID_DEFINITION', `${this.definition.type}.${command.type} emitted an event of unknown type '${e?.type}'`);
       }
-      return {
-        id: this.env.ids.next(),
-        actor: this.actor,
-        type: e.type,
-        // Canonical, so the live state folds exactly what a reload (or another replica) reads.
-        data: canonical(e.data),
-        ts,
-        correlationId: command.correlationId,
-        causationId: command.commandId,
-        ...(command.initiatedBy === undefined ? {} : { initiatedBy: command.initiatedBy }),
-        replica: this.env.replicaId,
-      };
+    }
+    const pack = commandPack({
+      actor: this.actor,
+      head: current.head,
+      replica: this.env.replicaId,
+      commandId: command.commandId,
+      correlationId: command.correlationId,
+      ...(command.initiatedBy === undefined ? {} : { initiatedBy: command.initiatedBy }),
+      now,
+      ids: this.env.ids,
+      emitted: decision as { type: string; data: unknown }[],
     });
     // Fold before persisting: an event handler that throws must not leave a pack behind.
-    const state = fold(this.definition, current.state, events);
-    const pack: Pack = {
-      actor: this.actor,
-      kind: 'command',
-      version: VC.increment(current.head?.version ?? VC.emptyClock, this.env.replicaId),
-      parents: current.head ? [current.head.version] : [],
-      events,
-      commandIds: [command.commandId],
-      replica: this.env.replicaId,
-      ts,
-    };
-    const snapshotDue = current.sinceSnapshot + events.length >= this.definition.snapshotEvery;
+    const state = fold(this.definition, current.state, pack.events);
+    const snapshotDue = current.sinceSnapshot + pack.events.length >= this.definition.snapshotEvery;
     return { status: 'accepted', pack, state, ...(snapshotDue ? { snapshot: { version: pack.version, state } } : {}) };
   }
 
