@@ -96,7 +96,6 @@ export class Replicator {
   private async run(): Promise<SyncReport> {
     let copied = 0;
     let skipped = 0;
-    const touched = this.unresolved;
     if (!this.checkpointLoaded) {
       this.position = await this.checkpoint!.load();
       this.checkpointLoaded = true;
@@ -108,21 +107,20 @@ export class Replicator {
       const report = await this.target.store.merge(changes.packs, changes.snapshots);
       copied += report.added;
       skipped += report.skipped;
-      for (const pack of changes.packs) touched.set(actorKey(pack.actor), pack.actor);
+      if (this.resolveDivergence) for (const pack of changes.packs) this.unresolved.set(actorKey(pack.actor), pack.actor);
       this.position = changes.cursor;
       await this.checkpoint?.save(changes.cursor);
     }
     const resolved: ActorRef[] = [];
     const failed: { actor: ActorRef; error: unknown }[] = [];
-    if (!this.resolveDivergence) touched.clear();
-    for (const [key, actor] of [...touched]) {
+    for (const [key, actor] of [...this.unresolved]) {
       try {
         const heads = await this.target.store.heads(actor);
         if (heads.length > 1) {
           await this.target.resolve(actor);
           resolved.push(actor);
         }
-        touched.delete(key);
+        this.unresolved.delete(key);
       } catch (error) {
         failed.push({ actor, error });
       }
