@@ -110,6 +110,12 @@ export type CommandOf<Def> = {
 export interface CommandOptions {
   /** Idempotency key: a command id seen before returns the first result and applies nothing. Default: a new id. */
   readonly commandId?: string;
+  /**
+   * Look `commandId` up before applying (default: true whenever a commandId is given). Only a
+   * transport that knows this is the first delivery of an id it generated itself (the RabbitMQ
+   * worker, for a message that was never delivered before) passes false, to save a store round trip.
+   */
+  readonly checkDuplicate?: boolean;
   readonly correlationId?: string;
   readonly initiatedBy?: string;
 }

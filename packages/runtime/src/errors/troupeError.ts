@@ -11,7 +11,11 @@ export type TroupeErrorCode =
   | 'LIMIT_EXCEEDED'
   | 'INVALID_DEFINITION'
   | 'STORE_UNAVAILABLE'
-  | 'VERSION_COLLISION';
+  | 'VERSION_COLLISION'
+  | 'BUS_UNAVAILABLE'
+  | 'COMMAND_TIMEOUT'
+  | 'COMMAND_FAILED'
+  | 'TOPOLOGY_MISMATCH';
 
 /** Base class: every operating error carries a stable `code` callers can switch on. */
 export class TroupeError extends Error {

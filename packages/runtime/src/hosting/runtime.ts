@@ -216,8 +216,8 @@ export class Runtime {
     const validator = definition.validate?.[command.type];
     const problem = validator ? validator(payload) : undefined;
     if (problem !== undefined) throw new InvalidPayloadError(definition.type, command.type, problem);
-    const callerChoseId = command.commandId !== undefined;
-    if (callerChoseId && !isIdentifier(command.commandId)) {
+    const callerChoseId = command.commandId !== undefined && command.checkDuplicate !== false;
+    if (command.commandId !== undefined && !isIdentifier(command.commandId)) {
       throw new InvalidPayloadError(definition.type, command.type, 'commandId must be a string of 1-256 characters of well-formed Unicode');
     }
     // Default ids come from the replica's id source: unique across replicas (machine id) and

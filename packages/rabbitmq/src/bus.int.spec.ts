@@ -1,0 +1,172 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { MemoryStore, encodeValue, type UntypedRef } from '@troupe/runtime';
+import { connectBus, type CommandBus } from './client.js';
+import { CommandFailedError, CommandTimeoutError, TopologyMismatchError, BusUnavailableError } from './errors.js';
+import { startWorker, type Worker } from './worker.js';
+import { SequenceLog } from './testing/sequenceActor.js';
+import { amqpUrl, deleteTopology, drainQueue, publishRaw, queueDepth, requireRabbitMq, testTopology } from './testing/amqpTest.js';
+import { encodeCommand, busProtocolVersion } from './protocol.js';
+import { shardOf, topology } from './topology.js';
+
+const available = await requireRabbitMq();
+const quiet = pino({ level: 'silent' });
+
+describe.skipIf(!available)('command bus on RabbitMQ', () => {
+  const t = testTopology(4);
+  const store = new MemoryStore();
+  let worker: Worker;
+  let bus: CommandBus;
+
+  beforeAll(async () => {
+    worker = await startWorker({ url: amqpUrl, ...t, actors: [SequenceLog], store, logger: quiet, metricsPort: 0, defaultMetrics: false });
+    bus = await connectBus({ url: amqpUrl, ...t, timeoutMs: 10_000 });
+  });
+  afterAll(async () => {
+    await bus?.close();
+    await worker?.stop();
+    await deleteTopology(t);
+  });
+
+  const log = (id: string) => ({ type: 'seqlog', id }) as UntypedRef;
+
+  it('answers accepted with version and events, and rejected with the reason', async () => {
+    const accepted = await bus.send(log('a'), { type: 'record', payload: { client: 'c', seq: 1 } });
+    expect(accepted.status).toBe('accepted');
+    if (accepted.status !== 'accepted') return;
+    expect(accepted.duplicate).toBe(false);
+    expect(accepted.events.map((e) => e.data)).toEqual([{ client: 'c', seq: 1 }]);
+    expect(Object.values(accepted.version)).toEqual([1]);
+    const rejected = await bus.send(log('a'), { type: 'refuse', payload: { why: 'not today' } });
+    expect(rejected).toMatchObject({ status: 'rejected', reason: 'not today' });
+  });
+
+  it('keeps per-actor order for many concurrent commands over few actors', async () => {
+    const actors = ['o1', 'o2', 'o3', 'o4', 'o5'];
+    const perActor = 60;
+    const sends = [];
+    for (let seq = 0; seq < perActor; seq++) {
+      for (const id of actors) sends.push(bus.send(log(id), { type: 'record', payload: { client: 'order', seq } }));
+    }
+    const replies = await Promise.all(sends);
+    expect(replies.every((r) => r.status === 'accepted')).toBe(true);
+    for (const id of actors) {
+      const view = await worker.runtime.inspect<{ seen: [string, number][] }>(log(id));
+      expect(view.state.seen.map(([, seq]) => seq)).toEqual(Array.from({ length: perActor }, (_, i) => i));
+    }
+  });
+
+  it('answers a repeated commandId with the first result and applies nothing twice', async () => {
+    const first = await bus.send(log('idem'), { type: 'record', payload: { client: 'c', seq: 7 } }, { commandId: 'cmd-idem-1' });
+    const again = await bus.send(log('idem'), { type: 'record', payload: { client: 'c', seq: 7 } }, { commandId: 'cmd-idem-1' });
+    expect(first).toMatchObject({ status: 'accepted', duplicate: false });
+    expect(again).toMatchObject({ status: 'accepted', duplicate: true });
+    if (first.status !== 'accepted' || again.status !== 'accepted') return;
+    expect(again.version).toEqual(first.version);
+    expect(again.events.map((e) => e.id)).toEqual(first.events.map((e) => e.id));
+    const view = await worker.runtime.inspect<{ seen: unknown[] }>(log('idem'));
+    expect(view.state.seen).toHaveLength(1);
+  });
+
+  it('dead-letters bad input with the reason, answers the client with a typed error, and keeps going', async () => {
+    const unknownType = bus.send({ type: 'nope', id: 'x' } as UntypedRef, { type: 'record', payload: {} });
+    await expect(unknownType).rejects.toBeInstanceOf(CommandFailedError);
+    await expect(unknownType).rejects.toMatchObject({ remoteCode: 'UNKNOWN_ACTOR_TYPE' });
+    await expect(bus.send(log('bad'), { type: 'fly', payload: {} })).rejects.toMatchObject({ remoteCode: 'UNKNOWN_COMMAND' });
+    await expect(bus.send(log('bad'), { type: 'record', payload: { seq: 'x' } })).rejects.toMatchObject({ remoteCode: 'INVALID_PAYLOAD' });
+    await expect(bus.send(log('bad'), { type: 'explode', payload: {} })).rejects.toMatchObject({ remoteCode: 'ACTOR_FAILED' });
+    // Raw garbage and an oversize message, straight into a shard queue.
+    await publishRaw(t, t.shardQueues[0]!, Buffer.from('not msgpack at all'), { messageId: 'garbage-1' });
+    const wrongVersion = encodeValue({ v: 99, type: 'seqlog', id: 'q', command: 'record', commandId: 'v99', checkDuplicate: false });
+    await publishRaw(t, t.shardQueues[0]!, wrongVersion);
+    await publishRaw(t, t.shardQueues[1]!, Buffer.alloc(2 << 20, 1), { messageId: 'huge-1' });
+    // The worker keeps going: a good command after all of them is accepted.
+    const after = await bus.send(log('bad'), { type: 'record', payload: { client: 'c', seq: 1 } });
+    expect(after.status).toBe('accepted');
+    await waitFor(async () => (await queueDepth(t.deadLetterQueue)) >= 7);
+    const dead = await drainQueue(t.deadLetterQueue);
+    const codes = dead.map((m) => m.headers['x-troupe-error-code']).sort();
+    expect(codes).toEqual(['ACTOR_FAILED', 'INVALID_PAYLOAD', 'LIMIT_EXCEEDED', 'MALFORMED_MESSAGE', 'MALFORMED_MESSAGE', 'UNKNOWN_ACTOR_TYPE', 'UNKNOWN_COMMAND']);
+    for (const m of dead) expect(String(m.headers['x-troupe-reason']).length).toBeGreaterThan(5);
+    // Nothing was persisted for the bad ones: 'bad' holds only the good command.
+    const view = await worker.runtime.inspect<{ seen: unknown[] }>(log('bad'));
+    expect(view.state.seen).toHaveLength(1);
+  });
+
+  it('refuses an oversize command before publishing', async () => {
+    const small = await connectBus({ url: amqpUrl, ...t, maxCommandBytes: 1_000 });
+    try {
+      await expect(small.send(log('big'), { type: 'record', payload: { client: 'x'.repeat(2_000), seq: 1 } })).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('counts outcomes in its Prometheus metrics', async () => {
+    const text = await (await fetch(worker.metricsUrl!)).text();
+    expect(text).toMatch(/troupe_commands_total\{outcome="accepted"\} [1-9]\d*/);
+    expect(text).toMatch(/troupe_commands_total\{outcome="duplicate"\} 1/);
+    expect(text).toMatch(/troupe_commands_total\{outcome="rejected"\} 1/);
+    expect(text).toMatch(/troupe_commands_total\{outcome="dead_lettered"\} 7/);
+    expect(text).toMatch(/troupe_command_duration_seconds_count [1-9]/);
+    expect(text).toMatch(/troupe_live_actors [1-9]/);
+  });
+});
+
+describe.skipIf(!available)('command bus without a worker', () => {
+  it('fails to connect with a clear error when the topology is not there', async () => {
+    await expect(connectBus({ url: amqpUrl, ...testTopology(3) })).rejects.toBeInstanceOf(TopologyMismatchError);
+  });
+
+  it('fails fast with BusUnavailableError when no broker answers', async () => {
+    await expect(connectBus({ url: 'amqp://guest:guest@127.0.0.1:1' })).rejects.toBeInstanceOf(BusUnavailableError);
+  });
+
+  it('times out with the commandId, and a retry with that id gets the one result once a worker runs', async () => {
+    const t = testTopology(2);
+    const store = new MemoryStore();
+    // Declare the topology with a worker, then stop it so commands wait in the queue.
+    const first = await startWorker({ url: amqpUrl, ...t, actors: [SequenceLog], store, logger: quiet, defaultMetrics: false });
+    await first.stop();
+    const bus = await connectBus({ url: amqpUrl, ...t });
+    try {
+      const ref = { type: 'seqlog', id: 'late' } as UntypedRef;
+      const error = await bus.send(ref, { type: 'record', payload: { client: 'c', seq: 1 } }, { timeout: 200 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CommandTimeoutError);
+      const commandId = (error as CommandTimeoutError).commandId;
+      const worker = await startWorker({ url: amqpUrl, ...t, actors: [SequenceLog], store, logger: quiet, defaultMetrics: false });
+      try {
+        const retry = await bus.send(ref, { type: 'record', payload: { client: 'c', seq: 1 } }, { commandId });
+        expect(retry).toMatchObject({ status: 'accepted', duplicate: true, commandId });
+        const view = await worker.runtime.inspect<{ seen: unknown[] }>(ref);
+        expect(view.state.seen).toHaveLength(1);
+      } finally {
+        await worker.stop();
+      }
+    } finally {
+      await bus.close();
+      await deleteTopology(t);
+    }
+  });
+
+  it('routes by a stable hash that spreads actors over every shard', () => {
+    const t = topology({ shards: 8 });
+    const counts = new Array<number>(8).fill(0);
+    for (let i = 0; i < 4_000; i++) counts[shardOf({ type: 'account', id: `acc-${i}` }, 8)]!++;
+    for (const c of counts) expect(c).toBeGreaterThan(350);
+    expect(shardOf({ type: 'account', id: 'alice' }, 8)).toBe(shardOf({ type: 'account', id: 'alice' }, 8));
+    expect(t.shardQueues[3]).toBe('troupe.shard.3-of-8');
+  });
+
+  it('encodes command messages the worker decodes', () => {
+    expect(encodeCommand({ v: busProtocolVersion, type: 'a', id: 'b', command: 'c', payload: { x: 1 }, commandId: 'd', checkDuplicate: false })[0]).toBe(1);
+  });
+});
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const start = Date.now();
+  while (!(await condition())) {
+    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,63 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Outcomes a worker counts commands by. */
+export type CommandOutcome = 'accepted' | 'duplicate' | 'rejected' | 'dead_lettered';
+
+/** A worker's Prometheus metrics, in their own registry (several workers can share a process). */
+export class WorkerMetrics {
+  readonly registry = new Registry();
+  readonly commands: Counter<'outcome'>;
+  readonly latency: Histogram;
+  readonly appendConflicts: Counter;
+  readonly redeliveries: Counter;
+  readonly transientFailures: Counter<'code'>;
+  readonly liveActors: Gauge;
+
+  constructor(liveActors: () => number, defaultMetrics: boolean) {
+    const registers = [this.registry];
+    this.commands = new Counter({ name: 'troupe_commands_total', help: 'Commands handled, by outcome', labelNames: ['outcome'], registers });
+    this.latency = new Histogram({
+      name: 'troupe_command_duration_seconds',
+      help: 'Time from delivery to ack of a command',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.appendConflicts = new Counter({ name: 'troupe_append_conflicts_total', help: 'Appends refused because the head moved (re-decided)', registers });
+    this.redeliveries = new Counter({ name: 'troupe_redeliveries_total', help: 'Messages the broker marked redelivered', registers });
+    this.transientFailures = new Counter({ name: 'troupe_transient_failures_total', help: 'Executions retried after a transient failure', labelNames: ['code'], registers });
+    this.liveActors = new Gauge({
+      name: 'troupe_live_actors',
+      help: 'Actors in memory',
+      registers,
+      collect() {
+        this.set(liveActors());
+      },
+    });
+    if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'troupe_worker_' });
+  }
+
+  /** Serves `GET /metrics` on host:port (port 0 picks a free one); resolves to its URL. */
+  async serve(port: number, host = '127.0.0.1'): Promise<{ url: string; close: () => Promise<void> }> {
+    const server: Server = createServer((request, response) => {
+      if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
+        response.writeHead(404).end('not found: try /metrics\n');
+        return;
+      }
+      this.registry.metrics().then(
+        (text) => response.writeHead(200, { 'content-type': this.registry.contentType }).end(text),
+        (error: Error) => response.writeHead(500).end(`${error.message}\n`),
+      );
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+    const address = server.address() as AddressInfo;
+    return {
+      url: `http://${host}:${address.port}/metrics`,
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    };
+  }
+}

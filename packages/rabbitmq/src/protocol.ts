@@ -1,0 +1,90 @@
+import { type CommandReply, type EventRecord, type VectorClock, decodeValue, encodeValue } from '@troupe/runtime';
+
+/** Wire format version of bus messages (the first byte is the codec's format byte). */
+export const busProtocolVersion = 1;
+
+/** A command as it travels from a client to a worker (msgpack, behind the codec's format byte). */
+export interface CommandMessage {
+  readonly v: typeof busProtocolVersion;
+  readonly type: string;
+  readonly id: string;
+  readonly command: string;
+  readonly payload: unknown;
+  readonly commandId: string;
+  /**
+   * False only when the client generated the id and this is its first publish: the worker then
+   * skips the duplicate lookup unless the broker marks the message redelivered.
+   */
+  readonly checkDuplicate: boolean;
+  readonly correlationId?: string;
+  readonly initiatedBy?: string;
+}
+
+/** A worker's answer: the runtime's reply, or why the command could not be executed. */
+export type ReplyMessage =
+  | ({ readonly v: typeof busProtocolVersion } & CommandReply)
+  | { readonly v: typeof busProtocolVersion; readonly status: 'failed'; readonly commandId: string; readonly code: string; readonly message: string };
+
+export function encodeCommand(message: CommandMessage): Buffer {
+  return encodeValue(message);
+}
+
+export function encodeReply(message: ReplyMessage): Buffer {
+  return encodeValue(message);
+}
+
+/** Why a message cannot be a command; thrown by `decodeCommand`. */
+export class MalformedMessageError extends Error {
+  override readonly name = 'MalformedMessageError';
+  readonly code = 'MALFORMED_MESSAGE';
+}
+
+const isText = (value: unknown, max = 256): value is string => typeof value === 'string' && value.length > 0 && value.length <= max;
+
+/** Decodes and checks a command message; throws MalformedMessageError naming what is wrong. */
+export function decodeCommand(bytes: Uint8Array): CommandMessage {
+  let value: unknown;
+  try {
+    value = decodeValue(bytes, 'command message');
+  } catch (error) {
+    throw new MalformedMessageError((error as Error).message);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new MalformedMessageError('a command message must be a msgpack map');
+  const m = value as Record<string, unknown>;
+  if (m.v !== busProtocolVersion) throw new MalformedMessageError(`unknown bus protocol version ${String(m.v)} (this worker reads ${busProtocolVersion})`);
+  for (const field of ['type', 'id', 'command', 'commandId'] as const) {
+    if (!isText(m[field])) throw new MalformedMessageError(`field '${field}' must be a string of 1-256 characters`);
+  }
+  if (typeof m.checkDuplicate !== 'boolean') throw new MalformedMessageError("field 'checkDuplicate' must be a boolean");
+  for (const field of ['correlationId', 'initiatedBy'] as const) {
+    if (m[field] !== undefined && !isText(m[field])) throw new MalformedMessageError(`field '${field}' must be a string of 1-256 characters when present`);
+  }
+  return m as unknown as CommandMessage;
+}
+
+/** Decodes a reply; undefined when it is not one (the client then ignores it). */
+export function decodeReply(bytes: Uint8Array): ReplyMessage | undefined {
+  let value: unknown;
+  try {
+    value = decodeValue(bytes, 'reply message');
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const m = value as { v?: unknown; status?: unknown; commandId?: unknown };
+  if (m.v !== busProtocolVersion || typeof m.commandId !== 'string') return undefined;
+  if (m.status !== 'accepted' && m.status !== 'rejected' && m.status !== 'failed') return undefined;
+  return value as ReplyMessage;
+}
+
+/** The reply a client hands its caller: the runtime's reply without the wire version. */
+export function toCommandReply(reply: ReplyMessage & { status: 'accepted' | 'rejected' }): CommandReply {
+  if (reply.status === 'rejected') return { status: 'rejected', commandId: reply.commandId, reason: reply.reason };
+  return {
+    status: 'accepted',
+    commandId: reply.commandId,
+    version: reply.version as VectorClock,
+    events: reply.events as readonly EventRecord[],
+    duplicate: reply.duplicate,
+  };
+}

@@ -1,0 +1,79 @@
+import type { Channel } from 'amqplib';
+import { InvalidDefinitionError, fnv1a32, type ActorRef } from '@troupe/runtime';
+
+export interface TopologyOptions {
+  /** Prefix of every exchange and queue name. Default 'troupe'. */
+  readonly prefix?: string;
+  /** Number of shard queues. Every client and worker of one deployment must agree. Default 16. */
+  readonly shards?: number;
+  /** 'classic' (default, fastest on one node) or 'quorum' (replicated on a RabbitMQ cluster). */
+  readonly queueType?: 'classic' | 'quorum';
+}
+
+export const topologyDefaults = { prefix: 'troupe', shards: 16, queueType: 'classic' } as const;
+
+/** Names of every exchange and queue of one deployment. */
+export interface Topology {
+  readonly prefix: string;
+  readonly shards: number;
+  readonly queueType: 'classic' | 'quorum';
+  /** Direct exchange commands are published to, with the shard queue's name as routing key. */
+  readonly commandsExchange: string;
+  /** Fanout exchange the shard queues dead-letter into. */
+  readonly deadLetterExchange: string;
+  /** Where poison messages end up, with the reason in their headers. */
+  readonly deadLetterQueue: string;
+  /** The shard queues, index = shard. */
+  readonly shardQueues: readonly string[];
+}
+
+/**
+ * Resolves names. A shard queue's name carries the shard count (`troupe.shard.3-of-16`), so
+ * processes configured with a different count never share queues by accident: a client checks
+ * that its queues exist, and routing into a deployment with another count fails loudly.
+ */
+export function topology(options: TopologyOptions = {}): Topology {
+  const prefix = options.prefix ?? topologyDefaults.prefix;
+  const shards = options.shards ?? topologyDefaults.shards;
+  const queueType = options.queueType ?? topologyDefaults.queueType;
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix)) throw new InvalidDefinitionError(`topology prefix must be 1-64 characters of [A-Za-z0-9_.-], got '${prefix}'`);
+  if (!Number.isInteger(shards) || shards < 1 || shards > 1024) throw new InvalidDefinitionError(`shards must be an integer in 1..1024, got ${shards}`);
+  if (queueType !== 'classic' && queueType !== 'quorum') throw new InvalidDefinitionError(`queueType must be 'classic' or 'quorum', got '${String(queueType)}'`);
+  return {
+    prefix,
+    shards,
+    queueType,
+    commandsExchange: `${prefix}.commands`,
+    deadLetterExchange: `${prefix}.dead`,
+    deadLetterQueue: `${prefix}.dead-letter`,
+    shardQueues: Array.from({ length: shards }, (_, i) => `${prefix}.shard.${i}-of-${shards}`),
+  };
+}
+
+/** The shard of an actor: a stable hash of `type:id`, the same in every process and release. */
+export function shardOf(ref: ActorRef, shards: number): number {
+  return fnv1a32(`${ref.type}:${ref.id}`) % shards;
+}
+
+/**
+ * Declares everything, idempotently: the commands exchange, the dead-letter exchange and queue,
+ * and every shard queue (durable, single active consumer, dead-lettering) bound by its name.
+ * Workers call it; clients only check (`checkTopology`).
+ */
+export async function declareTopology(channel: Channel, t: Topology): Promise<void> {
+  await channel.assertExchange(t.commandsExchange, 'direct', { durable: true });
+  await channel.assertExchange(t.deadLetterExchange, 'fanout', { durable: true });
+  await channel.assertQueue(t.deadLetterQueue, { durable: true, arguments: { 'x-queue-type': t.queueType } });
+  await channel.bindQueue(t.deadLetterQueue, t.deadLetterExchange, '');
+  for (const queue of t.shardQueues) {
+    await channel.assertQueue(queue, {
+      durable: true,
+      arguments: {
+        'x-queue-type': t.queueType,
+        'x-single-active-consumer': true,
+        'x-dead-letter-exchange': t.deadLetterExchange,
+      },
+    });
+    await channel.bindQueue(queue, t.commandsExchange, queue);
+  }
+}

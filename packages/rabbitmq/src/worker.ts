@@ -1,0 +1,338 @@
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, RecoveringChannelModel } from 'amqplib';
+import { pino, type Logger } from 'pino';
+import {
+  type ActorRef,
+  type AnyActorDefinition,
+  type CommandReply,
+  type EventStore,
+  Runtime,
+  type RuntimeOptions,
+  TroupeError,
+  actorKey,
+} from '@troupe/runtime';
+import { connectRecovering, defaultAmqpUrl, redactUrl } from './connection.js';
+import { countingConflicts } from './countingStore.js';
+import { WorkerMetrics } from './metrics.js';
+import { type CommandMessage, MalformedMessageError, type ReplyMessage, busProtocolVersion, decodeCommand, encodeReply } from './protocol.js';
+import { type Topology, type TopologyOptions, declareTopology, topology as resolveTopology } from './topology.js';
+
+/** Called around each execution; the failover test uses them to prove one worker per actor at a time. */
+export interface WorkerHooks {
+  beforeExecute?(ref: ActorRef, commandId: string): void | Promise<void>;
+  afterExecute?(ref: ActorRef, commandId: string): void | Promise<void>;
+}
+
+export interface WorkerOptions extends TopologyOptions {
+  /** Actor definitions this worker hosts (an app package's exports). */
+  readonly actors: readonly AnyActorDefinition[];
+  /** Where packs live. Default: a MemoryStore (only sensible for a single worker). */
+  readonly store?: EventStore;
+  /** Default amqp://guest:guest@127.0.0.1:5672. */
+  readonly url?: string;
+  /** Replica this worker writes as. Default 'local'. */
+  readonly replicaId?: string;
+  /** Further runtime options (passivation, limits, clock). */
+  readonly runtime?: Omit<RuntimeOptions, 'actors' | 'store' | 'replicaId'>;
+  /** Unacknowledged messages per shard queue. Default 64 (see the package README for the measurement). */
+  readonly prefetch?: number;
+  /** Larger messages are dead-lettered without decoding. Default 1 MiB. */
+  readonly maxCommandBytes?: number;
+  /** Default: pino at level TROUPE_LOG_LEVEL or 'info', to stdout. */
+  readonly logger?: Logger;
+  /** Serve Prometheus metrics on this port (0: any free port). Default: no endpoint. */
+  readonly metricsPort?: number;
+  /** Default 127.0.0.1. */
+  readonly metricsHost?: string;
+  /** Include Node's process metrics (CPU, memory, event loop lag). Default true. */
+  readonly defaultMetrics?: boolean;
+  /** Longest pause between retries of a command that met a transient failure, ms. Default 2,000. */
+  readonly retryDelayMaxMs?: number;
+  /** Connection attempts before `startWorker` gives up. Default 0 (fail fast). */
+  readonly connectRetries?: number;
+  readonly hooks?: WorkerHooks;
+}
+
+export const workerDefaults = { prefetch: 64, maxCommandBytes: 1 << 20, retryDelayMaxMs: 2_000 } as const;
+
+/** Codes worth retrying in place: the store was unreachable, or the head kept moving. */
+const transientCodes = new Set(['STORE_UNAVAILABLE', 'APPEND_CONFLICT']);
+
+function errorCode(error: unknown): string {
+  if (error instanceof TroupeError) return error.code;
+  if (error instanceof MalformedMessageError) return error.code;
+  return 'ACTOR_FAILED';
+}
+
+/**
+ * Consumes the shard queues and executes commands on a Runtime. Single active consumer means one
+ * worker holds a shard at a time; the others stand by and take over when it dies. A message is
+ * acknowledged only after its pack is durable in the store, then answered. Commands to one actor
+ * run one at a time in queue order, even across transient store failures (retried in place).
+ */
+export class Worker {
+  readonly id = `${hostname()}.${process.pid}.${randomUUID().slice(0, 6)}`;
+  readonly runtime: Runtime;
+  readonly metrics: WorkerMetrics;
+  readonly topology: Topology;
+  readonly log: Logger;
+  /** URL of the /metrics endpoint when one is served. */
+  metricsUrl: string | undefined;
+  private model: RecoveringChannelModel | undefined;
+  private confirmChannel: ConfirmChannel | undefined;
+  private generation = 0;
+  private halted = true;
+  private stopping: Promise<void> | undefined;
+  private executing = 0;
+  private idle: (() => void)[] = [];
+  private readonly chains = new Map<string, Promise<void>>();
+  private readonly background = new Set<Promise<void>>();
+  private closeMetrics: (() => Promise<void>) | undefined;
+  private readonly settings: Required<Pick<WorkerOptions, 'prefetch' | 'maxCommandBytes' | 'retryDelayMaxMs'>>;
+
+  private constructor(private readonly options: WorkerOptions) {
+    this.topology = resolveTopology(options);
+    this.settings = {
+      prefetch: options.prefetch ?? workerDefaults.prefetch,
+      maxCommandBytes: options.maxCommandBytes ?? workerDefaults.maxCommandBytes,
+      retryDelayMaxMs: options.retryDelayMaxMs ?? workerDefaults.retryDelayMaxMs,
+    };
+    if (!Number.isInteger(this.settings.prefetch) || this.settings.prefetch < 1 || this.settings.prefetch > 65_535) {
+      throw new TroupeError('INVALID_DEFINITION', `prefetch must be an integer in 1..65535, got ${this.settings.prefetch}`);
+    }
+    this.log = (options.logger ?? pino({ name: 'troupe-worker', level: process.env.TROUPE_LOG_LEVEL ?? 'info' })).child({ worker: this.id });
+    let liveActors = () => 0;
+    this.metrics = new WorkerMetrics(() => liveActors(), options.defaultMetrics ?? true);
+    const store = options.store && countingConflicts(options.store, () => this.metrics.appendConflicts.inc());
+    this.runtime = new Runtime({
+      ...options.runtime,
+      actors: options.actors,
+      ...(store ? { store } : {}),
+      ...(options.replicaId ? { replicaId: options.replicaId } : {}),
+    });
+    liveActors = () => this.runtime.liveActors;
+  }
+
+  static async start(options: WorkerOptions): Promise<Worker> {
+    const worker = new Worker(options);
+    try {
+      if (options.metricsPort !== undefined) {
+        const served = await worker.metrics.serve(options.metricsPort, options.metricsHost);
+        worker.metricsUrl = served.url;
+        worker.closeMetrics = served.close;
+      }
+      worker.model = await connectRecovering({
+        url: options.url ?? defaultAmqpUrl,
+        initialRetries: options.connectRetries ?? 0,
+        setup: (model) => worker.setup(model),
+        onDisconnect: (error) => worker.disconnected(error),
+        onReconnectScheduled: ({ attempt, delay, error }) => worker.log.warn({ attempt, delayMs: delay, err: error.message }, 'reconnecting to RabbitMQ'),
+      });
+    } catch (error) {
+      await worker.runtime.stop();
+      await worker.closeMetrics?.();
+      throw error;
+    }
+    worker.log.info(
+      { amqp: redactUrl(options.url ?? defaultAmqpUrl), shards: worker.topology.shards, prefix: worker.topology.prefix, prefetch: worker.settings.prefetch, actors: worker.runtime.actorTypes, metrics: worker.metricsUrl },
+      'worker started',
+    );
+    return worker;
+  }
+
+  /**
+   * Graceful shutdown: starts nothing new, lets every command already executing finish (pack
+   * durable, ack, reply), then closes the connection, which hands the messages it held but had
+   * not started back to the broker for the next worker.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.halted = true;
+      this.log.info({ executing: this.executing }, 'worker stopping: draining commands in flight');
+      await this.settled();
+      await this.model?.close().catch(() => undefined);
+      await this.runtime.stop();
+      await this.closeMetrics?.();
+      this.log.info('worker stopped');
+    })();
+    return this.stopping;
+  }
+
+  private async settled(): Promise<void> {
+    while (this.chains.size > 0 || this.background.size > 0) {
+      await Promise.allSettled([...this.chains.values(), ...this.background]);
+    }
+  }
+
+  private async setup(model: ChannelModel): Promise<void> {
+    // Commands of the previous connection still executing finish first, so this worker never
+    // runs two commands of one actor at once across a reconnection.
+    if (this.executing > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+    const generation = ++this.generation;
+    const confirm = await model.createConfirmChannel();
+    confirm.on('error', (error: Error) => this.log.error({ err: error.message }, 'dead-letter channel error'));
+    await declareTopology(confirm, this.topology);
+    this.confirmChannel = confirm;
+    if (!this.stopping) this.halted = false;
+    for (const [shard, queue] of this.topology.shardQueues.entries()) {
+      const channel = await model.createChannel();
+      channel.on('error', (error: Error) => this.log.error({ err: error.message, queue }, 'shard channel error'));
+      await channel.prefetch(this.settings.prefetch);
+      await channel.consume(queue, (message) => this.onDelivery(generation, shard, channel, message), { noAck: false });
+    }
+    if (generation > 1) this.log.info({ generation }, 'reconnected to RabbitMQ; consuming again');
+  }
+
+  private disconnected(error: Error): void {
+    this.generation++;
+    this.confirmChannel = undefined;
+    this.log.warn({ err: error.message, executing: this.executing }, 'lost the RabbitMQ connection; unacknowledged commands return to their queues');
+  }
+
+  private onDelivery(generation: number, shard: number, channel: Channel, message: ConsumeMessage | null): void {
+    if (!message) {
+      this.log.warn({ queue: this.topology.shardQueues[shard] }, 'the broker cancelled the consumer (queue deleted?)');
+      return;
+    }
+    const deliveredAt = performance.now();
+    if (message.fields.redelivered) this.metrics.redeliveries.inc();
+    let command: CommandMessage;
+    if (message.content.length > this.settings.maxCommandBytes) {
+      this.track(this.poison(channel, message, 'LIMIT_EXCEEDED', `message of ${message.content.length} bytes exceeds maxCommandBytes ${this.settings.maxCommandBytes}`));
+      return;
+    }
+    try {
+      command = decodeCommand(message.content);
+    } catch (error) {
+      this.track(this.poison(channel, message, errorCode(error), (error as Error).message));
+      return;
+    }
+    const ref: ActorRef = { type: command.type, id: command.id };
+    const key = actorKey(ref);
+    const previous = this.chains.get(key) ?? Promise.resolve();
+    const next = previous.then(() => this.execute(generation, channel, message, command, ref, deliveredAt));
+    this.chains.set(key, next);
+    void next.finally(() => {
+      if (this.chains.get(key) === next) this.chains.delete(key);
+    });
+  }
+
+  private track(work: Promise<void>): void {
+    this.background.add(work);
+    void work.finally(() => this.background.delete(work));
+  }
+
+  private async execute(generation: number, channel: Channel, message: ConsumeMessage, command: CommandMessage, ref: ActorRef, deliveredAt: number): Promise<void> {
+    // Not started when stopping or after the connection that delivered it was lost: the broker
+    // gives it back to a consumer, in its place in the queue.
+    if (this.halted || generation !== this.generation) return;
+    this.executing++;
+    try {
+      await this.options.hooks?.beforeExecute?.(ref, command.commandId);
+      let checkDuplicate = command.checkDuplicate || message.fields.redelivered;
+      let reply: CommandReply;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          reply = await this.runtime.send(ref, {
+            type: command.command,
+            payload: command.payload,
+            commandId: command.commandId,
+            checkDuplicate,
+            ...(command.correlationId === undefined ? {} : { correlationId: command.correlationId }),
+            ...(command.initiatedBy === undefined ? {} : { initiatedBy: command.initiatedBy }),
+          });
+          break;
+        } catch (error) {
+          const code = errorCode(error);
+          if (transientCodes.has(code) || code === 'RUNTIME_STOPPED') {
+            if (this.halted || generation !== this.generation) return; // back to the queue
+            this.metrics.transientFailures.inc({ code });
+            const delay = Math.min(this.settings.retryDelayMaxMs, 50 * 2 ** Math.min(attempt, 8));
+            this.log.warn({ actor: actorKey(ref), commandId: command.commandId, code, attempt, delayMs: delay, err: (error as Error).message }, 'transient failure; retrying the command in place');
+            // A timed-out write may have landed: from now on, look the id up first.
+            checkDuplicate = true;
+            await new Promise((resolve) => setTimeout(resolve, delay));
+            continue;
+          }
+          await this.options.hooks?.afterExecute?.(ref, command.commandId);
+          await this.poison(channel, message, code, (error as Error).message, command.commandId);
+          return;
+        }
+      }
+      await this.options.hooks?.afterExecute?.(ref, command.commandId);
+      this.ack(channel, message);
+      this.reply(channel, message, { v: busProtocolVersion, ...reply });
+      const outcome = reply.status === 'rejected' ? 'rejected' : reply.duplicate ? 'duplicate' : 'accepted';
+      this.metrics.commands.inc({ outcome });
+      this.metrics.latency.observe((performance.now() - deliveredAt) / 1_000);
+    } finally {
+      if (--this.executing === 0) for (const resolve of this.idle.splice(0)) resolve();
+    }
+  }
+
+  /**
+   * Moves a message that can never succeed to the dead-letter queue with the reason in its
+   * headers, acknowledges it, and answers the client with the error. Persisted nothing.
+   */
+  private async poison(channel: Channel, message: ConsumeMessage, code: string, reason: string, commandId?: string): Promise<void> {
+    const queue = this.topology.shardQueues.find((q) => q === message.fields.routingKey) ?? message.fields.routingKey;
+    this.log.warn({ code, reason, commandId, queue }, 'dead-lettering a command');
+    const confirm = this.confirmChannel;
+    try {
+      if (!confirm) throw new Error('no dead-letter channel (reconnecting)');
+      await new Promise<void>((resolve, reject) => {
+        confirm.sendToQueue(
+          this.topology.deadLetterQueue,
+          message.content,
+          {
+            ...message.properties,
+            persistent: true,
+            headers: {
+              ...message.properties.headers,
+              'x-troupe-error-code': code,
+              'x-troupe-reason': reason.slice(0, 1_000),
+              'x-troupe-queue': queue,
+              'x-troupe-worker': this.id,
+            },
+          },
+          (error) => (error ? reject(new Error(String(error))) : resolve()),
+        );
+      });
+      this.ack(channel, message);
+    } catch (error) {
+      // The queue's own dead-lettering (x-death headers, reason 'rejected') is the fallback.
+      this.log.error({ err: (error as Error).message }, 'could not publish to the dead-letter queue; rejecting to the broker DLX');
+      try {
+        channel.nack(message, false, false);
+      } catch {
+        return; // channel gone: the message is redelivered and dead-lettered again
+      }
+    }
+    this.metrics.commands.inc({ outcome: 'dead_lettered' });
+    this.reply(channel, message, { v: busProtocolVersion, status: 'failed', commandId: commandId ?? String(message.properties.messageId ?? ''), code, message: reason });
+  }
+
+  private ack(channel: Channel, message: ConsumeMessage): void {
+    try {
+      channel.ack(message);
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message }, 'could not acknowledge (channel closed); the broker will redeliver and the duplicate lookup answers it');
+    }
+  }
+
+  private reply(channel: Channel, message: ConsumeMessage, body: ReplyMessage): void {
+    const replyTo = message.properties.replyTo as string | undefined;
+    if (!replyTo) return;
+    try {
+      channel.sendToQueue(replyTo, encodeReply(body), { correlationId: message.properties.correlationId });
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message }, 'could not send the reply');
+    }
+  }
+}
+
+/** Starts a worker; see WorkerOptions for defaults. */
+export function startWorker(options: WorkerOptions): Promise<Worker> {
+  return Worker.start(options);
+}
