@@ -77,11 +77,17 @@ export class Worker {
   readonly metrics: WorkerMetrics;
   readonly topology: Topology;
   readonly log: Logger;
+  /** Times this worker connected to the broker (1 + reconnections). */
+  get connectionCount(): number {
+    return this.connections;
+  }
+
   /** URL of the /metrics endpoint when one is served. */
   metricsUrl: string | undefined;
   private model: RecoveringChannelModel | undefined;
   private confirmChannel: ConfirmChannel | undefined;
   private generation = 0;
+  private connections = 0;
   private halted = true;
   private stopping: Promise<void> | undefined;
   private executing = 0;
@@ -170,6 +176,7 @@ export class Worker {
     // runs two commands of one actor at once across a reconnection.
     if (this.executing > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
     const generation = ++this.generation;
+    this.connections++;
     const confirm = await model.createConfirmChannel();
     confirm.on('error', (error: Error) => this.log.error({ err: error.message }, 'dead-letter channel error'));
     await declareTopology(confirm, this.topology);
@@ -181,7 +188,7 @@ export class Worker {
       await channel.prefetch(this.settings.prefetch);
       await channel.consume(queue, (message) => this.onDelivery(generation, shard, channel, message), { noAck: false });
     }
-    if (generation > 1) this.log.info({ generation }, 'reconnected to RabbitMQ; consuming again');
+    if (this.connections > 1) this.log.info({ connections: this.connections }, 'reconnected to RabbitMQ; consuming again');
   }
 
   private disconnected(error: Error): void {

@@ -1,0 +1,102 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { Runtime, type UntypedRef } from '@troupe/runtime';
+import { uniqueSuffix } from '@troupe/runtime/testkit';
+import { connectRedisStore, deleteKeysMatching } from '@troupe/redis';
+import { connectBus } from './client.js';
+import { CommandTimeoutError } from './errors.js';
+import { SequenceLog, type SequenceState } from './testing/sequenceActor.js';
+import { amqpUrl, deleteTopology, requireRabbitMq, testTopology } from './testing/amqpTest.js';
+import { scrape, spawnWorker, type WorkerProcess } from './testing/workerProcess.js';
+import { requireService } from '@troupe/runtime/testkit';
+
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/9';
+const available = (await requireRabbitMq()) && (await requireService({ name: 'Redis', host: '127.0.0.1', port: 6379 }));
+
+describe.skipIf(!available)('worker failover (two worker processes, one killed with SIGKILL mid-run)', () => {
+  const t = testTopology(8);
+  const suffix = uniqueSuffix();
+  const env = {
+    AMQP_URL: amqpUrl,
+    REDIS_URL: redisUrl,
+    TOPOLOGY_PREFIX: t.prefix,
+    SHARDS: String(t.shards),
+    STORE_PREFIX: `failover-${suffix}`,
+    MARKER_PREFIX: `failover-markers-${suffix}`,
+  };
+  const processes: WorkerProcess[] = [];
+  const redis = new Redis(redisUrl);
+
+  afterAll(async () => {
+    for (const p of processes) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
+    await Promise.all(processes.map((p) => p.exited));
+    await deleteKeysMatching(redis, `failover-*${suffix}*`);
+    redis.disconnect();
+    await deleteTopology(t);
+  });
+
+  it('applies every accepted command exactly once, in per-actor order, never on two workers at once', { timeout: 120_000 }, async () => {
+    const a = await spawnWorker(env);
+    processes.push(a);
+    const b = await spawnWorker(env);
+    processes.push(b);
+    const bus = await connectBus({ url: amqpUrl, ...t, timeoutMs: 20_000 });
+    const actors = 200;
+    const perActor = 15;
+    let accepted = 0;
+    let retries = 0;
+    let killedAt = -1;
+    const send = async (ref: UntypedRef, seq: number): Promise<void> => {
+      let commandId: string | undefined;
+      for (;;) {
+        try {
+          const reply = await bus.send(ref, { type: 'record', payload: { client: 'failover', seq } }, commandId ? { commandId } : {});
+          expect(reply.status).toBe('accepted');
+          if (++accepted === 1_000) {
+            killedAt = accepted;
+            a.child.kill('SIGKILL');
+          }
+          return;
+        } catch (error) {
+          if (!(error instanceof CommandTimeoutError)) throw error;
+          commandId = error.commandId;
+          retries++;
+        }
+      }
+    };
+    const sends: Promise<void>[] = [];
+    for (let seq = 0; seq < perActor; seq++) {
+      for (let i = 0; i < actors; i++) sends.push(send({ type: 'seqlog', id: `acct-${i}` } as UntypedRef, seq));
+    }
+    await Promise.all(sends);
+    await bus.close();
+    expect(killedAt).toBe(1_000);
+    expect(await a.exited).toBe('SIGKILL');
+
+    // The surviving worker took over and saw the killed worker's unacknowledged messages again.
+    expect(await scrape(b.metricsUrl, 'troupe_redeliveries_total')).toBeGreaterThan(0);
+    const bAccepted = await scrape(b.metricsUrl, 'troupe_commands_total{outcome="accepted"}');
+    const bDuplicates = await scrape(b.metricsUrl, 'troupe_commands_total{outcome="duplicate"}');
+    expect(bAccepted).toBeGreaterThan(0);
+    expect(bAccepted).toBeLessThan(actors * perActor);
+
+    // Never two live workers executing one actor.
+    expect(await redis.lrange(`${env.MARKER_PREFIX}:violations`, 0, -1)).toEqual([]);
+    expect(Number(await redis.get(`${env.MARKER_PREFIX}:executions`))).toBeGreaterThanOrEqual(actors * perActor);
+
+    // Every command applied exactly once, in the order it was sent, read back from Redis.
+    const store = await connectRedisStore({ url: redisUrl, prefix: env.STORE_PREFIX });
+    const reader = new Runtime({ actors: [SequenceLog], store });
+    try {
+      for (let i = 0; i < actors; i++) {
+        const view = await reader.inspect<SequenceState>({ type: 'seqlog', id: `acct-${i}` });
+        expect(view.heads).toBe(1);
+        expect(view.state.seen.map(([, seq]) => seq)).toEqual(Array.from({ length: perActor }, (_, s) => s));
+      }
+    } finally {
+      await reader.stop();
+      await store.close();
+    }
+    console.info(`failover: worker B accepted ${bAccepted}, answered ${bDuplicates} redelivered commands as duplicates, client retried ${retries} timeouts`);
+  });
+});

@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { type ActorRef, type EventStore, MemoryStore, type UntypedRef, actorKey } from '@troupe/runtime';
+import { connectBus, type CommandBus } from './client.js';
+import { CommandTimeoutError } from './errors.js';
+import { startWorker, type WorkerHooks } from './worker.js';
+import { SequenceLog, type SequenceState } from './testing/sequenceActor.js';
+import { amqpUrl, deleteTopology, requireRabbitMq, testTopology } from './testing/amqpTest.js';
+import { TcpProxy } from './testing/tcpProxy.js';
+
+const available = await requireRabbitMq();
+const quiet = pino({ level: 'silent' });
+
+/** Hooks shared by several in-process workers: records any actor started while another execution of it runs. */
+function exclusivity() {
+  const running = new Set<string>();
+  const violations: string[] = [];
+  let executions = 0;
+  const hooks = (name: string, stopped?: () => boolean): WorkerHooks => ({
+    beforeExecute(ref: ActorRef) {
+      executions++;
+      if (stopped?.()) violations.push(`${name} executed ${actorKey(ref)} after stop() resolved`);
+      if (running.has(actorKey(ref))) violations.push(`${name} started ${actorKey(ref)} while it was executing`);
+      running.add(actorKey(ref));
+    },
+    afterExecute(ref: ActorRef) {
+      running.delete(actorKey(ref));
+    },
+  });
+  return { hooks, violations, executions: () => executions };
+}
+
+/** A store whose appends take a few ms, so commands are in flight when the test interrupts. */
+function slowStore(store: EventStore, delayMs: number): EventStore {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (property === 'append') {
+        return async (...args: unknown[]) => {
+          await new Promise((r) => setTimeout(r, delayMs));
+          return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        };
+      }
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** Sends perActor commands to each actor, all at once, retrying timeouts with the same id. */
+async function sendAll(bus: CommandBus, actors: number, perActor: number, onAccepted: (n: number) => void): Promise<void> {
+  let accepted = 0;
+  const send = async (ref: UntypedRef, seq: number) => {
+    let commandId: string | undefined;
+    for (;;) {
+      try {
+        const reply = await bus.send(ref, { type: 'record', payload: { client: 'r', seq } }, { timeout: 15_000, ...(commandId ? { commandId } : {}) });
+        expect(reply.status).toBe('accepted');
+        onAccepted(++accepted);
+        return;
+      } catch (error) {
+        if (!(error instanceof CommandTimeoutError)) throw error;
+        commandId = error.commandId;
+      }
+    }
+  };
+  const sends: Promise<void>[] = [];
+  for (let seq = 0; seq < perActor; seq++) for (let i = 0; i < actors; i++) sends.push(send({ type: 'seqlog', id: `a${i}` } as UntypedRef, seq));
+  await Promise.all(sends);
+}
+
+async function expectExactlyOnceInOrder(store: EventStore, actors: number, perActor: number): Promise<void> {
+  const { Runtime } = await import('@troupe/runtime');
+  const reader = new Runtime({ actors: [SequenceLog], store });
+  try {
+    for (let i = 0; i < actors; i++) {
+      const view = await reader.inspect<SequenceState>({ type: 'seqlog', id: `a${i}` });
+      expect(view.state.seen.map(([, seq]) => seq)).toEqual(Array.from({ length: perActor }, (_, s) => s));
+    }
+  } finally {
+    await reader.stop();
+  }
+}
+
+describe.skipIf(!available)('worker resilience', () => {
+  it('reconnects with backoff after its broker connection drops, and loses or doubles nothing', { timeout: 60_000 }, async () => {
+    const t = testTopology(4);
+    const proxy = await TcpProxy.start('127.0.0.1', Number(new URL(amqpUrl).port || 5672));
+    const { username, password } = new URL(amqpUrl);
+    const store = new MemoryStore();
+    const check = exclusivity();
+    const worker = await startWorker({
+      url: `amqp://${username}:${password}@127.0.0.1:${proxy.port}`,
+      ...t,
+      actors: [SequenceLog],
+      store: slowStore(store, 2),
+      logger: quiet,
+      defaultMetrics: false,
+      hooks: check.hooks('w'),
+    });
+    const bus = await connectBus({ url: amqpUrl, ...t });
+    try {
+      let cutDone: Promise<void> | undefined;
+      await sendAll(bus, 50, 20, (n) => {
+        if (n === 300) {
+          proxy.cut();
+          cutDone = new Promise((r) => setTimeout(r, 1_500)).then(() => proxy.restore());
+        }
+      });
+      await cutDone;
+      expect(worker.connectionCount).toBeGreaterThanOrEqual(2);
+      expect(check.violations).toEqual([]);
+      await expectExactlyOnceInOrder(store, 50, 20);
+    } finally {
+      await bus.close();
+      await worker.stop();
+      await proxy.close();
+      await deleteTopology(t);
+    }
+  });
+
+  it('stop() drains commands in flight, then a new worker takes over the rest in order', { timeout: 60_000 }, async () => {
+    const t = testTopology(4);
+    const store = new MemoryStore();
+    const check = exclusivity();
+    let firstStopped = false;
+    const first = await startWorker({ url: amqpUrl, ...t, actors: [SequenceLog], store: slowStore(store, 3), logger: quiet, defaultMetrics: false, hooks: check.hooks('first', () => firstStopped) });
+    const bus = await connectBus({ url: amqpUrl, ...t });
+    let stopping: Promise<void> | undefined;
+    let second: Awaited<ReturnType<typeof startWorker>> | undefined;
+    try {
+      const done = sendAll(bus, 40, 10, (n) => {
+        if (n === 100) {
+          stopping = first.stop().then(async () => {
+            firstStopped = true;
+            expect(first.runtime.liveActors).toBe(0);
+            second = await startWorker({ url: amqpUrl, ...t, actors: [SequenceLog], store, logger: quiet, defaultMetrics: false, hooks: check.hooks('second') });
+          });
+        }
+      });
+      await done;
+      await stopping;
+      expect(check.violations).toEqual([]);
+      expect(check.executions()).toBeGreaterThanOrEqual(400);
+      await expectExactlyOnceInOrder(store, 40, 10);
+    } finally {
+      await bus.close();
+      await first.stop();
+      await second?.stop();
+      await deleteTopology(t);
+    }
+  });
+});

@@ -1,0 +1,70 @@
+/**
+ * A worker process for the failover tests: a RabbitMQ worker on a Redis store whose hooks keep an
+ * "executing" marker per actor in Redis and record a violation whenever a live process other
+ * than this one holds the marker of an actor this one is about to execute. Configured by
+ * environment; prints one JSON line `{ "ready": true, "metricsUrl": ... }` when consuming.
+ */
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { connectRedisStore } from '@troupe/redis';
+import { startWorker } from '../worker.js';
+import { SequenceLog } from './sequenceActor.js';
+
+const env = (name: string) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+};
+
+const redisUrl = env('REDIS_URL');
+const markers = env('MARKER_PREFIX');
+const redis = new Redis(redisUrl);
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const store = await connectRedisStore({ url: redisUrl, prefix: env('STORE_PREFIX') });
+const worker = await startWorker({
+  url: env('AMQP_URL'),
+  prefix: env('TOPOLOGY_PREFIX'),
+  shards: Number(env('SHARDS')),
+  prefetch: Number(process.env.PREFETCH ?? 64),
+  actors: [SequenceLog],
+  store,
+  metricsPort: 0,
+  defaultMetrics: false,
+  logger: pino({ level: process.env.TROUPE_LOG_LEVEL ?? 'warn' }),
+  hooks: {
+    async beforeExecute(ref) {
+      const key = `${markers}:exec:${ref.type}:${ref.id}`;
+      const mine = String(process.pid);
+      await redis.incr(`${markers}:executions`);
+      if ((await redis.set(key, mine, 'NX')) === 'OK') return;
+      const holder = Number(await redis.get(key));
+      if (holder !== process.pid && alive(holder)) {
+        await redis.rpush(`${markers}:violations`, `${ref.type}:${ref.id} held by live pid ${holder} while pid ${mine} started`);
+      }
+      await redis.set(key, mine);
+    },
+    async afterExecute(ref) {
+      const key = `${markers}:exec:${ref.type}:${ref.id}`;
+      if ((await redis.get(key)) === String(process.pid)) await redis.del(key);
+    },
+  },
+});
+
+process.stdout.write(`${JSON.stringify({ ready: true, pid: process.pid, metricsUrl: worker.metricsUrl })}\n`);
+
+process.on('SIGTERM', () => {
+  void worker
+    .stop()
+    .then(() => store.close())
+    .then(() => redis.quit())
+    .then(() => process.exit(0));
+});
