@@ -214,7 +214,7 @@ class PackWriter {
 // The raw baseline of an append: check the head, HSET the pack bytes, set the head, RPUSH a log
 // entry. One EVALSHA, like the store's append.
 
-const rawAppendLua = `
+export const rawAppendLua = `
 local head = redis.call('GET', KEYS[2]) or ''
 if head ~= ARGV[1] then return {'conflict', head} end
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])

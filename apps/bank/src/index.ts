@@ -21,3 +21,7 @@ export { runBankScenario, formatScenario, type ScenarioResult, type ScenarioStep
 
 /** Every actor this app defines, to pass as `createRuntime({ actors: bankActors })`. */
 export const bankActors: readonly AnyActorDefinition[] = [Account];
+export { bankWorkload, workload } from './workload.js';
+
+/** The name `troupe worker --app` looks for. */
+export const actors = bankActors;

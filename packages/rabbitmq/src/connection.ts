@@ -36,6 +36,9 @@ export async function connectRecovering(options: RecoveringConnectionOptions): P
     model = await amqp.connect(options.url, {
       heartbeat: options.heartbeatSeconds ?? 10,
       timeout: 5_000,
+      // Small request/reply messages: without TCP_NODELAY, Nagle's algorithm and delayed ACKs add
+      // ~40 ms to every round trip (measured: serial p50 44 ms -> below 1 ms).
+      noDelay: true,
       recovery: {
         initialDelay: 100,
         maxDelay: options.reconnectDelayMaxMs ?? 5_000,

@@ -20,3 +20,4 @@ export {
   type CommandOptions,
 } from './defineActor.js';
 export { fold, compareEvents } from './fold.js';
+export type { Workload, WorkloadCommand, WorkloadRandom } from './workload.js';

@@ -1,0 +1,120 @@
+import { Command, Option } from 'commander';
+import { SingleBar, Presets } from 'cli-progress';
+import { connectBus, type CommandBus } from '@troupe/rabbitmq';
+import type { UntypedRef, Workload, WorkloadRandom } from '@troupe/runtime';
+import { loadApp } from '../appModule.js';
+import { type BusFlags, CliError, appOption, busOptions, integer, json } from '../shared.js';
+
+interface LoadFlags extends BusFlags {
+  readonly app: string;
+  readonly actors: number;
+  readonly commands: number;
+  readonly concurrency: number;
+  readonly timeout: number;
+  readonly json: boolean;
+}
+
+export interface LoadReport {
+  readonly app: string;
+  readonly sent: number;
+  readonly accepted: number;
+  readonly rejected: number;
+  readonly failed: number;
+  readonly durationMs: number;
+  readonly throughput: number;
+  readonly latencyMs: { readonly p50: number; readonly p99: number; readonly max: number };
+  /** First few failure messages, for the operator. */
+  readonly failures: readonly string[];
+}
+
+/** The value at quantile q (0..1) of sorted numbers; 0 for none. */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+const mathRandom: WorkloadRandom = { int: (min, max) => min + Math.floor(Math.random() * (max - min + 1)) };
+
+/** Drives `commands` commands of the workload through the bus with at most `concurrency` in flight. */
+export async function runLoad(
+  bus: CommandBus,
+  workload: Workload,
+  options: { actors: number; commands: number; concurrency: number; timeout: number; app: string },
+  onProgress: (done: number) => void = () => undefined,
+): Promise<LoadReport> {
+  const latencies: number[] = [];
+  const failures: string[] = [];
+  let sent = 0;
+  let accepted = 0;
+  let rejected = 0;
+  let failed = 0;
+  const started = performance.now();
+  const lane = async () => {
+    while (sent < options.commands) {
+      const step = sent++;
+      const command = workload.nextCommand(mathRandom, step, options.actors);
+      const t0 = performance.now();
+      try {
+        const reply = await bus.send(command.actor as UntypedRef, { type: command.type, payload: command.payload }, { timeout: options.timeout });
+        latencies.push(performance.now() - t0);
+        if (reply.status === 'accepted') accepted++;
+        else rejected++;
+      } catch (error) {
+        failed++;
+        if (failures.length < 5) failures.push((error as Error).message);
+      }
+      onProgress(accepted + rejected + failed);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency, options.commands) }, lane));
+  const durationMs = performance.now() - started;
+  latencies.sort((a, b) => a - b);
+  const round = (n: number) => Math.round(n * 100) / 100;
+  return {
+    app: options.app,
+    sent,
+    accepted,
+    rejected,
+    failed,
+    durationMs: Math.round(durationMs),
+    throughput: Math.round(((accepted + rejected) / durationMs) * 1_000),
+    latencyMs: { p50: round(quantile(latencies, 0.5)), p99: round(quantile(latencies, 0.99)), max: round(latencies.at(-1) ?? 0) },
+    failures,
+  };
+}
+
+export function formatLoad(r: LoadReport): string {
+  return [
+    `load of ${r.app}: ${r.sent} sent, ${r.accepted} accepted, ${r.rejected} rejected, ${r.failed} failed in ${(r.durationMs / 1_000).toFixed(2)} s`,
+    `throughput ${r.throughput} commands/s; latency p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms`,
+    ...r.failures.map((f) => `failure: ${f}`),
+  ].join('\n');
+}
+
+export function loadCommand(): Command {
+  const command = new Command('load')
+    .description('drive the app\'s workload through RabbitMQ and report throughput and latency (exit 1 if any command failed)')
+    .addOption(appOption())
+    .addOption(new Option('--actors <n>', 'distinct actor ids').default(100).argParser(integer(1)))
+    .addOption(new Option('--commands <n>', 'commands to send').default(10_000).argParser(integer(1)))
+    .addOption(new Option('--concurrency <c>', 'commands in flight').default(64).argParser(integer(1, 100_000)))
+    .addOption(new Option('--timeout <ms>', 'reply timeout per command').default(30_000).argParser(integer(1)))
+    .option('--json', 'print one JSON object (no progress bar)', false);
+  for (const option of busOptions()) command.addOption(option);
+  return command.action(async (flags: LoadFlags) => {
+    const app = await loadApp(flags.app);
+    if (!app.workload) throw new CliError(`app module '${flags.app}' exports no \`workload\` (a Workload: actors and nextCommand(random, step, actors)); troupe load needs one`);
+    const bus = await connectBus({ url: flags.amqp, shards: flags.shards, prefix: flags.prefix, timeoutMs: flags.timeout });
+    const bar = flags.json || !process.stderr.isTTY ? undefined : new SingleBar({ format: 'load [{bar}] {percentage}% | {value}/{total} | {eta_buffer}s left', etaBuffer: 200 }, Presets.shades_classic);
+    bar?.start(flags.commands, 0);
+    try {
+      const report = await runLoad(bus, app.workload, { ...flags, app: flags.app }, (done) => bar?.update(done));
+      bar?.stop();
+      console.log(flags.json ? json(report, false) : formatLoad(report));
+      if (report.failed > 0) process.exitCode = 1;
+    } finally {
+      bar?.stop();
+      await bus.close();
+    }
+  });
+}

@@ -1,0 +1,44 @@
+import { Command, Option } from 'commander';
+import { connectBus } from '@troupe/rabbitmq';
+import type { UntypedRef } from '@troupe/runtime';
+import { type BusFlags, CliError, busOptions, integer, json } from '../shared.js';
+
+/** Exit code of `troupe send` when the actor rejected the command (the reply is still printed). */
+export const rejectedExitCode = 3;
+
+interface SendFlags extends BusFlags {
+  readonly timeout: number;
+  readonly commandId?: string;
+}
+
+export function parsePayload(text: string | undefined): unknown {
+  if (text === undefined) return {};
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new CliError(`the payload is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+export function sendCommand(): Command {
+  const command = new Command('send')
+    .description('send one command through RabbitMQ and print the reply (exit 3 when rejected)')
+    .argument('<type>', 'actor type, e.g. account')
+    .argument('<id>', 'actor id, e.g. alice')
+    .argument('<command>', 'command name, e.g. deposit')
+    .argument('[payload]', 'command payload as JSON, e.g. \'{"amount":5}\'')
+    .addOption(new Option('--timeout <ms>', 'how long to wait for the reply').default(10_000).argParser(integer(1)))
+    .addOption(new Option('--command-id <id>', 'idempotency key: resending with it applies nothing twice'));
+  for (const option of busOptions()) command.addOption(option);
+  return command.action(async (type: string, id: string, name: string, payloadText: string | undefined, flags: SendFlags) => {
+    const payload = parsePayload(payloadText);
+    const bus = await connectBus({ url: flags.amqp, shards: flags.shards, prefix: flags.prefix });
+    try {
+      const reply = await bus.send({ type, id } as UntypedRef, { type: name, payload }, { timeout: flags.timeout, ...(flags.commandId ? { commandId: flags.commandId } : {}) });
+      console.log(json(reply));
+      if (reply.status === 'rejected') process.exitCode = rejectedExitCode;
+    } finally {
+      await bus.close();
+    }
+  });
+}

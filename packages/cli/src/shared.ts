@@ -1,0 +1,39 @@
+import { InvalidArgumentError, Option } from 'commander';
+import { defaultAmqpUrl, topologyDefaults } from '@troupe/rabbitmq';
+
+export function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer in ${min}..${max}, got '${value}'`);
+    return n;
+  };
+}
+
+/** Options every bus command shares. */
+export const busOptions = () => [
+  new Option('--amqp <url>', 'RabbitMQ URL').env('TROUPE_AMQP_URL').default(defaultAmqpUrl, defaultAmqpUrl.replace(/:[^:@/]*@/, ':***@')),
+  new Option('--shards <n>', 'number of shard queues (all workers and clients must agree)').env('TROUPE_SHARDS').default(topologyDefaults.shards).argParser(integer(1, 1024)),
+  new Option('--prefix <name>', 'prefix of the queue and exchange names').env('TROUPE_PREFIX').default(topologyDefaults.prefix),
+];
+
+export const appOption = () => new Option('--app <module>', 'app module exporting actor definitions (package name or path)').env('TROUPE_APP').default('@troupe/bank');
+
+export const redisPrefixOption = () => new Option('--redis-prefix <name>', 'key prefix in Redis').env('TROUPE_REDIS_PREFIX').default('troupe');
+
+export interface BusFlags {
+  readonly amqp: string;
+  readonly shards: number;
+  readonly prefix: string;
+}
+
+/** Prints values as JSON: vector clocks and states are plain data. */
+export function json(value: unknown, pretty = true): string {
+  return JSON.stringify(value, null, pretty ? 2 : undefined);
+}
+
+/** An error for the user: printed as one line, exit code 1. */
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode = 1) {
+    super(message);
+  }
+}
