@@ -166,6 +166,7 @@ async function reachable(): Promise<string | undefined> {
 const rawPackr = new Packr({ useRecords: false });
 const rawUnpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 const replyTo = 'amq.rabbitmq.reply-to';
+const empty = Buffer.alloc(0);
 
 interface RawMessage {
   readonly v: number;
@@ -182,7 +183,7 @@ type RawHandler = (channel: Channel, message: ConsumeMessage) => void;
 class RawSide {
   readonly exchange: string;
   readonly queues: readonly string[];
-  private readonly pending = new Map<string, (reply: Buffer) => void>();
+  private readonly pending = new Map<string, { readonly resolve: (reply: Buffer) => void; readonly reject: (error: Error) => void }>();
   private sequence = 0;
   private drain: Promise<void> | undefined;
   private readonly clientId = randomUUID().slice(0, 8);
@@ -211,10 +212,8 @@ class RawSide {
       await setup.bindQueue(queue, raw.exchange, queue);
     }
     await setup.close();
-    channel.on('return', () => {
-      throw new Error('raw bench: a message was returned unroutable');
-    });
-    await channel.consume(replyTo, (message) => message && raw.pending.get(String(message.properties.correlationId))?.(message.content), { noAck: true });
+    channel.on('return', (message: ConsumeMessage) => raw.fail(String(message.properties.correlationId), new Error('raw bench: a message was returned unroutable')));
+    await channel.consume(replyTo, (message) => message && raw.settle(String(message.properties.correlationId), message.content), { noAck: true });
     return raw;
   }
 
@@ -236,7 +235,7 @@ class RawSide {
 
   /**
    * Publishes one message to the queue of `actor` (same shard function, same properties as the
-   * bus) and resolves when `done(correlationId)` is called: by the throughput consumer after its
+   * bus) and resolves when `settle(correlationId)` is called: by the throughput consumer after its
    * ack, or by the reply consumer for figure 2.
    */
   async publish(actor: string, by: number): Promise<Buffer> {
@@ -247,29 +246,33 @@ class RawSide {
     const queue = this.queues[shardOf({ type: Counter.type, id: actor }, this.queues.length)]!;
     if (this.drain) await this.drain;
     return new Promise<Buffer>((resolve, reject) => {
-      this.pending.set(correlationId, (reply) => {
-        this.pending.delete(correlationId);
-        resolve(reply);
-      });
+      this.pending.set(correlationId, { resolve, reject });
       const ok = this.channel.publish(
         this.exchange,
         queue,
         body,
         { persistent: true, mandatory: true, replyTo, correlationId, messageId: commandId, contentType: 'application/x-msgpack' },
         (error) => {
-          if (error) {
-            this.pending.delete(correlationId);
-            reject(new Error(`raw bench: the broker did not confirm ${commandId}: ${String(error)}`));
-          }
+          if (error) this.fail(correlationId, new Error(`raw bench: the broker did not confirm ${commandId}: ${String(error)}`));
         },
       );
       if (!ok && !this.drain) this.drain = new Promise<void>((done) => this.channel.once('drain', () => ((this.drain = undefined), done())));
     });
   }
 
-  /** Completes a publish from the consumer side (figure 1: no reply message). */
-  done(correlationId: string): void {
-    this.pending.get(correlationId)?.(Buffer.alloc(0));
+  /** Completes a publish: with the reply (figure 2), or from the consumer after its ack (figure 1, empty). */
+  settle(correlationId: string, reply: Buffer = empty): void {
+    const entry = this.pending.get(correlationId);
+    if (!entry) return;
+    this.pending.delete(correlationId);
+    entry.resolve(reply);
+  }
+
+  fail(correlationId: string, error: Error): void {
+    const entry = this.pending.get(correlationId);
+    if (!entry) return;
+    this.pending.delete(correlationId);
+    entry.reject(error);
   }
 
   sampleBytes(): number {
@@ -288,7 +291,7 @@ function rawThroughputHandler(raw: RawSide): RawHandler {
     const m = rawUnpackr.unpack(message.content) as RawMessage;
     if (m.command !== 'add') throw new Error('raw bench: unexpected message');
     channel.ack(message);
-    raw.done(String(message.properties.correlationId));
+    raw.settle(String(message.properties.correlationId));
   };
 }
 
@@ -296,7 +299,7 @@ function rawThroughputHandler(raw: RawSide): RawHandler {
  * Figure 2's raw consumer: decode, one EVALSHA of the raw append script of redis.ts (check the
  * head, HSET the encoded event, SET the head, RPUSH a log entry), ack, reply to replyTo.
  */
-function rawRpcHandler(redis: Redis, sha: string, prefix: string): RawHandler {
+function rawRpcHandler(raw: RawSide, redis: Redis, sha: string, prefix: string): RawHandler {
   const heads = new Map<string, number>();
   return (channel, message) => {
     const m = rawUnpackr.unpack(message.content) as RawMessage;
@@ -305,18 +308,14 @@ function rawRpcHandler(redis: Redis, sha: string, prefix: string): RawHandler {
     heads.set(m.id, version);
     const event = { id: m.commandId, actor: { type: m.type, id: m.id }, type: 'added', data: { by: m.payload.by }, ts: Date.now(), correlationId: m.commandId, causationId: m.commandId, replica: 'raw' };
     const base = `${prefix}:raw:{${m.id}}:${m.id}`;
-    void (redis.evalsha(sha, 3, `${base}:p`, `${base}:h`, `${prefix}:raw:{${m.id}}:log`, head === 0 ? '' : `raw:${head}`, `raw:${version}`, rawPackr.pack(event), `${m.id}:${version}`) as Promise<string[]>).then(
-      (reply) => {
-        if (reply[0] !== 'ok') throw new Error(`raw bench: append conflict ${reply.join(' ')}`);
-        channel.ack(message);
-        channel.sendToQueue(String(message.properties.replyTo), rawPackr.pack({ v: 1, status: 'accepted', commandId: m.commandId, version: { raw: version } }), {
-          correlationId: message.properties.correlationId,
-        });
-      },
-      (error: unknown) => {
-        console.error(`raw bench: EVALSHA failed: ${String(error)}`);
-      },
-    );
+    const work = async () => {
+      const reply = (await redis.evalsha(sha, 3, `${base}:p`, `${base}:h`, `${prefix}:raw:{${m.id}}:log`, head === 0 ? '' : `raw:${head}`, `raw:${version}`, rawPackr.pack(event), `${m.id}:${version}`)) as string[];
+      if (reply[0] !== 'ok') throw new Error(`append conflict ${reply.join(' ')}`);
+      channel.ack(message);
+      const body = rawPackr.pack({ v: 1, status: 'accepted', commandId: m.commandId, version: { raw: version } });
+      channel.sendToQueue(String(message.properties.replyTo), body, { correlationId: message.properties.correlationId });
+    };
+    work().catch((error: unknown) => raw.fail(String(message.properties.correlationId), new Error(`raw bench: ${String(error)}`)));
   };
 }
 
@@ -440,7 +439,7 @@ async function benchSerial(ctx: Context, redis: Redis, sha: string, prefix: stri
           if (view.state.value !== o.warmup + o.commands) throw new Error(`bus bench: serial actor at ${view.state.value}`);
         });
       } else {
-        await ctx.raw.consuming(prefetch, rawRpcHandler(redis, sha, prefix), async () => {
+        await ctx.raw.consuming(prefetch, rawRpcHandler(ctx.raw, redis, sha, prefix), async () => {
           await run(async () => {
             const reply = rawUnpackr.unpack(await ctx.raw.publish(actor, 1)) as { status: string };
             if (reply.status !== 'accepted') throw new Error('raw bench: bad reply');
@@ -473,17 +472,21 @@ async function benchSerial(ctx: Context, redis: Redis, sha: string, prefix: stri
   };
 }
 
-/** Deletes the run's queues and exchanges (troupe's topology and the raw ones). */
+/** Deletes the run's queues and exchanges (troupe's topology and the raw ones); counts what was dead-lettered first. */
 async function deleteBrokerObjects(t: Topology, rawQueues: readonly string[], rawExchange: string): Promise<{ queues: number; exchanges: number; deadLettered: number }> {
   const model = await amqp.connect(busBenchAmqpUrl);
   try {
-    const channel = await model.createChannel();
     let deadLettered = 0;
+    const check = await model.createChannel();
+    check.on('error', () => undefined);
     try {
-      deadLettered = (await channel.checkQueue(t.deadLetterQueue)).messageCount;
+      deadLettered = (await check.checkQueue(t.deadLetterQueue)).messageCount;
+      await check.close();
     } catch {
-      return deleteBrokerObjects(t, rawQueues, rawExchange); // the channel closed on a missing queue: nothing to count
+      // no dead-letter queue (the run failed before a worker declared it): the broker closed the channel
     }
+    const channel = await model.createChannel();
+    // queue.delete and exchange.delete of something that does not exist are no-ops on RabbitMQ.
     const queues = [...t.shardQueues, t.deadLetterQueue, ...rawQueues];
     for (const queue of queues) await channel.deleteQueue(queue);
     const exchanges = [t.commandsExchange, t.deadLetterExchange, rawExchange];

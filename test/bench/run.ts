@@ -1,9 +1,12 @@
 /**
  * troupe benchmarks: `npm run bench` (full, a few minutes at most) or `npm run bench -- --quick`.
- * Options: --quick, --only=ids,throughput,resolution,redis,sim, --out=<file> (default bench/results/latest.json).
+ * Options: --quick, --only=ids,throughput,resolution,redis,sim,bus, --out=<file> (default bench/results/latest.json,
+ * overwritten whole: give a partial --only run its own --out).
  *
  * The redis scenario needs the Redis at 127.0.0.1:6379 (database 10, keys under a prefix unique to
  * the run, deleted at the end). Not reachable: it prints a SKIPPED line, and the run fails under CI=true.
+ * The bus scenario needs RabbitMQ at 127.0.0.1:5672 (guest/guest; queues and exchanges under a
+ * prefix unique to the run, deleted at the end) and that Redis; likewise skipped, failing under CI=true.
  *
  * Every figure is reported next to a raw baseline measured in the same run, and as a ratio to it:
  * the machine is shared and noisy, so absolute numbers alone mean little.
@@ -13,6 +16,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchBus, busBenchAmqpUrl, type BusResults, type BusSkipped, type BusThroughputFigure } from './bus.js';
 import { benchIds, idSinkLength, type IdResults } from './ids.js';
 import { benchRedis, redisBenchUrl, type RedisResults, type RedisSkipped } from './redis.js';
 import { benchResolution, type ResolutionResults } from './resolution.js';
@@ -27,7 +31,7 @@ const flag = (name: string): string | undefined => {
   return hit === undefined ? undefined : (hit.split('=')[1] ?? '');
 };
 const quick = flag('quick') !== undefined;
-const only = new Set((flag('only') || 'ids,throughput,resolution,redis,sim').split(','));
+const only = new Set((flag('only') || 'ids,throughput,resolution,redis,sim,bus').split(','));
 const outFile = resolve(flag('out') || resolve(here, 'results/latest.json'));
 
 /** The flakeid rate quoted in the issue, ids/s. */
@@ -38,6 +42,9 @@ const redisAppendGoal = 0.7;
 const redisReplayGoal = 0.5;
 /** Simulated commands/s of @troupe/sim on memory stores (the issue's goal). */
 const simRateGoal = 100_000;
+/** RabbitMQ bus: end-to-end commands/s at least this fraction of raw amqplib's messages/s; serial p50 at most this multiple of raw request/reply + EVALSHA. */
+const busThroughputGoal = 0.5;
+const busSerialP50Goal = 2;
 
 const config = quick
   ? {
@@ -50,6 +57,14 @@ const config = quick
         size: { packs: 1_000 },
       },
       sim: { sizes: [{ steps: 200, seeds: 3 }, { steps: 500, seeds: 3 }, { steps: 1_000, seeds: 2 }], baselineMinCommands: 5_000 },
+      bus: {
+        shards: 16,
+        actors: 1_000,
+        window: 1_000,
+        throughput: { rounds: 3, commands: 2_000 },
+        serial: { rounds: 3, commands: 150, warmup: 20 },
+        sweep: { prefetches: [1, 64, 256], rounds: 1, commands: 2_000 },
+      },
     }
   : {
       ids: { passes: 5, timeMs: 400 },
@@ -61,6 +76,14 @@ const config = quick
         size: { packs: 1_000 },
       },
       sim: { sizes: [{ steps: 200, seeds: 5 }, { steps: 500, seeds: 5 }, { steps: 1_000, seeds: 5 }, { steps: 2_000, seeds: 1 }], baselineMinCommands: 10_000 },
+      bus: {
+        shards: 16,
+        actors: 1_000,
+        window: 1_000,
+        throughput: { rounds: 7, commands: 5_000 },
+        serial: { rounds: 5, commands: 400, warmup: 50 },
+        sweep: { prefetches: [1, 8, 32, 64, 128, 256], rounds: 3, commands: 4_000 },
+      },
     };
 
 function gitCommit(): string | undefined {
@@ -92,8 +115,12 @@ let resolution: ResolutionResults | undefined;
 let redis: RedisResults | undefined;
 let redisSkipped: RedisSkipped | undefined;
 let sim: SimResults | undefined;
+let bus: BusResults | undefined;
+let busSkipped: BusSkipped | undefined;
 const redisSkippedLine = (r: RedisSkipped) =>
   `!!!!!!!! REDIS SCENARIO SKIPPED: ${r.url} is not reachable (${r.reason}). Start redis-server on 127.0.0.1:6379 to measure @troupe/redis.${process.env.CI === 'true' ? ' CI=true: the bench FAILS.' : ''} !!!!!!!!`;
+const busSkippedLine = (r: BusSkipped) =>
+  `!!!!!!!! BUS SCENARIO SKIPPED: ${r.reason}. Start rabbitmq-server on 127.0.0.1:5672 (guest/guest) and redis-server on 127.0.0.1:6379 to measure @troupe/rabbitmq.${process.env.CI === 'true' ? ' CI=true: the bench FAILS.' : ''} !!!!!!!!`;
 const rssMiB: Record<string, number> = {};
 const rssNow = () => Math.round(process.memoryUsage().rss / 2 ** 20);
 
@@ -128,6 +155,18 @@ if (only.has('sim')) {
   log(`sim: counter workload, swarm off, 3 replicas, steps ${config.sim.sizes.map((z) => `${z.steps} x ${z.seeds} seeds`).join(', ')}`);
   sim = await benchSim(config.sim, log);
   rssMiB.afterSim = rssNow();
+}
+if (only.has('bus')) {
+  log(`bus: ${busBenchAmqpUrl.replace(/\/\/[^@]*@/, '//')} + ${redisBenchUrl}, worker and client in this process`);
+  const result = await benchBus(config.bus, log);
+  if (result.skipped) {
+    busSkipped = result;
+    console.error(busSkippedLine(result));
+  } else {
+    bus = result;
+    log(`bus: deleted the run's ${result.cleanup.queues} queues, ${result.cleanup.exchanges} exchanges (${result.prefix}.*) and ${result.cleanup.redisKeys} Redis keys (${result.prefix}:*)`);
+  }
+  rssMiB.afterBus = rssNow();
 }
 const durationSeconds = (performance.now() - started) / 1000;
 const peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
@@ -282,6 +321,43 @@ if (sim) {
   rows.push({ scenario: 'sim', measured: 'EXTRAPOLATED 1M-command run: wall time (largest rate / power law)', median: `${x.hoursAtLargestRate.toFixed(1)} / ${x.hoursPowerLaw.toFixed(0)} h`, spread: '', baseline: '', ratio: '', goal: '', met: '' });
 }
 
+if (bus) {
+  const tp = (measured: string, f: BusThroughputFigure, goal: boolean) =>
+    rows.push({
+      scenario: 'bus',
+      measured,
+      median: fmtRate(f.troupe.median),
+      spread: iqrRate(f.troupe),
+      baseline: `raw amqplib ${fmtRate(f.raw.median)}`,
+      ratio: `${fmtRatio(f.ratio.median)} (${range([f.ratio.p25, f.ratio.p75])})`,
+      goal: goal ? `>= ${busThroughputGoal}` : '',
+      met: goal ? (f.ratio.median >= busThroughputGoal ? 'yes' : 'NO') : '',
+    });
+  tp(`end to end, ${bus.window} in flight over ${bus.actors.toLocaleString('en-US')} actors, prefetch ${bus.defaultPrefetch} (default), ${bus.shards} shards`, bus.throughput, true);
+  const s = bus.serial;
+  rows.push({
+    scenario: 'bus',
+    measured: `serial round trip, 1 client, p50 (${s.commandsPerRound} per round)`,
+    median: fmtMs(s.troupeP50.median),
+    spread: iqrMs(s.troupeP50),
+    baseline: `raw req/reply + EVALSHA ${fmtMs(s.rawP50.median)}`,
+    ratio: `${fmtRatio(s.ratioP50.median)} (${range([s.ratioP50.p25, s.ratioP50.p75])})`,
+    goal: `<= ${busSerialP50Goal}`,
+    met: s.ratioP50.median <= busSerialP50Goal ? 'yes' : 'NO',
+  });
+  rows.push({
+    scenario: 'bus',
+    measured: 'serial round trip, 1 client, p99',
+    median: fmtMs(s.troupeP99.median),
+    spread: iqrMs(s.troupeP99),
+    baseline: `raw req/reply + EVALSHA ${fmtMs(s.rawP99.median)}`,
+    ratio: `${fmtRatio(s.ratioP99.median)} (${range([s.ratioP99.p25, s.ratioP99.p75])})`,
+    goal: '',
+    met: '',
+  });
+  for (const p of bus.sweep.points) tp(`prefetch sweep: prefetch ${p.prefetch}${p.prefetch === bus.defaultPrefetch ? ' (default)' : ''}${p.prefetch === bus.sweep.bestPrefetch ? ' (best)' : ''}`, p, false);
+}
+
 const headers: Row = { scenario: 'scenario', measured: 'measured', median: 'median', spread: 'p25 – p75', baseline: 'baseline (median)', ratio: 'ratio (spread)', goal: 'goal', met: 'met' };
 const keys = Object.keys(headers) as (keyof Row)[];
 const widths = keys.map((k) => Math.max(headers[k].length, ...rows.map((r) => r[k].length)));
@@ -319,7 +395,16 @@ if (sim) {
   console.log(`sim: every run ok (invariants held, no errors): ${sim.allOk}; duration ∝ commands^${sim.durationExponent.toFixed(2)} between the two largest sizes; ` +
     `divergences per run ${sim.sizes.map((z) => `${z.steps}: ${z.runs.map((r) => r.divergences).join('/')}`).join(', ')}`);
 }
+if (bus) {
+  const s = bus.serial;
+  const us = (n: number) => `${n.toFixed(0)} µs`;
+  console.log(`bus: RabbitMQ ${bus.rabbitmqVersion}, Redis ${bus.redisVersion}; command message ${bus.messageBytes.troupe} B (troupe) / ${bus.messageBytes.raw} B (raw); ` +
+    `Node CPU per command, troupe vs raw: throughput ${us(bus.throughput.cpuTroupe.median)} vs ${us(bus.throughput.cpuRaw.median)}, serial ${us(s.cpuTroupe.median)} vs ${us(s.cpuRaw.median)}; ` +
+    `serial pooled (${s.pooled.troupe.n} each): troupe p50 ${fmtMs(s.pooled.troupe.p50)} p99 ${fmtMs(s.pooled.troupe.p99)}, raw p50 ${fmtMs(s.pooled.raw.p50)} p99 ${fmtMs(s.pooled.raw.p99)}; ` +
+    `best prefetch ${bus.sweep.bestPrefetch}; dead-lettered ${bus.deadLettered}`);
+}
 if (redisSkipped) console.error(redisSkippedLine(redisSkipped));
+if (busSkipped) console.error(busSkippedLine(busSkipped));
 console.log(`peak RSS ${peakRssMiB} MiB; RSS ${Object.entries(rssMiB).map(([k, v]) => `${k} ${v} MiB`).join(', ')}; load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
 // ---------------------------------------------------------------------------------------------
@@ -343,6 +428,10 @@ const report = {
     redisAppendMet: redis ? redis.append.serial.ratio.median >= redisAppendGoal && redis.append.parallel.ratio.median >= redisAppendGoal : undefined,
     simRateMin: simRateGoal,
     simMet: sim ? sim.sizes.every((z) => z.simRate.median >= simRateGoal) : undefined,
+    busThroughputRatioMin: busThroughputGoal,
+    busSerialP50RatioMax: busSerialP50Goal,
+    busThroughputMet: bus ? bus.throughput.ratio.median >= busThroughputGoal : undefined,
+    busSerialMet: bus ? bus.serial.ratioP50.median <= busSerialP50Goal : undefined,
     redisReplayMet: redis
       ? redis.replay.variants.find((v) => v.chainPacksPerCall === redis!.replay.defaultChainPacksPerCall)!.ratio.median >= redisReplayGoal
       : undefined,
@@ -352,6 +441,7 @@ const report = {
   resolution,
   redis: redis ?? redisSkipped,
   sim,
+  bus: bus ?? busSkipped,
   table: rows,
   sinks: [idSinkLength(), throughputSink()],
 };
@@ -360,5 +450,9 @@ writeFileSync(outFile, `${JSON.stringify(report, jsonReplacer, 2)}\n`);
 console.log(`results written to ${outFile}`);
 if (redisSkipped && process.env.CI === 'true') {
   console.error('redis scenario skipped under CI=true: failing the bench');
+  process.exitCode = 1;
+}
+if (busSkipped && process.env.CI === 'true') {
+  console.error('bus scenario skipped under CI=true: failing the bench');
   process.exitCode = 1;
 }

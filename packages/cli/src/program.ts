@@ -1,14 +1,14 @@
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { TroupeError } from '@troupe/runtime';
 import { workerCommand } from './commands/worker.js';
 import { sendCommand } from './commands/send.js';
 import { inspectCommand } from './commands/inspect.js';
 import { loadCommand } from './commands/load.js';
 import { simCommand } from './commands/sim.js';
-import { CliError } from './shared.js';
+import { CliError, outcome } from './shared.js';
 
 export function program(): Command {
-  return new Command('troupe')
+  const root = new Command('troupe')
     .description('event-sourced actors that keep accepting commands through partitions')
     .version('0.1.0')
     .showHelpAfterError('(troupe --help lists the commands)')
@@ -17,6 +17,9 @@ export function program(): Command {
     .addCommand(inspectCommand())
     .addCommand(loadCommand())
     .addCommand(simCommand());
+  // Throw instead of calling process.exit, so `run` decides the exit code (and tests can call it).
+  for (const command of [root, ...root.commands]) command.exitOverride();
+  return root;
 }
 
 /** One line for the user: the message, with the error code when troupe raised it. */
@@ -28,10 +31,13 @@ export function describeError(error: unknown): string {
 
 /** Runs the CLI on argv (without node and the script); resolves to the exit code. */
 export async function run(argv: readonly string[]): Promise<number> {
+  outcome.exitCode = 0;
   try {
     await program().parseAsync([...argv], { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return outcome.exitCode;
   } catch (error) {
+    // Commander already printed usage errors and help; its exit code is 0 for --help/--version.
+    if (error instanceof CommanderError) return error.exitCode;
     console.error(describeError(error));
     return error instanceof CliError ? error.exitCode : 1;
   }

@@ -37,3 +37,6 @@ export class CliError extends Error {
     super(message);
   }
 }
+
+/** Exit code a command asks for (rejected send, failed load); `run` resets and returns it. */
+export const outcome = { exitCode: 0 };

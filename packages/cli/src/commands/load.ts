@@ -3,7 +3,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import { connectBus, type CommandBus } from '@troupe/rabbitmq';
 import type { UntypedRef, Workload, WorkloadRandom } from '@troupe/runtime';
 import { loadApp } from '../appModule.js';
-import { type BusFlags, CliError, appOption, busOptions, integer, json } from '../shared.js';
+import { type BusFlags, CliError, appOption, busOptions, integer, json, outcome } from '../shared.js';
 
 interface LoadFlags extends BusFlags {
   readonly app: string;
@@ -111,7 +111,7 @@ export function loadCommand(): Command {
       const report = await runLoad(bus, app.workload, { ...flags, app: flags.app }, (done) => bar?.update(done));
       bar?.stop();
       console.log(flags.json ? json(report, false) : formatLoad(report));
-      if (report.failed > 0) process.exitCode = 1;
+      if (report.failed > 0) outcome.exitCode = 1;
     } finally {
       bar?.stop();
       await bus.close();

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { connectBus } from '@troupe/rabbitmq';
 import type { UntypedRef } from '@troupe/runtime';
-import { type BusFlags, CliError, busOptions, integer, json } from '../shared.js';
+import { type BusFlags, CliError, busOptions, integer, json, outcome } from '../shared.js';
 
 /** Exit code of `troupe send` when the actor rejected the command (the reply is still printed). */
 export const rejectedExitCode = 3;
@@ -36,7 +36,7 @@ export function sendCommand(): Command {
     try {
       const reply = await bus.send({ type, id } as UntypedRef, { type: name, payload }, { timeout: flags.timeout, ...(flags.commandId ? { commandId: flags.commandId } : {}) });
       console.log(json(reply));
-      if (reply.status === 'rejected') process.exitCode = rejectedExitCode;
+      if (reply.status === 'rejected') outcome.exitCode = rejectedExitCode;
     } finally {
       await bus.close();
     }

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { runSimCli } from '@troupe/sim';
+import { outcome } from '../shared.js';
 
 export function simCommand(): Command {
   return new Command('sim')
@@ -9,6 +10,6 @@ export function simCommand(): Command {
     .allowExcessArguments(true)
     .argument('[options...]')
     .action(async (args: string[]) => {
-      process.exitCode = await runSimCli(args);
+      outcome.exitCode = await runSimCli(args);
     });
 }
