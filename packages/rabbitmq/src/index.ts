@@ -6,3 +6,4 @@ export { BusUnavailableError, CommandTimeoutError, CommandFailedError, TopologyM
 export { WorkerMetrics, type CommandOutcome } from './metrics.js';
 export { defaultAmqpUrl, redactUrl } from './connection.js';
 export { encodeCommand, decodeCommand, encodeReply, decodeReply, busProtocolVersion, MalformedMessageError, type CommandMessage, type ReplyMessage } from './protocol.js';
+export { Membership, ownerOf } from './membership.js';
