@@ -46,6 +46,7 @@ describe.skipIf(!available)('worker failover (two worker processes, one killed w
     let accepted = 0;
     let retries = 0;
     let killedAt = -1;
+    let bBeforeKill: Promise<number> | undefined;
     const send = async (ref: UntypedRef, seq: number): Promise<void> => {
       let commandId: string | undefined;
       for (;;) {
@@ -55,6 +56,7 @@ describe.skipIf(!available)('worker failover (two worker processes, one killed w
           if (++accepted === 1_000) {
             killedAt = accepted;
             a.child.kill('SIGKILL');
+            bBeforeKill = scrape(b.metricsUrl, 'troupe_commands_total{outcome="accepted"}');
           }
           return;
         } catch (error) {
@@ -73,7 +75,11 @@ describe.skipIf(!available)('worker failover (two worker processes, one killed w
     expect(killedAt).toBe(1_000);
     expect(await a.exited).toBe('SIGKILL');
 
-    // The surviving worker took over and saw the killed worker's unacknowledged messages again.
+    // Both workers were executing before the kill (shards balanced between them)...
+    const bAtKill = await bBeforeKill!;
+    expect(bAtKill).toBeGreaterThan(0);
+    expect(bAtKill).toBeLessThan(1_000);
+    // ...and the surviving worker took over and saw the killed worker's unacknowledged messages again.
     expect(await scrape(b.metricsUrl, 'troupe_redeliveries_total')).toBeGreaterThan(0);
     const bAccepted = await scrape(b.metricsUrl, 'troupe_commands_total{outcome="accepted"}');
     const bDuplicates = await scrape(b.metricsUrl, 'troupe_commands_total{outcome="duplicate"}');

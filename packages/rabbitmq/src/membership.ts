@@ -7,16 +7,28 @@ import { fnv1a32 } from '@troupe/runtime';
  * about 1/n of the shards.
  */
 export function ownerOf(shard: number, members: readonly string[]): string | undefined {
+  // FNV-1a alone mixes its last bytes poorly: the same member would win every shard. The
+  // murmur3 finalizer spreads them (tested).
   let best: string | undefined;
   let bestScore = -1;
   for (const member of members) {
-    const score = fnv1a32(`${member}|${shard}`);
+    const score = mix32(fnv1a32(`${member}|${shard}`));
     if (score > bestScore || (score === bestScore && best !== undefined && member < best)) {
       best = member;
       bestScore = score;
     }
   }
   return best;
+}
+
+/** murmur3's fmix32: every input bit affects every output bit. */
+function mix32(hash: number): number {
+  let h = hash ^ (hash >>> 16);
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
 }
 
 interface Heartbeat {
@@ -98,8 +110,13 @@ export class Membership {
       return;
     }
     if (typeof heartbeat.id !== 'string' || heartbeat.id === this.selfId) return;
-    if (heartbeat.leaving) this.lastSeen.delete(heartbeat.id);
-    else this.lastSeen.set(heartbeat.id, Date.now());
+    if (heartbeat.leaving) {
+      this.lastSeen.delete(heartbeat.id);
+    } else {
+      const isNew = !this.lastSeen.has(heartbeat.id);
+      this.lastSeen.set(heartbeat.id, Date.now());
+      if (isNew) this.beat(); // let a newcomer learn about this worker now, not an interval later
+    }
     this.update();
   }
 

@@ -7,6 +7,7 @@ import { startWorker, type WorkerHooks } from './worker.js';
 import { SequenceLog, type SequenceState } from './testing/sequenceActor.js';
 import { amqpUrl, deleteTopology, requireRabbitMq, testTopology } from './testing/amqpTest.js';
 import { TcpProxy } from './testing/tcpProxy.js';
+import { shardOf } from './topology.js';
 
 const available = await requireRabbitMq();
 const quiet = pino({ level: 'silent' });
@@ -156,3 +157,66 @@ describe.skipIf(!available)('worker resilience', () => {
     }
   });
 });
+
+describe.skipIf(!available)('shard balancing', () => {
+  it('spreads shards over the live workers and hands them over under load, never running an actor on two workers at once', { timeout: 60_000 }, async () => {
+    const t = testTopology(8);
+    const store = new MemoryStore();
+    const check = exclusivity();
+    const options = { url: amqpUrl, ...t, actors: [SequenceLog], store: slowStore(store, 1), logger: quiet, defaultMetrics: false, heartbeatMs: 150 };
+    const a = await startWorker({ ...options, hooks: check.hooks('a') });
+    const bus = await connectBus({ url: amqpUrl, ...t });
+    let b: Awaited<ReturnType<typeof startWorker>> | undefined;
+    let joined: Promise<void> | undefined;
+    try {
+      // B joins while A holds every shard and commands are flowing.
+      await sendAll(bus, 80, 25, (n) => {
+        if (n === 300) joined = startWorker({ ...options, hooks: check.hooks('b') }).then((w) => void (b = w));
+      });
+      await joined;
+      expect(check.violations).toEqual([]);
+      await expectExactlyOnceInOrder(store, 80, 25);
+      // Both see each other and own complementary shards.
+      await waitUntil(() => a.members.length === 2 && b!.members.length === 2);
+      await a.rebalanced();
+      await b!.rebalanced();
+      expect(b!.members).toEqual(a.members);
+      expect([...a.ownedShards, ...b!.ownedShards].sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+      expect(a.ownedShards.length).toBeGreaterThan(0);
+      expect(b!.ownedShards.length).toBeGreaterThan(0);
+      // After the hand-over each worker executes the commands of its own shards only.
+      const before = { a: await scrapeAccepted(a), b: await scrapeAccepted(b!) };
+      await sendAll(bus, 80, 5, () => undefined);
+      const after = { a: await scrapeAccepted(a), b: await scrapeAccepted(b!) };
+      expect(after.a - before.a).toBeGreaterThan(0);
+      expect(after.b - before.b).toBeGreaterThan(0);
+      expect(after.a - before.a + (after.b - before.b)).toBe(400);
+      const owned = new Set(b!.ownedShards);
+      const expectedOnB = Array.from({ length: 80 }, (_, i) => shardOf({ type: 'seqlog', id: `a${i}` }, 8)).filter((s) => owned.has(s)).length * 5;
+      expect(after.b - before.b).toBe(expectedOnB);
+      // B leaves: A takes every shard back at once (no heartbeat timeout to wait for).
+      await b!.stop();
+      await waitUntil(() => a.members.length === 1);
+      await sendAll(bus, 80, 2, () => undefined);
+      expect(check.violations).toEqual([]);
+    } finally {
+      await bus.close();
+      await a.stop();
+      await b?.stop();
+      await deleteTopology(t);
+    }
+  });
+});
+
+async function scrapeAccepted(worker: Awaited<ReturnType<typeof startWorker>>): Promise<number> {
+  const metric = await worker.metrics.commands.get();
+  return metric.values.find((v) => v.labels.outcome === 'accepted')?.value ?? 0;
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const start = Date.now();
+  while (!condition()) {
+    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

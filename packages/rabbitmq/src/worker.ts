@@ -148,6 +148,11 @@ export class Worker {
     }
   }
 
+  /** Resolves when the shard hand-overs started so far are done. */
+  async rebalanced(): Promise<void> {
+    await Promise.all(this.shards.map((state) => state.cycling));
+  }
+
   /** Workers this one currently sees (itself included), when balancing. */
   get members(): readonly string[] {
     return this.membership?.members ?? [this.id];
