@@ -13,15 +13,23 @@
  * 3. prefetch sweep: figure 1 with the worker's prefetch in `sweep.prefetches` (raw at the same
  *    prefetch next to each round).
  *
+ * The bus client and the worker run in this process, like the raw publisher and consumer (one
+ * event loop each side). Figure 1 is also measured with the worker in a child process
+ * (busWorker.ts), without a goal, to show what sharing the event loop costs or saves.
+ *
  * Every run uses its own prefix (`bench-<random>`) for queues, exchanges and Redis keys, and deletes
  * them at the end, also after a failure. RabbitMQ (127.0.0.1:5672, guest) or Redis (127.0.0.1:6379)
  * not reachable: the scenario is skipped (the caller prints a loud line and fails under CI=true).
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import { Redis } from 'ioredis';
 import { Packr, Unpackr } from 'msgpackr';
 import { pino } from 'pino';
+import { createRuntime } from '@troupe/runtime';
 import { connectRedisStore, deleteKeysMatching, type RedisStore } from '@troupe/redis';
 import {
   busProtocolVersion,
@@ -41,6 +49,7 @@ import { collectGarbage, settle, type Summary, summarize } from './stats.js';
 
 /** The only broker this bench talks to. */
 export const busBenchAmqpUrl = 'amqp://guest:guest@127.0.0.1:5672';
+const redactedAmqpUrl = 'amqp://127.0.0.1:5672';
 
 export interface BusBenchOptions {
   /** Shard queues (the topology default is 16); the raw baseline uses as many queues. */
@@ -53,6 +62,8 @@ export interface BusBenchOptions {
   readonly throughput: { readonly rounds: number; readonly commands: number };
   /** Figure 2: rounds, each `warmup` unrecorded then `commands` recorded round trips per side. */
   readonly serial: { readonly rounds: number; readonly commands: number; readonly warmup: number };
+  /** Figure 1 again with the worker in a child process (rounds 0: not measured). */
+  readonly childProcess: { readonly rounds: number; readonly commands: number };
   /** Figure 3: the prefetch values, rounds of each (interleaved), commands per round. */
   readonly sweep: { readonly prefetches: readonly number[]; readonly rounds: number; readonly commands: number };
 }
@@ -100,6 +111,8 @@ export interface BusResults {
   /** Bytes of one command message as published: troupe's encodeCommand, the raw msgpackr body. */
   readonly messageBytes: { readonly troupe: number; readonly raw: number };
   readonly throughput: BusThroughputFigure;
+  /** Figure 1 with the worker in a child process; CPU = this process + the worker's. */
+  readonly throughputChild?: BusThroughputFigure;
   readonly serial: BusSerialFigure;
   readonly sweep: { readonly rounds: number; readonly points: readonly BusThroughputFigure[]; readonly bestPrefetch: number };
   /** Messages found in the dead-letter queue at the end (expected 0), and what the cleanup deleted. */
@@ -180,6 +193,8 @@ interface RawMessage {
 
 type RawHandler = (channel: Channel, message: ConsumeMessage) => void;
 
+const rawQueueNames = (prefix: string, shards: number): string[] => Array.from({ length: shards }, (_, i) => `${prefix}.raw.${i}-of-${shards}`);
+
 class RawSide {
   readonly exchange: string;
   readonly queues: readonly string[];
@@ -196,13 +211,15 @@ class RawSide {
     shards: number,
   ) {
     this.exchange = `${prefix}.raw.commands`;
-    this.queues = Array.from({ length: shards }, (_, i) => `${prefix}.raw.${i}-of-${shards}`);
+    this.queues = rawQueueNames(prefix, shards);
   }
 
   static async open(prefix: string, shards: number): Promise<RawSide> {
-    // Two connections, like the bus client and the worker.
-    const publisher = await amqp.connect(busBenchAmqpUrl);
-    const consumer = await amqp.connect(busBenchAmqpUrl);
+    // Two connections, like the bus client and the worker, with the bus's socket options:
+    // TCP_NODELAY (see rawRpcHandler) and a 10 s heartbeat.
+    const socket = { noDelay: true, heartbeat: 10 };
+    const publisher = await amqp.connect(busBenchAmqpUrl, socket);
+    const consumer = await amqp.connect(busBenchAmqpUrl, socket);
     const channel = await publisher.createConfirmChannel();
     const raw = new RawSide(publisher, consumer, channel, prefix, shards);
     const setup = await consumer.createChannel();
@@ -297,7 +314,12 @@ function rawThroughputHandler(raw: RawSide): RawHandler {
 
 /**
  * Figure 2's raw consumer: decode, one EVALSHA of the raw append script of redis.ts (check the
- * head, HSET the encoded event, SET the head, RPUSH a log entry), ack, reply to replyTo.
+ * head, HSET the encoded event, SET the head, RPUSH a log entry), reply to replyTo, ack (the
+ * worker's order).
+ *
+ * Its connections set TCP_NODELAY (`noDelay: true`), as the bus's do: with amqplib's default
+ * (Nagle on) the consumer writes the reply and the ack as two small TCP segments and the second
+ * waits for the broker's delayed ACK: p50 44.0 ms per round trip, measured with this consumer.
  */
 function rawRpcHandler(raw: RawSide, redis: Redis, sha: string, prefix: string): RawHandler {
   const heads = new Map<string, number>();
@@ -311,9 +333,9 @@ function rawRpcHandler(raw: RawSide, redis: Redis, sha: string, prefix: string):
     const work = async () => {
       const reply = (await redis.evalsha(sha, 3, `${base}:p`, `${base}:h`, `${prefix}:raw:{${m.id}}:log`, head === 0 ? '' : `raw:${head}`, `raw:${version}`, rawPackr.pack(event), `${m.id}:${version}`)) as string[];
       if (reply[0] !== 'ok') throw new Error(`append conflict ${reply.join(' ')}`);
-      channel.ack(message);
       const body = rawPackr.pack({ v: 1, status: 'accepted', commandId: m.commandId, version: { raw: version } });
       channel.sendToQueue(String(message.properties.replyTo), body, { correlationId: message.properties.correlationId });
+      channel.ack(message);
     };
     work().catch((error: unknown) => raw.fail(String(message.properties.correlationId), new Error(`raw bench: ${String(error)}`)));
   };
@@ -329,8 +351,62 @@ interface Context {
   readonly o: BusBenchOptions;
 }
 
-async function withWorker<T>(ctx: Context, prefetch: number, body: (worker: Worker) => Promise<T>): Promise<T> {
-  const worker = await startWorker({
+/** What a round needs from the worker, wherever it runs. */
+interface WorkerHandle {
+  /** The counter's value as the worker's runtime sees it (in process) or as the store holds it (child). */
+  value(id: string): Promise<number>;
+  /** CPU time (user + system, µs) of the worker's own process so far; 0 when it runs in this process. */
+  cpu(): Promise<number>;
+}
+
+const busWorkerScript = fileURLToPath(new URL('./busWorker.ts', import.meta.url));
+const testDir = fileURLToPath(new URL('..', import.meta.url));
+
+/** Starts busWorker.ts in a child process (`node --import tsx`) and waits until it consumes. */
+async function spawnWorker(ctx: Context, prefetch: number): Promise<WorkerHandle & { stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', busWorkerScript], {
+    cwd: testDir,
+    env: { ...process.env, BUS_PREFIX: ctx.t.prefix, BUS_SHARDS: String(ctx.t.shards), BUS_PREFETCH: String(prefetch), BUS_AMQP_URL: busBenchAmqpUrl, BUS_REDIS_URL: redisBenchUrl },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const next = async (): Promise<Record<string, unknown>> => {
+    for (;;) {
+      const { value, done } = await lines.next();
+      if (done) throw new Error(`bus bench: the worker process exited (${String(child.exitCode ?? child.signalCode)})`);
+      try {
+        return JSON.parse(value as string) as Record<string, unknown>;
+      } catch {
+        // not one of its lines
+      }
+    }
+  };
+  try {
+    if ((await next()).ready !== true) throw new Error('bus bench: unexpected first line from the worker process');
+  } catch (error) {
+    child.kill();
+    throw error;
+  }
+  const reader = createRuntime({ actors: [Counter], store: ctx.store, replicaId: 'bench-reader' });
+  return {
+    value: async (id) => (await reader.inspect<CounterState>(Counter.ref(id))).state.value,
+    cpu: async () => {
+      child.stdin!.write('cpu\n');
+      return Number((await next()).cpu);
+    },
+    stop: async () => {
+      await reader.stop();
+      child.stdin!.end('stop\n');
+      await next().catch(() => undefined);
+      await exited;
+    },
+  };
+}
+
+/** Runs `body` with a worker at `prefetch` in this process. Start and stop are not timed. */
+async function withWorker<T>(ctx: Context, prefetch: number, body: (worker: WorkerHandle) => Promise<T>): Promise<T> {
+  const worker: Worker = await startWorker({
     url: busBenchAmqpUrl,
     prefix: ctx.t.prefix,
     shards: ctx.t.shards,
@@ -342,7 +418,10 @@ async function withWorker<T>(ctx: Context, prefetch: number, body: (worker: Work
   });
   try {
     ctx.bus ??= await connectBus({ url: busBenchAmqpUrl, prefix: ctx.t.prefix, shards: ctx.t.shards, timeoutMs: 60_000 });
-    return await body(worker);
+    return await body({
+      value: async (id) => (await worker.runtime.inspect<CounterState>(Counter.ref(id))).state.value,
+      cpu: async () => 0,
+    });
   } finally {
     await worker.stop();
   }
@@ -355,30 +434,37 @@ interface ThroughputSample {
   readonly cpuRaw: number;
 }
 
-/** One round of figure 1 at `prefetch`: both sides, in `order`; fresh actors (`tag`) for troupe. */
-async function throughputRound(ctx: Context, prefetch: number, tag: string, commands: number, order: readonly ('troupe' | 'raw')[]): Promise<ThroughputSample> {
+/**
+ * One round of figure 1 at `prefetch`: both sides, in `order`; fresh actors (`tag`) for troupe.
+ * The troupe side starts a worker in this process for the round, or uses `shared` (the child process).
+ */
+async function throughputRound(ctx: Context, prefetch: number, tag: string, commands: number, order: readonly ('troupe' | 'raw')[], shared?: WorkerHandle): Promise<ThroughputSample> {
   const { window, actors } = ctx.o;
   const ids = Array.from({ length: actors }, (_, i) => `${tag}-a${i}`);
   const result: Partial<Record<'troupe' | 'raw' | 'cpuTroupe' | 'cpuRaw', number>> = {};
   for (const side of order) {
     await settle();
     if (side === 'troupe') {
-      await withWorker(ctx, prefetch, async (worker) => {
-        const bus = ctx.bus!;
+      const measure = async (worker: WorkerHandle) => {
+        ctx.bus ??= await connectBus({ url: busBenchAmqpUrl, prefix: ctx.t.prefix, shards: ctx.t.shards, timeoutMs: 60_000 });
+        const bus = ctx.bus;
         let accepted = 0;
+        const workerCpu = await worker.cpu();
         const cpu = process.cpuUsage();
         const ms = await windowed(commands, window, async (i) => {
           const reply = await bus.send(Counter.ref(ids[i % actors]!), { type: 'add', payload: { by: 1 } });
           if (reply.status !== 'accepted') throw new Error(`bus bench: command ${i} was ${reply.status}`);
           accepted++;
         });
-        result.cpuTroupe = cpuMicros(process.cpuUsage(cpu)) / commands;
+        result.cpuTroupe = (cpuMicros(process.cpuUsage(cpu)) + (await worker.cpu()) - workerCpu) / commands;
         result.troupe = commands / (ms / 1000);
         // Every reply was 'accepted'; the first actor's state must count every command it got.
-        const view = await worker.runtime.inspect<CounterState>(Counter.ref(ids[0]!));
+        const value = await worker.value(ids[0]!);
         const expected = Math.ceil(commands / actors);
-        if (accepted !== commands || view.state.value !== expected) throw new Error(`bus bench: ${accepted}/${commands} accepted, ${ids[0]} at ${view.state.value}, expected ${expected}`);
-      });
+        if (accepted !== commands || value !== expected) throw new Error(`bus bench: ${accepted}/${commands} accepted, ${ids[0]} at ${value}, expected ${expected}`);
+      };
+      if (shared) await measure(shared);
+      else await withWorker(ctx, prefetch, measure);
     } else {
       const raw = ctx.raw;
       await raw.consuming(prefetch, rawThroughputHandler(raw), async () => {
@@ -404,6 +490,28 @@ function throughputFigure(prefetch: number, samples: readonly ThroughputSample[]
     cpuTroupe: summarize(samples.map((s) => s.cpuTroupe)),
     cpuRaw: summarize(samples.map((s) => s.cpuRaw)),
   };
+}
+
+/**
+ * Figure 1: `rounds` measured rounds after one unrecorded warm-up round, the side going first
+ * alternating. In this process a worker is started per round; `inChild`: one worker process for
+ * all the rounds (its JIT warms up in the warm-up round, as this process's did).
+ */
+async function throughputRounds(ctx: Context, prefetch: number, tag: string, rounds: number, commands: number, inChild: boolean, log: (text: string) => void, label: string): Promise<BusThroughputFigure> {
+  const samples: ThroughputSample[] = [];
+  const child = inChild ? await spawnWorker(ctx, prefetch) : undefined;
+  try {
+    for (let round = 0; round <= rounds; round++) {
+      const s = await throughputRound(ctx, prefetch, `${tag}${round}`, commands, round % 2 === 0 ? ['raw', 'troupe'] : ['troupe', 'raw'], child);
+      if (round > 0) {
+        samples.push(s);
+        log(`bus: ${label} round ${round}/${rounds}: troupe ${Math.round(s.troupe)}/s, raw ${Math.round(s.raw)}/s, ratio ${(s.troupe / s.raw).toFixed(2)}`);
+      }
+    }
+  } finally {
+    await child?.stop();
+  }
+  return throughputFigure(prefetch, samples, commands);
 }
 
 async function benchSerial(ctx: Context, redis: Redis, sha: string, prefix: string, log: (text: string) => void): Promise<BusSerialFigure> {
@@ -435,8 +543,8 @@ async function benchSerial(ctx: Context, redis: Redis, sha: string, prefix: stri
             const reply = await ctx.bus!.send(ref, { type: 'add', payload: { by: 1 } });
             if (reply.status !== 'accepted') throw new Error(`bus bench: serial command was ${reply.status}`);
           });
-          const view = await worker.runtime.inspect<CounterState>(ref);
-          if (view.state.value !== o.warmup + o.commands) throw new Error(`bus bench: serial actor at ${view.state.value}`);
+          const value = await worker.value(actor);
+          if (value !== o.warmup + o.commands) throw new Error(`bus bench: serial actor at ${value}`);
         });
       } else {
         await ctx.raw.consuming(prefetch, rawRpcHandler(ctx.raw, redis, sha, prefix), async () => {
@@ -489,7 +597,8 @@ async function deleteBrokerObjects(t: Topology, rawQueues: readonly string[], ra
     // queue.delete and exchange.delete of something that does not exist are no-ops on RabbitMQ.
     const queues = [...t.shardQueues, t.deadLetterQueue, ...rawQueues];
     for (const queue of queues) await channel.deleteQueue(queue);
-    const exchanges = [t.commandsExchange, t.deadLetterExchange, rawExchange];
+    // `<prefix>.workers` (heartbeats) is auto-delete and normally gone with the last worker.
+    const exchanges = [t.commandsExchange, t.deadLetterExchange, `${t.prefix}.workers`, rawExchange];
     for (const exchange of exchanges) await channel.deleteExchange(exchange);
     return { queues: queues.length, exchanges: exchanges.length, deadLettered };
   } finally {
@@ -499,30 +608,29 @@ async function deleteBrokerObjects(t: Topology, rawQueues: readonly string[], ra
 
 export async function benchBus(o: BusBenchOptions, log: (text: string) => void = () => {}): Promise<BusResults | BusSkipped> {
   const unreachable = await reachable();
-  if (unreachable) return { skipped: true, amqpUrl: busBenchAmqpUrl, redisUrl: redisBenchUrl, reason: unreachable };
+  if (unreachable) return { skipped: true, amqpUrl: redactedAmqpUrl, redisUrl: redisBenchUrl, reason: unreachable };
 
   const prefix = `bench-${randomUUID().slice(0, 8)}`;
   const t = topology({ prefix, shards: o.shards });
   const redis = new Redis(redisBenchUrl);
-  let store: RedisStore | undefined;
-  let raw: RawSide | undefined;
-  let ctx: Context | undefined;
-  let cleaned: { queues: number; exchanges: number; deadLettered: number; redisKeys: number } | undefined;
+  const rawQueues = rawQueueNames(prefix, o.shards);
+  const rawExchange = `${prefix}.raw.commands`;
+  const opened: { store?: RedisStore; raw?: RawSide; ctx?: Context } = {};
   const cleanup = async () => {
-    await ctx?.bus?.close().catch(() => undefined);
-    await raw?.close();
-    await store?.close().catch(() => undefined);
-    const rawQueues = raw?.queues ?? Array.from({ length: o.shards }, (_, i) => `${prefix}.raw.${i}-of-${o.shards}`);
-    const broker = await deleteBrokerObjects(t, rawQueues, raw?.exchange ?? `${prefix}.raw.commands`);
+    await opened.ctx?.bus?.close().catch(() => undefined);
+    await opened.raw?.close();
+    await opened.store?.close().catch(() => undefined);
+    const broker = await deleteBrokerObjects(t, rawQueues, rawExchange);
     const redisKeys = await deleteKeysMatching(redis, `${prefix}:*`);
     return { ...broker, redisKeys };
   };
+  let cleaned = false;
   try {
     const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? 'unknown';
     const sha = (await redis.script('LOAD', rawAppendLua)) as string;
-    store = await connectRedisStore({ url: redisBenchUrl, prefix });
-    raw = await RawSide.open(prefix, o.shards);
-    ctx = { t, store, raw, o };
+    const store = (opened.store = await connectRedisStore({ url: redisBenchUrl, prefix }));
+    const raw = (opened.raw = await RawSide.open(prefix, o.shards));
+    const ctx: Context = (opened.ctx = { t, store, raw, o });
     const rabbitmqVersion = await (async () => {
       const model = await amqp.connect(busBenchAmqpUrl);
       const version = String(model.connection.serverProperties.version ?? 'unknown');
@@ -533,18 +641,16 @@ export async function benchBus(o: BusBenchOptions, log: (text: string) => void =
     const troupeBytes = encodeCommand({ v: busProtocolVersion, type: Counter.type, id: 'a999', command: 'add', payload: { by: 1 }, commandId: 'abcdef12.7ps', checkDuplicate: false }).length;
     collectGarbage();
 
-    // 1. Throughput at the default prefetch, rounds alternating which side goes first.
+    // 1. Throughput at the default prefetch.
     log(`bus: throughput, prefetch ${defaultPrefetch}, ${o.throughput.rounds} rounds (+1 warm-up) of ${o.throughput.commands} commands, window ${o.window}, ${o.actors} actors, ${o.shards} shards`);
-    const samples: ThroughputSample[] = [];
-    for (let round = 0; round <= o.throughput.rounds; round++) {
-      const commands = round === 0 ? Math.ceil(o.throughput.commands / 4) : o.throughput.commands;
-      const s = await throughputRound(ctx, defaultPrefetch, `t${round}`, commands, round % 2 === 0 ? ['raw', 'troupe'] : ['troupe', 'raw']);
-      if (round > 0) {
-        samples.push(s);
-        log(`bus: throughput round ${round}/${o.throughput.rounds}: troupe ${Math.round(s.troupe)}/s, raw ${Math.round(s.raw)}/s, ratio ${(s.troupe / s.raw).toFixed(2)}`);
-      }
+    const throughput = await throughputRounds(ctx, defaultPrefetch, 't', o.throughput.rounds, o.throughput.commands, false, log, 'throughput');
+
+    // 1b. The same with the worker in a child process (not a goal: shows what the shared event loop costs).
+    let throughputChild: BusThroughputFigure | undefined;
+    if (o.childProcess.rounds > 0) {
+      log(`bus: throughput with the worker in a child process, ${o.childProcess.rounds} rounds (+1 warm-up) of ${o.childProcess.commands} commands`);
+      throughputChild = await throughputRounds(ctx, defaultPrefetch, 'c', o.childProcess.rounds, o.childProcess.commands, true, log, 'child-process worker');
     }
-    const throughput = throughputFigure(defaultPrefetch, samples, o.throughput.commands);
 
     // 2. Serial round trips.
     log(`bus: serial round trip, ${o.serial.rounds} rounds of ${o.serial.warmup} + ${o.serial.commands} commands per side`);
@@ -556,20 +662,21 @@ export async function benchBus(o: BusBenchOptions, log: (text: string) => void =
     for (let round = 0; round < o.sweep.rounds; round++) {
       const order = [...o.sweep.prefetches];
       for (let r = 0; r < round % order.length; r++) order.push(order.shift()!);
-      for (const prefetch of order) {
-        const s = await throughputRound(ctx, prefetch, `s${round}p${prefetch}`, o.sweep.commands, (round + prefetch) % 2 === 0 ? ['raw', 'troupe'] : ['troupe', 'raw']);
+      for (const [k, prefetch] of order.entries()) {
+        const s = await throughputRound(ctx, prefetch, `s${round}p${prefetch}`, o.sweep.commands, (round + k) % 2 === 0 ? ['raw', 'troupe'] : ['troupe', 'raw']);
         sweepSamples.get(prefetch)!.push(s);
         log(`bus: sweep round ${round + 1}/${o.sweep.rounds}, prefetch ${prefetch}: troupe ${Math.round(s.troupe)}/s, raw ${Math.round(s.raw)}/s`);
       }
     }
     const points = o.sweep.prefetches.map((p) => throughputFigure(p, sweepSamples.get(p)!, o.sweep.commands));
-    const bestPrefetch = [...points].sort((a, b) => b.troupe.median - a.troupe.median)[0]!.prefetch;
+    const bestPrefetch = [...points].sort((x, y) => y.troupe.median - x.troupe.median)[0]!.prefetch;
 
     const messageBytes = { troupe: troupeBytes, raw: raw.sampleBytes() };
-    cleaned = await cleanup();
+    const done = await cleanup();
+    cleaned = true;
     return {
       skipped: false,
-      amqpUrl: busBenchAmqpUrl.replace(/\/\/[^@]*@/, '//'),
+      amqpUrl: redactedAmqpUrl,
       redisUrl: redisBenchUrl,
       rabbitmqVersion,
       redisVersion,
@@ -580,14 +687,51 @@ export async function benchBus(o: BusBenchOptions, log: (text: string) => void =
       defaultPrefetch,
       messageBytes,
       throughput,
+      ...(throughputChild ? { throughputChild } : {}),
       serial,
       sweep: { rounds: o.sweep.rounds, points, bestPrefetch },
-      deadLettered: cleaned.deadLettered,
-      cleanup: { queues: cleaned.queues, exchanges: cleaned.exchanges, redisKeys: cleaned.redisKeys },
+      deadLettered: done.deadLettered,
+      cleanup: { queues: done.queues, exchanges: done.exchanges, redisKeys: done.redisKeys },
     };
   } finally {
     // Also after a failure: leave nothing behind.
     if (!cleaned) await cleanup().catch((error: unknown) => console.error(`bus bench: cleanup failed: ${String(error)}`));
     await redis.quit().catch(() => redis.disconnect());
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Profiling aid (not part of `npm run bench`): the troupe side of figure 1 alone, worker and
+// client in this process, so `node --cpu-prof` sees nothing else.
+//
+//   cd test && node --import tsx --cpu-prof --cpu-prof-dir=bench/results/profiles bench/bus.ts [commands] [prefetch]
+
+async function profile(commands: number, prefetch: number): Promise<void> {
+  const unreachable = await reachable();
+  if (unreachable) throw new Error(unreachable);
+  const prefix = `bench-${randomUUID().slice(0, 8)}`;
+  const t = topology({ prefix, shards: 16 });
+  const redis = new Redis(redisBenchUrl);
+  const store = await connectRedisStore({ url: redisBenchUrl, prefix });
+  const o: BusBenchOptions = { shards: 16, actors: 1_000, window: 1_000, throughput: { rounds: 0, commands }, childProcess: { rounds: 0, commands: 0 }, serial: { rounds: 0, commands: 0, warmup: 0 }, sweep: { prefetches: [], rounds: 0, commands: 0 } };
+  const raw = await RawSide.open(prefix, 16);
+  const ctx: Context = { t, store, raw, o };
+  try {
+    const warm = await throughputRound(ctx, prefetch, 'warm', Math.min(commands, 2_000), ['troupe']);
+    const cpu = process.cpuUsage();
+    const s = await throughputRound(ctx, prefetch, 'prof', commands, ['troupe']);
+    console.log(`troupe: ${commands} commands at ${Math.round(s.troupe)}/s (warm-up ${Math.round(warm.troupe)}/s), Node CPU ${s.cpuTroupe.toFixed(0)} µs/command, total ${(cpuMicros(process.cpuUsage(cpu)) / 1000).toFixed(0)} ms`);
+  } finally {
+    await ctx.bus?.close();
+    await raw.close();
+    await store.close();
+    await deleteBrokerObjects(t, raw.queues, raw.exchange);
+    await deleteKeysMatching(redis, `${prefix}:*`);
+    redis.disconnect();
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const [commands = '20000', prefetch = String(workerDefaults.prefetch)] = process.argv.slice(2);
+  await profile(Number(commands), Number(prefetch));
 }

@@ -62,6 +62,7 @@ const config = quick
         actors: 1_000,
         window: 1_000,
         throughput: { rounds: 3, commands: 2_000 },
+        childProcess: { rounds: 1, commands: 2_000 },
         serial: { rounds: 3, commands: 150, warmup: 20 },
         sweep: { prefetches: [1, 64, 256], rounds: 1, commands: 2_000 },
       },
@@ -81,6 +82,7 @@ const config = quick
         actors: 1_000,
         window: 1_000,
         throughput: { rounds: 7, commands: 5_000 },
+        childProcess: { rounds: 3, commands: 5_000 },
         serial: { rounds: 5, commands: 400, warmup: 50 },
         sweep: { prefetches: [1, 8, 32, 64, 128, 256], rounds: 3, commands: 4_000 },
       },
@@ -334,6 +336,7 @@ if (bus) {
       met: goal ? (f.ratio.median >= busThroughputGoal ? 'yes' : 'NO') : '',
     });
   tp(`end to end, ${bus.window} in flight over ${bus.actors.toLocaleString('en-US')} actors, prefetch ${bus.defaultPrefetch} (default), ${bus.shards} shards`, bus.throughput, true);
+  if (bus.throughputChild) tp('end to end, the same, worker in a child process', bus.throughputChild, false);
   const s = bus.serial;
   rows.push({
     scenario: 'bus',
@@ -399,7 +402,8 @@ if (bus) {
   const s = bus.serial;
   const us = (n: number) => `${n.toFixed(0)} µs`;
   console.log(`bus: RabbitMQ ${bus.rabbitmqVersion}, Redis ${bus.redisVersion}; command message ${bus.messageBytes.troupe} B (troupe) / ${bus.messageBytes.raw} B (raw); ` +
-    `Node CPU per command, troupe vs raw: throughput ${us(bus.throughput.cpuTroupe.median)} vs ${us(bus.throughput.cpuRaw.median)}, serial ${us(s.cpuTroupe.median)} vs ${us(s.cpuRaw.median)}; ` +
+    `Node CPU per command, troupe vs raw: throughput ${us(bus.throughput.cpuTroupe.median)} vs ${us(bus.throughput.cpuRaw.median)}` +
+    `${bus.throughputChild ? ` (child-process worker: ${us(bus.throughputChild.cpuTroupe.median)}, both processes)` : ''}, serial ${us(s.cpuTroupe.median)} vs ${us(s.cpuRaw.median)}; ` +
     `serial pooled (${s.pooled.troupe.n} each): troupe p50 ${fmtMs(s.pooled.troupe.p50)} p99 ${fmtMs(s.pooled.troupe.p99)}, raw p50 ${fmtMs(s.pooled.raw.p50)} p99 ${fmtMs(s.pooled.raw.p99)}; ` +
     `best prefetch ${bus.sweep.bestPrefetch}; dead-lettered ${bus.deadLettered}`);
 }
