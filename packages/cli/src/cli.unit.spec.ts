@@ -20,7 +20,7 @@ describe('app modules', () => {
   it('collects actor definitions exported one by one from a file path, ignoring other exports', async () => {
     const app = await loadApp(fixture('tallyApp.mjs'));
     expect(app.actors.map((a) => a.type)).toEqual(['tally']);
-    expect(app.workload).toBeUndefined();
+    expect(app.workload?.name).toBe('tally');
   });
 
   it('says clearly when a module has no actors or cannot be loaded', async () => {
@@ -95,6 +95,17 @@ describe('troupe', () => {
     expect(report.seed).toBe(3);
     expect(report.ok).toBe(true);
     expect(Object.keys(report.invariants)).toEqual(['I1', 'I2', 'I3', 'I4', 'I5', 'I6']);
+  });
+
+  it('simulates any app that exports a workload (--app), and says clearly when it has none', async () => {
+    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    expect(await run(['sim', '--seed', '5', '--steps', '120', '--app', fixture('tallyApp.mjs'), '--json'])).toBe(0);
+    const report = JSON.parse(String(log.mock.calls[0]![0])) as { ok: boolean; options: { workload: string }; counts: { accepted: number; merges: number } };
+    expect(report.options.workload).toBe('tally');
+    expect(report.counts.accepted).toBeGreaterThan(0);
+    expect(await run(['sim', '--seed', '5', '--app', fixture('emptyApp.mjs')])).toBe(2);
+    expect(String(errors.mock.calls[0]![0])).toMatch(/exports no actor definitions/);
   });
 
   it('passes a broken resolution to the simulator and exits 1 when an invariant fails', async () => {

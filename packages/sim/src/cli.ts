@@ -1,3 +1,7 @@
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { SingleBar, Presets } from 'cli-progress';
+import type { Workload } from '@troupe/runtime';
 import { parseArgs } from 'node:util';
 import { brokenStrategies, type BrokenStrategyName } from './brokenStrategies.js';
 import { type PartitionMode, type SimStoreKind, defaultRedisUrl, partitionModes, storeKinds } from './options.js';
@@ -6,7 +10,7 @@ import { simulateWithTrace } from './simulate.js';
 import { writeHtmlReport } from './htmlReport.js'; // --html
 import { loadSchedule, shrinkForCli } from './shrinkCli.js'; // --shrink, --schedule
 
-const usage = `usage: troupe sim --seed N [--json] [--workload bank|counter] [--steps N] [--replicas 2-5]
+const usage = `usage: troupe sim --seed N [--json] [--workload bank|counter | --app <module>] [--steps N] [--replicas 2-5]
        [--actors N] [--partition-mode ${partitionModes.join('|')}] [--no-swarm] [--broken ${Object.keys(brokenStrategies).join('|')}]
        [--html <file>] [--store memory|redis] [--redis-url ${defaultRedisUrl}]
        [--shrink] [--schedule <file>]
@@ -19,27 +23,48 @@ function int(name: string, value: string | undefined): number | undefined {
   return n;
 }
 
+/** Loads the `workload` export of an app module (`--app`): a package name or a file path. */
+export type WorkloadLoader = (specifier: string) => Promise<Workload>;
+
+/** The loader of the plain `node dist/main.js`: a file path or a package name resolvable from here. */
+export const importWorkload: WorkloadLoader = async (specifier) => {
+  const looksLikePath = specifier.startsWith('.') || isAbsolute(specifier);
+  const module = (await import(looksLikePath ? pathToFileURL(resolve(specifier)).href : specifier)) as { workload?: Workload };
+  if (!module.workload || typeof module.workload.nextCommand !== 'function') {
+    throw new Error(`app module '${specifier}' exports no \`workload\` (actors and nextCommand(random, step, actors)); troupe sim --app needs one`);
+  }
+  return module.workload;
+};
+
+export interface SimCliOptions {
+  /** How `--app` modules are loaded. Default `importWorkload`. */
+  readonly loadWorkload?: WorkloadLoader;
+  /** Show a progress bar on stderr (never with --json). Default: when stderr is a terminal. */
+  readonly progress?: boolean;
+}
+
 /**
  * The simulator's command line (`troupe sim`, or `node dist/main.js`): runs one deterministic
  * simulation and resolves to the exit code, 0 only when every invariant held, 1 when one did not,
  * 2 for bad arguments.
  */
-export async function runSimCli(args: readonly string[]): Promise<number> {
+export async function runSimCli(args: readonly string[], cli: SimCliOptions = {}): Promise<number> {
   try {
-    return await simCli(args);
+    return await simCli(args, cli);
   } catch (error) {
     console.error(`${(error as Error).message}\n${usage}`);
     return 2;
   }
 }
 
-async function simCli(args: readonly string[]): Promise<number> {
+async function simCli(args: readonly string[], cli: SimCliOptions): Promise<number> {
   const { values } = parseArgs({
     args: [...args],
     options: {
       seed: { type: 'string' },
       json: { type: 'boolean', default: false },
       workload: { type: 'string' },
+      app: { type: 'string' }, // --app <module>: the app's `workload` export drives the run
       steps: { type: 'string' },
       replicas: { type: 'string' },
       actors: { type: 'string' },
@@ -60,8 +85,10 @@ async function simCli(args: readonly string[]): Promise<number> {
     return 0;
   }
   const seed = int('seed', values.seed) ?? Date.now() % 2 ** 31;
-  const workload = values.workload ?? 'bank';
-  if (workload !== 'bank' && workload !== 'counter') throw new Error(`unknown workload '${workload}'`);
+  if (values.app !== undefined && values.workload !== undefined) throw new Error('give --workload or --app, not both');
+  const app = values.app === undefined ? undefined : { specifier: values.app, workload: await (cli.loadWorkload ?? importWorkload)(values.app) };
+  const workload = app?.workload ?? values.workload ?? 'bank';
+  if (workload !== 'bank' && workload !== 'counter' && typeof workload !== 'object') throw new Error(`unknown workload '${workload}'`);
   const mode = values['partition-mode'];
   if (mode !== undefined && !(partitionModes as readonly string[]).includes(mode)) throw new Error(`unknown partition mode '${mode}'`);
   const broken = values.broken as BrokenStrategyName | undefined;
@@ -74,7 +101,19 @@ async function simCli(args: readonly string[]): Promise<number> {
   if (values['redis-url'] !== undefined && store !== 'redis') throw new Error('--redis-url needs --store redis');
   const redisUrl = values['redis-url'];
   const schedule = values.schedule === undefined ? undefined : await loadSchedule(values.schedule); // --schedule
+  const bar = (cli.progress ?? process.stderr.isTTY) && !values.json ? new SingleBar({ format: 'sim [{bar}] {value}/{total} ticks | {eta}s left', stream: process.stderr }, Presets.shades_classic) : undefined;
+  let barStarted = false;
+  const onProgress = (tick: number, total: number) => {
+    if (!bar) return;
+    if (!barStarted) {
+      bar.start(total, 0);
+      barStarted = true;
+    }
+    bar.update(tick);
+    if (tick === total) bar.stop();
+  };
   const { report, trace } = await simulateWithTrace({
+    onProgress,
     seed,
     workload,
     swarm: !values['no-swarm'],
@@ -88,7 +127,7 @@ async function simCli(args: readonly string[]): Promise<number> {
     ...(redisUrl === undefined ? {} : { redisUrl }),
   });
   // --shrink: with --json the shrink result is the report's `shrink` field, else printed after the summary
-  const shrunk = values.shrink && !report.ok ? await shrinkForCli(seed, report.options, schedule, { store, ...(redisUrl === undefined ? {} : { redisUrl }) }) : undefined;
+  const shrunk = values.shrink && !report.ok ? await shrinkForCli(seed, report.options, schedule, { store, ...(redisUrl === undefined ? {} : { redisUrl }) }, app) : undefined;
   console.log(values.json ? JSON.stringify(shrunk ? { ...report, shrink: shrunk.json } : report, null, 2) : formatReport(report));
   if (shrunk && !values.json) console.log(shrunk.text);
   if (values.shrink && report.ok && !values.json) console.log('shrink: the run passed, nothing to shrink');

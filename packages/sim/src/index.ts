@@ -16,4 +16,4 @@ export * from './checkers/index.js';
 export { renderHtml, renderTimeline, writeHtmlReport } from './htmlReport.js';
 export { type ScheduleStep, type ScheduleCommand, type Schedule, type ScheduleFields } from './schedule.js';
 export { shrink, type ShrinkResult, type ShrinkLimits } from './shrink.js';
-export { runSimCli } from './cli.js';
+export { runSimCli, importWorkload, type WorkloadLoader, type SimCliOptions } from './cli.js';

@@ -67,6 +67,8 @@ export interface SimOptions {
   readonly store?: SimStoreKind;
   /** Redis for `store: 'redis'`. Default `redis://127.0.0.1:6379/9`. */
   readonly redisUrl?: string;
+  /** Called after every tick of the workload phase (for progress bars); draws nothing. */
+  readonly onProgress?: (tick: number, steps: number) => void;
 }
 
 export const storeKinds = ['memory', 'redis'] as const;

@@ -1,3 +1,4 @@
+import type { Workload } from '@troupe/runtime';
 import { readFile } from 'node:fs/promises';
 import { brokenStrategies, type BrokenStrategyName } from './brokenStrategies.js';
 import type { RunOptions, SimOptions } from './options.js';
@@ -14,17 +15,23 @@ export async function loadSchedule(file: string): Promise<ScheduleStep[]> {
 }
 
 /** `--shrink`: shrinks the failing run the report describes (every option fixed as it was used). */
-export async function shrinkForCli(seed: number, used: RunOptions, schedule?: Schedule, store?: Pick<SimOptions, 'store' | 'redisUrl'>): Promise<{ result: ShrinkResult; json: unknown; text: string }> {
+export async function shrinkForCli(
+  seed: number,
+  used: RunOptions,
+  schedule?: Schedule,
+  store?: Pick<SimOptions, 'store' | 'redisUrl'>,
+  app?: { specifier: string; workload: Workload },
+): Promise<{ result: ShrinkResult; json: unknown; text: string }> {
   const broken = used.mergeStrategy in brokenStrategies ? (used.mergeStrategy as BrokenStrategyName) : undefined;
   const options: SimOptions = {
-    seed, workload: used.workload as 'bank' | 'counter', steps: used.steps, replicas: used.replicas, actors: used.actors,
+    seed, workload: app ? app.workload : (used.workload as 'bank' | 'counter'), steps: used.steps, replicas: used.replicas, actors: used.actors,
     partitionMode: used.partitionMode, faults: used.faults, convergeRoundsMax: used.convergeRoundsMax, swarm: used.swarm,
     ...(broken ? { mergeStrategy: brokenStrategies[broken], mergeStrategyName: broken } : {}),
     ...(schedule ? { schedule } : {}),
     ...store, // --store redis: every shrink run on Redis too (each under fresh prefixes, deleted after it)
   };
   const result = await shrink(options);
-  const replay = `node dist/main.js --seed ${seed} --workload ${used.workload} --replicas ${result.options.replicas} --steps ${result.options.steps}` +
+  const replay = `troupe sim --seed ${seed} ${app ? `--app ${app.specifier}` : `--workload ${used.workload}`} --replicas ${result.options.replicas} --steps ${result.options.steps}` +
     `${used.swarm ? '' : ' --no-swarm'}${broken ? ` --broken ${broken}` : ''}` +
     `${store?.store === 'redis' ? ` --store redis${store.redisUrl ? ` --redis-url ${store.redisUrl}` : ''}` : ''} --schedule shrunk.json`;
   const json = {

@@ -210,6 +210,7 @@ class Simulation {
         await this.nemesis();
         await this.clients(workload.nextCommand.bind(workload));
         await this.replicate();
+        this.options.onProgress?.(this.tick + 1, this.config.steps);
       }
     }
     const convergence = await this.healAndConverge();

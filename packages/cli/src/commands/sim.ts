@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { runSimCli } from '@troupe/sim';
-import { outcome } from '../shared.js';
+import { loadApp } from '../appModule.js';
+import { CliError, outcome } from '../shared.js';
 
 export function simCommand(): Command {
   return new Command('sim')
@@ -10,6 +11,13 @@ export function simCommand(): Command {
     .allowExcessArguments(true)
     .argument('[options...]')
     .action(async (args: string[]) => {
-      outcome.exitCode = await runSimCli(args);
+      outcome.exitCode = await runSimCli(args, {
+        // --app: the same module resolution as the other commands (path, or package from here).
+        loadWorkload: async (specifier) => {
+          const app = await loadApp(specifier);
+          if (!app.workload) throw new CliError(`app module '${specifier}' exports no \`workload\` (actors and nextCommand(random, step, actors)); troupe sim --app needs one`);
+          return app.workload;
+        },
+      });
     });
 }
