@@ -5,6 +5,8 @@ import { promisify } from 'node:util';
 import { deleteKeysMatching } from '@troupe/redis';
 import { requireService } from '@troupe/runtime/testkit';
 import { Redis } from 'ioredis';
+import amqp from 'amqplib';
+import { type Topology, topology } from '@troupe/rabbitmq';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
@@ -13,12 +15,13 @@ const scratch = fileURLToPath(new URL('./.docs-examples/', import.meta.url));
 const bin = (name: string) => `${root}/node_modules/.bin/${name}`;
 
 /** The runnable examples of the READMEs: each must type-check against the built packages and run. */
-function examples(readme: string): string[] {
+function examples(readme: string, marker = 'createRuntime('): string[] {
   const text = readFileSync(`${root}/${readme}`, 'utf8');
-  return [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((code) => code.includes('createRuntime('));
+  return [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((code) => code.includes(marker));
 }
 
 const redisAvailable = await requireService({ name: 'Redis', host: '127.0.0.1', port: 6379 });
+const rabbitAvailable = await requireService({ name: 'RabbitMQ', host: '127.0.0.1', port: 5672 });
 
 /** Deletes the keys a README example left under `prefix` in the given databases. */
 async function dropPrefix(prefix: string, databases: readonly number[]): Promise<void> {
@@ -26,6 +29,18 @@ async function dropPrefix(prefix: string, databases: readonly number[]): Promise
     const redis = new Redis(`redis://127.0.0.1:6379/${db}`);
     await deleteKeysMatching(redis, `${prefix}:*`);
     redis.disconnect();
+  }
+}
+
+/** Deletes the queues and exchanges a README example declared. */
+async function deleteTopology(t: Topology): Promise<void> {
+  const connection = await amqp.connect('amqp://guest:guest@127.0.0.1:5672');
+  try {
+    const channel = await connection.createChannel();
+    for (const queue of [...t.shardQueues, t.deadLetterQueue]) await channel.deleteQueue(queue);
+    for (const exchange of [t.commandsExchange, t.deadLetterExchange, `${t.prefix}.workers`]) await channel.deleteExchange(exchange);
+  } finally {
+    await connection.close();
   }
 }
 
@@ -64,6 +79,20 @@ describe('README examples', () => {
       expect(finals).toHaveLength(2);
     } finally {
       await dropPrefix('readme', [11, 12]);
+    }
+  }, 60_000);
+
+  it.skipIf(!redisAvailable || !rabbitAvailable)('the RabbitMQ README example sends commands through a worker and retries one idempotently', async () => {
+    const [code] = examples('packages/rabbitmq/README.md', 'startWorker(');
+    expect(code).toBeDefined();
+    try {
+      const out = await check('rabbitmq-readme', code!);
+      expect(out).toMatch(/status: 'accepted'[\s\S]*version: \{ local: 1 \}/);
+      expect(out).toMatch(/^accepted true$/m);
+      expect(out).toMatch(/\{ version: \{ local: 2 \}, state: \{ value: 4 \}, heads: 1 \}/);
+    } finally {
+      await dropPrefix('readme-bus', [11]);
+      await deleteTopology(topology({ prefix: 'readme', shards: 4 }));
     }
   }, 60_000);
 

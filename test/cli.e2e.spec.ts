@@ -1,0 +1,103 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import amqp from 'amqplib';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { deleteKeysMatching } from '@troupe/redis';
+import { requireService } from '@troupe/runtime/testkit';
+import { topology } from '@troupe/rabbitmq';
+
+const execute = promisify(execFile);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const troupe = `${root}/node_modules/.bin/troupe`;
+
+const available =
+  (await requireService({ name: 'RabbitMQ', host: '127.0.0.1', port: 5672 })) && (await requireService({ name: 'Redis', host: '127.0.0.1', port: 6379 }));
+
+/** The shell lines of the root README's "Commands over RabbitMQ" block, comments dropped. */
+function readmeLines(): string[] {
+  const text = readFileSync(`${root}/README.md`, 'utf8');
+  const section = text.slice(text.indexOf('### Commands over RabbitMQ'));
+  const block = /```sh\n([\s\S]*?)```/.exec(section)![1]!;
+  return block
+    .split('\n')
+    .map((line) => line.replace(/\s+#.*$/, '').trim())
+    .filter(Boolean);
+}
+
+/** Splits a README line into arguments (single-quoted JSON stays one argument). */
+function words(line: string): string[] {
+  return [...line.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]!);
+}
+
+describe.skipIf(!available)('the README\'s troupe commands, run as a user would (built CLI, real services)', () => {
+  const prefix = `readme-${randomUUID().slice(0, 8)}`;
+  // Isolate this run's queues and keys; everything else is exactly as the README writes it.
+  const env = { ...process.env, TROUPE_PREFIX: prefix, TROUPE_REDIS_PREFIX: prefix, TROUPE_METRICS_PORT: '0', TROUPE_LOG_LEVEL: 'info' };
+  let worker: ChildProcess | undefined;
+
+  afterAll(async () => {
+    if (worker && worker.exitCode === null) {
+      worker.kill('SIGTERM');
+      await new Promise((r) => worker!.once('exit', r));
+    }
+    const redis = new Redis('redis://127.0.0.1:6379');
+    await deleteKeysMatching(redis, `${prefix}:*`);
+    redis.disconnect();
+    const connection = await amqp.connect('amqp://guest:guest@127.0.0.1:5672');
+    const channel = await connection.createChannel();
+    const t = topology({ prefix });
+    for (const queue of [...t.shardQueues, t.deadLetterQueue]) await channel.deleteQueue(queue);
+    await channel.deleteExchange(t.commandsExchange);
+    await channel.deleteExchange(t.deadLetterExchange);
+    await connection.close();
+  });
+
+  it('troupe worker + send + inspect + load + sim do what the README says', { timeout: 120_000 }, async () => {
+    const lines = readmeLines();
+    expect(lines.map((l) => words(l)[2])).toEqual(['worker', 'send', 'send', 'inspect', 'load', 'sim']);
+    for (const line of lines) {
+      const [npx, bin, command, ...rest] = words(line.replace(/\s*&$/, ''));
+      expect([npx, bin]).toEqual(['npx', 'troupe']);
+      if (command === 'worker') {
+        expect(line.endsWith('&')).toBe(true);
+        worker = spawn(troupe, [command, ...rest], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+        await new Promise<void>((resolve, reject) => {
+          createInterface({ input: worker!.stdout! }).on('line', (l) => l.includes('"worker started"') && resolve());
+          worker!.once('exit', (code) => reject(new Error(`troupe worker exited with ${code}`)));
+        });
+        continue;
+      }
+      const result = await execute(troupe, [command!, ...rest], { env, cwd: root }).then(
+        (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+      );
+      if (command === 'send' && rest[2] === 'open') {
+        expect(result.code).toBe(0);
+        expect(JSON.parse(result.stdout)).toMatchObject({ status: 'accepted', version: { local: 1 } });
+      } else if (command === 'send' && rest[2] === 'withdraw') {
+        expect(result.code).toBe(3);
+        expect(JSON.parse(result.stdout)).toMatchObject({ status: 'rejected', reason: 'insufficient funds' });
+      } else if (command === 'inspect') {
+        expect(result.code).toBe(0);
+        expect(result.stdout).toMatch(/^account:alice\n {2}version {3}local:1\n {2}heads {5}1\n/);
+        expect(result.stdout).toMatch(/local:1 +command opened \{"owner":"Alice"\}/);
+      } else if (command === 'load') {
+        expect(result.code).toBe(0);
+        expect(result.stdout).toMatch(/10000 sent, \d+ accepted, \d+ rejected, 0 failed/);
+        expect(result.stdout).toMatch(/throughput \d+ commands\/s; latency p50 [\d.]+ ms, p99 [\d.]+ ms/);
+      } else if (command === 'sim') {
+        expect(result.code).toBe(0);
+        expect(result.stdout).toMatch(/I1.*ok/);
+      } else {
+        throw new Error(`unexpected README line: ${line}`);
+      }
+    }
+    worker!.kill('SIGTERM');
+    expect(await new Promise((r) => worker!.once('exit', (code) => r(code)))).toBe(0);
+  });
+});
