@@ -31,11 +31,15 @@ export class ReferenceModel {
 
   /** Maximal command packs whose version is at or before `version`: what a merge at `version` merges. */
   commandHeadsAt(version: Record<string, number>): string[] {
-    const below = [...this.packs.values()].filter((p) => p.kind === 'command' && VC.dominatedBy(p.version, version));
-    return below
-      .filter((p) => !below.some((q) => q !== p && VC.dominatedBy(p.version, q.version)))
-      .map((p) => VC.encode(p.version))
-      .sort();
+    // Heaviest first: whatever dominates a pack is strictly heavier, so it was seen before it, and
+    // some maximal pack already chosen dominates it too (transitivity). So a pack is maximal when
+    // no maximal pack chosen so far dominates it: |below| x |maxima| comparisons, not |below|^2.
+    const below = [...this.packs.values()]
+      .filter((p) => p.kind === 'command' && VC.dominatedBy(p.version, version))
+      .sort((a, b) => VC.weight(b.version) - VC.weight(a.version));
+    const maxima: Pack[] = [];
+    for (const p of below) if (!maxima.some((m) => VC.dominatedBy(p.version, m.version))) maxima.push(p);
+    return maxima.map((p) => VC.encode(p.version)).sort();
   }
 
   /** The latest pack every other pack of the union of the heads' ancestries is an ancestor or a descendant of. */

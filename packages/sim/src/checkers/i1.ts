@@ -13,7 +13,9 @@ export function checkI1(ctx: CheckContext): CheckResult {
   const byActor = new Map<string, string[]>();
   for (const [commandId, replies] of ctx.acks) {
     const key = actorKey(replies[0]!.events[0]!.actor);
-    byActor.set(key, [...(byActor.get(key) ?? []), commandId]);
+    const ids = byActor.get(key);
+    if (ids) ids.push(commandId);
+    else byActor.set(key, [commandId]);
   }
   for (const actor of ctx.actors) {
     const key = actorKey(actor);
@@ -26,9 +28,18 @@ export function checkI1(ctx: CheckContext): CheckResult {
         if (seen.has(id)) verdict.fail(key, `${replica.id}: event ${id} (${index.get(id)?.event.type}) is in the history twice`);
         seen.add(id);
       }
+      // The history's event ids by the command that caused them, in one pass (not one per command).
+      const byCommand = new Map<string, string[]>();
+      for (const id of applied) {
+        const cause = index.get(id)?.event.causationId;
+        if (cause === undefined) continue;
+        const ids = byCommand.get(cause);
+        if (ids) ids.push(id);
+        else byCommand.set(cause, [id]);
+      }
       for (const commandId of byActor.get(key) ?? []) {
         verdict.checked++;
-        const inHistory = applied.filter((id) => index.get(id)?.event.causationId === commandId);
+        const inHistory = byCommand.get(commandId) ?? [];
         const packs = new Set(inHistory.map((id) => index.get(id)!.pack));
         const copies = ctx.acks.get(commandId)!;
         if (inHistory.length === 0) {
