@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deleteKeysMatching } from '@troupe/redis';
 import { requireService } from '@troupe/runtime/testkit';
-import { topology } from '@troupe/rabbitmq';
+import { deleteTopology, topology } from '@troupe/rabbitmq';
 
 const execute = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -49,11 +49,7 @@ describe.skipIf(!available)('the README\'s troupe commands, run as a user would 
     await deleteKeysMatching(redis, `${prefix}:*`);
     redis.disconnect();
     const connection = await amqp.connect('amqp://guest:guest@127.0.0.1:5672');
-    const channel = await connection.createChannel();
-    const t = topology({ prefix });
-    for (const queue of [...t.shardQueues, t.deadLetterQueue]) await channel.deleteQueue(queue);
-    await channel.deleteExchange(t.commandsExchange);
-    await channel.deleteExchange(t.deadLetterExchange);
+    await deleteTopology(await connection.createChannel(), topology({ prefix }));
     await connection.close();
   });
 

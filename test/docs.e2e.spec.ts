@@ -6,7 +6,7 @@ import { deleteKeysMatching } from '@troupe/redis';
 import { requireService } from '@troupe/runtime/testkit';
 import { Redis } from 'ioredis';
 import amqp from 'amqplib';
-import { type Topology, topology } from '@troupe/rabbitmq';
+import { deleteTopology, topology } from '@troupe/rabbitmq';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
@@ -29,18 +29,6 @@ async function dropPrefix(prefix: string, databases: readonly number[]): Promise
     const redis = new Redis(`redis://127.0.0.1:6379/${db}`);
     await deleteKeysMatching(redis, `${prefix}:*`);
     redis.disconnect();
-  }
-}
-
-/** Deletes the queues and exchanges a README example declared. */
-async function deleteTopology(t: Topology): Promise<void> {
-  const connection = await amqp.connect('amqp://guest:guest@127.0.0.1:5672');
-  try {
-    const channel = await connection.createChannel();
-    for (const queue of [...t.shardQueues, t.deadLetterQueue]) await channel.deleteQueue(queue);
-    for (const exchange of [t.commandsExchange, t.deadLetterExchange, `${t.prefix}.workers`]) await channel.deleteExchange(exchange);
-  } finally {
-    await connection.close();
   }
 }
 
@@ -92,7 +80,9 @@ describe('README examples', () => {
       expect(out).toMatch(/\{ version: \{ local: 2 \}, state: \{ value: 4 \}, heads: 1 \}/);
     } finally {
       await dropPrefix('readme-bus', [11]);
-      await deleteTopology(topology({ prefix: 'readme', shards: 4 }));
+      const connection = await amqp.connect('amqp://guest:guest@127.0.0.1:5672');
+      await deleteTopology(await connection.createChannel(), topology({ prefix: 'readme', shards: 4 }));
+      await connection.close();
     }
   }, 60_000);
 

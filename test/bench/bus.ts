@@ -35,6 +35,7 @@ import {
   busProtocolVersion,
   type CommandBus,
   connectBus,
+  deleteTopology,
   encodeCommand,
   shardOf,
   startWorker,
@@ -595,12 +596,10 @@ async function deleteBrokerObjects(t: Topology, rawQueues: readonly string[], ra
     }
     const channel = await model.createChannel();
     // queue.delete and exchange.delete of something that does not exist are no-ops on RabbitMQ.
-    const queues = [...t.shardQueues, t.deadLetterQueue, ...rawQueues];
-    for (const queue of queues) await channel.deleteQueue(queue);
-    // `<prefix>.workers` (heartbeats) is auto-delete and normally gone with the last worker.
-    const exchanges = [t.commandsExchange, t.deadLetterExchange, `${t.prefix}.workers`, rawExchange];
-    for (const exchange of exchanges) await channel.deleteExchange(exchange);
-    return { queues: queues.length, exchanges: exchanges.length, deadLettered };
+    const bus = await deleteTopology(channel, t);
+    for (const queue of rawQueues) await channel.deleteQueue(queue);
+    await channel.deleteExchange(rawExchange);
+    return { queues: bus.queues + rawQueues.length, exchanges: bus.exchanges + 1, deadLettered };
   } finally {
     await model.close().catch(() => undefined);
   }

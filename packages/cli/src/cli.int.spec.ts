@@ -4,7 +4,7 @@ import amqp from 'amqplib';
 import { Redis } from 'ioredis';
 import { deleteKeysMatching } from '@troupe/redis';
 import { requireService } from '@troupe/runtime/testkit';
-import { topology } from '@troupe/rabbitmq';
+import { deleteTopology, topology } from '@troupe/rabbitmq';
 import { run } from './program.js';
 
 const amqpUrl = 'amqp://guest:guest@127.0.0.1:5672';
@@ -58,11 +58,7 @@ describe.skipIf(!available)('troupe worker, send, inspect and load against Rabbi
     await deleteKeysMatching(redis, `${prefix}:*`);
     redis.disconnect();
     const connection = await amqp.connect(amqpUrl);
-    const channel = await connection.createChannel();
-    const t = topology({ prefix, shards: 4 });
-    for (const q of [...t.shardQueues, t.deadLetterQueue]) await channel.deleteQueue(q);
-    await channel.deleteExchange(t.commandsExchange);
-    await channel.deleteExchange(t.deadLetterExchange);
+    await deleteTopology(await connection.createChannel(), topology({ prefix, shards: 4 }));
     await connection.close();
   });
 

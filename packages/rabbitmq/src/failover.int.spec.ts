@@ -4,9 +4,8 @@ import { Runtime, type UntypedRef } from '@troupe/runtime';
 import { uniqueSuffix } from '@troupe/runtime/testkit';
 import { connectRedisStore, deleteKeysMatching } from '@troupe/redis';
 import { connectBus } from './client.js';
-import { CommandTimeoutError } from './errors.js';
 import { SequenceLog, type SequenceState } from './testing/sequenceActor.js';
-import { amqpUrl, deleteTopology, requireRabbitMq, testTopology } from './testing/amqpTest.js';
+import { amqpUrl, deleteTopology, requireRabbitMq, sendUntilAnswered, testTopology } from './testing/amqpTest.js';
 import { scrape, spawnWorker, type WorkerProcess } from './testing/workerProcess.js';
 import { requireService } from '@troupe/runtime/testkit';
 
@@ -40,6 +39,12 @@ describe.skipIf(!available)('worker failover (two worker processes, one killed w
     processes.push(a);
     const b = await spawnWorker(env);
     processes.push(b);
+    // Both see each other before the load starts, so both hold shards when A is killed.
+    for (let i = 0; i < 200 && ((await scrape(a.metricsUrl, 'troupe_workers')) < 2 || (await scrape(b.metricsUrl, 'troupe_workers')) < 2); i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(await scrape(a.metricsUrl, 'troupe_owned_shards')).toBeGreaterThan(0);
+    expect(await scrape(b.metricsUrl, 'troupe_owned_shards')).toBeGreaterThan(0);
     const bus = await connectBus({ url: amqpUrl, ...t, timeoutMs: 20_000 });
     const actors = 200;
     const perActor = 15;
@@ -48,22 +53,13 @@ describe.skipIf(!available)('worker failover (two worker processes, one killed w
     let killedAt = -1;
     let bBeforeKill: Promise<number> | undefined;
     const send = async (ref: UntypedRef, seq: number): Promise<void> => {
-      let commandId: string | undefined;
-      for (;;) {
-        try {
-          const reply = await bus.send(ref, { type: 'record', payload: { client: 'failover', seq } }, commandId ? { commandId } : {});
-          expect(reply.status).toBe('accepted');
-          if (++accepted === 1_000) {
-            killedAt = accepted;
-            a.child.kill('SIGKILL');
-            bBeforeKill = scrape(b.metricsUrl, 'troupe_commands_total{outcome="accepted"}');
-          }
-          return;
-        } catch (error) {
-          if (!(error instanceof CommandTimeoutError)) throw error;
-          commandId = error.commandId;
-          retries++;
-        }
+      const answered = await sendUntilAnswered(bus, ref, { type: 'record', payload: { client: 'failover', seq } });
+      expect(answered.reply.status).toBe('accepted');
+      retries += answered.retries;
+      if (++accepted === 1_000) {
+        killedAt = accepted;
+        a.child.kill('SIGKILL');
+        bBeforeKill = scrape(b.metricsUrl, 'troupe_commands_total{outcome="accepted"}');
       }
     };
     const sends: Promise<void>[] = [];

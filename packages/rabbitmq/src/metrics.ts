@@ -14,8 +14,10 @@ export class WorkerMetrics {
   readonly redeliveries: Counter;
   readonly transientFailures: Counter<'code'>;
   readonly liveActors: Gauge;
+  readonly workers: Gauge;
+  readonly ownedShards: Gauge;
 
-  constructor(liveActors: () => number, defaultMetrics: boolean) {
+  constructor(liveActors: () => number, defaultMetrics: boolean, membership: () => { workers: number; ownedShards: number } = () => ({ workers: 1, ownedShards: 0 })) {
     const registers = [this.registry];
     this.commands = new Counter({ name: 'troupe_commands_total', help: 'Commands handled, by outcome', labelNames: ['outcome'], registers });
     this.latency = new Histogram({
@@ -33,6 +35,22 @@ export class WorkerMetrics {
       registers,
       collect() {
         this.set(liveActors());
+      },
+    });
+    this.workers = new Gauge({
+      name: 'troupe_workers',
+      help: 'Workers this one sees consuming the same topology, itself included',
+      registers,
+      collect() {
+        this.set(membership().workers);
+      },
+    });
+    this.ownedShards = new Gauge({
+      name: 'troupe_owned_shards',
+      help: 'Shards that rendezvous hashing over the live workers gives to this worker',
+      registers,
+      collect() {
+        this.set(membership().ownedShards);
       },
     });
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'troupe_worker_' });

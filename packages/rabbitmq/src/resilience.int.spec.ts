@@ -2,10 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { type ActorRef, type EventStore, MemoryStore, type UntypedRef, actorKey } from '@troupe/runtime';
 import { connectBus, type CommandBus } from './client.js';
-import { CommandTimeoutError } from './errors.js';
 import { startWorker, type WorkerHooks } from './worker.js';
 import { SequenceLog, type SequenceState } from './testing/sequenceActor.js';
-import { amqpUrl, deleteTopology, requireRabbitMq, testTopology } from './testing/amqpTest.js';
+import { amqpUrl, deleteTopology, requireRabbitMq, sendUntilAnswered, testTopology } from './testing/amqpTest.js';
 import { TcpProxy } from './testing/tcpProxy.js';
 import { shardOf } from './topology.js';
 
@@ -52,19 +51,10 @@ async function sendAll(bus: CommandBus, actors: number, perActor: number, onAcce
   let accepted = 0;
   let retries = 0;
   const send = async (ref: UntypedRef, seq: number) => {
-    let commandId: string | undefined;
-    for (;;) {
-      try {
-        const reply = await bus.send(ref, { type: 'record', payload: { client: 'r', seq } }, { timeout: 15_000, ...(commandId ? { commandId } : {}) });
-        expect(reply.status).toBe('accepted');
-        onAccepted(++accepted);
-        return;
-      } catch (error) {
-        if (!(error instanceof CommandTimeoutError)) throw error;
-        commandId = error.commandId;
-        retries++;
-      }
-    }
+    const answered = await sendUntilAnswered(bus, ref, { type: 'record', payload: { client: 'r', seq } }, 15_000);
+    expect(answered.reply.status).toBe('accepted');
+    retries += answered.retries;
+    onAccepted(++accepted);
   };
   const sends: Promise<void>[] = [];
   for (let seq = 0; seq < perActor; seq++) for (let i = 0; i < actors; i++) sends.push(send({ type: 'seqlog', id: `a${i}` } as UntypedRef, seq));

@@ -25,6 +25,8 @@ export interface Topology {
   readonly deadLetterQueue: string;
   /** The shard queues, index = shard. */
   readonly shardQueues: readonly string[];
+  /** Fanout exchange of worker heartbeats (auto-delete), for balancing shards. */
+  readonly membershipExchange: string;
 }
 
 /**
@@ -47,6 +49,7 @@ export function topology(options: TopologyOptions = {}): Topology {
     deadLetterExchange: `${prefix}.dead`,
     deadLetterQueue: `${prefix}.dead-letter`,
     shardQueues: Array.from({ length: shards }, (_, i) => `${prefix}.shard.${i}-of-${shards}`),
+    membershipExchange: `${prefix}.workers`,
   };
 }
 
@@ -76,4 +79,16 @@ export async function declareTopology(channel: Channel, t: Topology): Promise<vo
     });
     await channel.bindQueue(queue, t.commandsExchange, queue);
   }
+}
+
+/**
+ * Deletes every queue and exchange of a topology, with any messages still in them: for tests, and
+ * the last step of changing the shard count (README). Deleting what does not exist is a no-op.
+ */
+export async function deleteTopology(channel: Channel, t: Topology): Promise<{ queues: number; exchanges: number }> {
+  const queues = [...t.shardQueues, t.deadLetterQueue];
+  for (const queue of queues) await channel.deleteQueue(queue);
+  const exchanges = [t.commandsExchange, t.deadLetterExchange, t.membershipExchange];
+  for (const exchange of exchanges) await channel.deleteExchange(exchange);
+  return { queues: queues.length, exchanges: exchanges.length };
 }

@@ -133,7 +133,7 @@ export class Worker {
     }
     this.log = (options.logger ?? pino({ name: 'troupe-worker', level: process.env.TROUPE_LOG_LEVEL ?? 'info' })).child({ worker: this.id });
     let liveActors = () => 0;
-    this.metrics = new WorkerMetrics(() => liveActors(), options.defaultMetrics ?? true);
+    this.metrics = new WorkerMetrics(() => liveActors(), options.defaultMetrics ?? true, () => ({ workers: this.members.length, ownedShards: this.ownedShards.length }));
     const store = options.store && countingConflicts(options.store, () => this.metrics.appendConflicts.inc());
     this.runtime = new Runtime({
       ...options.runtime,
@@ -144,7 +144,7 @@ export class Worker {
     liveActors = () => this.runtime.liveActors;
     this.shards = this.topology.shardQueues.map(() => ({ channel: undefined, epoch: 0, executing: 0, idle: [], cycling: undefined }));
     if (options.balance ?? true) {
-      this.membership = new Membership(this.id, `${this.topology.prefix}.workers`, options.heartbeatMs ?? workerDefaults.heartbeatMs, (members) => this.rebalance(members));
+      this.membership = new Membership(this.id, this.topology.membershipExchange, options.heartbeatMs ?? workerDefaults.heartbeatMs, (members) => this.rebalance(members));
     }
   }
 

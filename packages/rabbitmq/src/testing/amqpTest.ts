@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
+import type { CommandReply, UntypedRef } from '@troupe/runtime';
+import type { CommandBus } from '../client.js';
+import { CommandTimeoutError } from '../errors.js';
 import { requireService } from '@troupe/runtime/testkit';
-import { type Topology, topology } from '../topology.js';
+import { type Topology, deleteTopology as deleteAll, topology } from '../topology.js';
 
 export const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 
@@ -20,10 +23,7 @@ export function testTopology(shards = 4): Topology {
 export async function deleteTopology(t: Topology): Promise<void> {
   const connection = await amqp.connect(amqpUrl);
   try {
-    const channel = await connection.createChannel();
-    for (const queue of [...t.shardQueues, t.deadLetterQueue]) await channel.deleteQueue(queue);
-    await channel.deleteExchange(t.commandsExchange);
-    await channel.deleteExchange(t.deadLetterExchange);
+    await deleteAll(await connection.createChannel(), t);
   } finally {
     await connection.close();
   }
@@ -66,5 +66,27 @@ export async function publishRaw(t: Topology, queue: string, content: Buffer, pr
     await channel.waitForConfirms();
   } finally {
     await connection.close();
+  }
+}
+
+/**
+ * Sends a command and, on CommandTimeoutError, sends it again with the same commandId until it is
+ * answered (what a careful client does): resolves to the reply and the number of retries.
+ */
+export async function sendUntilAnswered(
+  bus: CommandBus,
+  ref: UntypedRef,
+  command: { readonly type: string; readonly payload?: unknown },
+  timeoutMs?: number,
+): Promise<{ reply: CommandReply; retries: number }> {
+  let commandId: string | undefined;
+  for (let retries = 0; ; retries++) {
+    try {
+      const reply = await bus.send(ref, command, { ...(timeoutMs === undefined ? {} : { timeout: timeoutMs }), ...(commandId ? { commandId } : {}) });
+      return { reply, retries };
+    } catch (error) {
+      if (!(error instanceof CommandTimeoutError)) throw error;
+      commandId = error.commandId;
+    }
   }
 }

@@ -4,6 +4,7 @@
  * than this one holds the marker of an actor this one is about to execute. Configured by
  * environment; prints one JSON line `{ "ready": true, "metricsUrl": ... }` when consuming.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { connectRedisStore } from '@troupe/redis';
@@ -20,7 +21,18 @@ const redisUrl = env('REDIS_URL');
 const markers = env('MARKER_PREFIX');
 const redis = new Redis(redisUrl);
 
+/**
+ * Whether a process still runs. A worker killed with SIGKILL stays a zombie until the test process
+ * reaps it, and kill(pid, 0) succeeds on a zombie: read its state from /proc where there is one.
+ */
 function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && existsSync('/proc/self/stat')) return false;
+  }
   try {
     process.kill(pid, 0);
     return true;
