@@ -71,7 +71,7 @@ const worker = await startWorker({
   },
 });
 
-process.stdout.write(`${JSON.stringify({ ready: true, pid: process.pid, metricsUrl: worker.metricsUrl })}\n`);
+process.stdout.write(`${JSON.stringify({ ready: true, pid: process.pid, id: worker.id, metricsUrl: worker.metricsUrl })}\n`);
 
 process.on('SIGTERM', () => {
   void worker

@@ -8,6 +8,8 @@ export const failoverWorkerScript = fileURLToPath(new URL('../../dist-testing/te
 export interface WorkerProcess {
   readonly child: ChildProcess;
   readonly pid: number;
+  /** The worker's id (its name in the membership). */
+  readonly id: string;
   readonly metricsUrl: string;
   /** Resolves with the exit code or signal. */
   readonly exited: Promise<number | NodeJS.Signals | null>;
@@ -17,11 +19,11 @@ export interface WorkerProcess {
 export async function spawnWorker(env: Record<string, string>): Promise<WorkerProcess> {
   const child = spawn(process.execPath, [failoverWorkerScript], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
-  const ready = await new Promise<{ pid: number; metricsUrl: string }>((resolve, reject) => {
+  const ready = await new Promise<{ pid: number; id: string; metricsUrl: string }>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
       try {
-        const parsed = JSON.parse(line) as { ready?: boolean; pid: number; metricsUrl: string };
+        const parsed = JSON.parse(line) as { ready?: boolean; pid: number; id: string; metricsUrl: string };
         if (parsed.ready) resolve(parsed);
       } catch {
         // not our line
@@ -29,7 +31,7 @@ export async function spawnWorker(env: Record<string, string>): Promise<WorkerPr
     });
     void exited.then((code) => reject(new Error(`worker process exited (${String(code)}) before it was ready`)));
   });
-  return { child, pid: ready.pid, metricsUrl: ready.metricsUrl, exited };
+  return { child, pid: ready.pid, id: ready.id, metricsUrl: ready.metricsUrl, exited };
 }
 
 /** The value of a counter in a Prometheus text exposition (0 when absent). */
