@@ -215,7 +215,9 @@ class Simulation {
     }
     const convergence = await this.healAndConverge();
     const context = await this.collect(convergence);
+    const checkStarted = performance.now();
     const invariants = await checkAll(context);
+    const checkMs = Math.round(performance.now() - checkStarted);
     const durationMs = Math.max(1, Math.round(performance.now() - started));
     return {
       seed: this.options.seed,
@@ -234,6 +236,7 @@ class Simulation {
       convergenceRounds: convergence.rounds,
       traceLength: this.trace.length,
       durationMs,
+      checkMs,
       simulatedCommandsPerSec: Math.round((this.counts.commands * 1000) / durationMs),
       ...(this.options.recordSchedule && !this.replaying ? { schedule: this.steps } : {}),
       ...(this.replaying ? { replayedSteps: this.options.schedule!.length } : {}),

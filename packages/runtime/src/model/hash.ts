@@ -26,7 +26,15 @@ export function fnv1a32Bytes(bytes: Uint8Array): number {
  * kind and event ids only, because replicas compute merge packs independently and their states,
  * equal in value, need not encode byte for byte the same.
  */
-export function packFingerprint(pack: { readonly kind: string; readonly events: readonly { readonly id: string }[] }, encoded: Uint8Array): string {
-  const hash = pack.kind === 'merge' ? fnv1a32(`merge\u0000${pack.events.map((e) => e.id).join('\u0000')}`) : fnv1a32Bytes(encoded);
+export function packFingerprint(
+  pack: { readonly kind: string; readonly events: readonly { readonly id: string }[] },
+  encoded: Uint8Array | (() => Uint8Array),
+): string {
+  // A merge pack's fingerprint needs no bytes: callers that have none pass a function, called
+  // only for command packs (a merge pack's state can be large; encoding it to compare is waste).
+  const hash =
+    pack.kind === 'merge'
+      ? fnv1a32(`merge\u0000${pack.events.map((e) => e.id).join('\u0000')}`)
+      : fnv1a32Bytes(typeof encoded === 'function' ? encoded() : encoded);
   return hash.toString(16).padStart(8, '0');
 }

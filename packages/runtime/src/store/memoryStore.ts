@@ -122,7 +122,7 @@ export class MemoryStore implements EventStore {
       const record = this.record(pack.actor);
       const key = VC.encode(pack.version);
       if (record.packs.has(key)) {
-        if (record.fingerprints.get(key) !== packFingerprint(pack, encodePack(pack))) throw new VersionCollisionError(actorKey(pack.actor), key);
+        if (record.fingerprints.get(key) !== packFingerprint(pack, () => encodePack(pack))) throw new VersionCollisionError(actorKey(pack.actor), key);
         skipped++;
         continue;
       }

@@ -15,10 +15,10 @@ export function checkI6(ctx: CheckContext): CheckResult {
     if (!reference) continue;
     verdict.checked++;
     const bound = ctx.definitions.get(resolution.actor.type)!.snapshotEvery;
-    let below: Set<string>;
+    let below: ReadonlySet<string>;
     try {
       const cut = reference.latestCut(resolution.headKeys);
-      below = new Set(cut ? reference.ancestry(cut) : []);
+      below = cut ? reference.ancestry(cut) : new Set<string>(); // the model's memoized set: read, never copied
     } catch (error) {
       verdict.fail(key, `r${resolution.replica}: merge ${resolution.version}: ${(error as Error).message}`);
       continue;
