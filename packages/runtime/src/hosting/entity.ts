@@ -94,10 +94,11 @@ export class Entity {
         if (!(error instanceof AppendConflictError)) throw error;
         this.loaded = undefined;
         if (attempt >= this.env.conflictRetriesMax) throw error;
-        if (command.callerChoseId) {
-          const earlier = await this.earlierResult(command.commandId);
-          if (earlier) return earlier;
-        }
+        // Whoever moved the head may have applied this very command (another worker given the
+        // same message after a connection drop): always look the id up here, even when the
+        // caller said it was new. It costs a read only on this path.
+        const earlier = await this.earlierResult(command.commandId);
+        if (earlier) return earlier;
         continue;
       }
       this.loaded = {

@@ -218,4 +218,23 @@ describe('regressions', () => {
     await expect(rt.send(ref, { type: 'deposit', payload: { n: 1 }, commandId: 'c\ud83d' })).rejects.toThrow(/well-formed/);
     await rt.stop();
   });
+
+  it('R13 a command the store already holds under its id is not applied again after an append conflict, even when the caller said it was new', async () => {
+    // Two workers sharing one store, both given the same message (a connection drop): the first
+    // applies it; the second decided on a stale cache, meets an append conflict, and must find
+    // the command instead of re-deciding it (checkDuplicate: false is what the bus sends first).
+    const store = new MemoryStore();
+    const a = createRuntime({ actors: [Ledger], replicaId: 'w', machineId: 1, store });
+    const b = createRuntime({ actors: [Ledger], replicaId: 'w', machineId: 2, store });
+    await b.inspect(ref); // b's entity is live with the empty state cached
+    const first = await a.send(ref, { type: 'deposit', payload: { n: 5 }, commandId: 'c1', checkDuplicate: false });
+    const second = await b.send(ref, { type: 'deposit', payload: { n: 5 }, commandId: 'c1', checkDuplicate: false });
+    const view = await a.inspect<LedgerState>(ref);
+    const versions = await store.commandVersions(ref, 'c1');
+    await Promise.all([a.stop(), b.stop()]);
+    expect(first).toMatchObject({ status: 'accepted', duplicate: false });
+    expect(second).toMatchObject({ status: 'accepted', duplicate: true });
+    expect(versions).toHaveLength(1);
+    expect(view.state.balance).toBe(5);
+  });
 });
