@@ -284,6 +284,20 @@ describe.skipIf(!available)('RedisStore when its redis-server is killed, hung or
     }
   });
 
+  it('a server that refuses writes for now (READONLY: it became a replica) is reported unavailable, not as a broken command; writes resume after', async () => {
+    const a = Tally.ref(`ro-${Date.now()}`);
+    await runtime.send(a, { type: 'add', payload: { n: 1 } });
+    await admin.replicaof('127.0.0.1', 1); // a replica of nothing: every write is refused with READONLY
+    try {
+      const error = await expectUnavailableQuickly('runtime.send on a read-only server', () => runtime.send(a, { type: 'add', payload: { n: 2 }, commandId: 'ro-1' }), server.url);
+      expect(error.message).toMatch(/READONLY/);
+    } finally {
+      await admin.replicaof('NO', 'ONE');
+    }
+    expect(await runtime.send(a, { type: 'add', payload: { n: 2 }, commandId: 'ro-1' })).toMatchObject({ status: 'accepted', duplicate: false });
+    expect((await runtime.inspect<TallyState>(a)).state.total).toBe(3);
+  });
+
   it('appends still work when the server lost its scripts (SCRIPT FLUSH, or a restart)', async () => {
     const actor = uniqueActor('scripts', 'tally');
     await runtime.send(actor, { type: 'add', payload: { n: 1 } });

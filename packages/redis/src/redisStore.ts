@@ -498,6 +498,9 @@ const connectionErrorPatterns = [
   /Reached the max retries per request limit/i,
   /Failed to refresh slots cache|Cluster(AllFailed| isn't ready)/i,
   /None of startup nodes is available/i,
+  // Server replies that mean "not now" (loading a dump, a replica or a failing-over master, a
+  // script running too long, out of memory, a resharding or failing cluster): retry later.
+  /(^|ReplyError )(LOADING|READONLY|BUSY|OOM|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|NOREPLICAS) /,
 ];
 
 function isConnectionError(error: unknown): boolean {
