@@ -127,4 +127,10 @@ describe.skipIf(!available)('troupe worker, send, inspect and load against Rabbi
     expect(await worker).toBe(0);
     worker = undefined;
   });
+
+  it('troupe send with no worker running: exit 4 (outcome unknown) and the command id to resend with', async () => {
+    const result = await capture(['send', 'account', 'bob', 'open', '{"owner":"Bob"}', ...bus, '--timeout', '300']);
+    expect(result.code).toBe(4);
+    expect(result.err).toMatch(/^troupe: no reply to command (\S+) .* \[COMMAND_TIMEOUT\]; resend with --command-id \1 to get its result$/);
+  });
 });

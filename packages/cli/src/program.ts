@@ -5,18 +5,18 @@ import { sendCommand } from './commands/send.js';
 import { inspectCommand } from './commands/inspect.js';
 import { loadCommand } from './commands/load.js';
 import { simCommand } from './commands/sim.js';
-import { CliError, outcome } from './shared.js';
+import { CliError, type Outcome } from './shared.js';
 
-export function program(): Command {
+export function program(outcome: Outcome = { exitCode: 0 }): Command {
   const root = new Command('troupe')
     .description('event-sourced actors that keep accepting commands through partitions')
     .version('0.1.0')
     .showHelpAfterError('(troupe --help lists the commands)')
     .addCommand(workerCommand())
-    .addCommand(sendCommand())
+    .addCommand(sendCommand(outcome))
     .addCommand(inspectCommand())
-    .addCommand(loadCommand())
-    .addCommand(simCommand());
+    .addCommand(loadCommand(outcome))
+    .addCommand(simCommand(outcome));
   // Throw instead of calling process.exit, so `run` decides the exit code (and tests can call it).
   for (const command of [root, ...root.commands]) command.exitOverride();
   return root;
@@ -31,9 +31,9 @@ export function describeError(error: unknown): string {
 
 /** Runs the CLI on argv (without node and the script); resolves to the exit code. */
 export async function run(argv: readonly string[]): Promise<number> {
-  outcome.exitCode = 0;
+  const outcome: Outcome = { exitCode: 0 };
   try {
-    await program().parseAsync([...argv], { from: 'user' });
+    await program(outcome).parseAsync([...argv], { from: 'user' });
     return outcome.exitCode;
   } catch (error) {
     // Commander already printed usage errors and help; its exit code is 0 for --help/--version.

@@ -1,6 +1,9 @@
 import { InvalidArgumentError, Option } from 'commander';
 import { defaultAmqpUrl, topologyDefaults } from '@troupe/rabbitmq';
 
+/** Longest timer Node accepts (a larger delay fires at once). */
+export const timeoutMaxMs = 2_147_483_647;
+
 export function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
     const n = Number(value);
@@ -38,5 +41,7 @@ export class CliError extends Error {
   }
 }
 
-/** Exit code a command asks for (rejected send, failed load); `run` resets and returns it. */
-export const outcome = { exitCode: 0 };
+/** Exit code a command asks for (rejected send, failed load): one per `run`, so concurrent runs do not mix. */
+export interface Outcome {
+  exitCode: number;
+}

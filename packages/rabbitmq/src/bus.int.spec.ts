@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
+import amqp from 'amqplib';
 import { MemoryStore, encodeValue, type UntypedRef } from '@troupe/runtime';
 import { connectBus, type CommandBus } from './client.js';
 import { CommandFailedError, CommandTimeoutError, TopologyMismatchError, BusUnavailableError } from './errors.js';
@@ -170,3 +171,47 @@ async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): P
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+describe.skipIf(!available)('worker channel lost while the connection stays up', () => {
+  it('subscribes the shard again when the broker closes its channel, and its actors keep being served', async () => {
+    const t = testTopology(2);
+    const worker = await startWorker({ url: amqpUrl, ...t, actors: [SequenceLog], logger: quiet, defaultMetrics: false, balance: false });
+    const bus = await connectBus({ url: amqpUrl, ...t, timeoutMs: 5_000 });
+    try {
+      const id = Array.from({ length: 50 }, (_, i) => `c${i}`).find((candidate) => shardOf({ type: 'seqlog', id: candidate }, 2) === 0)!;
+      const ref = { type: 'seqlog', id } as UntypedRef;
+      expect((await bus.send(ref, { type: 'record', payload: { client: 'c', seq: 0 } })).status).toBe('accepted');
+      // Make the broker close shard 0's channel: acknowledge a delivery tag it never gave out.
+      const shard0 = (worker as unknown as { shards: { channel: { ack(m: unknown): void } }[] }).shards[0]!.channel;
+      shard0.ack({ fields: { deliveryTag: 987_654 } });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(worker.connectionCount).toBe(1); // the connection itself stayed up
+      expect((await bus.send(ref, { type: 'record', payload: { client: 'c', seq: 1 } })).status).toBe('accepted');
+      const view = await worker.runtime.inspect<{ seen: [string, number][] }>(ref);
+      expect(view.state.seen.map(([, seq]) => seq)).toEqual([0, 1]);
+    } finally {
+      await bus.close();
+      await worker.stop();
+      await deleteTopology(t);
+    }
+  });
+});
+
+describe.skipIf(!available)('worker start against a mismatched broker', () => {
+  it('fails with TopologyMismatchError when a shard queue exists with other arguments, and leaves nothing running', async () => {
+    const t = testTopology(2);
+    const connection = await amqp.connect(amqpUrl);
+    try {
+      const channel = await connection.createChannel();
+      await channel.assertQueue(t.shardQueues[1]!, { durable: true }); // no single active consumer
+      const started = Date.now();
+      const error = await startWorker({ url: amqpUrl, ...t, actors: [SequenceLog], logger: quiet, defaultMetrics: false }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TopologyMismatchError);
+      expect((error as Error).message).toMatch(/PRECONDITION_FAILED|inequivalent arg/);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      await connection.close();
+      await deleteTopology(t);
+    }
+  });
+});

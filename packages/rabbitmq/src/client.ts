@@ -52,12 +52,13 @@ const replyQueue = 'amq.rabbitmq.reply-to';
 export class CommandBus {
   readonly topology: Topology;
   private readonly pending = new Map<string, Pending>();
-  private readonly clientId = randomUUID().slice(0, 8);
+  /** 122 random bits: generated command ids must not collide across clients (they skip the duplicate lookup). */
+  private readonly clientId = randomUUID();
   private channel: ConfirmChannel | undefined;
   private model: RecoveringChannelModel | undefined;
   private sequence = 0;
   private closed = false;
-  private drain: Promise<void> | undefined;
+  private drain: { readonly promise: Promise<void>; readonly release: () => void } | undefined;
 
   private constructor(
     private readonly url: string,
@@ -132,8 +133,9 @@ export class CommandBus {
     if (body.length > this.options.maxCommandBytes) {
       throw new LimitExceededError('maxCommandBytes', `command ${message.type}.${message.command} encodes to ${body.length} bytes, more than ${this.options.maxCommandBytes}`);
     }
-    if (this.drain) await this.drain;
+    if (this.drain) await this.drain.promise;
     const channel = this.channel;
+    if (this.closed) throw new BusUnavailableError(redactUrl(this.url), 'this bus is closed');
     if (!channel) throw new BusUnavailableError(redactUrl(this.url), 'not connected (reconnecting)');
     const queue = this.topology.shardQueues[shardOf(ref, this.topology.shards)]!;
     const correlationId = `${this.clientId}.r${(this.sequence++).toString(36)}`;
@@ -168,9 +170,7 @@ export class CommandBus {
             if (error) fail(new BusUnavailableError(redactUrl(this.url), `the broker did not confirm command ${commandId}: ${String(error)}`));
           },
         );
-        if (!ok && !this.drain) {
-          this.drain = new Promise<void>((done) => channel.once('drain', () => ((this.drain = undefined), done())));
-        }
+        if (!ok && !this.drain) this.waitForDrain(channel);
       } catch (error) {
         fail(new BusUnavailableError(redactUrl(this.url), (error as Error).message, error));
       }
@@ -181,7 +181,8 @@ export class CommandBus {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.failPending(new BusUnavailableError(redactUrl(this.url), 'the bus was closed before the reply came'));
+    this.releaseDrain();
+    this.failPending((commandId) => new BusUnavailableError(redactUrl(this.url), `the bus was closed before the reply to ${commandId} came`, undefined, commandId));
     await this.model?.close().catch(() => undefined);
   }
 
@@ -213,14 +214,37 @@ export class CommandBus {
 
   private lost(error: Error): void {
     this.channel = undefined;
-    this.drain = undefined;
-    this.failPending(new BusUnavailableError(redactUrl(this.url), `connection lost before the reply (${error.message}); the command may still be applied: retry with the same commandId`));
+    this.releaseDrain();
+    this.failPending(
+      (commandId) =>
+        new BusUnavailableError(redactUrl(this.url), `connection lost before the reply to ${commandId} (${error.message}); it may still be applied: retry with commandId ${commandId}`, error, commandId),
+    );
   }
 
-  private failPending(error: Error): void {
+  /** Sends wait while the channel's buffer is full; released on 'drain', or when the channel goes. */
+  private waitForDrain(channel: ConfirmChannel): void {
+    let release!: () => void;
+    const promise = new Promise<void>((resolve) => (release = resolve));
+    const done = () => {
+      channel.off('drain', done);
+      channel.off('close', done);
+      if (this.drain?.promise === promise) this.drain = undefined;
+      release();
+    };
+    this.drain = { promise, release: done };
+    channel.once('drain', done);
+    channel.once('close', done);
+  }
+
+  private releaseDrain(): void {
+    this.drain?.release();
+    this.drain = undefined;
+  }
+
+  private failPending(error: (commandId: string) => Error): void {
     for (const [key, entry] of this.pending) {
       clearTimeout(entry.timer);
-      entry.reject(error);
+      entry.reject(error(entry.commandId));
       this.pending.delete(key);
     }
   }

@@ -72,7 +72,9 @@ export class Membership {
     clearInterval(this.timer);
     this.timer = setInterval(() => {
       this.beat();
-      this.expire();
+      // After the poll phase: heartbeats that arrived while the event loop was stalled are read
+      // first, so a stall does not make every other worker look gone (and shards flap).
+      setImmediate(() => this.expire());
     }, this.intervalMs);
     this.timer.unref();
   }

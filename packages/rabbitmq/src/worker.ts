@@ -13,6 +13,7 @@ import {
   actorKey,
 } from '@troupe/runtime';
 import { connectRecovering, defaultAmqpUrl, redactUrl } from './connection.js';
+import { TopologyMismatchError } from './errors.js';
 import { countingConflicts } from './countingStore.js';
 import { Membership, ownerOf } from './membership.js';
 import { WorkerMetrics } from './metrics.js';
@@ -119,6 +120,7 @@ export class Worker {
   private readonly chains = new Map<string, Promise<void>>();
   private readonly background = new Set<Promise<void>>();
   private closeMetrics: (() => Promise<void>) | undefined;
+  private setupError: unknown;
   private readonly settings: Required<Pick<WorkerOptions, 'prefetch' | 'maxCommandBytes' | 'retryDelayMaxMs'>>;
 
   private constructor(private readonly options: WorkerOptions) {
@@ -167,7 +169,10 @@ export class Worker {
     const worker = new Worker(options);
     try {
       if (options.metricsPort !== undefined) {
-        const served = await worker.metrics.serve(options.metricsPort, options.metricsHost);
+        const served = await worker.metrics.serve(options.metricsPort, options.metricsHost).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'EADDRINUSE') throw error;
+          throw new TroupeError('INVALID_DEFINITION', `metrics port ${options.metricsPort} is already in use (another worker on this host?): choose another port, or 0 for any free one`);
+        });
         worker.metricsUrl = served.url;
         worker.closeMetrics = served.close;
       }
@@ -179,9 +184,20 @@ export class Worker {
         onReconnectScheduled: ({ attempt, delay, error }) => worker.log.warn({ attempt, delayMs: delay, err: error.message }, 'reconnecting to RabbitMQ'),
       });
     } catch (error) {
+      worker.halted = true;
+      worker.membership?.detach();
+      await worker.settled();
       await worker.runtime.stop();
       await worker.closeMetrics?.();
-      throw error;
+      // The setup's own error says more than amqplib's wrapping of it (e.g. a queue declared
+      // with other arguments: PRECONDITION_FAILED).
+      const cause = worker.setupError ?? error;
+      if (cause instanceof TroupeError) throw cause;
+      const message = (cause as Error)?.message ?? String(cause);
+      if (/PRECONDITION_FAILED|inequivalent arg/.test(message)) {
+        throw new TopologyMismatchError(`the broker's queues do not match this worker's topology (prefix '${worker.topology.prefix}', ${worker.topology.shards} shards, ${worker.topology.queueType} queues): ${message}`);
+      }
+      throw cause;
     }
     worker.log.info(
       { amqp: redactUrl(options.url ?? defaultAmqpUrl), shards: worker.topology.shards, prefix: worker.topology.prefix, prefetch: worker.settings.prefetch, actors: worker.runtime.actorTypes, metrics: worker.metricsUrl },
@@ -216,6 +232,17 @@ export class Worker {
   }
 
   private async setup(model: ChannelModel): Promise<void> {
+    try {
+      await this.connect(model);
+    } catch (error) {
+      // amqplib reports no 'disconnect' for a connection whose setup failed: clean up as if.
+      this.disconnected(error as Error);
+      this.setupError = error;
+      throw error;
+    }
+  }
+
+  private async connect(model: ChannelModel): Promise<void> {
     // Commands of the previous connection still executing finish first, so this worker never
     // runs two commands of one actor at once across a reconnection.
     if (this.executing > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
@@ -242,6 +269,7 @@ export class Worker {
     await channel.prefetch(this.settings.prefetch);
     await channel.consume(queue, (message) => this.onDelivery(generation, shard, epoch, channel, message), { noAck: false });
     state.channel = channel;
+    channel.on('close', () => this.unplannedClose(generation, shard, channel));
   }
 
   /** Hands over every shard another live worker owns; the owners keep theirs. */
@@ -266,12 +294,13 @@ export class Worker {
       if (this.halted || !model) return;
       state.epoch++;
       if (state.executing > 0) await new Promise<void>((resolve) => state.idle.push(resolve));
+      const closing = state.channel;
+      state.channel = undefined; // before closing: its 'close' event is ours, not the broker's
       try {
-        await state.channel?.close();
+        await closing?.close();
       } catch {
-        // already closed with its connection
+        // already closed (by the broker, or with its connection)
       }
-      state.channel = undefined;
       if (this.halted || generation !== this.generation) return; // a reconnection subscribes every shard
       await this.subscribe(model, generation, shard);
     });
@@ -290,46 +319,74 @@ export class Worker {
 
   private onDelivery(generation: number, shard: number, epoch: number, channel: Channel, message: ConsumeMessage | null): void {
     if (!message) {
-      this.log.warn({ queue: this.topology.shardQueues[shard] }, 'the broker cancelled the consumer (queue deleted?)');
+      // The broker cancelled the consumer (queue deleted, or the consumer timed out).
+      this.log.warn({ queue: this.topology.shardQueues[shard] }, 'the broker cancelled the consumer; subscribing again');
+      this.unplannedClose(generation, shard, channel);
       return;
     }
     const deliveredAt = performance.now();
     if (message.fields.redelivered) this.metrics.redeliveries.inc();
     let command: CommandMessage;
     if (message.content.length > this.settings.maxCommandBytes) {
-      this.track(this.poison(channel, message, 'LIMIT_EXCEEDED', `message of ${message.content.length} bytes exceeds maxCommandBytes ${this.settings.maxCommandBytes}`));
+      this.track(shard, this.poison(channel, message, 'LIMIT_EXCEEDED', `message of ${message.content.length} bytes exceeds maxCommandBytes ${this.settings.maxCommandBytes}`));
       return;
     }
     try {
       command = decodeCommand(message.content);
     } catch (error) {
-      this.track(this.poison(channel, message, errorCode(error), (error as Error).message));
+      this.track(shard, this.poison(channel, message, errorCode(error), (error as Error).message));
       return;
     }
     const ref: ActorRef = { type: command.type, id: command.id };
     const key = actorKey(ref);
     const previous = this.chains.get(key) ?? Promise.resolve();
+    // execute never rejects (it logs what it cannot handle), so the chain of an actor never breaks.
     const next = previous.then(() => this.execute(generation, shard, epoch, channel, message, command, ref, deliveredAt));
     this.chains.set(key, next);
-    void next.finally(() => {
+    void next.then(() => {
       if (this.chains.get(key) === next) this.chains.delete(key);
     });
   }
 
-  private track(work: Promise<void>): void {
+  /** Background work on a shard's message (dead-lettering undecodable ones): a hand-over waits for it too. */
+  private track(shard: number, work: Promise<void>): void {
+    const state = this.shards[shard]!;
+    state.executing++;
     this.background.add(work);
-    void work.finally(() => this.background.delete(work));
+    void work
+      .catch((error: Error) => this.log.error({ err: error.message }, 'dead-lettering failed'))
+      .then(() => {
+        this.background.delete(work);
+        if (--state.executing === 0) for (const resolve of state.idle.splice(0)) resolve();
+      });
+  }
+
+  /**
+   * A shard's channel or consumer went away while the connection stayed up (the broker closed the
+   * channel, e.g. after its consumer timeout, or cancelled the consumer): hand the shard over the
+   * usual way, which subscribes it again once nothing of it is running.
+   */
+  private unplannedClose(generation: number, shard: number, channel: Channel): void {
+    const state = this.shards[shard]!;
+    // Deferred one turn: when the whole connection dropped, its 'disconnect' comes after the
+    // channels' 'close' events and a reconnection subscribes every shard anyway.
+    setImmediate(() => {
+      if (this.halted || generation !== this.generation || state.channel !== channel) return;
+      this.log.warn({ queue: this.topology.shardQueues[shard] }, 'shard channel closed by the broker; subscribing again');
+      void this.handOver(shard);
+    });
   }
 
   private async execute(generation: number, shard: number, epoch: number, channel: Channel, message: ConsumeMessage, command: CommandMessage, ref: ActorRef, deliveredAt: number): Promise<void> {
     // Not started when stopping, after the connection that delivered it was lost, or once its
     // shard is being handed over: the broker gives it back to a consumer, in its place in the queue.
     const state = this.shards[shard]!;
-    if (this.halted || generation !== this.generation || epoch !== state.epoch) return;
+    const current = () => !this.halted && generation === this.generation && epoch === state.epoch;
+    if (!current()) return;
     this.executing++;
     state.executing++;
+    await this.hook('beforeExecute', ref, command.commandId);
     try {
-      await this.options.hooks?.beforeExecute?.(ref, command.commandId);
       let checkDuplicate = command.checkDuplicate || message.fields.redelivered;
       let reply: CommandReply;
       for (let attempt = 0; ; attempt++) {
@@ -346,21 +403,20 @@ export class Worker {
         } catch (error) {
           const code = errorCode(error);
           if (transientCodes.has(code) || code === 'RUNTIME_STOPPED') {
-            if (this.halted || generation !== this.generation || epoch !== state.epoch) return; // back to the queue
+            if (!current()) return; // back to the queue
             this.metrics.transientFailures.inc({ code });
             const delay = Math.min(this.settings.retryDelayMaxMs, 50 * 2 ** Math.min(attempt, 8));
             this.log.warn({ actor: actorKey(ref), commandId: command.commandId, code, attempt, delayMs: delay, err: (error as Error).message }, 'transient failure; retrying the command in place');
             // A timed-out write may have landed: from now on, look the id up first.
             checkDuplicate = true;
             await new Promise((resolve) => setTimeout(resolve, delay));
+            if (!current()) return; // stopped, reconnected or handed over while waiting
             continue;
           }
-          await this.options.hooks?.afterExecute?.(ref, command.commandId);
           await this.poison(channel, message, code, (error as Error).message, command.commandId);
           return;
         }
       }
-      await this.options.hooks?.afterExecute?.(ref, command.commandId);
       // The pack is durable. Reply first, then ack, on the same channel: if the connection drops
       // between them, the broker redelivers and the duplicate lookup answers again. Ack first
       // would lose the reply whenever the ack got through and the reply did not (measured with the
@@ -370,9 +426,23 @@ export class Worker {
       const outcome = reply.status === 'rejected' ? 'rejected' : reply.duplicate ? 'duplicate' : 'accepted';
       this.metrics.commands.inc({ outcome });
       this.metrics.latency.observe((performance.now() - deliveredAt) / 1_000);
+    } catch (error) {
+      // Not expected (runtime.send and poison handle their errors): keep the actor's chain going;
+      // the message stays unacknowledged and comes back on the next connection.
+      this.log.error({ err: (error as Error).message, actor: actorKey(ref), commandId: command.commandId }, 'unexpected error while executing a command');
     } finally {
+      await this.hook('afterExecute', ref, command.commandId);
       if (--state.executing === 0) for (const resolve of state.idle.splice(0)) resolve();
       if (--this.executing === 0) for (const resolve of this.idle.splice(0)) resolve();
+    }
+  }
+
+  /** Runs an instrumentation hook; one that throws is logged and does not disturb the command. */
+  private async hook(name: 'beforeExecute' | 'afterExecute', ref: ActorRef, commandId: string): Promise<void> {
+    try {
+      await this.options.hooks?.[name]?.(ref, commandId);
+    } catch (error) {
+      this.log.error({ err: (error as Error).message, hook: name }, 'worker hook failed');
     }
   }
 

@@ -3,7 +3,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import { connectBus, type CommandBus } from '@troupe/rabbitmq';
 import type { UntypedRef, Workload, WorkloadRandom } from '@troupe/runtime';
 import { loadApp } from '../appModule.js';
-import { type BusFlags, CliError, appOption, busOptions, integer, json, outcome } from '../shared.js';
+import { type BusFlags, CliError, type Outcome, appOption, busOptions, integer, json, timeoutMaxMs } from '../shared.js';
 
 interface LoadFlags extends BusFlags {
   readonly app: string;
@@ -91,14 +91,14 @@ export function formatLoad(r: LoadReport): string {
   ].join('\n');
 }
 
-export function loadCommand(): Command {
+export function loadCommand(outcome: Outcome): Command {
   const command = new Command('load')
     .description('drive the app\'s workload through RabbitMQ and report throughput and latency (exit 1 if any command failed)')
     .addOption(appOption())
     .addOption(new Option('--actors <n>', 'distinct actor ids').default(100).argParser(integer(1)))
     .addOption(new Option('--commands <n>', 'commands to send').default(10_000).argParser(integer(1)))
     .addOption(new Option('--concurrency <c>', 'commands in flight').default(64).argParser(integer(1, 100_000)))
-    .addOption(new Option('--timeout <ms>', 'reply timeout per command').default(30_000).argParser(integer(1)))
+    .addOption(new Option('--timeout <ms>', 'reply timeout per command').default(30_000).argParser(integer(1, timeoutMaxMs)))
     .option('--json', 'print one JSON object (no progress bar)', false);
   for (const option of busOptions()) command.addOption(option);
   return command.action(async (flags: LoadFlags) => {

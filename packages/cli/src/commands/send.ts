@@ -1,10 +1,13 @@
 import { Command, Option } from 'commander';
 import { connectBus } from '@troupe/rabbitmq';
 import type { UntypedRef } from '@troupe/runtime';
-import { type BusFlags, CliError, busOptions, integer, json, outcome } from '../shared.js';
+import { BusUnavailableError, CommandTimeoutError } from '@troupe/rabbitmq';
+import { type BusFlags, CliError, type Outcome, busOptions, integer, json, timeoutMaxMs } from '../shared.js';
 
 /** Exit code of `troupe send` when the actor rejected the command (the reply is still printed). */
 export const rejectedExitCode = 3;
+/** Exit code when the outcome is unknown (no reply in time, connection lost): retry with the printed --command-id. */
+export const unknownOutcomeExitCode = 4;
 
 interface SendFlags extends BusFlags {
   readonly timeout: number;
@@ -20,21 +23,29 @@ export function parsePayload(text: string | undefined): unknown {
   }
 }
 
-export function sendCommand(): Command {
+export function sendCommand(outcome: Outcome): Command {
   const command = new Command('send')
     .description('send one command through RabbitMQ and print the reply (exit 3 when rejected)')
     .argument('<type>', 'actor type, e.g. account')
     .argument('<id>', 'actor id, e.g. alice')
     .argument('<command>', 'command name, e.g. deposit')
     .argument('[payload]', 'command payload as JSON, e.g. \'{"amount":5}\'')
-    .addOption(new Option('--timeout <ms>', 'how long to wait for the reply').default(10_000).argParser(integer(1)))
+    .addOption(new Option('--timeout <ms>', 'how long to wait for the reply').default(10_000).argParser(integer(1, timeoutMaxMs)))
     .addOption(new Option('--command-id <id>', 'idempotency key: resending with it applies nothing twice'));
   for (const option of busOptions()) command.addOption(option);
   return command.action(async (type: string, id: string, name: string, payloadText: string | undefined, flags: SendFlags) => {
     const payload = parsePayload(payloadText);
     const bus = await connectBus({ url: flags.amqp, shards: flags.shards, prefix: flags.prefix });
     try {
-      const reply = await bus.send({ type, id } as UntypedRef, { type: name, payload }, { timeout: flags.timeout, ...(flags.commandId ? { commandId: flags.commandId } : {}) });
+      let reply;
+      try {
+        reply = await bus.send({ type, id } as UntypedRef, { type: name, payload }, { timeout: flags.timeout, ...(flags.commandId ? { commandId: flags.commandId } : {}) });
+      } catch (error) {
+        const commandId = error instanceof CommandTimeoutError || error instanceof BusUnavailableError ? error.commandId : undefined;
+        if (commandId === undefined) throw error;
+        // Sent, but its fate is unknown: say how to find out without applying it twice.
+        throw new CliError(`${(error as Error).message} [${(error as CommandTimeoutError).code}]; resend with --command-id ${commandId} to get its result`, unknownOutcomeExitCode);
+      }
       console.log(json(reply));
       if (reply.status === 'rejected') outcome.exitCode = rejectedExitCode;
     } finally {

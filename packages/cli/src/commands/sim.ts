@@ -1,9 +1,9 @@
 import { Command } from 'commander';
 import { runSimCli } from '@troupe/sim';
 import { loadApp } from '../appModule.js';
-import { CliError, outcome } from '../shared.js';
+import { CliError, type Outcome } from '../shared.js';
 
-export function simCommand(): Command {
+export function simCommand(outcome: Outcome): Command {
   return new Command('sim')
     .description('run a deterministic partition simulation (troupe sim --help lists its options)')
     .helpOption(false)
