@@ -215,3 +215,38 @@ describe.skipIf(!available)('worker start against a mismatched broker', () => {
     }
   });
 });
+
+describe.skipIf(!available)('quorum shard queues', () => {
+  it('serve commands, and dead-letter a message redelivered more than deliveryLimit times (a worker-crashing poison pill)', async () => {
+    const t = topology({ prefix: testTopology().prefix, shards: 2, queueType: 'quorum', deliveryLimit: 3 });
+    const worker = await startWorker({ url: amqpUrl, ...t, actors: [SequenceLog], logger: quiet, defaultMetrics: false });
+    const bus = await connectBus({ url: amqpUrl, ...t });
+    const ref = { type: 'seqlog', id: 'q1' } as UntypedRef;
+    try {
+      expect((await bus.send(ref, { type: 'record', payload: { client: 'q', seq: 0 } })).status).toBe('accepted');
+      await bus.close();
+      await worker.stop();
+      // A consumer that "crashes" on every delivery (requeues it) stands in for dying workers.
+      await publishRaw(t, t.shardQueues[0]!, Buffer.from('pill'), { messageId: 'pill' });
+      const connection = await amqp.connect(amqpUrl);
+      try {
+        const channel = await connection.createChannel();
+        let deliveries = 0;
+        await channel.consume(t.shardQueues[0]!, (m) => {
+          if (!m) return;
+          deliveries++;
+          channel.nack(m, false, true);
+        });
+        for (let i = 0; i < 100 && (await queueDepth(t.deadLetterQueue)) === 0; i++) await new Promise((r) => setTimeout(r, 50));
+        expect(deliveries).toBeGreaterThanOrEqual(3);
+        expect(deliveries).toBeLessThanOrEqual(5);
+        const dead = await drainQueue(t.deadLetterQueue);
+        expect(dead.map((m) => m.content.toString())).toEqual(['pill']);
+      } finally {
+        await connection.close();
+      }
+    } finally {
+      await deleteTopology(t);
+    }
+  });
+});
