@@ -8,7 +8,7 @@ export { type SimReport, type SimCounts, type ReplicaSummary, formatReport } fro
 export { type Workload, type WorkloadCommand, bankWorkload, counterWorkload, Counter, workloads } from './workloads.js';
 export { Rng } from './rng.js';
 export { Network } from './nemesis.js';
-export { traced, type TracedState } from './traced.js';
+export { traced, appliedLogOf, AppliedLog, type TracedState } from './traced.js';
 export { InstrumentedStore, SimulatedCrash } from './instrumentedStore.js';
 export { canonical, sha256 } from './canonical.js';
 export { brokenStrategies, type BrokenStrategyName } from './brokenStrategies.js';

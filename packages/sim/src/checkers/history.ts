@@ -1,11 +1,16 @@
 import { type ActorView, type EventRecord, VC } from '@troupe/runtime';
-import type { TracedState } from '../traced.js';
+import { type TracedState, appliedLogOf } from '../traced.js';
 import type { CheckContext } from './types.js';
 
-/** Ids of the events folded into a replica's final state of an actor, in fold order. */
-export function appliedIds(view: ActorView | undefined): readonly string[] | undefined {
+/** Ids of the events folded into a replica's final state of an actor, in fold order (from the traced definition's log). */
+export function appliedIds(ctx: CheckContext, actorType: string, view: ActorView | undefined): readonly string[] | undefined {
   const state = view?.state as TracedState | undefined;
-  return state?.applied;
+  if (!state) return undefined;
+  const log = appliedLogOf(ctx.definitions.get(actorType)!);
+  if (!log) throw new Error(`actor type '${actorType}' is not traced`);
+  const ids = log.ids(state.applied);
+  if (ids.length !== state.count) throw new Error(`applied log: digest ${state.applied} stands for ${ids.length} events, the state counted ${state.count}`);
+  return ids;
 }
 
 /** Every event of one actor (over all replicas' packs) by id, with the version key of its pack. */

@@ -21,7 +21,7 @@ export function checkI1(ctx: CheckContext): CheckResult {
     const key = actorKey(actor);
     const index = eventIndex(ctx, key);
     for (const replica of ctx.replicas) {
-      const applied = appliedIds(replica.views.get(key));
+      const applied = appliedIds(ctx, actor.type, replica.views.get(key));
       if (!applied) continue; // not converged: I2 says so
       const seen = new Set<string>();
       for (const id of applied) {

@@ -38,7 +38,7 @@ export function checkI3(ctx: CheckContext): CheckResult {
     }
     // Causes before effects, in the first replica's final history.
     const first = ctx.replicas.find((r) => r.views.get(key));
-    const applied = appliedIds(first?.views.get(key));
+    const applied = appliedIds(ctx, actor.type, first?.views.get(key));
     if (!applied) continue;
     const position = new Map<string, number>();
     applied.forEach((id, i) => position.has(id) || position.set(id, i));

@@ -17,7 +17,7 @@ export function checkI5(ctx: CheckContext): CheckResult {
     const key = actorKey(actor);
     const index = eventIndex(ctx, key);
     for (const replica of ctx.replicas) {
-      const applied = appliedIds(replica.views.get(key));
+      const applied = appliedIds(ctx, actor.type, replica.views.get(key));
       if (!applied) continue;
       const packsByCommand = new Map<string, Set<string>>();
       for (const id of applied) {
