@@ -48,12 +48,15 @@ export class ReferenceModel {
     for (const key of headKeys) for (const k of this.ancestry(key)) union.add(k);
     // A cut is an ancestor of every head; cuts are totally ordered, so the latest one is the cut of
     // greatest clock weight. Check common ancestors from the heaviest down and stop at the first cut.
-    const common = [...union]
-      .filter((k) => headKeys.every((h) => this.ancestry(h).has(k)))
-      .sort((a, b) => VC.weight(this.get(b).version) - VC.weight(this.get(a).version) || (a < b ? -1 : 1));
-    for (const candidate of common) {
+    const headSets = headKeys.map((h) => this.ancestry(h));
+    const members = [...union];
+    const common = members
+      .filter((k) => headSets.every((set) => set.has(k)))
+      .map((k) => ({ k, weight: this.weightOf(k) }))
+      .sort((a, b) => b.weight - a.weight || (a.k < b.k ? -1 : 1));
+    for (const { k: candidate } of common) {
       const below = this.ancestry(candidate);
-      if ([...union].every((k) => below.has(k) || this.ancestry(k).has(candidate))) return candidate;
+      if (members.every((k) => below.has(k) || this.ancestry(k).has(candidate))) return candidate;
     }
     return undefined;
   }
@@ -118,6 +121,14 @@ export class ReferenceModel {
       .filter((p) => !all.some((q) => q !== p && VC.dominatedBy(p.version, q.version)))
       .map((p) => VC.encode(p.version))
       .sort();
+  }
+
+  private readonly weights = new Map<string, number>();
+
+  private weightOf(key: string): number {
+    let weight = this.weights.get(key);
+    if (weight === undefined) this.weights.set(key, (weight = VC.weight(this.get(key).version)));
+    return weight;
   }
 
   get(key: string): Pack {
