@@ -11,6 +11,7 @@ import {
   type RuntimeOptions,
   TroupeError,
   actorKey,
+  fnv1a32,
 } from '@troupe/runtime';
 import { connectRecovering, defaultAmqpUrl, redactUrl } from './connection.js';
 import { TopologyMismatchError } from './errors.js';
@@ -139,6 +140,10 @@ export class Worker {
     const store = options.store && countingConflicts(options.store, () => this.metrics.appendConflicts.inc());
     this.runtime = new Runtime({
       ...options.runtime,
+      // Workers of one replica share its replicaId; their flake ids must still differ, or two
+      // workers (one taking over the other's actors) could mint the same event id in the same
+      // millisecond. Default: a machine id drawn from this worker's random id.
+      machineId: options.runtime?.machineId ?? fnv1a32(this.id) % 1024,
       actors: options.actors,
       ...(store ? { store } : {}),
       ...(options.replicaId ? { replicaId: options.replicaId } : {}),

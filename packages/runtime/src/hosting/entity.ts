@@ -30,6 +30,12 @@ export interface CommandEnvelope {
   readonly commandId: string;
   /** True when the caller chose the id, so it may be a retry worth looking up. */
   readonly callerChoseId: boolean;
+  /**
+   * True when the id came from the caller at all (even with checkDuplicate: false): another
+   * process may have been given the same command, so an append conflict warrants a lookup. Ids
+   * the runtime generates itself are never sent twice.
+   */
+  readonly idFromCaller: boolean;
   readonly correlationId: string;
   readonly initiatedBy?: string;
 }
@@ -95,10 +101,12 @@ export class Entity {
         this.loaded = undefined;
         if (attempt >= this.env.conflictRetriesMax) throw error;
         // Whoever moved the head may have applied this very command (another worker given the
-        // same message after a connection drop): always look the id up here, even when the
+        // same message after a connection drop): look a caller's id up here, even when the
         // caller said it was new. It costs a read only on this path.
-        const earlier = await this.earlierResult(command.commandId);
-        if (earlier) return earlier;
+        if (command.idFromCaller) {
+          const earlier = await this.earlierResult(command.commandId);
+          if (earlier) return earlier;
+        }
         continue;
       }
       this.loaded = {

@@ -228,6 +228,7 @@ export class Runtime {
       payload,
       commandId,
       callerChoseId,
+      idFromCaller: command.commandId !== undefined,
       correlationId: command.correlationId ?? commandId,
       ...(command.initiatedBy === undefined ? {} : { initiatedBy: command.initiatedBy }),
     };
