@@ -46,16 +46,24 @@ export interface SimCliOptions {
 /**
  * The simulator's command line (`troupe sim`, or `node dist/main.js`): runs one deterministic
  * simulation and resolves to the exit code, 0 only when every invariant held, 1 when one did not,
- * 2 for bad arguments.
+ * 2 for bad arguments, 3 when the run itself failed.
  */
 export async function runSimCli(args: readonly string[], cli: SimCliOptions = {}): Promise<number> {
   try {
     return await simCli(args, cli);
   } catch (error) {
+    if (error instanceof SimRunError) {
+      // Not a usage problem: the run itself failed (a bug, or Redis unreachable in --store redis).
+      console.error(`troupe sim: the run failed: ${(error.cause as Error)?.message ?? String(error.cause)}`);
+      return 3;
+    }
     console.error(`${(error as Error).message}\n${usage}`);
     return 2;
   }
 }
+
+/** The simulation itself threw (exit 3), as opposed to bad arguments (exit 2). */
+class SimRunError extends Error {}
 
 async function simCli(args: readonly string[], cli: SimCliOptions): Promise<number> {
   const { values } = parseArgs({
@@ -125,6 +133,8 @@ async function simCli(args: readonly string[], cli: SimCliOptions): Promise<numb
     ...(schedule ? { schedule } : {}), // --schedule
     store,
     ...(redisUrl === undefined ? {} : { redisUrl }),
+  }).catch((error: unknown) => {
+    throw new SimRunError('run failed', { cause: error });
   });
   // --shrink: with --json the shrink result is the report's `shrink` field, else printed after the summary
   const shrunk = values.shrink && !report.ok ? await shrinkForCli(seed, report.options, schedule, { store, ...(redisUrl === undefined ? {} : { redisUrl }) }, app) : undefined;

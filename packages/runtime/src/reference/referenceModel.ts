@@ -22,11 +22,37 @@ export class ReferenceModel {
   ancestry(key: string): Set<string> {
     const known = this.ancestorSets.get(key);
     if (known) return known;
-    const pack = this.get(key);
-    const out = new Set<string>([key]);
-    for (const parent of pack.parents) for (const k of this.ancestry(VC.encode(parent))) out.add(k);
-    this.ancestorSets.set(key, out);
-    return out;
+    for (const k of this.parentsFirst(key, this.ancestorSets)) {
+      const out = new Set<string>([k]);
+      for (const parent of this.get(k).parents) for (const a of this.ancestorSets.get(VC.encode(parent))!) out.add(a);
+      this.ancestorSets.set(k, out);
+    }
+    return this.ancestorSets.get(key)!;
+  }
+
+  /**
+   * `key` and its ancestors not in `done`, every pack after its parents: an iterative post-order
+   * walk (histories are far deeper than the call stack).
+   */
+  private parentsFirst(key: string, done: ReadonlyMap<string, unknown>): string[] {
+    const order: string[] = [];
+    const seen = new Set<string>();
+    const stack: { key: string; expanded: boolean }[] = [{ key, expanded: false }];
+    while (stack.length > 0) {
+      const top = stack.pop()!;
+      if (top.expanded) {
+        order.push(top.key);
+        continue;
+      }
+      if (seen.has(top.key) || done.has(top.key)) continue;
+      seen.add(top.key);
+      stack.push({ key: top.key, expanded: true });
+      for (const parent of this.get(top.key).parents) {
+        const parentKey = VC.encode(parent);
+        if (!seen.has(parentKey) && !done.has(parentKey)) stack.push({ key: parentKey, expanded: false });
+      }
+    }
+    return order;
   }
 
   /** Maximal command packs whose version is at or before `version`: what a merge at `version` merges. */
@@ -64,17 +90,21 @@ export class ReferenceModel {
   /** State at a version, recomputed from scratch (snapshots and carried merge states ignored). */
   stateAt(key: string): unknown {
     if (this.states.has(key)) return this.states.get(key);
-    const pack = this.get(key);
-    let state: unknown;
-    if (pack.kind === 'command') {
-      const parent = pack.parents[0];
-      const base = parent ? this.stateAt(VC.encode(parent)) : this.definition.initial();
-      state = fold(this.definition, base, pack.events);
-    } else {
-      state = this.merge(this.commandHeadsAt(pack.version)).state;
+    // Parents first, so a command pack folds onto its parent's state and a merge finds the state
+    // of its common ancestor already computed: no recursion as deep as the history.
+    for (const k of this.parentsFirst(key, this.states)) {
+      const pack = this.get(k);
+      let state: unknown;
+      if (pack.kind === 'command') {
+        const parent = pack.parents[0];
+        const base = parent ? this.states.get(VC.encode(parent)) : this.definition.initial();
+        state = fold(this.definition, base, pack.events);
+      } else {
+        state = this.merge(this.commandHeadsAt(pack.version)).state;
+      }
+      this.states.set(k, state);
     }
-    this.states.set(key, state);
-    return state;
+    return this.states.get(key);
   }
 
   /** The merge of the given command heads: its compensations, state and replay order. */

@@ -45,17 +45,17 @@ export function checkI3(ctx: CheckContext): CheckResult {
     // latest(pack) = the latest position of an event of the pack or of any of its ancestors,
     // computed once per pack over the parent links: linear in the history, where comparing each
     // pack with each ancestor was quadratic (and made long simulations slow down as they grew).
+    // Lighter versions first: a pack's parents are strictly lighter, so they are done before it
+    // (a loop, not a recursion as deep as the history).
     const latest = new Map<string, number>();
-    const latestOf = (packKey: string): number => {
-      const known = latest.get(packKey);
-      if (known !== undefined) return known;
-      const pack = reference.get(packKey);
+    const byWeight = [...packs.entries()].sort(([, a], [, b]) => VC.weight(a.version) - VC.weight(b.version));
+    for (const [packKey, pack] of byWeight) {
       let at = -1;
       for (const e of pack.events) at = Math.max(at, position.get(e.id) ?? -1);
-      for (const parent of pack.parents) at = Math.max(at, latestOf(VC.encode(parent)));
+      for (const parent of pack.parents) at = Math.max(at, latest.get(VC.encode(parent)) ?? -1);
       latest.set(packKey, at);
-      return at;
-    };
+    }
+    const latestOf = (packKey: string): number => latest.get(packKey) ?? -1;
     for (const [packKey, pack] of packs) {
       const effects = pack.events.filter((e) => position.has(e.id));
       if (effects.length === 0) continue;
