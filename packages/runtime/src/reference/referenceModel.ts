@@ -18,16 +18,34 @@ export class ReferenceModel {
     for (const pack of packs) this.packs.set(VC.encode(pack.version), pack);
   }
 
-  /** The pack and all its ancestors (keys). */
+  /**
+   * The pack and all its ancestors (keys). Computed by a walk each time, with a small cache:
+   * keeping every pack's set would take memory quadratic in the history (a 30,000-step
+   * simulation ran out of a 4 GB heap that way).
+   */
   ancestry(key: string): Set<string> {
     const known = this.ancestorSets.get(key);
     if (known) return known;
-    for (const k of this.parentsFirst(key, this.ancestorSets)) {
-      const out = new Set<string>([k]);
-      for (const parent of this.get(k).parents) for (const a of this.ancestorSets.get(VC.encode(parent))!) out.add(a);
-      this.ancestorSets.set(k, out);
+    const out = new Set<string>();
+    const stack = [key];
+    while (stack.length > 0) {
+      const k = stack.pop()!;
+      if (out.has(k)) continue;
+      out.add(k);
+      for (const parent of this.parentKeysOf(k)) if (!out.has(parent)) stack.push(parent);
     }
-    return this.ancestorSets.get(key)!;
+    if (this.ancestorSets.size >= ReferenceModel.cachedSetsMax) this.ancestorSets.clear();
+    this.ancestorSets.set(key, out);
+    return out;
+  }
+
+  private static readonly cachedSetsMax = 64;
+  private readonly parentKeys = new Map<string, readonly string[]>();
+
+  private parentKeysOf(key: string): readonly string[] {
+    let keys = this.parentKeys.get(key);
+    if (keys === undefined) this.parentKeys.set(key, (keys = this.get(key).parents.map((p) => VC.encode(p))));
+    return keys;
   }
 
   /**
@@ -47,8 +65,7 @@ export class ReferenceModel {
       if (seen.has(top.key) || done.has(top.key)) continue;
       seen.add(top.key);
       stack.push({ key: top.key, expanded: true });
-      for (const parent of this.get(top.key).parents) {
-        const parentKey = VC.encode(parent);
+      for (const parentKey of this.parentKeysOf(top.key)) {
         if (!seen.has(parentKey) && !done.has(parentKey)) stack.push({ key: parentKey, expanded: false });
       }
     }
@@ -75,14 +92,24 @@ export class ReferenceModel {
     // A cut is an ancestor of every head; cuts are totally ordered, so the latest one is the cut of
     // greatest clock weight. Check common ancestors from the heaviest down and stop at the first cut.
     const headSets = headKeys.map((h) => this.ancestry(h));
-    const members = [...union];
-    const common = members
-      .filter((k) => headSets.every((set) => set.has(k)))
-      .map((k) => ({ k, weight: this.weightOf(k) }))
-      .sort((a, b) => b.weight - a.weight || (a.k < b.k ? -1 : 1));
+    // Lightest first: a pack's parents are strictly lighter, so this lists parents before children.
+    const members = [...union].map((k) => ({ k, weight: this.weightOf(k) })).sort((a, b) => a.weight - b.weight || (a.k < b.k ? -1 : 1));
+    const common = members.filter(({ k }) => headSets.every((set) => set.has(k))).reverse();
     for (const { k: candidate } of common) {
+      // A cut: every member of the union is an ancestor of the candidate or a descendant of it
+      // (one of its parents is the candidate or a descendant: parents come first in `members`).
       const below = this.ancestry(candidate);
-      if (members.every((k) => below.has(k) || this.ancestry(k).has(candidate))) return candidate;
+      const descendants = new Set<string>([candidate]);
+      let isCut = true;
+      for (const { k } of members) {
+        if (below.has(k)) continue;
+        if (this.parentKeysOf(k).some((p) => descendants.has(p))) descendants.add(k);
+        else {
+          isCut = false;
+          break;
+        }
+      }
+      if (isCut) return candidate;
     }
     return undefined;
   }
