@@ -4,14 +4,12 @@ import { connectRedisStore } from '@troupe/redis';
 import {
   type Accepted,
   type ActorRef,
-  type ActorView,
   type AnyActorDefinition,
   type CommandReply,
   FlakeIdSource,
   ManualClock,
   MemoryStore,
   type MergeStrategy,
-  type Pack,
   Replicator,
   type Runtime,
   type UntypedRef,
@@ -21,11 +19,11 @@ import {
   computeMerge,
   createRuntime,
 } from '@troupe/runtime';
-import { ReferenceModel } from '@troupe/runtime/reference';
 import { canonical, sha256 } from './canonical.js';
-import { type FinalReplica, type ResolutionRecord, checkAll } from './checkers/index.js';
+import { type ResolutionRecord, checkAll } from './checkers/index.js';
 import { InstrumentedStore, SimulatedCrash } from './instrumentedStore.js';
 import { Network } from './nemesis.js';
+import { collectFinalState } from './collect.js';
 import { type RunOptions, type SimOptions, defaultRedisUrl, redisShards, resolveOptions, workloadOf } from './options.js';
 import { deletePrefixes } from './redisKeys.js';
 import { type SimCounts, type SimReport, type StoreUsed, emptyCounts } from './report.js';
@@ -214,7 +212,11 @@ class Simulation {
       }
     }
     const convergence = await this.healAndConverge();
-    const context = await this.collect(convergence);
+    for (const r of this.replicas) r.store.watching = false;
+    const context = await collectFinalState(
+      { replicas: this.replicas, definitions: this.definitions, acks: this.acks, resolutions: this.resolutions, counts: this.counts },
+      convergence,
+    );
     const checkStarted = performance.now();
     const invariants = await checkAll(context);
     const checkMs = Math.round(performance.now() - checkStarted);
@@ -650,60 +652,5 @@ class Simulation {
     }
     this.record({ k: 'not-converged', rounds: max });
     return { converged: false, rounds: max + 1, detail: `replication did not go quiet within ${max} sync rounds after the heal${failures ? ` (${failures} failed syncs or resolutions in the last round)` : ''}` };
-  }
-
-  /** Reads every replica's final packs, heads and states for the checkers. */
-  private async collect(convergence: { converged: boolean; rounds: number; detail?: string }) {
-    for (const r of this.replicas) r.store.watching = false;
-    const finals: FinalReplica[] = [];
-    const allPacks = new Map<string, Map<string, Pack>>();
-    const refs = new Map<string, ActorRef>();
-    for (const r of this.replicas) {
-      const { packs } = await r.store.inner.changesSince(undefined, Number.MAX_SAFE_INTEGER);
-      const byActor = new Map<string, Pack[]>();
-      for (const p of packs) {
-        const key = actorKey(p.actor);
-        refs.set(key, { type: p.actor.type, id: p.actor.id });
-        byActor.set(key, [...(byActor.get(key) ?? []), p]);
-        const known = allPacks.get(key) ?? new Map<string, Pack>();
-        if (!known.has(VC.encode(p.version))) known.set(VC.encode(p.version), p);
-        allPacks.set(key, known);
-      }
-      finals.push({ id: r.id, store: r.store, runtime: r.runtime, strategy: r.strategy, packs: byActor, heads: new Map(), views: new Map() });
-    }
-    const actors = [...refs.keys()].sort().map((k) => refs.get(k)!);
-    for (const final of finals) {
-      for (const actor of actors) {
-        const heads = await final.store.inner.heads(actor);
-        (final.heads as Map<string, Pack[]>).set(actorKey(actor), heads);
-      }
-      for (const actor of actors) {
-        // inspect would resolve an actor that still has several heads: leave those to I2.
-        let view: ActorView | undefined;
-        if (final.heads.get(actorKey(actor))!.length === 1) view = await final.runtime.inspect(actor).catch(() => undefined);
-        (final.views as Map<string, ActorView | undefined>).set(actorKey(actor), view);
-      }
-    }
-    const references = new Map<string, ReferenceModel>();
-    for (const actor of actors) {
-      const key = actorKey(actor);
-      references.set(key, new ReferenceModel(this.definitions.get(actor.type)!, allPacks.get(key)!.values()));
-      for (const pack of allPacks.get(key)!.values()) {
-        if (pack.kind !== 'merge') continue;
-        this.counts.merges++;
-        if (pack.parents.length >= 3) this.counts.threeWayMerges++;
-        this.counts.compensations += pack.events.length;
-      }
-    }
-    return {
-      replicas: finals,
-      actors,
-      definitions: this.definitions,
-      acks: this.acks,
-      references,
-      allPacks,
-      resolutions: this.resolutions,
-      convergence,
-    };
   }
 }

@@ -1,0 +1,74 @@
+import { type ActorRef, type ActorView, type Accepted, type AnyActorDefinition, type MergeStrategy, type Pack, type Runtime, VC, actorKey } from '@troupe/runtime';
+import { ReferenceModel } from '@troupe/runtime/reference';
+import type { CheckContext, FinalReplica, ResolutionRecord } from './checkers/index.js';
+import type { InstrumentedStore } from './instrumentedStore.js';
+import type { SimCounts } from './report.js';
+
+/** What the end of a run hands over: the replicas as they are, and what the run recorded. */
+export interface RunRecord {
+  readonly replicas: readonly { readonly id: string; readonly store: InstrumentedStore; readonly runtime: Runtime; readonly strategy: MergeStrategy }[];
+  readonly definitions: ReadonlyMap<string, AnyActorDefinition>;
+  readonly acks: ReadonlyMap<string, Accepted[]>;
+  readonly resolutions: readonly ResolutionRecord[];
+  /** Merge, three-way merge and compensation counts are added here. */
+  readonly counts: SimCounts;
+}
+
+/**
+ * Reads every replica's final packs, heads and states for the checkers, and builds one
+ * ReferenceModel per actor from the union of all replicas' packs.
+ */
+export async function collectFinalState(run: RunRecord, convergence: { converged: boolean; rounds: number; detail?: string }): Promise<CheckContext> {
+  const finals: FinalReplica[] = [];
+  const allPacks = new Map<string, Map<string, Pack>>();
+  const refs = new Map<string, ActorRef>();
+  for (const r of run.replicas) {
+    const { packs } = await r.store.inner.changesSince(undefined, Number.MAX_SAFE_INTEGER);
+    const byActor = new Map<string, Pack[]>();
+    for (const p of packs) {
+      const key = actorKey(p.actor);
+      refs.set(key, { type: p.actor.type, id: p.actor.id });
+      const list = byActor.get(key);
+      if (list) list.push(p);
+      else byActor.set(key, [p]);
+      const known = allPacks.get(key) ?? new Map<string, Pack>();
+      if (!known.has(VC.encode(p.version))) known.set(VC.encode(p.version), p);
+      allPacks.set(key, known);
+    }
+    finals.push({ id: r.id, store: r.store, runtime: r.runtime, strategy: r.strategy, packs: byActor, heads: new Map(), views: new Map() });
+  }
+  const actors = [...refs.keys()].sort().map((k) => refs.get(k)!);
+  for (const final of finals) {
+    for (const actor of actors) {
+      const heads = await final.store.inner.heads(actor);
+      (final.heads as Map<string, Pack[]>).set(actorKey(actor), heads);
+    }
+    for (const actor of actors) {
+      // inspect would resolve an actor that still has several heads: leave those to I2.
+      let view: ActorView | undefined;
+      if (final.heads.get(actorKey(actor))!.length === 1) view = await final.runtime.inspect(actor).catch(() => undefined);
+      (final.views as Map<string, ActorView | undefined>).set(actorKey(actor), view);
+    }
+  }
+  const references = new Map<string, ReferenceModel>();
+  for (const actor of actors) {
+    const key = actorKey(actor);
+    references.set(key, new ReferenceModel(run.definitions.get(actor.type)!, allPacks.get(key)!.values()));
+    for (const pack of allPacks.get(key)!.values()) {
+      if (pack.kind !== 'merge') continue;
+      run.counts.merges++;
+      if (pack.parents.length >= 3) run.counts.threeWayMerges++;
+      run.counts.compensations += pack.events.length;
+    }
+  }
+  return {
+    replicas: finals,
+    actors,
+    definitions: run.definitions,
+    acks: run.acks,
+    references,
+    allPacks,
+    resolutions: run.resolutions,
+    convergence,
+  };
+}
