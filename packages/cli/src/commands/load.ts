@@ -105,7 +105,7 @@ export function loadCommand(outcome: Outcome): Command {
     const app = await loadApp(flags.app);
     if (!app.workload) throw new CliError(`app module '${flags.app}' exports no \`workload\` (a Workload: actors and nextCommand(random, step, actors)); troupe load needs one`);
     const bus = await connectBus({ url: flags.amqp, shards: flags.shards, prefix: flags.prefix, timeoutMs: flags.timeout });
-    const bar = flags.json || !process.stderr.isTTY ? undefined : new SingleBar({ format: 'load [{bar}] {percentage}% | {value}/{total} | {eta_buffer}s left', etaBuffer: 200 }, Presets.shades_classic);
+    const bar = flags.json || !process.stderr.isTTY ? undefined : new SingleBar({ format: 'load [{bar}] {percentage}% | {value}/{total} | {eta}s left', etaBuffer: 200 }, Presets.shades_classic);
     bar?.start(flags.commands, 0);
     try {
       const report = await runLoad(bus, app.workload, { ...flags, app: flags.app }, (done) => bar?.update(done));
