@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { connectRedisStore } from '@troupe/redis';
 import {
@@ -19,7 +19,7 @@ import {
   computeMerge,
   createRuntime,
 } from '@troupe/runtime';
-import { canonical, sha256 } from './canonical.js';
+import { canonical } from './canonical.js';
 import { type ResolutionRecord, checkAll } from './checkers/index.js';
 import { InstrumentedStore, SimulatedCrash } from './instrumentedStore.js';
 import { Network } from './nemesis.js';
@@ -131,6 +131,7 @@ class Simulation {
   private readonly replicators: Replicator[][] = [];
   private readonly network: Network;
   private readonly trace: string[] = [];
+  private readonly traceHasher = createHash('sha256');
   private readonly counts: SimCounts = emptyCounts();
   private readonly acks = new Map<string, Accepted[]>();
   private readonly issued: Issued[] = [];
@@ -223,7 +224,7 @@ class Simulation {
     const durationMs = Math.max(1, Math.round(performance.now() - started));
     return {
       seed: this.options.seed,
-      traceHash: sha256(this.trace.join('\n')),
+      traceHash: this.traceHasher.digest('hex'),
       ok: Object.values(invariants).every((r) => r.ok),
       options: this.config,
       store: this.storeUsed,
@@ -303,7 +304,11 @@ class Simulation {
   }
 
   private record(entry: Record<string, unknown>): void {
-    this.trace.push(canonical({ t: this.tick, ...entry }));
+    const line = canonical({ t: this.tick, ...entry });
+    // Hashed as it is written: the same digest as hashing the lines joined by '\n', without
+    // building one string as long as the whole trace at the end.
+    this.traceHasher.update(this.trace.length === 0 ? line : `\n${line}`);
+    this.trace.push(line);
   }
 
   private advanceClocks(): void {
