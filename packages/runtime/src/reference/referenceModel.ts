@@ -6,8 +6,9 @@ import { VC } from '../vectorClock/index.js';
 /**
  * A deliberately naive reference of divergence resolution, for checkers: it holds every pack of
  * one actor in memory and works with whole ancestor sets instead of the runtime's bounded walk.
- * Slow (quadratic), simple, and written separately from `computeMerge`, so that the two can be
- * compared on any history.
+ * Slow (each merge costs time linear in the whole history, so checking every merge of a run is
+ * quadratic; memory stays linear), simple, and written separately from `computeMerge`, so that
+ * the two can be compared on any history.
  */
 export class ReferenceModel {
   private readonly packs = new Map<string, Pack>();
