@@ -66,13 +66,36 @@ export interface WorkerOptions extends TopologyOptions {
   readonly hooks?: WorkerHooks;
 }
 
+/** Counts work in progress and lets callers wait until there is none. */
+class InFlight {
+  private count = 0;
+  private readonly waiters: (() => void)[] = [];
+
+  get size(): number {
+    return this.count;
+  }
+
+  enter(): void {
+    this.count++;
+  }
+
+  leave(): void {
+    if (--this.count === 0) for (const resolve of this.waiters.splice(0)) resolve();
+  }
+
+  /** Resolves once nothing is in progress (at once when nothing is). */
+  idle(): Promise<void> {
+    return this.count === 0 ? Promise.resolve() : new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+}
+
 /** One shard queue's consumer in this worker. */
 interface ShardState {
   channel: Channel | undefined;
   /** Bumped when the consumer is handed over: deliveries of an older epoch are not started. */
   epoch: number;
-  executing: number;
-  idle: (() => void)[];
+  /** Commands of this shard executing, and dead-letterings of its messages. */
+  readonly running: InFlight;
   /** The hand-over in progress, so two never overlap. */
   cycling: Promise<void> | undefined;
 }
@@ -116,8 +139,6 @@ export class Worker {
   private connections = 0;
   private halted = true;
   private stopping: Promise<void> | undefined;
-  private executing = 0;
-  private idle: (() => void)[] = [];
   private readonly chains = new Map<string, Promise<void>>();
   private readonly background = new Set<Promise<void>>();
   private closeMetrics: (() => Promise<void>) | undefined;
@@ -149,10 +170,15 @@ export class Worker {
       ...(options.replicaId ? { replicaId: options.replicaId } : {}),
     });
     liveActors = () => this.runtime.liveActors;
-    this.shards = this.topology.shardQueues.map(() => ({ channel: undefined, epoch: 0, executing: 0, idle: [], cycling: undefined }));
+    this.shards = this.topology.shardQueues.map(() => ({ channel: undefined, epoch: 0, running: new InFlight(), cycling: undefined }));
     if (options.balance ?? true) {
       this.membership = new Membership(this.id, this.topology.membershipExchange, options.heartbeatMs ?? workerDefaults.heartbeatMs, (members) => this.rebalance(members));
     }
+  }
+
+  /** Work in progress over all shards. */
+  private get executing(): number {
+    return this.shards.reduce((n, state) => n + state.running.size, 0);
   }
 
   /** Resolves when the shard hand-overs started so far are done. */
@@ -250,7 +276,7 @@ export class Worker {
   private async connect(model: ChannelModel): Promise<void> {
     // Commands of the previous connection still executing finish first, so this worker never
     // runs two commands of one actor at once across a reconnection.
-    if (this.executing > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+    await Promise.all(this.shards.map((state) => state.running.idle()));
     const generation = ++this.generation;
     this.connections++;
     const confirm = await model.createConfirmChannel();
@@ -298,7 +324,7 @@ export class Worker {
       const model = this.connection;
       if (this.halted || !model) return;
       state.epoch++;
-      if (state.executing > 0) await new Promise<void>((resolve) => state.idle.push(resolve));
+      await state.running.idle();
       const closing = state.channel;
       state.channel = undefined; // before closing: its 'close' event is ours, not the broker's
       try {
@@ -356,13 +382,13 @@ export class Worker {
   /** Background work on a shard's message (dead-lettering undecodable ones): a hand-over waits for it too. */
   private track(shard: number, work: Promise<void>): void {
     const state = this.shards[shard]!;
-    state.executing++;
+    state.running.enter();
     this.background.add(work);
     void work
       .catch((error: Error) => this.log.error({ err: error.message }, 'dead-lettering failed'))
       .then(() => {
         this.background.delete(work);
-        if (--state.executing === 0) for (const resolve of state.idle.splice(0)) resolve();
+        state.running.leave();
       });
   }
 
@@ -388,8 +414,7 @@ export class Worker {
     const state = this.shards[shard]!;
     const current = () => !this.halted && generation === this.generation && epoch === state.epoch;
     if (!current()) return;
-    this.executing++;
-    state.executing++;
+    state.running.enter();
     await this.hook('beforeExecute', ref, command.commandId);
     try {
       let checkDuplicate = command.checkDuplicate || message.fields.redelivered;
@@ -437,8 +462,7 @@ export class Worker {
       this.log.error({ err: (error as Error).message, actor: actorKey(ref), commandId: command.commandId }, 'unexpected error while executing a command');
     } finally {
       await this.hook('afterExecute', ref, command.commandId);
-      if (--state.executing === 0) for (const resolve of state.idle.splice(0)) resolve();
-      if (--this.executing === 0) for (const resolve of this.idle.splice(0)) resolve();
+      state.running.leave();
     }
   }
 
