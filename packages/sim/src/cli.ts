@@ -4,14 +4,14 @@ import { SingleBar, Presets } from 'cli-progress';
 import type { Workload } from '@troupe/runtime';
 import { parseArgs } from 'node:util';
 import { brokenStrategies, type BrokenStrategyName } from './brokenStrategies.js';
-import { type PartitionMode, type SimStoreKind, defaultRedisUrl, partitionModes, storeKinds } from './options.js';
+import { type PartitionMode, type SimOptions, type SimStoreKind, defaultRedisUrl, partitionModes, storeKinds } from './options.js';
 import { formatReport } from './report.js';
-import { simulateWithTrace } from './simulate.js';
+import { simulate, simulateWithTrace } from './simulate.js';
 import { writeHtmlReport } from './htmlReport.js'; // --html
 import { loadSchedule, shrinkForCli } from './shrinkCli.js'; // --shrink, --schedule
 
 const usage = `usage: troupe sim --seed N [--json] [--workload bank|counter | --app <module>] [--steps N] [--replicas 2-5]
-       [--actors N] [--partition-mode ${partitionModes.join('|')}] [--no-swarm] [--broken ${Object.keys(brokenStrategies).join('|')}]
+       [--actors N] [--commands-per-tick N] [--partition-mode ${partitionModes.join('|')}] [--no-swarm] [--broken ${Object.keys(brokenStrategies).join('|')}]
        [--html <file>] [--store memory|redis] [--redis-url ${defaultRedisUrl}]
        [--shrink] [--schedule <file>]
 Runs one deterministic simulation; exit code 0 only when every invariant held.`;
@@ -76,6 +76,7 @@ async function simCli(args: readonly string[], cli: SimCliOptions): Promise<numb
       steps: { type: 'string' },
       replicas: { type: 'string' },
       actors: { type: 'string' },
+      'commands-per-tick': { type: 'string' }, // client steps per tick (default 1)
       'partition-mode': { type: 'string' },
       'no-swarm': { type: 'boolean', default: false },
       broken: { type: 'string' },
@@ -104,6 +105,8 @@ async function simCli(args: readonly string[], cli: SimCliOptions): Promise<numb
   const steps = int('steps', values.steps);
   const replicas = int('replicas', values.replicas);
   const actors = int('actors', values.actors);
+  const commandsPerTick = int('commands-per-tick', values['commands-per-tick']);
+  if (commandsPerTick !== undefined && commandsPerTick < 1) throw new Error(`--commands-per-tick must be at least 1, got ${commandsPerTick}`);
   const store = (values.store ?? 'memory') as SimStoreKind;
   if (!(storeKinds as readonly string[]).includes(store)) throw new Error(`unknown store '${store}'`);
   if (values['redis-url'] !== undefined && store !== 'redis') throw new Error('--redis-url needs --store redis');
@@ -120,7 +123,9 @@ async function simCli(args: readonly string[], cli: SimCliOptions): Promise<numb
     bar.update(tick);
     if (tick === total) bar.stop();
   };
-  const { report, trace } = await simulateWithTrace({
+  // The trace's lines are kept in memory only for --html (a long run's trace is large).
+  const simulation = values.html === undefined ? (o: SimOptions) => simulate(o).then((report) => ({ report, trace: undefined })) : simulateWithTrace;
+  const { report, trace } = await simulation({
     onProgress,
     seed,
     workload,
@@ -128,6 +133,7 @@ async function simCli(args: readonly string[], cli: SimCliOptions): Promise<numb
     ...(steps === undefined ? {} : { steps }),
     ...(replicas === undefined ? {} : { replicas }),
     ...(actors === undefined ? {} : { actors }),
+    ...(commandsPerTick === undefined ? {} : { commandsPerTick }),
     ...(mode === undefined ? {} : { partitionMode: mode as PartitionMode }),
     ...(broken ? { mergeStrategy: brokenStrategies[broken], mergeStrategyName: broken } : {}),
     ...(schedule ? { schedule } : {}), // --schedule
@@ -142,7 +148,7 @@ async function simCli(args: readonly string[], cli: SimCliOptions): Promise<numb
   if (shrunk && !values.json) console.log(shrunk.text);
   if (values.shrink && report.ok && !values.json) console.log('shrink: the run passed, nothing to shrink');
   // --html <file>
-  if (values.html !== undefined) {
+  if (values.html !== undefined && trace) {
     await writeHtmlReport(report, trace, values.html);
     console.error(`HTML report written to ${values.html}`);
   }

@@ -27,6 +27,7 @@ export interface LoadRecord {
   readonly actor: string;
   readonly version: string;
   readonly packs: number;
+  readonly bound: number;
 }
 
 /**
@@ -43,12 +44,23 @@ export class InstrumentedStore implements EventStore {
   private readonly recorders = new Map<string, ReadRecorder>();
   private crashArmed = false;
   readonly isolationViolations: IsolationViolation[] = [];
-  readonly loads: LoadRecord[] = [];
+  /** Chain loads outside resolutions, checked against `loadBound` as they happen (I6). */
+  loadsChecked = 0;
+  /** The loads that read more packs than `loadBound` allows (kept; the others are only counted). */
+  readonly oversizeLoads: LoadRecord[] = [];
   appendsChecked = 0;
   /** Off while the checkers inspect the store. */
   watching = true;
 
-  constructor(private innerStore: EventStore, private readonly replica: string) {}
+  /**
+   * `loadBound(actorType)`: the most packs a load outside a resolution may read (I6: the type's
+   * `snapshotEvery`). Loads are checked as they happen, so a long run keeps no list of them.
+   */
+  constructor(
+    private innerStore: EventStore,
+    private readonly replica: string,
+    private readonly loadBound: (actorType: string) => number = () => Infinity,
+  ) {}
 
   /** The wrapped store (the checkers read it directly). */
   get inner(): EventStore {
@@ -129,7 +141,10 @@ export class InstrumentedStore implements EventStore {
         for (const p of chain.packs) recorder.keys.add(VC.encode(p.version));
         recorder.reads += chain.packs.length;
       } else {
-        this.loads.push({ actor: actorKey(actor), version: versionKey, packs: chain.packs.length });
+        this.loadsChecked++;
+        if (chain.packs.length > this.loadBound(actor.type)) {
+          this.oversizeLoads.push({ actor: actorKey(actor), version: versionKey, packs: chain.packs.length, bound: this.loadBound(actor.type) });
+        }
       }
     }
     return chain;

@@ -45,6 +45,12 @@ export interface SimOptions {
   readonly replicas?: number;
   /** Number of actor ids the clients use. Drawn 1-4 when swarm, else 3. */
   readonly actors?: number;
+  /**
+   * Client steps per tick (each a command, a retry or a burst), between the nemesis and the
+   * replication of the tick. Default 1. Many clients per tick model a busy system: replication
+   * and faults then act on batches of writes, and the run simulates more commands per tick.
+   */
+  readonly commandsPerTick?: number;
   readonly partitionMode?: PartitionMode;
   readonly faults?: Partial<FaultRates>;
   /** Sync rounds (every ordered pair once) allowed after the heal before "did not converge". Default 12. */
@@ -83,6 +89,7 @@ export interface RunOptions {
   readonly steps: number;
   readonly replicas: number;
   readonly actors: number;
+  readonly commandsPerTick: number;
   readonly partitionMode: PartitionMode;
   readonly faults: FaultRates;
   readonly convergeRoundsMax: number;
@@ -139,6 +146,9 @@ export function resolveOptions(rng: Rng, given: SimOptions): RunOptions {
       burst: maybe(0, 0.08),
     } satisfies FaultRates,
   };
+  if (given.commandsPerTick !== undefined && !(Number.isInteger(given.commandsPerTick) && given.commandsPerTick >= 1)) {
+    throw new Error(`commandsPerTick must be an integer >= 1, got ${given.commandsPerTick}`);
+  }
   const workload = typeof given.workload === 'object' ? given.workload.name : (given.workload ?? 'bank');
   if (!(typeof given.workload === 'object' || workload in workloads)) throw new Error(`unknown workload '${workload}'`);
   return {
@@ -146,6 +156,8 @@ export function resolveOptions(rng: Rng, given: SimOptions): RunOptions {
     steps: given.steps ?? 200,
     replicas: given.replicas ?? (swarm ? drawn.replicas : 3),
     actors: given.actors ?? (swarm ? drawn.actors : 3),
+    // Never drawn (runs of a seed stay what they were): 1 unless given.
+    commandsPerTick: given.commandsPerTick ?? 1,
     partitionMode: given.partitionMode ?? (swarm ? drawn.partitionMode : 'mixed'),
     faults: { ...(swarm ? drawn.faults : defaultFaults), ...given.faults },
     convergeRoundsMax: given.convergeRoundsMax ?? 12,

@@ -80,7 +80,7 @@ function issuedOf(c: ScheduleCommand): Issued {
  * observable step is appended to a trace whose sha256 is the report's `traceHash`.
  */
 export async function simulate(options: SimOptions): Promise<SimReport & ScheduleFields> {
-  return (await simulateWithTrace(options)).report;
+  return (await run(options, false)).report;
 }
 
 /** One event of the trace (the canonical line parsed back), with its position `i` in the trace and its tick `t`. */
@@ -107,9 +107,13 @@ export interface SimTrace {
 }
 
 /** Like `simulate`, and also returns the trace events (same run, same `traceHash`). */
-export async function simulateWithTrace(options: SimOptions): Promise<{ report: SimReport; trace: SimTrace }> {
+export function simulateWithTrace(options: SimOptions): Promise<{ report: SimReport; trace: SimTrace }> {
+  return run(options, true);
+}
+
+async function run(options: SimOptions, keepTrace: boolean): Promise<{ report: SimReport; trace: SimTrace }> {
   const started = performance.now();
-  const sim = new Simulation(options);
+  const sim = new Simulation(options, keepTrace);
   let result: { report: SimReport; trace: SimTrace };
   try {
     await sim.open();
@@ -130,7 +134,9 @@ class Simulation {
   private readonly replicas: Replica[] = [];
   private readonly replicators: Replicator[][] = [];
   private readonly network: Network;
+  /** The trace's lines, kept only for `simulateWithTrace` (a long run's trace is large); always hashed and counted. */
   private readonly trace: string[] = [];
+  private traceLength = 0;
   private readonly traceHasher = createHash('sha256');
   private readonly counts: SimCounts = emptyCounts();
   private readonly acks = new Map<string, Accepted[]>();
@@ -154,7 +160,10 @@ class Simulation {
   private readonly prefixBase: string;
   private stopped = false;
 
-  constructor(private readonly options: SimOptions) {
+  constructor(
+    private readonly options: SimOptions,
+    private readonly keepTrace: boolean,
+  ) {
     this.rng = new Rng(options.seed);
     this.config = resolveOptions(this.rng, options);
     this.replaying = options.schedule !== undefined;
@@ -171,6 +180,9 @@ class Simulation {
         : { kind: 'memory' };
   }
 
+  /** I6's bound on a load outside resolutions: the traced definition's snapshotEvery. */
+  private readonly loadBound = (type: string): number => this.definitions.get(type)?.snapshotEvery ?? Infinity;
+
   /** Opens every replica's store (connects to Redis in Redis mode), runtime and replicators. Draws nothing from the PRNG. */
   async open(): Promise<void> {
     for (let i = 0; i < this.config.replicas; i++) {
@@ -183,7 +195,7 @@ class Simulation {
         id,
         clock,
         ids: new FlakeIdSource({ machineId: i + 1, clock }),
-        store: new InstrumentedStore(prefix ? await this.connectStore(prefix) : new MemoryStore(), id),
+        store: new InstrumentedStore(prefix ? await this.connectStore(prefix) : new MemoryStore(), id, this.loadBound),
         ...(prefix ? { prefix } : {}),
         storeOpen: true,
         strategy: this.options.mergeStrategy?.(id) ?? computeMerge,
@@ -197,17 +209,20 @@ class Simulation {
     }
     const endpoint = (r: Replica) => ({ store: r.store, resolve: (actor: ActorRef) => r.runtime.resolve(actor) });
     for (const from of this.replicas) this.replicators.push(this.replicas.map((to) => new Replicator(endpoint(from), endpoint(to))));
-    this.record({ k: 'options', ...this.config });
+    // commandsPerTick is left out of the trace at its default, so runs that predate it keep their trace hashes.
+    const { commandsPerTick, ...shared } = this.config;
+    this.record({ k: 'options', ...shared, ...(commandsPerTick === 1 ? {} : { commandsPerTick }) });
   }
 
   async run(started: number): Promise<SimReport & ScheduleFields> {
     const workload = workloadOf(this.options);
+    const next = workload.nextCommand.bind(workload);
     if (this.options.schedule) await this.replay(this.options.schedule);
     else {
       for (this.tick = 0; this.tick < this.config.steps; this.tick++) {
         this.advanceClocks();
         await this.nemesis();
-        await this.clients(workload.nextCommand.bind(workload));
+        for (let c = 0; c < this.config.commandsPerTick; c++) await this.clients(next);
         await this.replicate();
         this.options.onProgress?.(this.tick + 1, this.config.steps);
       }
@@ -237,7 +252,7 @@ class Simulation {
         clockSkewMs: r.clock.now() - epochMs - this.virtualMs,
       })),
       convergenceRounds: convergence.rounds,
-      traceLength: this.trace.length,
+      traceLength: this.traceLength,
       durationMs,
       checkMs,
       simulatedCommandsPerSec: Math.round((this.counts.commands * 1000) / durationMs),
@@ -287,7 +302,7 @@ class Simulation {
         version: VC.encode(result.pack.version),
         readKeys: [...recorder.keys],
       });
-      this.resolutionTimes.push({ i: this.trace.length, t: this.tick, r: replica.index, actor: actorKey(actor), heads: result.heads.length });
+      if (this.keepTrace) this.resolutionTimes.push({ i: this.traceLength, t: this.tick, r: replica.index, actor: actorKey(actor), heads: result.heads.length });
       return result;
     };
     return createRuntime({
@@ -303,19 +318,25 @@ class Simulation {
     });
   }
 
+  /** Keeps a drawn step for `report.schedule` (only when recording one: a long run would hold every step). */
+  private keep(step: ScheduleStep): void {
+    if (this.options.recordSchedule) this.steps.push(step);
+  }
+
   private record(entry: Record<string, unknown>): void {
     const line = canonical({ t: this.tick, ...entry });
     // Hashed as it is written: the same digest as hashing the lines joined by '\n', without
     // building one string as long as the whole trace at the end.
-    this.traceHasher.update(this.trace.length === 0 ? line : `\n${line}`);
-    this.trace.push(line);
+    this.traceHasher.update(this.traceLength === 0 ? line : `\n${line}`);
+    this.traceLength++;
+    if (this.keepTrace) this.trace.push(line);
   }
 
   private advanceClocks(): void {
     const step = 5;
     this.virtualMs += step;
     const ms = this.replicas.map(() => this.rng.int(0, 2));
-    this.steps.push({ t: this.tick, k: 'jitter', ms });
+    this.keep({ t: this.tick, k: 'jitter', ms });
     for (const r of this.replicas) r.clock.advance(step + ms[r.index]!);
   }
 
@@ -327,11 +348,11 @@ class Simulation {
     }
     if (rng.chance(f.partition)) {
       const what = this.network.partition(this.config.partitionMode, rng);
-      this.steps.push({ t: this.tick, k: 'partition', ...what });
+      this.keep({ t: this.tick, k: 'partition', ...what });
       this.partitioned(what);
     }
     if (rng.chance(f.heal) && this.network.partitioned) {
-      this.steps.push({ t: this.tick, k: 'heal' });
+      this.keep({ t: this.tick, k: 'heal' });
       this.heal();
     }
     if (rng.chance(f.clockSkew)) this.stepClock(rng.pick(this.replicas), rng.int(1_000, 120_000));
@@ -340,7 +361,7 @@ class Simulation {
       const victim = rng.pick(this.replicas);
       if (victim.up) {
         this.current = { t: this.tick, k: 'crash', r: victim.index };
-        this.steps.push(this.current);
+        this.keep(this.current);
         await this.crash(victim, 'crash');
         this.current = undefined;
       }
@@ -359,7 +380,7 @@ class Simulation {
   }
 
   private stepClock(replica: Replica, deltaMs: number): void {
-    if (!this.replaying) this.steps.push({ t: this.tick, k: 'clock', r: replica.index, deltaMs });
+    if (!this.replaying) this.keep({ t: this.tick, k: 'clock', r: replica.index, deltaMs });
     replica.clock.advance(deltaMs);
     this.counts.clockSteps++;
     this.record({ k: 'clock', r: replica.index, deltaMs });
@@ -407,7 +428,7 @@ class Simulation {
       const rest = Array.from({ length: rng.int(1, 4) }, () => this.newCommand({ ...next(rng, this.tick, this.config.actors), actor: first.actor }));
       const commands = [first, ...rest];
       this.current = { t: this.tick, k: 'burst', r: replica.index, commands: commands.map(plainCommand) };
-      this.steps.push(this.current);
+      this.keep(this.current);
       await this.burst(replica, commands);
       this.current = undefined;
       return;
@@ -423,7 +444,7 @@ class Simulation {
     }
     const replica = rng.pick(this.replicas);
     const step: ScheduleStep & { k: 'send' } = { t: this.tick, k: 'send', r: replica.index, ...plainCommand(command), ...(retry ? { retry } : {}) };
-    this.steps.push(step);
+    this.keep(step);
     if (!replica.up) return this.unavailable(replica, command);
     if (rng.chance(f.crashAfterPersist)) step.crashAfterPersist = true;
     await this.send(replica, command, step);
@@ -512,25 +533,25 @@ class Simulation {
         if (from === to || !rng.chance(f.sync)) continue;
         const link = { from: from.index, to: to.index };
         if (rng.chance(f.drop)) {
-          this.steps.push({ t: this.tick, k: 'drop', ...link });
+          this.keep({ t: this.tick, k: 'drop', ...link });
           this.messageFault({ k: 'drop', ...link });
         } else if (rng.chance(f.delay)) {
           const due = this.tick + rng.int(1, 4);
           this.pending.push({ ...link, due });
-          this.steps.push({ t: this.tick, k: 'delay', ...link, due });
+          this.keep({ t: this.tick, k: 'delay', ...link, due });
           this.messageFault({ k: 'delay', ...link, due });
         } else {
           now.push({ ...link, due: this.tick });
           if (rng.chance(f.duplicate)) {
             now.push({ ...link, due: this.tick });
-            this.steps.push({ t: this.tick, k: 'duplicate', ...link });
+            this.keep({ t: this.tick, k: 'duplicate', ...link });
             this.messageFault({ k: 'duplicate', ...link });
           }
         }
       }
     }
     for (const s of rng.shuffle(now)) {
-      this.steps.push({ t: this.tick, k: 'sync', from: s.from, to: s.to });
+      this.keep({ t: this.tick, k: 'sync', from: s.from, to: s.to });
       await this.sync(s.from, s.to);
     }
   }

@@ -32,11 +32,10 @@ export function checkI6(ctx: CheckContext): CheckResult {
     }
   }
   for (const replica of ctx.replicas) {
-    for (const load of replica.store.loads) {
-      verdict.checked++;
-      const type = load.actor.slice(0, load.actor.indexOf(':'));
-      const bound = ctx.definitions.get(type)?.snapshotEvery ?? Infinity;
-      if (load.packs > bound) verdict.fail(load.actor, `${replica.id}: loading ${load.version} read ${load.packs} packs (snapshotEvery ${bound})`);
+    // Checked by the store wrapper as they happened (against the type's snapshotEvery).
+    verdict.checked += replica.store.loadsChecked;
+    for (const load of replica.store.oversizeLoads) {
+      verdict.fail(load.actor, `${replica.id}: loading ${load.version} read ${load.packs} packs (snapshotEvery ${load.bound})`);
     }
   }
   return verdict.result();
