@@ -417,6 +417,15 @@ async function rawAppend(client: Redis, sha: string, base: string, log: string, 
   if (reply[0] !== 'ok') throw new Error(`peers bench: raw append conflict: ${reply.join(' ')}`);
 }
 
+async function commandStats(client: Redis): Promise<Map<string, { calls: number; usec: number }>> {
+  const stats = new Map<string, { calls: number; usec: number }>();
+  for (const line of (await client.info('commandstats')).split('\n')) {
+    const m = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line.trim());
+    if (m) stats.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
+  }
+  return stats;
+}
+
 function ledgerCents(state: LedgerState): number {
   return Math.round(state.balance * 100);
 }
@@ -623,6 +632,25 @@ async function benchRedisLoad(ctx: RedisContext, o: PeerConfig['redis'], es: Eve
   const troupeSnapChain = await store.loadChain(snapped, VC.encode((await store.heads(snapped))[0]!.version));
   check(troupeSnapChain.base !== undefined && troupeSnapChain.packs.length === o.snapshotTail, 'troupe snapshot chain');
   ctx.log(`peers: load data checked on every side after ${((performance.now() - setupStart) / 1000).toFixed(1)} s`);
+
+  // Not timed: the Redis commands one load of each kind sends (INFO commandstats deltas; another
+  // client running the same commands meanwhile would add to them, hence "at least").
+  const commandCounts = async (load: () => Promise<unknown>) => {
+    const before = await commandStats(client);
+    await load();
+    const after = await commandStats(client);
+    return [...after]
+      .map(([name, a]) => ({ name, calls: a.calls - (before.get(name)?.calls ?? 0), usec: a.usec - (before.get(name)?.usec ?? 0) }))
+      .filter((c) => c.calls > 0 && c.name !== 'info')
+      .map((c) => `${c.calls} ${c.name.toUpperCase()} (${(c.usec / 1000).toFixed(1)} ms in Redis)`)
+      .join(', ');
+  };
+  ctx.notes.push(
+    `measured, Redis commands of one load (INFO commandstats): eventstore getEventStream ${await commandCounts(loads.plain.peer)}; ` +
+      `eventstore getFromSnapshot ${await commandCounts(loads.snapshot.peer)}; troupe without snapshot ${await commandCounts(loads.plain.troupe)}; ` +
+      `troupe with snapshot ${await commandCounts(loads.snapshot.troupe)}; raw ${await commandCounts(loads.plain.baseline)} ` +
+      "(Redis counts the commands troupe's Lua scripts call too; their time is part of the EVALSHA's).",
+  );
 
   const runs = {
     plain: { troupe: [] as number[], peer: [] as number[], baseline: [] as number[] },
