@@ -344,7 +344,7 @@ function rawRpcHandler(raw: RawSide, redis: Redis, sha: string, prefix: string):
 
 // ---------------------------------------------------------------------------------------------
 
-interface Context {
+export interface Context {
   readonly t: Topology;
   readonly store: RedisStore;
   readonly raw: RawSide;
@@ -353,7 +353,7 @@ interface Context {
 }
 
 /** What a round needs from the worker, wherever it runs. */
-interface WorkerHandle {
+export interface WorkerHandle {
   /** The counter's value as the worker's runtime sees it (in process) or as the store holds it (child). */
   value(id: string): Promise<number>;
   /** CPU time (user + system, µs) of the worker's own process so far; 0 when it runs in this process. */
@@ -406,7 +406,7 @@ async function spawnWorker(ctx: Context, prefetch: number): Promise<WorkerHandle
 }
 
 /** Runs `body` with a worker at `prefetch` in this process. Start and stop are not timed. */
-async function withWorker<T>(ctx: Context, prefetch: number, body: (worker: WorkerHandle) => Promise<T>): Promise<T> {
+export async function withWorker<T>(ctx: Context, prefetch: number, body: (worker: WorkerHandle) => Promise<T>): Promise<T> {
   const worker: Worker = await startWorker({
     url: busBenchAmqpUrl,
     prefix: ctx.t.prefix,
@@ -428,7 +428,7 @@ async function withWorker<T>(ctx: Context, prefetch: number, body: (worker: Work
   }
 }
 
-interface ThroughputSample {
+export interface ThroughputSample {
   readonly troupe: number;
   readonly raw: number;
   readonly cpuTroupe: number;
@@ -437,10 +437,20 @@ interface ThroughputSample {
 
 /**
  * One round of figure 1 at `prefetch`: both sides, in `order`; fresh actors (`tag`) for troupe.
- * The troupe side starts a worker in this process for the round, or uses `shared` (the child process).
+ * The troupe side starts a worker in this process for the round, or uses `shared` (the child
+ * process, or a worker started by the caller). `shape`: in-flight window and actors (default: the
+ * options'); command i goes to actor i mod actors, on both sides.
  */
-async function throughputRound(ctx: Context, prefetch: number, tag: string, commands: number, order: readonly ('troupe' | 'raw')[], shared?: WorkerHandle): Promise<ThroughputSample> {
-  const { window, actors } = ctx.o;
+export async function throughputRound(
+  ctx: Context,
+  prefetch: number,
+  tag: string,
+  commands: number,
+  order: readonly ('troupe' | 'raw')[],
+  shared?: WorkerHandle,
+  shape: { readonly window: number; readonly actors: number } = ctx.o,
+): Promise<ThroughputSample> {
+  const { window, actors } = shape;
   const ids = Array.from({ length: actors }, (_, i) => `${tag}-a${i}`);
   const result: Partial<Record<'troupe' | 'raw' | 'cpuTroupe' | 'cpuRaw', number>> = {};
   for (const side of order) {
@@ -605,7 +615,30 @@ async function deleteBrokerObjects(t: Topology, rawQueues: readonly string[], ra
   }
 }
 
-export async function benchBus(o: BusBenchOptions, log: (text: string) => void = () => {}): Promise<BusResults | BusSkipped> {
+/** An open bench: broker objects and Redis keys under `prefix`, deleted by `withBusBench` at the end. */
+export interface BusBench {
+  readonly ctx: Context;
+  readonly redis: Redis;
+  /** SHA of the raw append script (redis.ts), loaded. */
+  readonly sha: string;
+  readonly prefix: string;
+  readonly rabbitmqVersion: string;
+  readonly redisVersion: string;
+}
+
+export interface BusCleanup {
+  readonly queues: number;
+  readonly exchanges: number;
+  readonly deadLettered: number;
+  readonly redisKeys: number;
+}
+
+/**
+ * Opens the bench's connections (Redis store, raw amqplib side; the bus client on first use) under
+ * a prefix of its own, runs `body`, and deletes every queue, exchange and Redis key of the prefix,
+ * also after a failure. RabbitMQ or Redis not reachable: BusSkipped, `body` not run.
+ */
+export async function withBusBench<T>(o: BusBenchOptions, body: (b: BusBench) => Promise<T>): Promise<{ readonly skipped: false; readonly value: T; readonly cleanup: BusCleanup } | BusSkipped> {
   const unreachable = await reachable();
   if (unreachable) return { skipped: true, amqpUrl: redactedAmqpUrl, redisUrl: redisBenchUrl, reason: unreachable };
 
@@ -615,7 +648,7 @@ export async function benchBus(o: BusBenchOptions, log: (text: string) => void =
   const rawQueues = rawQueueNames(prefix, o.shards);
   const rawExchange = `${prefix}.raw.commands`;
   const opened: { store?: RedisStore; raw?: RawSide; ctx?: Context } = {};
-  const cleanup = async () => {
+  const cleanup = async (): Promise<BusCleanup> => {
     await opened.ctx?.bus?.close().catch(() => undefined);
     await opened.raw?.close();
     await opened.store?.close().catch(() => undefined);
@@ -636,6 +669,19 @@ export async function benchBus(o: BusBenchOptions, log: (text: string) => void =
       await model.close();
       return version;
     })();
+    const value = await body({ ctx, redis, sha, prefix, rabbitmqVersion, redisVersion });
+    const done = await cleanup();
+    cleaned = true;
+    return { skipped: false, value, cleanup: done };
+  } finally {
+    // Also after a failure: leave nothing behind.
+    if (!cleaned) await cleanup().catch((error: unknown) => console.error(`bus bench: cleanup failed: ${String(error)}`));
+    await redis.quit().catch(() => redis.disconnect());
+  }
+}
+
+export async function benchBus(o: BusBenchOptions, log: (text: string) => void = () => {}): Promise<BusResults | BusSkipped> {
+  const result = await withBusBench(o, async ({ ctx, redis, sha, prefix, rabbitmqVersion, redisVersion }) => {
     const defaultPrefetch = workerDefaults.prefetch;
     const troupeBytes = encodeCommand({ v: busProtocolVersion, type: Counter.type, id: 'a999', command: 'add', payload: { by: 1 }, commandId: 'abcdef12.7ps', checkDuplicate: false }).length;
     collectGarbage();
@@ -670,11 +716,7 @@ export async function benchBus(o: BusBenchOptions, log: (text: string) => void =
     const points = o.sweep.prefetches.map((p) => throughputFigure(p, sweepSamples.get(p)!, o.sweep.commands));
     const bestPrefetch = [...points].sort((x, y) => y.troupe.median - x.troupe.median)[0]!.prefetch;
 
-    const messageBytes = { troupe: troupeBytes, raw: raw.sampleBytes() };
-    const done = await cleanup();
-    cleaned = true;
     return {
-      skipped: false,
       amqpUrl: redactedAmqpUrl,
       redisUrl: redisBenchUrl,
       rabbitmqVersion,
@@ -684,19 +726,16 @@ export async function benchBus(o: BusBenchOptions, log: (text: string) => void =
       actors: o.actors,
       window: o.window,
       defaultPrefetch,
-      messageBytes,
+      messageBytes: { troupe: troupeBytes, raw: ctx.raw.sampleBytes() },
       throughput,
       ...(throughputChild ? { throughputChild } : {}),
       serial,
       sweep: { rounds: o.sweep.rounds, points, bestPrefetch },
-      deadLettered: done.deadLettered,
-      cleanup: { queues: done.queues, exchanges: done.exchanges, redisKeys: done.redisKeys },
     };
-  } finally {
-    // Also after a failure: leave nothing behind.
-    if (!cleaned) await cleanup().catch((error: unknown) => console.error(`bus bench: cleanup failed: ${String(error)}`));
-    await redis.quit().catch(() => redis.disconnect());
-  }
+  });
+  if (result.skipped) return result;
+  const done = result.cleanup;
+  return { skipped: false, ...result.value, deadLettered: done.deadLettered, cleanup: { queues: done.queues, exchanges: done.exchanges, redisKeys: done.redisKeys } };
 }
 
 // ---------------------------------------------------------------------------------------------

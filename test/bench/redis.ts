@@ -155,7 +155,7 @@ export interface RedisSkipped {
 // the runtime's Entity builds them (hybrid ts, flake ids, `<replica>.<flake id>` command ids, one
 // pack per command, the version incremented on the writing replica).
 
-interface LedgerState {
+export interface LedgerState {
   readonly balance: number;
   readonly postings: number;
 }
@@ -167,7 +167,7 @@ interface Posted {
   readonly memo: string;
 }
 
-const Ledger = defineActor({
+export const Ledger = defineActor({
   type: 'ledger',
   initial: (): LedgerState => ({ balance: 0, postings: 0 }),
   commands: {
@@ -181,7 +181,7 @@ const Ledger = defineActor({
 const replica = 'eu-west';
 const memos = ['rent', 'groceries', 'salary', 'utilities', 'refund', 'transfer to savings'];
 
-class PackWriter {
+export class PackWriter {
   private readonly clock = new ManualClock(1_790_000_000_000);
   private readonly ids = new FlakeIdSource({ machineId: 17, clock: this.clock });
   private n = 0;
@@ -312,7 +312,7 @@ class ServerTimeSum {
 
 const cpuMicros = (u: NodeJS.CpuUsage): number => u.user + u.system;
 
-async function timed(fn: () => Promise<unknown>): Promise<number> {
+export async function timed(fn: () => Promise<unknown>): Promise<number> {
   const start = performance.now();
   await fn();
   return performance.now() - start;
@@ -338,7 +338,8 @@ async function parallel(chains: readonly (readonly PreparedAppend[])[], append: 
 
 // ---------------------------------------------------------------------------------------------
 
-export async function benchRedis(o: RedisBenchOptions, log: (text: string) => void = () => {}): Promise<RedisResults | RedisSkipped> {
+/** A plain ioredis client on the bench's Redis, fail-fast; not reachable: RedisSkipped. */
+export async function connectBenchRedis(): Promise<Redis | RedisSkipped> {
   const client = new Redis(redisBenchUrl, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 1, retryStrategy: () => null });
   let connectionError: string | undefined;
   client.on('error', (error: Error) => {
@@ -347,10 +348,16 @@ export async function benchRedis(o: RedisBenchOptions, log: (text: string) => vo
   try {
     await client.connect();
     await client.ping();
+    return client;
   } catch (error) {
     client.disconnect();
     return { skipped: true, url: redisBenchUrl, reason: connectionError ?? (error as Error).message };
   }
+}
+
+export async function benchRedis(o: RedisBenchOptions, log: (text: string) => void = () => {}): Promise<RedisResults | RedisSkipped> {
+  const client = await connectBenchRedis();
+  if (!(client instanceof Redis)) return client;
   const prefix = `troupe-bench-${Date.now().toString(36)}-${process.pid}`;
   const stores: RedisStore[] = [];
   const connect = async (chainPacksPerCall?: number) => {

@@ -1,0 +1,459 @@
+/**
+ * The bench's table: one row per figure (median, spread, same-run baseline, ratio, goal, met),
+ * printed as markdown so it can be pasted into BENCHMARKS.md as it is, and the notes printed
+ * under it. The goals are those of the runtime, Redis, RabbitMQ and simulator issues.
+ */
+import type { BusResults, BusThroughputFigure } from './bus.js';
+import type { CurvesResults } from './curves.js';
+import type { IdResults } from './ids.js';
+import type { PeerResults } from './peers.js';
+import type { RedisResults } from './redis.js';
+import type { ResolutionResults } from './resolution.js';
+import type { RssPoint, RssResults } from './rss.js';
+import type { SimResults } from './sim.js';
+import type { Summary } from './stats.js';
+import type { ThroughputFigure, ThroughputResults } from './throughput.js';
+
+/** The flakeid rate quoted in the issue, ids/s. */
+export const claimedFlakeidRate = 80_000;
+/** Resolution at the longest history / at the shortest, at most this. */
+export const resolutionGoal = 1.5;
+/** Redis store vs raw ioredis: appends/s at least this fraction of raw EVALSHA's, replay at least this fraction of raw LRANGE + unpack's speed. */
+export const redisAppendGoal = 0.7;
+export const redisReplayGoal = 0.5;
+/** Simulated commands/s of @troupe/sim on memory stores (the issue's goal). */
+export const simRateGoal = 100_000;
+/** RabbitMQ bus: end-to-end commands/s at least this fraction of raw amqplib's messages/s; serial p50 at most this multiple of raw request/reply + EVALSHA. */
+export const busThroughputGoal = 0.5;
+export const busSerialP50Goal = 2;
+/**
+ * Memory of the embedded runtime must stay bounded through passivation: what the runtime holds
+ * after the most actors / after the fewest (all live, at the default liveActorsMax), at most this.
+ * (The issue says "bounded"; 1.5 is this bench's reading of it, as for resolution.)
+ */
+export const rssBoundGoal = 1.5;
+
+export interface Row {
+  readonly scenario: string;
+  readonly measured: string;
+  readonly median: string;
+  readonly spread: string;
+  readonly baseline: string;
+  readonly ratio: string;
+  readonly goal: string;
+  readonly met: string;
+}
+
+/** What a run measured (a scenario not run or skipped is undefined). */
+export interface BenchResults {
+  readonly ids?: IdResults;
+  readonly throughput?: ThroughputResults;
+  readonly resolution?: ResolutionResults;
+  readonly redis?: RedisResults;
+  readonly sim?: SimResults;
+  readonly bus?: BusResults;
+  readonly curves?: CurvesResults;
+  readonly peers?: PeerResults;
+}
+
+export const fmtRate = (n: number): string =>
+  n >= 1e6 ? `${(n / 1e6).toFixed(2)} M/s` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k/s` : `${n.toFixed(0)} /s`;
+export const fmtMs = (n: number): string => (n >= 100 ? `${n.toFixed(0)} ms` : n >= 1 ? `${n.toFixed(2)} ms` : `${(n * 1000).toFixed(0)} µs`);
+export const fmtRatio = (n: number): string => (n >= 100 ? n.toFixed(0) : n >= 0.1 ? n.toFixed(2) : n.toExponential(2));
+export const iqrRate = (s: Summary): string => `${fmtRate(s.p25)} – ${fmtRate(s.p75)}`;
+export const iqrMs = (s: Summary): string => `${fmtMs(s.p25)} – ${fmtMs(s.p75)}`;
+export const range = (values: readonly number[]): string =>
+  values.length === 0 ? '' : `${fmtRatio(Math.min(...values))} – ${fmtRatio(Math.max(...values))}`;
+
+const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+const yesNo = (ok: boolean): string => (ok ? 'yes' : 'NO');
+
+export function tableRows(results: BenchResults): Row[] {
+  const { ids, throughput, resolution, redis, sim, bus, curves, peers } = results;
+  const rows: Row[] = [];
+  if (ids) {
+    const t = ids.tasks;
+    const base = `hrtime.bigint().toString() ${fmtRate(t.baseline.idsPerSecond.median)}`;
+    rows.push({ scenario: 'ids', measured: 'raw: process.hrtime.bigint().toString()', median: fmtRate(t.baseline.idsPerSecond.median), spread: iqrRate(t.baseline.idsPerSecond), baseline: '(baseline)', ratio: '1', goal: '', met: '' });
+    rows.push({ scenario: 'ids', measured: 'raw: (counter++).toString()', median: fmtRate(t.counter.idsPerSecond.median), spread: iqrRate(t.counter.idsPerSecond), baseline: base, ratio: fmtRatio(t.counter.idsPerSecond.median / t.baseline.idsPerSecond.median), goal: '', met: '' });
+    const flakeidRate = t.flakeid.idsPerSecond.median;
+    rows.push({
+      scenario: 'ids',
+      measured: 'flakeid gen()',
+      median: fmtRate(flakeidRate),
+      spread: iqrRate(t.flakeid.idsPerSecond),
+      baseline: base,
+      ratio: `${fmtRatio(flakeidRate / t.baseline.idsPerSecond.median)} (passes ${range(ids.passRatios.flakeidVsBaseline)})`,
+      goal: `issue: ~${claimedFlakeidRate / 1000}k/s`,
+      met: `${fmtRatio(flakeidRate / claimedFlakeidRate)}x the claim`,
+    });
+    rows.push({ scenario: 'ids', measured: 'troupe FlakeIdSource.next()', median: fmtRate(t.troupe.idsPerSecond.median), spread: iqrRate(t.troupe.idsPerSecond), baseline: base, ratio: `${fmtRatio(t.troupe.idsPerSecond.median / t.baseline.idsPerSecond.median)} (passes ${range(ids.passRatios.troupeVsBaseline)})`, goal: '', met: '' });
+    rows.push({ scenario: 'ids', measured: 'troupe / flakeid', median: '', spread: '', baseline: `flakeid ${fmtRate(flakeidRate)}`, ratio: `${fmtRatio(t.troupe.idsPerSecond.median / flakeidRate)} (passes ${range(ids.passRatios.troupeVsFlakeid)})`, goal: '', met: '' });
+  }
+  if (throughput) {
+    const add = (measured: string, f: ThroughputFigure) =>
+      rows.push({
+        scenario: 'commands',
+        measured,
+        median: fmtRate(f.runtime.median),
+        spread: iqrRate(f.runtime),
+        baseline: `raw fold ${fmtRate(f.raw.median)}`,
+        ratio: `${fmtRatio(f.ratio.median)} (${range([f.ratio.p25, f.ratio.p75])})`,
+        goal: '',
+        met: '',
+      });
+    add(`1 actor, serial (${throughput.serial.commandsPerRound} awaited)`, throughput.serial);
+    add(`1 actor, pipelined (${throughput.pipelined.window} in flight)`, throughput.pipelined);
+    add(`${throughput.distinctCold.actors} actors, first command (cold)`, throughput.distinctCold);
+    add(`${throughput.distinctWarm.actors} actors, later rounds (warm)`, throughput.distinctWarm);
+  }
+  if (resolution) {
+    for (const c of resolution.cases) {
+      rows.push({
+        scenario: 'resolution',
+        measured: `${c.history.toLocaleString('en-US')} events, ${c.role === 'origin' ? 'origin replica' : 'replicated copy'} (read ${c.packsVisited} + ${c.ancestorChainPacks} packs)`,
+        median: fmtMs(c.ms.median),
+        spread: iqrMs(c.ms),
+        baseline: '',
+        ratio: '',
+        goal: '',
+        met: c.mergedValue === c.expectedValue ? '' : `WRONG STATE ${c.mergedValue} != ${c.expectedValue}`,
+      });
+    }
+    for (const role of ['origin', 'copy'] as const) {
+      const r = resolution.ratios[role];
+      rows.push({
+        scenario: 'resolution',
+        measured: `${role === 'origin' ? 'origin replica' : 'replicated copy'}: ${r.longest / 1000}k / ${r.shortest / 1000}k`,
+        median: '',
+        spread: '',
+        baseline: `${r.shortest.toLocaleString('en-US')} events`,
+        ratio: `${fmtRatio(r.ratio)} (passes ${range(r.passRatios)})`,
+        goal: `<= ${resolutionGoal}`,
+        met: r.ratio <= resolutionGoal ? 'yes' : 'NO',
+      });
+    }
+  }
+
+  if (redis) {
+    const a = redis.append;
+    const appendRow = (measured: string, f: typeof a.serial) =>
+      rows.push({
+        scenario: 'redis',
+        measured,
+        median: fmtRate(f.troupe.median),
+        spread: iqrRate(f.troupe),
+        baseline: `raw EVALSHA ${fmtRate(f.raw.median)}`,
+        ratio: `${fmtRatio(f.ratio.median)} (${range([f.ratio.p25, f.ratio.p75])})`,
+        goal: `>= ${redisAppendGoal}`,
+        met: f.ratio.median >= redisAppendGoal ? 'yes' : 'NO',
+      });
+    appendRow(`append, 1 actor serial (${a.serial.appendsPerRound.toLocaleString('en-US')} awaited)`, a.serial);
+    appendRow(`append, ${a.parallel.actors} actors in parallel (${a.parallel.appendsPerActor} each, serial)`, a.parallel);
+    const r = redis.replay;
+    const rawReplay = `raw LRANGE + unpack ${fmtMs(r.raw.median)}`;
+    for (const v of r.variants) {
+      const isDefault = v.chainPacksPerCall === r.defaultChainPacksPerCall;
+      rows.push({
+        scenario: 'redis',
+        measured: `replay ${r.events.toLocaleString('en-US')} events: loadChain, chainPacksPerCall ${v.chainPacksPerCall.toLocaleString('en-US')}${isDefault ? ' (default)' : ''}, ${v.scriptCalls} call${v.scriptCalls === 1 ? '' : 's'}`,
+        median: fmtMs(v.ms.median),
+        spread: iqrMs(v.ms),
+        baseline: rawReplay,
+        ratio: `${fmtRatio(v.ratio.median)} (${range([v.ratio.p25, v.ratio.p75])})`,
+        goal: isDefault ? `>= ${redisReplayGoal}` : '',
+        met: isDefault ? (v.ratio.median >= redisReplayGoal ? 'yes' : 'NO') : '',
+      });
+    }
+    const z = redis.size;
+    const fmtB = (n: number) => `${n.toFixed(0)} B`;
+    rows.push({ scenario: 'redis', measured: 'bytes per pack (1 event, 5 data fields): msgpack encoded', median: fmtB(z.msgpackBytes.median), spread: `${fmtB(z.msgpackBytes.p25)} – ${fmtB(z.msgpackBytes.p75)}`, baseline: `JSON ${fmtB(z.jsonBytes.median)}`, ratio: fmtRatio(z.msgpackBytes.median / z.jsonBytes.median), goal: '', met: '' });
+    rows.push({ scenario: 'redis', measured: `MEMORY USAGE of the :p hash / ${z.packs.toLocaleString('en-US')} packs`, median: fmtB(z.msgpackHashBytesPerPack), spread: '', baseline: `JSON hash ${fmtB(z.jsonHashBytesPerPack)}`, ratio: fmtRatio(z.msgpackHashBytesPerPack / z.jsonHashBytesPerPack), goal: '', met: '' });
+    rows.push({ scenario: 'redis', measured: 'all keys of the actor + its log entries / pack', median: fmtB(z.troupeAllKeysBytesPerPack), spread: '', baseline: `JSON hash ${fmtB(z.jsonHashBytesPerPack)}`, ratio: fmtRatio(z.troupeAllKeysBytesPerPack / z.jsonHashBytesPerPack), goal: '', met: '' });
+  }
+
+  if (sim) {
+    for (const z of sim.sizes) {
+      rows.push({
+        scenario: 'sim',
+        measured: `counter, 3 replicas, ${z.steps.toLocaleString('en-US')} steps (~${Math.round(z.commands.median).toLocaleString('en-US')} commands, ${z.runs.length} seeds, ${fmtMs(z.durationMs.median)} per run)`,
+        median: fmtRate(z.simRate.median),
+        spread: iqrRate(z.simRate),
+        baseline: `1 runtime, same commands ${fmtRate(z.baselineRate.median)}`,
+        ratio: `${fmtRatio(z.ratio.median)} (${range([z.ratio.p25, z.ratio.p75])})`,
+        goal: `>= ${simRateGoal / 1000}k/s`,
+        met: z.simRate.median >= simRateGoal ? 'yes' : 'NO',
+      });
+    }
+    const first = sim.sizes[0]!;
+    const last = sim.sizes[sim.sizes.length - 1]!;
+    rows.push({ scenario: 'sim', measured: `rate at ${last.steps} steps / at ${first.steps} steps`, median: '', spread: '', baseline: `${first.steps} steps`, ratio: fmtRatio(sim.scaling), goal: 'flat (>= 0.8)', met: sim.scaling >= 0.8 ? 'yes' : 'NO' });
+    for (const z of sim.sizes) {
+      rows.push({ scenario: 'sim', measured: `RSS growth per 1,000 commands, ${z.steps} steps`, median: `${z.rssMiBPer1kCommands.median.toFixed(1)} MiB`, spread: `${z.rssMiBPer1kCommands.p25.toFixed(1)} – ${z.rssMiBPer1kCommands.p75.toFixed(1)} MiB`, baseline: '', ratio: '', goal: '', met: '' });
+    }
+    const x = sim.extrapolated1M;
+    rows.push({ scenario: 'sim', measured: 'EXTRAPOLATED 1M-command run: RSS growth (linear / power law)', median: `${(x.rssMiBLinear / 1024).toFixed(1)} / ${(x.rssMiBPowerLaw / 1024).toFixed(0)} GiB`, spread: '', baseline: '', ratio: '', goal: '', met: '' });
+    rows.push({ scenario: 'sim', measured: 'EXTRAPOLATED 1M-command run: wall time (largest rate / power law)', median: `${x.hoursAtLargestRate.toFixed(1)} / ${x.hoursPowerLaw.toFixed(0)} h`, spread: '', baseline: '', ratio: '', goal: '', met: '' });
+  }
+
+  if (bus) {
+    const tp = (measured: string, f: BusThroughputFigure, goal: boolean) =>
+      rows.push({
+        scenario: 'bus',
+        measured,
+        median: fmtRate(f.troupe.median),
+        spread: iqrRate(f.troupe),
+        baseline: `raw amqplib ${fmtRate(f.raw.median)}`,
+        ratio: `${fmtRatio(f.ratio.median)} (${range([f.ratio.p25, f.ratio.p75])})`,
+        goal: goal ? `>= ${busThroughputGoal}` : '',
+        met: goal ? (f.ratio.median >= busThroughputGoal ? 'yes' : 'NO') : '',
+      });
+    tp(`end to end, ${bus.window} in flight over ${bus.actors.toLocaleString('en-US')} actors, prefetch ${bus.defaultPrefetch} (default), ${bus.shards} shards`, bus.throughput, true);
+    if (bus.throughputChild) tp('end to end, the same, worker in a child process', bus.throughputChild, false);
+    const s = bus.serial;
+    rows.push({
+      scenario: 'bus',
+      measured: `serial round trip, 1 client, p50 (${s.commandsPerRound} per round)`,
+      median: fmtMs(s.troupeP50.median),
+      spread: iqrMs(s.troupeP50),
+      baseline: `raw req/reply + EVALSHA ${fmtMs(s.rawP50.median)}`,
+      ratio: `${fmtRatio(s.ratioP50.median)} (${range([s.ratioP50.p25, s.ratioP50.p75])})`,
+      goal: `<= ${busSerialP50Goal}`,
+      met: s.ratioP50.median <= busSerialP50Goal ? 'yes' : 'NO',
+    });
+    rows.push({
+      scenario: 'bus',
+      measured: 'serial round trip, 1 client, p99',
+      median: fmtMs(s.troupeP99.median),
+      spread: iqrMs(s.troupeP99),
+      baseline: `raw req/reply + EVALSHA ${fmtMs(s.rawP99.median)}`,
+      ratio: `${fmtRatio(s.ratioP99.median)} (${range([s.ratioP99.p25, s.ratioP99.p75])})`,
+      goal: '',
+      met: '',
+    });
+    for (const p of bus.sweep.points) tp(`prefetch sweep: prefetch ${p.prefetch}${p.prefetch === bus.defaultPrefetch ? ' (default)' : ''}${p.prefetch === bus.sweep.bestPrefetch ? ' (best)' : ''}`, p, false);
+  }
+  rows.push(...curveRows(curves));
+  rows.push(...peerRows(peers));
+  return rows;
+}
+
+/** Lines printed under the table: what the rows do not show. */
+export function noteLines(results: BenchResults): string[] {
+  const { ids, resolution, redis, sim, bus, curves, peers } = results;
+  const lines: string[] = [];
+  if (ids) {
+    lines.push(`ids: flakeid and FlakeIdSource ids bit-compatible: ${ids.bitCompatible} (${ids.sampleIds.flakeid} vs ${ids.sampleIds.troupe}); ` +
+      `FlakeIdSource's last id was ${ids.troupeLeadMs.map((l) => Math.round(l)).join(', ')} ms ahead of the wall clock at the end of each pass`);
+  }
+  if (resolution) {
+    lines.push(`resolution: history build ${Object.entries(resolution.buildSeconds).map(([h, s]) => `${h}: ${s.toFixed(1)} s`).join(', ')}; RSS after build ${Math.round(resolution.rssMiBAfterBuild)} MiB`);
+  }
+  if (redis) {
+    const a = redis.append;
+    const us = (n: number | undefined) => (n === undefined ? '?' : `${n.toFixed(1)} µs`);
+    const srv = (t: { usecPerCall: number; phases?: number; phasesLeftOut?: number } | undefined) =>
+      t ? `${t.usecPerCall.toFixed(1)} µs${t.phasesLeftOut ? ` (${t.phasesLeftOut}/${t.phases} phases left out: other clients)` : ''}` : '? (other clients ran EVALSHA in every phase)';
+    for (const [name, f] of [['serial', a.serial], ['parallel', a.parallel]] as const) {
+      lines.push(`redis append ${name}: per append, troupe vs raw: Redis server ${srv(f.serverTroupe)} vs ${srv(f.serverRaw)} (EVALSHA, INFO commandstats), ` +
+        `Node CPU ${us(f.clientCpuTroupe.median)} vs ${us(f.clientCpuRaw.median)}; wall ${us(1e6 / f.troupe.median)} vs ${us(1e6 / f.raw.median)}`);
+    }
+    const r = redis.replay;
+    lines.push(`redis replay of ${r.events} packs (${r.packBytes.median} B each): raw = LRANGE ${fmtMs(r.rawLrangeOnly.median)} (server ${r.serverLrange ? fmtMs(r.serverLrange.usecPerCall / 1000) : '?'}) + unpack ${fmtMs(r.rawUnpackOnly.median)}; ` +
+      `store decodePack of the same buffers ${fmtMs(r.decodePackOnly.median)}; fold of the ${r.events} events ${fmtMs(r.foldOnly.median)} (not in the ratio); ` +
+      `server time per loadChain: ${r.variants.map((v) => `${v.chainPacksPerCall}: ${v.server ? `${v.scriptCalls} x ${fmtMs(v.server.usecPerCall / 1000)}${v.server.phasesLeftOut ? ` (${v.server.phasesLeftOut}/${v.server.phases} left out)` : ''}` : '?'}`).join(', ')}`);
+    const z = redis.size;
+    lines.push(`redis bytes: event data alone ${z.dataMsgpackBytes.median} B msgpack / ${z.dataJsonBytes.median} B JSON; :p hash encoding ${z.hashEncoding}; ` +
+      `per pack by key: ${Object.entries(z.troupeKeyBytes).map(([k, v]) => `${k} ${(v / z.packs).toFixed(1)} B`).join(', ')}`);
+  }
+  if (sim) {
+    lines.push(`sim: every run ok (invariants held, no errors): ${sim.allOk}; duration ∝ commands^${sim.durationExponent.toFixed(2)} between the two largest sizes; ` +
+      `divergences per run ${sim.sizes.map((z) => `${z.steps}: ${z.runs.map((r) => r.divergences).join('/')}`).join(', ')}`);
+  }
+  if (bus) {
+    const s = bus.serial;
+    const us = (n: number) => `${n.toFixed(0)} µs`;
+    lines.push(`bus: RabbitMQ ${bus.rabbitmqVersion}, Redis ${bus.redisVersion}; command message ${bus.messageBytes.troupe} B (troupe) / ${bus.messageBytes.raw} B (raw); ` +
+      `Node CPU per command, troupe vs raw: throughput ${us(bus.throughput.cpuTroupe.median)} vs ${us(bus.throughput.cpuRaw.median)}` +
+      `${bus.throughputChild ? ` (child-process worker: ${us(bus.throughputChild.cpuTroupe.median)}, both processes)` : ''}, serial ${us(s.cpuTroupe.median)} vs ${us(s.cpuRaw.median)}; ` +
+      `serial pooled (${s.pooled.troupe.n} each): troupe p50 ${fmtMs(s.pooled.troupe.p50)} p99 ${fmtMs(s.pooled.troupe.p99)}, raw p50 ${fmtMs(s.pooled.raw.p50)} p99 ${fmtMs(s.pooled.raw.p99)}; ` +
+      `best prefetch ${bus.sweep.bestPrefetch}; dead-lettered ${bus.deadLettered}`);
+  }
+  lines.push(...curveNotes(curves));
+  if (peers) {
+    lines.push(`peers: versions ${Object.entries(peers.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    for (const note of peers.notes) lines.push(`peers: ${note}`);
+  }
+  return lines;
+}
+
+/** The rows as a markdown table, columns padded. */
+export function markdownTable(rows: readonly Row[]): string {
+  const headers: Row = { scenario: 'scenario', measured: 'measured', median: 'median', spread: 'p25 – p75', baseline: 'baseline (median)', ratio: 'ratio (spread)', goal: 'goal', met: 'met' };
+  const keys = Object.keys(headers) as (keyof Row)[];
+  const cell = (s: string) => s.replace(/\|/g, '\\|');
+  const widths = keys.map((k) => Math.max(headers[k].length, ...rows.map((r) => cell(r[k]).length)));
+  const line = (r: Row) => `| ${keys.map((k, i) => cell(r[k]).padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(headers), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+/**
+ * What the runtime holds at the most actors / at the fewest that already reach liveActorsMax (all
+ * live): flat when passivation keeps it bounded.
+ */
+export function rssBound(r: RssResults): { readonly ratio: number; readonly lo: RssPoint; readonly hi: RssPoint } | undefined {
+  const lo = r.points.find((p) => p.actors >= r.liveActorsMax) ?? r.points[0];
+  const hi = r.points[r.points.length - 1];
+  if (!lo || !hi || lo === hi) return undefined;
+  return { ratio: hi.runtime.runtimeBytes / lo.runtime.runtimeBytes, lo, hi };
+}
+
+function curveRows(curves: CurvesResults | undefined): Row[] {
+  const rows: Row[] = [];
+  if (!curves) return rows;
+  const c = curves.concurrency;
+  if (!c.skipped) {
+    for (const p of c.points) {
+      rows.push({
+        scenario: 'curve: concurrency',
+        measured: `end to end, ${p.window} in flight over ${p.actors} actor${p.actors === 1 ? '' : 's'} (${p.commands.toLocaleString('en-US')} commands/round)`,
+        median: fmtRate(p.troupe.median),
+        spread: iqrRate(p.troupe),
+        baseline: `raw amqplib ${fmtRate(p.raw.median)}`,
+        ratio: `${fmtRatio(p.ratio.median)} (${range([p.ratio.p25, p.ratio.p75])})`,
+        goal: `>= ${busThroughputGoal}`,
+        met: yesNo(p.ratio.median >= busThroughputGoal),
+      });
+    }
+  }
+  const l = curves.load;
+  if (!l.skipped) {
+    for (const p of l.points) {
+      const raw = `raw LRANGE + unpack ${fmtMs(p.raw.median)}`;
+      const goal = p.events === 10_000;
+      rows.push({
+        scenario: 'curve: load',
+        measured: `load ${p.events.toLocaleString('en-US')} events, no snapshot (${p.plain.packsRead.toLocaleString('en-US')} packs read)`,
+        median: fmtMs(p.plain.ms.median),
+        spread: iqrMs(p.plain.ms),
+        baseline: raw,
+        ratio: `${fmtRatio(p.plain.ratio.median)} (${range([p.plain.ratio.p25, p.plain.ratio.p75])})`,
+        goal: goal ? `>= ${redisReplayGoal}` : '',
+        met: goal ? yesNo(p.plain.ratio.median >= redisReplayGoal) : '',
+      });
+      rows.push({
+        scenario: 'curve: load',
+        measured: `load ${p.events.toLocaleString('en-US')} events, snapshots every ${l.snapshotEvery} (snapshot + ${p.snapshot.packsRead} packs read)`,
+        median: fmtMs(p.snapshot.ms.median),
+        spread: iqrMs(p.snapshot.ms),
+        baseline: raw,
+        ratio: `${fmtRatio(p.snapshot.ratio.median)} (${range([p.snapshot.ratio.p25, p.snapshot.ratio.p75])})`,
+        goal: '',
+        met: '',
+      });
+    }
+    if (l.points.length > 1) {
+      const lo = l.points[0]!;
+      const hi = l.points[l.points.length - 1]!;
+      rows.push({
+        scenario: 'curve: load',
+        measured: `with snapshots: load at ${hi.events.toLocaleString('en-US')} / at ${lo.events.toLocaleString('en-US')} events`,
+        median: '',
+        spread: '',
+        baseline: `${lo.events.toLocaleString('en-US')} events ${fmtMs(lo.snapshot.ms.median)}`,
+        ratio: fmtRatio(hi.snapshot.ms.median / lo.snapshot.ms.median),
+        goal: '',
+        met: '',
+      });
+    }
+  }
+  const r = curves.rss;
+  for (const p of r.points) {
+    rows.push({
+      scenario: 'curve: memory',
+      measured: `${p.actors.toLocaleString('en-US')} actors, 1 command each: RSS after GC (runtime on a store that keeps nothing; ${p.runtime.liveActors.toLocaleString('en-US')} live at the end)`,
+      median: mib(p.runtime.rss),
+      spread: '',
+      baseline: `raw fold Map, RSS ${mib(p.raw.rss)}`,
+      ratio: fmtRatio(p.runtime.rss / p.raw.rss),
+      goal: '',
+      met: '',
+    });
+    rows.push({
+      scenario: 'curve: memory',
+      measured: `${p.actors.toLocaleString('en-US')} actors: heap + external held by the runtime (${Math.round(p.runtime.commandsPerSecond).toLocaleString('en-US')} cmd/s)`,
+      median: mib(p.runtime.runtimeBytes),
+      spread: '',
+      baseline: `raw fold Map ${mib(p.raw.mapBytes)}`,
+      ratio: fmtRatio(p.runtime.runtimeBytes / p.raw.mapBytes),
+      goal: '',
+      met: '',
+    });
+    if (p.memory) {
+      rows.push({
+        scenario: 'curve: memory',
+        measured: `${p.actors.toLocaleString('en-US')} actors on a MemoryStore: held by the runtime / by the store (RSS ${mib(p.memory.rss)})`,
+        median: `${mib(p.memory.runtimeBytes)} / ${mib(p.memory.storeBytes)}`,
+        spread: '',
+        baseline: `raw fold Map ${mib(p.raw.mapBytes)}`,
+        ratio: fmtRatio((p.memory.runtimeBytes + p.memory.storeBytes) / p.raw.mapBytes),
+        goal: '',
+        met: '',
+      });
+    }
+  }
+  const bound = rssBound(r);
+  if (bound) {
+    const { lo, hi, ratio } = bound;
+    rows.push({
+      scenario: 'curve: memory',
+      measured: `held by the runtime at ${hi.actors.toLocaleString('en-US')} / at ${lo.actors.toLocaleString('en-US')} actors (liveActorsMax ${r.liveActorsMax.toLocaleString('en-US')})`,
+      median: '',
+      spread: '',
+      baseline: `${lo.actors.toLocaleString('en-US')} actors ${mib(lo.runtime.runtimeBytes)}`,
+      ratio: fmtRatio(ratio),
+      goal: `bounded: <= ${rssBoundGoal}`,
+      met: yesNo(ratio <= rssBoundGoal),
+    });
+  }
+  return rows;
+}
+
+function curveNotes(curves: CurvesResults | undefined): string[] {
+  if (!curves) return [];
+  const lines: string[] = [];
+  const c = curves.concurrency;
+  if (!c.skipped) {
+    lines.push(`curves: concurrency: prefetch ${c.prefetch}, ${c.shards} shards, ${c.rounds} rounds; deleted ${c.cleanup.queues} queues, ${c.cleanup.exchanges} exchanges, ${c.cleanup.redisKeys} Redis keys; dead-lettered ${c.cleanup.deadLettered}`);
+  }
+  if (!curves.load.skipped) {
+    lines.push(`curves: load: chains written in ${curves.load.points.map((p) => `${p.events}: ${p.writeSeconds.toFixed(1)} s`).join(', ')}; ${curves.load.keysDeleted} keys deleted`);
+  }
+  for (const p of curves.rss.points) {
+    const rt = p.runtime;
+    lines.push(
+      `curves: memory ${p.actors}: runtime child ${rt.seconds.toFixed(1)} s, peak RSS ${mib(rt.maxRss)}, heap ${mib(rt.heapUsed)}, external ${mib(rt.external)}, floor ${mib(rt.floorBytes)}; ` +
+        `raw child ${(p.raw.seconds * 1000).toFixed(0)} ms, peak RSS ${mib(p.raw.maxRss)}` +
+        (p.memory ? `; MemoryStore child ${p.memory.seconds.toFixed(1)} s (${Math.round(p.memory.commandsPerSecond)} cmd/s), peak RSS ${mib(p.memory.maxRss)}` : ''),
+    );
+  }
+  return lines;
+}
+
+function peerRows(peers: PeerResults | undefined): Row[] {
+  if (!peers) return [];
+  return peers.figures.map((f): Row => {
+    const value = (s: Summary) => (f.unit === 'rate' ? fmtRate(s.median) : fmtMs(s.median));
+    const ratio = (s: Summary) => `${fmtRatio(s.median)} (${range([s.p25, s.p75])})`;
+    return {
+      scenario: 'peers',
+      measured: f.measured,
+      median: value(f.troupe),
+      spread: f.unit === 'rate' ? iqrRate(f.troupe) : iqrMs(f.troupe),
+      baseline: `${f.peer.name} ${value(f.peer.summary)}; ${f.baseline.name} ${value(f.baseline.summary)}`,
+      ratio: `vs peer ${ratio(f.ratioVsPeer)}; vs baseline ${ratio(f.ratioVsBaseline)}`,
+      goal: '',
+      met: '',
+    };
+  });
+}
