@@ -56,8 +56,10 @@ import { collectGarbage, settle, type Summary, summarize } from './stats.js';
 
 export interface PeerConfig {
   readonly embedded: {
-    /** Measured rounds, after one unrecorded warm-up round at a quarter of the sizes. */
+    /** Measured rounds. */
     readonly rounds: number;
+    /** Unrecorded warm-up rounds first, at full size (the runtime's command path needs ~10,000 commands to be optimized by V8). */
+    readonly warmupRounds: number;
     /** Short streams, one after another, each command awaited. */
     readonly shortStreams: number;
     readonly shortLength: number;
@@ -84,17 +86,18 @@ export interface PeerConfig {
     /** Events after the snapshot in the "with snapshot" load. */
     readonly snapshotTail: number;
     readonly loadIterations: number;
+    /** Unrecorded iterations first (every load path also runs once, untimed, in the correctness check before). */
     readonly loadWarmup: number;
   };
 }
 
 export const peerConfig: { readonly quick: PeerConfig; readonly full: PeerConfig } = {
   quick: {
-    embedded: { rounds: 3, shortStreams: 20, shortLength: 100, longLength: 1_000, manyStreams: 1_000, manyCommands: 3, rawMinFolds: 300_000, probeConcurrent: 100 },
-    redis: { rounds: 3, serialAppends: 500, streams: 64, appendsPerStream: 15, loadEvents: 10_000, snapshotTail: 100, loadIterations: 3, loadWarmup: 1 },
+    embedded: { rounds: 4, warmupRounds: 1, shortStreams: 20, shortLength: 100, longLength: 1_000, manyStreams: 1_000, manyCommands: 3, rawMinFolds: 300_000, probeConcurrent: 100 },
+    redis: { rounds: 3, serialAppends: 500, streams: 64, appendsPerStream: 15, loadEvents: 10_000, snapshotTail: 100, loadIterations: 3, loadWarmup: 0 },
   },
   full: {
-    embedded: { rounds: 9, shortStreams: 40, shortLength: 100, longLength: 2_000, manyStreams: 1_000, manyCommands: 5, rawMinFolds: 1_000_000, probeConcurrent: 100 },
+    embedded: { rounds: 11, warmupRounds: 2, shortStreams: 40, shortLength: 100, longLength: 2_000, manyStreams: 1_000, manyCommands: 5, rawMinFolds: 1_000_000, probeConcurrent: 100 },
     redis: { rounds: 7, serialAppends: 1_500, streams: 64, appendsPerStream: 30, loadEvents: 10_000, snapshotTail: 100, loadIterations: 9, loadWarmup: 1 },
   },
 };
@@ -290,22 +293,25 @@ async function benchEmbedded(o: PeerConfig['embedded'], log: (line: string) => v
     { key: 'long', measured: `embedded, 1 stream of ${o.longLength.toLocaleString('en-US')} commands, each awaited` },
     { key: 'many', measured: `embedded, ${o.manyStreams.toLocaleString('en-US')} streams x ${o.manyCommands} commands, ${o.manyStreams.toLocaleString('en-US')} in flight (one per stream)` },
   ] as const;
-  const shapeOf = (key: (typeof shapes)[number]['key'], scale: number): EmbeddedShape => {
-    const s = (n: number) => Math.max(1, Math.ceil(n * scale));
-    if (key === 'short') return { streams: s(o.shortStreams), length: o.shortLength, mode: 'serial' };
-    if (key === 'long') return { streams: 1, length: s(o.longLength), mode: 'serial' };
-    return { streams: s(o.manyStreams), length: o.manyCommands, mode: 'waves' };
+  const shapeOf = (key: (typeof shapes)[number]['key']): EmbeddedShape => {
+    if (key === 'short') return { streams: o.shortStreams, length: o.shortLength, mode: 'serial' };
+    if (key === 'long') return { streams: 1, length: o.longLength, mode: 'serial' };
+    return { streams: o.manyStreams, length: o.manyCommands, mode: 'waves' };
   };
   const runs = new Map(shapes.map((s) => [s.key, { troupe: [] as number[], peer: [] as number[], baseline: [] as number[] }]));
 
-  for (let round = 0; round <= o.rounds; round++) {
-    const record = round > 0;
-    const scale = record ? 1 : 0.25;
+  // One full GC before the part, none while measuring: a forced full GC right before a timed pass
+  // made the next pass slower on both sides, and more so for troupe (in separate runs on this
+  // machine: troupe/Emmett on a 2,000-command stream ~1.0 – 1.6 with a GC before every pass,
+  // ~2 – 4 without), so it would bias the ratio. The order of the sides rotates every round
+  // instead, so the garbage a side leaves behind is billed to each other side equally often.
+  collectGarbage();
+  for (let round = 0; round < o.warmupRounds + o.rounds; round++) {
+    const record = round >= o.warmupRounds;
     for (const { key } of shapes) {
-      const shape = shapeOf(key, scale);
+      const shape = shapeOf(key);
       const rates: Partial<Record<Side, number>> = {};
       for (const side of rotation(sides, round)) {
-        collectGarbage();
         await settle();
         const tag = `${key}-r${round}`;
         rates[side] = side === 'baseline' ? rawShape(shape, o.rawMinFolds) : side === 'troupe' ? await troupeShape(shape, tag) : await emmettShape(shape, tag);
@@ -322,7 +328,7 @@ async function benchEmbedded(o: PeerConfig['embedded'], log: (line: string) => v
         const r = runs.get(key)!;
         return `${key} ${(r.troupe.at(-1)! / r.peer.at(-1)!).toFixed(2)}`;
       };
-      log(`peers: embedded round ${round}/${o.rounds}: troupe/Emmett ${shapes.map((s) => last(s.key)).join(', ')}`);
+      log(`peers: embedded round ${round - o.warmupRounds + 1}/${o.rounds}: troupe/Emmett ${shapes.map((s) => last(s.key)).join(', ')}`);
     }
   }
   return shapes.map((s) => figure(s.measured, 'rate', runs.get(s.key)!, emmettName, 'raw fold of the same decide/evolve'));
@@ -810,7 +816,7 @@ export async function benchPeers(config: PeerConfig, log: (line: string) => void
     node: process.version,
   };
   const notes: string[] = [];
-  log(`peers: embedded (Emmett ${versions['@event-driven-io/emmett']}), ${config.embedded.rounds} rounds (+1 warm-up); load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  log(`peers: embedded (Emmett ${versions['@event-driven-io/emmett']}), ${config.embedded.rounds} rounds (+${config.embedded.warmupRounds} warm-up); load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   notes.push(...(await concurrencyProbe(config.embedded.probeConcurrent)));
   const figures = await benchEmbedded(config.embedded, log);
   const redis = await benchRedisPeers(config.redis, log, notes, versions);
