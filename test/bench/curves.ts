@@ -317,7 +317,7 @@ export function curvePlots(curves: CurvesResults | undefined, resolution: Resolu
       title: 'Resolution time vs history before the common ancestor',
       subtitle: `heads + computeMerge, ${resolution.divergence} events per branch; median, p25–p75`,
       xLabel: 'events before the common ancestor',
-      yLabel: 'ms per resolution',
+      yLabel: 'time per resolution',
       xLog: true,
       format: (n) => ms(n),
       series: [

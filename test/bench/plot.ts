@@ -31,7 +31,7 @@ export interface Chart {
   readonly yLog?: boolean;
   /** Start a linear y axis at 0 (default true). */
   readonly yZero?: boolean;
-  /** Formats tick values (default: 1.2k, 3.4M, ...). */
+  /** Formats the y axis's tick values (default: 1.2k, 3.4M, ...); the x axis uses the default. */
   readonly format?: (n: number) => string;
   readonly width?: number;
   readonly height?: number;
@@ -129,7 +129,7 @@ export function lineChart(c: Chart): string {
   for (const t of x.ticks) {
     const px = x.scale(t).toFixed(1);
     out.push(`<line x1="${px}" x2="${px}" y1="${m.top}" y2="${m.top + plotH}" stroke="#efefef"/>`);
-    out.push(`<text x="${px}" y="${m.top + plotH + 16}" text-anchor="middle" fill="#333">${escape(fmt(t))}</text>`);
+    out.push(`<text x="${px}" y="${m.top + plotH + 16}" text-anchor="middle" fill="#333">${escape(compact(t))}</text>`);
   }
   out.push(`<rect x="${m.left}" y="${m.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#888"/>`);
   out.push(`<text x="${m.left + plotW / 2}" y="${m.top + plotH + 36}" text-anchor="middle">${escape(c.xLabel)}${c.xLog ? ' (log scale)' : ''}</text>`);
@@ -147,7 +147,7 @@ export function lineChart(c: Chart): string {
       if (p.lo !== undefined && p.hi !== undefined && (!c.yLog || p.lo > 0)) {
         out.push(`<line x1="${px}" x2="${px}" y1="${y.scale(p.lo).toFixed(1)}" y2="${y.scale(p.hi).toFixed(1)}" stroke="${color}" stroke-width="1.5" opacity="0.6"/>`);
       }
-      out.push(`<circle cx="${px}" cy="${y.scale(p.y).toFixed(1)}" r="3" fill="${color}"><title>${escape(`${s.name}: x ${fmt(p.x)}, y ${fmt(p.y)}`)}</title></circle>`);
+      out.push(`<circle cx="${px}" cy="${y.scale(p.y).toFixed(1)}" r="3" fill="${color}"><title>${escape(`${s.name}: x ${compact(p.x)}, y ${fmt(p.y)}`)}</title></circle>`);
     }
     // Legend entry.
     const lx = m.left + plotW + 16;
