@@ -97,6 +97,17 @@ describe('troupe', () => {
     expect(Object.keys(report.invariants)).toEqual(['I1', 'I2', 'I3', 'I4', 'I5', 'I6']);
   });
 
+  it('sim --commands-per-tick: several client steps per tick; 0 is a usage error (exit 2)', async () => {
+    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    expect(await run(['sim', '--seed', '3', '--steps', '40', '--workload', 'counter', '--actors', '20', '--commands-per-tick', '10', '--json'])).toBe(0);
+    const report = JSON.parse(String(log.mock.calls[0]![0])) as { ok: boolean; options: { commandsPerTick: number; steps: number }; counts: { commands: number } };
+    expect(report.options.commandsPerTick).toBe(10);
+    expect(report.counts.commands).toBeGreaterThan(5 * report.options.steps);
+    expect(await run(['sim', '--seed', '3', '--commands-per-tick', '0'])).toBe(2);
+    expect(String(errors.mock.calls[0]![0])).toMatch(/--commands-per-tick must be at least 1/);
+  });
+
   it('simulates any app that exports a workload (--app), and says clearly when it has none', async () => {
     const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
     const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);

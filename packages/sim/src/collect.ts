@@ -14,6 +14,9 @@ export interface RunRecord {
   readonly counts: SimCounts;
 }
 
+/** Packs per `changesSince` call when reading a replica's whole log (checkers). */
+export const collectPageSize = 10_000;
+
 /**
  * Reads every replica's final packs, heads and states for the checkers, and builds one
  * ReferenceModel per actor from the union of all replicas' packs.
@@ -23,17 +26,27 @@ export async function collectFinalState(run: RunRecord, convergence: { converged
   const allPacks = new Map<string, Map<string, Pack>>();
   const refs = new Map<string, ActorRef>();
   for (const r of run.replicas) {
-    const { packs } = await r.store.inner.changesSince(undefined, Number.MAX_SAFE_INTEGER);
-    const byActor = new Map<string, Pack[]>();
-    for (const p of packs) {
-      const key = actorKey(p.actor);
-      refs.set(key, { type: p.actor.type, id: p.actor.id });
-      const list = byActor.get(key);
-      if (list) list.push(p);
-      else byActor.set(key, [p]);
-      const known = allPacks.get(key) ?? new Map<string, Pack>();
-      if (!known.has(VC.encode(p.version))) known.set(VC.encode(p.version), p);
-      allPacks.set(key, known);
+    // Page through the log: a long run's log decoded at once, once per replica, was most of the
+    // run's peak memory. Only the first copy of each pack is kept (in allPacks); a replica keeps keys.
+    const byActor = new Map<string, string[]>();
+    let cursor: string | undefined;
+    for (;;) {
+      const page = await r.store.inner.changesSince(cursor, collectPageSize);
+      if (page.packs.length === 0) break;
+      for (const p of page.packs) {
+        const key = actorKey(p.actor);
+        const versionKey = VC.encode(p.version);
+        const list = byActor.get(key);
+        if (list) list.push(versionKey);
+        else byActor.set(key, [versionKey]);
+        let known = allPacks.get(key);
+        if (!known) {
+          allPacks.set(key, (known = new Map<string, Pack>()));
+          refs.set(key, { type: p.actor.type, id: p.actor.id });
+        }
+        if (!known.has(versionKey)) known.set(versionKey, p);
+      }
+      cursor = page.cursor;
     }
     finals.push({ id: r.id, store: r.store, runtime: r.runtime, strategy: r.strategy, packs: byActor, heads: new Map(), views: new Map() });
   }

@@ -33,4 +33,33 @@ describe('determinism', () => {
     expect(report.options.partitionMode).toBe('mixed');
     expect(report.replicas.map((r) => r.id)).toEqual(['r0', 'r1', 'r2']);
   });
+
+  it('commandsPerTick: many client steps per tick, deterministic, and a recorded schedule replays to the same trace', async () => {
+    const options = { seed: 77, workload: 'counter' as const, steps: 40, actors: 20, commandsPerTick: 8 };
+    const a = await simulate({ ...options, recordSchedule: true });
+    const b = await simulate(options);
+    expect(a.ok).toBe(true);
+    expect(b.traceHash).toBe(a.traceHash);
+    expect(a.options.commandsPerTick).toBe(8);
+    // One client step per tick sends about one command (plus bursts); eight send several times more.
+    const single = await simulate({ ...options, commandsPerTick: 1 });
+    expect(a.counts.commands).toBeGreaterThan(4 * single.counts.commands);
+    expect(a.counts.divergences).toBeGreaterThan(0);
+    const replayed = await simulate({ ...options, schedule: JSON.parse(JSON.stringify(a.schedule)) });
+    expect(replayed.traceHash).toBe(a.traceHash);
+    expect(replayed.counts).toEqual(a.counts);
+  });
+
+  it('commandsPerTick must be an integer >= 1', async () => {
+    await expect(simulate({ seed: 1, steps: 5, commandsPerTick: 0 })).rejects.toThrow(/commandsPerTick/);
+    await expect(simulate({ seed: 1, steps: 5, commandsPerTick: 1.5 })).rejects.toThrow(/commandsPerTick/);
+  });
+
+  it('the default commandsPerTick leaves the trace as it was (it is not in the options line)', async () => {
+    const implicit = await simulate({ seed: 3, steps: 30 });
+    const explicit = await simulate({ seed: 3, steps: 30, commandsPerTick: 1 });
+    expect(explicit.traceHash).toBe(implicit.traceHash);
+    const more = await simulate({ seed: 3, steps: 30, commandsPerTick: 2 });
+    expect(more.traceHash).not.toBe(implicit.traceHash);
+  });
 });

@@ -25,6 +25,7 @@ export async function shrinkForCli(
   const broken = used.mergeStrategy in brokenStrategies ? (used.mergeStrategy as BrokenStrategyName) : undefined;
   const options: SimOptions = {
     seed, workload: app ? app.workload : (used.workload as 'bank' | 'counter'), steps: used.steps, replicas: used.replicas, actors: used.actors,
+    commandsPerTick: used.commandsPerTick,
     partitionMode: used.partitionMode, faults: used.faults, convergeRoundsMax: used.convergeRoundsMax, swarm: used.swarm,
     ...(broken ? { mergeStrategy: brokenStrategies[broken], mergeStrategyName: broken } : {}),
     ...(schedule ? { schedule } : {}),
@@ -32,7 +33,7 @@ export async function shrinkForCli(
   };
   const result = await shrink(options);
   const replay = `troupe sim --seed ${seed} ${app ? `--app ${app.specifier}` : `--workload ${used.workload}`} --replicas ${result.options.replicas} --steps ${result.options.steps}` +
-    `${used.swarm ? '' : ' --no-swarm'}${broken ? ` --broken ${broken}` : ''}` +
+    `${used.commandsPerTick === 1 ? '' : ` --commands-per-tick ${used.commandsPerTick}`}${used.swarm ? '' : ' --no-swarm'}${broken ? ` --broken ${broken}` : ''}` +
     `${store?.store === 'redis' ? ` --store redis${store.redisUrl ? ` --redis-url ${store.redisUrl}` : ''}` : ''} --schedule shrunk.json`;
   const json = {
     status: result.status, invariant: result.invariant, originalSize: result.originalSize, size: result.size,

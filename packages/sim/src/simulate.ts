@@ -247,7 +247,7 @@ class Simulation {
       counts: this.counts,
       replicas: this.replicas.map((r) => ({
         id: r.id,
-        packs: [...context.replicas[r.index]!.packs.values()].reduce((n, ps) => n + ps.length, 0),
+        packs: [...context.replicas[r.index]!.packs.values()].reduce((n, keys) => n + keys.length, 0),
         crashes: r.crashes,
         clockSkewMs: r.clock.now() - epochMs - this.virtualMs,
       })),

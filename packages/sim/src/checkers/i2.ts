@@ -15,7 +15,7 @@ export function checkI2(ctx: CheckContext): CheckResult {
     const first = ctx.replicas[0];
     const describe = (r: typeof first) => {
       const heads = r!.heads.get(key) ?? [];
-      return { heads: heads.map((h) => VC.encode(h.version)), state: canonical(r!.views.get(key)?.state), packs: (r!.packs.get(key) ?? []).map((p) => VC.encode(p.version)).sort().join(' ') };
+      return { heads: heads.map((h) => VC.encode(h.version)), state: canonical(r!.views.get(key)?.state), packs: [...(r!.packs.get(key) ?? [])].sort().join(' ') };
     };
     const reference = describe(first);
     for (const replica of ctx.replicas) {

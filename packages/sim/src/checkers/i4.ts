@@ -1,6 +1,7 @@
 import { VC, actorKey, commandHeads } from '@troupe/runtime';
 import { canonical } from '../canonical.js';
-import { type CheckContext, type CheckResult, Verdict } from './types.js';
+import { collectPageSize } from '../collect.js';
+import { type CheckContext, type CheckResult, type FinalReplica, Verdict } from './types.js';
 
 /**
  * I4 idempotent resolution: recomputing each replica's final merge (with the resolution that
@@ -29,15 +30,30 @@ export async function checkI4(ctx: CheckContext): Promise<CheckResult> {
     }
   }
   for (const source of ctx.replicas) {
-    const { packs } = await source.store.inner.changesSince(undefined, Number.MAX_SAFE_INTEGER);
+    // Page by page, in log order (parents before children, as replication sends them): the whole
+    // log decoded at once was a long run's peak memory.
+    const added = new Map<FinalReplica, number>();
+    const failed = new Map<FinalReplica, string>();
+    let cursor: string | undefined;
+    for (;;) {
+      const page = await source.store.inner.changesSince(cursor, collectPageSize);
+      if (page.packs.length === 0) break;
+      for (const target of ctx.replicas) {
+        if (failed.has(target)) continue;
+        try {
+          const report = await target.store.inner.merge(page.packs);
+          added.set(target, (added.get(target) ?? 0) + report.added);
+        } catch (error) {
+          failed.set(target, (error as Error).message);
+        }
+      }
+      cursor = page.cursor;
+    }
     for (const target of ctx.replicas) {
       verdict.checked++;
-      try {
-        const report = await target.store.inner.merge(packs);
-        if (report.added > 0) verdict.fail('*', `merging ${source.id}'s log into ${target.id} again added ${report.added} packs`);
-      } catch (error) {
-        verdict.fail('*', `merging ${source.id}'s log into ${target.id} again failed: ${(error as Error).message}`);
-      }
+      const error = failed.get(target);
+      if (error !== undefined) verdict.fail('*', `merging ${source.id}'s log into ${target.id} again failed: ${error}`);
+      else if ((added.get(target) ?? 0) > 0) verdict.fail('*', `merging ${source.id}'s log into ${target.id} again added ${added.get(target)} packs`);
     }
   }
   for (const replica of ctx.replicas) {

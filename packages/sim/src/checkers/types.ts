@@ -33,8 +33,8 @@ export interface FinalReplica {
   readonly runtime: Runtime;
   /** Merge strategy this replica's runtime used (uninstrumented). */
   readonly strategy: MergeStrategy;
-  /** Every pack in the store, by actor key, in log order. */
-  readonly packs: ReadonlyMap<string, readonly Pack[]>;
+  /** Version keys of every pack in the store, by actor key, in log order (the packs themselves are in `CheckContext.allPacks`). */
+  readonly packs: ReadonlyMap<string, readonly string[]>;
   /** Heads by actor key, read before anything could resolve them. */
   readonly heads: ReadonlyMap<string, readonly Pack[]>;
   /** `inspect` of each actor with one head (undefined when the actor still had several). */
