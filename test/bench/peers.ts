@@ -423,6 +423,25 @@ async function rawAppend(client: Redis, sha: string, base: string, log: string, 
   if (reply[0] !== 'ok') throw new Error(`peers bench: raw append conflict: ${reply.join(' ')}`);
 }
 
+/** Calls of the named commands eventstore's own Redis client (node_redis) makes while `fn` runs (other clients of the server are not counted). */
+async function esClientCalls(es: Eventstore, names: readonly string[], fn: () => Promise<unknown>): Promise<Map<string, number>> {
+  const esClient = (es.store as unknown as { client: Record<string, unknown> }).client;
+  const counts = new Map<string, number>();
+  for (const name of names) {
+    const original = esClient[name] as (...args: unknown[]) => unknown;
+    esClient[name] = function (this: unknown, ...args: unknown[]) {
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+      return original.apply(this, args);
+    };
+  }
+  try {
+    await fn();
+  } finally {
+    for (const name of names) delete esClient[name];
+  }
+  return counts;
+}
+
 async function commandStats(client: Redis): Promise<Map<string, { calls: number; usec: number }>> {
   const stats = new Map<string, { calls: number; usec: number }>();
   for (const line of (await client.info('commandstats')).split('\n')) {
@@ -639,23 +658,21 @@ async function benchRedisLoad(ctx: RedisContext, o: PeerConfig['redis'], es: Eve
   check(troupeSnapChain.base !== undefined && troupeSnapChain.packs.length === o.snapshotTail, 'troupe snapshot chain');
   ctx.log(`peers: load data checked on every side after ${((performance.now() - setupStart) / 1000).toFixed(1)} s`);
 
-  // Not timed: the Redis commands one load of each kind sends (INFO commandstats deltas; another
-  // client running the same commands meanwhile would add to them, hence "at least").
-  const commandCounts = async (load: () => Promise<unknown>) => {
+  // Not timed: the Redis commands one eventstore load sends, counted on its own client (immune to
+  // other clients of the server), and Redis's time for its SCANs (INFO commandstats delta, kept
+  // only when the server counted exactly this load's SCANs, i.e. no other client scanned meanwhile).
+  const esCalls = async (load: () => Promise<unknown>) => {
     const before = await commandStats(client);
-    await load();
+    const counts = await esClientCalls(es, ['scan', 'mget', 'get'], load);
     const after = await commandStats(client);
-    return [...after]
-      .map(([name, a]) => ({ name, calls: a.calls - (before.get(name)?.calls ?? 0), usec: a.usec - (before.get(name)?.usec ?? 0) }))
-      .filter((c) => c.calls > 0 && c.name !== 'info')
-      .map((c) => `${c.calls} ${c.name.toUpperCase()} (${(c.usec / 1000).toFixed(1)} ms in Redis)`)
-      .join(', ');
+    const scans = counts.get('scan') ?? 0;
+    const serverScans = (after.get('scan')?.calls ?? 0) - (before.get('scan')?.calls ?? 0);
+    const scanMs = ((after.get('scan')?.usec ?? 0) - (before.get('scan')?.usec ?? 0)) / 1000;
+    return `${[...counts].map(([name, c]) => `${c} ${name.toUpperCase()}`).join(' + ')} round trips` + (serverScans === scans ? ` (SCANs: ${scanMs.toFixed(1)} ms in Redis)` : ' (other clients scanned meanwhile: no server time)');
   };
   ctx.notes.push(
-    `measured, Redis commands of one load (INFO commandstats): eventstore getEventStream ${await commandCounts(loads.plain.peer)}; ` +
-      `eventstore getFromSnapshot ${await commandCounts(loads.snapshot.peer)}; troupe without snapshot ${await commandCounts(loads.plain.troupe)}; ` +
-      `troupe with snapshot ${await commandCounts(loads.snapshot.troupe)}; raw ${await commandCounts(loads.plain.baseline)} ` +
-      "(Redis counts the commands troupe's Lua scripts call too; their time is part of the EVALSHA's).",
+    `measured: Redis commands of one eventstore load of the ${n.toLocaleString('en-US')}-event stream (${2 * n} keys of its own in the database): getEventStream ${await esCalls(loads.plain.peer)}; ` +
+      `getFromSnapshot ${await esCalls(loads.snapshot.peer)}. troupe's load is 1 EVALSHA for the heads plus 1 per 2,000 packs walked (loadChain, default chainPacksPerCall): 6 without snapshot, 2 with; raw is 1 LRANGE (+ 1 GET with snapshot).`,
   );
 
   const runs = {
@@ -725,7 +742,17 @@ async function redisProbes(ctx: RedisContext, es: Eventstore, store: RedisStore)
       `the stream's revision counter is now ${revision}, both events kept); @troupe/redis accepted ${troupeOk}, ${troupeConflicts} AppendConflictError (the runtime then re-reads and re-decides).`,
   );
 
-  // 2. One commit of 12 events, a snapshot at revision 5, then getFromSnapshot.
+  // 2. Round trips of one commit of one event.
+  const single = newEsStream(es, esQuery('probe-commit'));
+  single.addEvent({ type: 'posted', data: posting(3) });
+  const commitCalls = await esClientCalls(es, ['incr', 'multi', 'mset', 'set', 'eval', 'evalsha', 'watch'], () => esCommit(single));
+  notes.push(
+    `measured: one eventstore commit of one event calls ${[...commitCalls].map(([name, c]) => `${c} ${name.toUpperCase()}`).join(', ')} on its client ` +
+      '(INCR of the commit id, MULTI/EXEC of one INCR per event for the revisions, MSET of the event and its "undispatched" copy: 3 round trips); ' +
+      "troupe's append is 1 EVALSHA, raw's 1 EVALSHA.",
+  );
+
+  // 3. One commit of 12 events, a snapshot at revision 5, then getFromSnapshot.
   const batch = newEsStream(es, esQuery('probe-batch'));
   for (let i = 0; i < 12; i++) batch.addEvent({ type: 'posted', data: posting(i) });
   await esCommit(batch);
@@ -740,7 +767,7 @@ async function redisProbes(ctx: RedisContext, es: Eventstore, store: RedisStore)
       `("0", "1", "10", "11", "2", ...) or two commits in one millisecond break that order. A full getEventStream re-sorts by revision and is not affected.`,
   );
 
-  // 3. Bytes per event as stored.
+  // 4. Bytes per event as stored.
   const esKeys: string[] = [];
   let cursor = '0';
   do {
