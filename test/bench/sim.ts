@@ -1,10 +1,14 @@
+import { spawn } from 'node:child_process';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createRuntime, MemoryStore } from '@troupe/runtime';
 import { Counter, counterWorkload, Rng, simulate, type WorkloadCommand } from '@troupe/sim';
 import { collectGarbage, settle, type Summary, summarize } from './stats.js';
 
 /**
- * Simulated commands per second of `@troupe/sim` (counter workload, swarm off: 3 replicas, 3 actor
- * ids, `mixed` partitions, default fault rates, memory stores), at several run sizes.
+ * Simulated commands per second of `@troupe/sim` (counter workload, swarm off: 3 replicas,
+ * `options.actors` actor ids, `options.commandsPerTick` client steps per tick, `mixed`
+ * partitions, default fault rates, memory stores), at several run sizes.
  *
  * Baseline, measured right after each simulator run: the same number of commands, drawn by the
  * same workload from an Rng of the same seed, sent one by one (each awaited) through ONE plain
@@ -12,6 +16,10 @@ import { collectGarbage, settle, type Summary, summarize } from './stats.js';
  * no tracing, no replication, no nemesis, no checkers). Ratio = sim rate / baseline rate, per run.
  */
 export interface SimBenchOptions {
+  /** Actor ids the clients use (fixed across sizes: per-actor histories grow with the run). Default 1,000. */
+  readonly actors?: number;
+  /** Client steps per tick. Default 50. */
+  readonly commandsPerTick?: number;
   /** Run sizes (`steps` ticks) and how many seeds (one run each) per size. */
   readonly sizes: readonly { readonly steps: number; readonly seeds: number }[];
   /** The baseline repeats its command list (fresh runtime each time) until at least this many commands. */
@@ -92,9 +100,11 @@ function commandList(seed: number, n: number, actors: number): WorkloadCommand[]
 }
 
 export async function benchSim(options: SimBenchOptions, log: (text: string) => void): Promise<SimResults> {
+  const actors = options.actors ?? 1_000;
+  const shape = { workload: 'counter', replicas: 3, swarm: false, actors, commandsPerTick: options.commandsPerTick ?? 50 } as const;
   // Warm-up (not recorded): one small run and one small baseline, so JIT is not billed to the first size.
-  await simulate({ seed: 999, workload: 'counter', steps: 100, replicas: 3, swarm: false });
-  await baseline(commandList(999, 100, 3), 1_000);
+  await simulate({ ...shape, seed: 999, steps: 20 });
+  await baseline(commandList(999, 1_000, actors), 1_000);
 
   const sizes: SimSize[] = [];
   let seed = 1;
@@ -105,7 +115,7 @@ export async function benchSim(options: SimBenchOptions, log: (text: string) => 
       await settle();
       const rss0 = process.memoryUsage().rss;
       const heap0 = process.memoryUsage().heapUsed;
-      const report = await simulate({ seed, workload: 'counter', steps, replicas: 3, swarm: false });
+      const report = await simulate({ ...shape, seed, steps });
       const mem = process.memoryUsage();
       const commands = report.counts.commands;
       const simRate = (commands * 1000) / report.durationMs;
@@ -161,4 +171,27 @@ export async function benchSim(options: SimBenchOptions, log: (text: string) => 
       hoursPowerLaw: (last.durationMs.median * scale ** durationExponent) / 3_600_000,
     },
   };
+}
+
+import type { SimMillionOptions, SimMillionResult } from './simMillion.js';
+export type { SimMillionOptions, SimMillionResult };
+
+const simMillionScript = fileURLToPath(new URL('./simMillion.ts', import.meta.url));
+
+/**
+ * One large run (default: 20,000 ticks x 50 client steps, about a million commands) in a child
+ * process with a 16 GiB heap limit, so its peak RSS is measured, not extrapolated. Minutes long:
+ * `npm run bench -- --only=sim-1m`, not part of the default scenarios.
+ */
+export async function benchSimMillion(options: SimMillionOptions, log: (text: string) => void, maxOldSpaceMiB = 16_384): Promise<SimMillionResult> {
+  log(`sim-1m: ${options.steps} ticks x ${options.commandsPerTick} client steps, ${options.actors} actors, seed ${options.seed}, child process (--max-old-space-size=${maxOldSpaceMiB})`);
+  const child = spawn(process.execPath, ['--expose-gc', `--max-old-space-size=${maxOldSpaceMiB}`, '--import', 'tsx', simMillionScript, JSON.stringify(options)], {
+    cwd: dirname(simMillionScript),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  if (code !== 0) throw new Error(`sim-1m child exited with ${code}`);
+  return JSON.parse(out.trim().split('\n').pop()!) as SimMillionResult;
 }
