@@ -54,7 +54,7 @@ const config = quick
         replay: { events: 10_000, iterations: 5, warmup: 1, chainPacksPerCall: [500, 2_000] },
         size: { packs: 1_000 },
       },
-      sim: { sizes: [{ steps: 200, seeds: 3 }, { steps: 500, seeds: 3 }, { steps: 1_000, seeds: 2 }], baselineMinCommands: 5_000 },
+      sim: { sizes: [{ steps: 40, seeds: 2 }, { steps: 160, seeds: 1 }], actors: 1_000, commandsPerTick: 50, baselineMinCommands: 5_000 },
       bus: {
         shards: 16,
         actors: 1_000,
@@ -81,7 +81,7 @@ const config = quick
         replay: { events: 10_000, iterations: 21, warmup: 2, chainPacksPerCall: [500, 1_000, 2_000, 5_000, 10_000] },
         size: { packs: 1_000 },
       },
-      sim: { sizes: [{ steps: 200, seeds: 5 }, { steps: 500, seeds: 5 }, { steps: 1_000, seeds: 5 }, { steps: 2_000, seeds: 1 }], baselineMinCommands: 10_000 },
+      sim: { sizes: [{ steps: 50, seeds: 3 }, { steps: 200, seeds: 3 }, { steps: 800, seeds: 1 }], actors: 1_000, commandsPerTick: 50, baselineMinCommands: 10_000 },
       bus: {
         shards: 16,
         actors: 1_000,
@@ -179,7 +179,7 @@ if (only.has('redis')) {
   rssMiB.afterRedis = rssNow();
 }
 if (only.has('sim')) {
-  log(`sim: counter workload, swarm off, 3 replicas, steps ${config.sim.sizes.map((z) => `${z.steps} x ${z.seeds} seeds`).join(', ')}`);
+  log(`sim: counter workload, swarm off, 3 replicas, ${config.sim.actors} actors, ${config.sim.commandsPerTick} client steps per tick, steps ${config.sim.sizes.map((z) => `${z.steps} x ${z.seeds} seeds`).join(', ')}`);
   sim = await benchSim(config.sim, log);
   rssMiB.afterSim = rssNow();
 }
