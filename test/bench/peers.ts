@@ -189,6 +189,7 @@ const emmettName = 'Emmett in-memory event store + DeciderCommandHandler';
 function rawShape(shape: EmbeddedShape, minFolds: number): number {
   const perRep = shape.streams * shape.length;
   const reps = Math.max(1, Math.ceil(minFolds / perRep));
+  const keys = Array.from({ length: shape.streams }, (_, i) => `counter:w${i}`);
   let total = 0;
   const start = performance.now();
   for (let rep = 0; rep < reps; rep++) {
@@ -200,7 +201,6 @@ function rawShape(shape: EmbeddedShape, minFolds: number): number {
       }
     } else {
       const states = new Map<string, CounterState>();
-      const keys = Array.from({ length: shape.streams }, (_, i) => `counter:w${i}`);
       for (let w = 0; w < shape.length; w++) {
         for (const key of keys) states.set(key, rawFoldOne(states.get(key) ?? Counter.initial(), 1));
       }
@@ -301,9 +301,9 @@ async function benchEmbedded(o: PeerConfig['embedded'], log: (line: string) => v
   const runs = new Map(shapes.map((s) => [s.key, { troupe: [] as number[], peer: [] as number[], baseline: [] as number[] }]));
 
   // One full GC before the part, none while measuring: a forced full GC right before a timed pass
-  // made the next pass slower on both sides, and more so for troupe (in separate runs on this
-  // machine: troupe/Emmett on a 2,000-command stream ~1.0 – 1.6 with a GC before every pass,
-  // ~2 – 4 without), so it would bias the ratio. The order of the sides rotates every round
+  // made the next pass slower on both sides, and more so for troupe (two A/B runs on this machine,
+  // 12 rounds of 2,000 commands on one stream: median per-round troupe/Emmett 1.6 and 1.6 with a
+  // GC before every pass, 3.1 and 2.8 without), so it would bias the ratio. The order of the sides rotates every round
   // instead, so the garbage a side leaves behind is billed to each other side equally often.
   collectGarbage();
   for (let round = 0; round < o.warmupRounds + o.rounds; round++) {
