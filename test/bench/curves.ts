@@ -6,8 +6,8 @@
  *    1, 2, 4, ... 256 commands over as many actors, vs raw amqplib publish -> consume -> ack with
  *    the same window;
  * 2. load time vs history length (Redis store): `heads` + `loadChain` + fold of an actor of N
- *    events, without snapshots and with the runtime's snapshots (every 100 events, the head 50
- *    events after the last one), vs raw LRANGE + msgpackr unpack of the same N encoded packs;
+ *    events, without snapshot, then with the snapshot the runtime would have written last (50
+ *    events before the head), vs raw LRANGE + msgpackr unpack of the same N encoded packs;
  * 3. resolution time vs history length: the resolution scenario (resolution.ts) at 1k, 10k, 100k
  *    events before the common ancestor (configured in run.ts; only plotted here);
  * 4. memory of the embedded runtime after 100k, 500k, 1M distinct actors (rss.ts, one child
@@ -68,11 +68,11 @@ export interface ConcurrencyCurve {
 export interface LoadPoint {
   readonly events: number;
   readonly iterations: number;
-  /** Raw LRANGE + unpack of the N encoded packs, ms. */
+  /** Raw LRANGE + unpack of the N encoded packs, ms (measured next to every load of both phases). */
   readonly raw: Summary;
   /** Troupe load without snapshot: ms, raw ms / troupe ms per iteration, packs read. */
   readonly plain: { readonly ms: Summary; readonly ratio: Summary; readonly packsRead: number };
-  /** With the runtime's snapshots (every 100 events, the head 50 after the last one). */
+  /** With the snapshot the runtime would have written last (snapshotEvery 100: 50 events before the head). */
   readonly snapshot: { readonly ms: Summary; readonly ratio: Summary; readonly packsRead: number };
   /** Seconds to write both chains and the raw list (not measured figures). */
   readonly writeSeconds: number;
@@ -169,60 +169,64 @@ export async function benchLoad(o: CurvesOptions['load'], log: (text: string) =>
     for (const { events, iterations } of o.histories) {
       const writer = new PackWriter();
       const started = performance.now();
-      const plain: ActorRef = { type: Ledger.type, id: `plain-${events}` };
-      const snap: ActorRef = { type: Ledger.type, id: `snap-${events}` };
+      const actor: ActorRef = { type: Ledger.type, id: `load-${events}` };
       const listKey = `${prefix}:raw:{load-${events}}:list`;
+      // The snapshot the runtime would have written last: 50 events before the head.
+      let snapshot: ActorSnapshot | undefined;
       {
         // Scoped so the packs can be collected once written.
-        const plainPacks = writer.chain(plain, events);
-        for (let i = 0; i < plainPacks.length; i += 500) {
-          const batch = plainPacks.slice(i, i + 500);
+        const packs = writer.chain(actor, events);
+        let state: LedgerState = Ledger.initial();
+        for (let i = 0; i < packs.length; i += 500) {
+          const batch = packs.slice(i, i + 500);
           await store.merge(batch);
           await client.rpush(listKey, ...batch.map(encodePack));
-        }
-        const snapPacks = writer.chain(snap, events);
-        let state: LedgerState = Ledger.initial();
-        for (let i = 0; i < snapPacks.length; i += 500) {
-          const batch: Pack[] = snapPacks.slice(i, i + 500);
-          const snapshots: ActorSnapshot[] = [];
           for (const [j, pack] of batch.entries()) {
             state = fold(Ledger, state, pack.events) as LedgerState;
-            // Snapshots at 50, 150, 250, ...: the head sits 50 events after the last one, the median case.
-            if ((i + j + 1 + every / 2) % every === 0) snapshots.push({ actor: snap, version: pack.version, state });
+            if (i + j + 1 === Math.max(1, events - every / 2)) snapshot = { actor, version: pack.version, state };
           }
-          await store.merge(batch, snapshots);
         }
       }
       const writeSeconds = (performance.now() - started) / 1000;
-      // Correctness: both loads see every event.
-      const checkPlain = await loadActor(store, plain);
-      const checkSnap = await loadActor(store, snap);
-      if (checkPlain.state.postings !== events || checkSnap.state.postings !== events) {
-        throw new Error(`load curve: loaded ${checkPlain.state.postings} / ${checkSnap.state.postings} events of ${events}`);
-      }
-      log(`curves: load, ${events.toLocaleString('en-US')} events written in ${writeSeconds.toFixed(1)} s; ${iterations} iterations (+${events > 10_000 ? 1 : o.warmup} warm-up)`);
+      log(`curves: load, ${events.toLocaleString('en-US')} events written in ${writeSeconds.toFixed(1)} s; ${iterations} iterations (+${events > 10_000 ? 1 : o.warmup} warm-up) per phase`);
       collectGarbage();
 
       const warmup = events > 10_000 ? 1 : o.warmup;
       const times = { raw: [] as number[], plain: [] as number[], snap: [] as number[] };
+      const ratios = { plain: [] as number[], snap: [] as number[] };
+      const packsRead = { plain: 0, snap: 0 };
       let sink = 0;
-      const sides = ['raw', 'plain', 'snap'] as const;
-      for (let it = 0; it < warmup + iterations; it++) {
-        const order = [...sides];
-        for (let r = 0; r < it % order.length; r++) order.push(order.shift()!);
-        for (const side of order) {
-          await settle();
-          const ms = await timed(async () => {
-            if (side === 'raw') {
-              const list = await client.lrangeBuffer(listKey, 0, -1);
-              const out: unknown[] = new Array(list.length);
-              for (let i = 0; i < list.length; i++) out[i] = unpackr.unpack(list[i]!.subarray(1));
-              sink += out.length;
-            } else {
-              sink += (await loadActor(store, side === 'plain' ? plain : snap)).state.postings;
-            }
-          });
-          if (it >= warmup) times[side].push(ms);
+      // Phase 1 without snapshot; then the snapshot is saved (as the runtime would have) and phase 2
+      // loads the same actor with it: one chain written instead of two. Raw runs next to every load.
+      for (const phase of ['plain', 'snap'] as const) {
+        if (phase === 'snap') await store.saveSnapshot(actor, snapshot!);
+        const check = await loadActor(store, actor);
+        if (check.state.postings !== events) throw new Error(`load curve: loaded ${check.state.postings} events of ${events} (${phase})`);
+        packsRead[phase] = check.packsRead;
+        for (let it = 0; it < warmup + iterations; it++) {
+          const order = it % 2 === 0 ? (['raw', phase] as const) : ([phase, 'raw'] as const);
+          let rawMs = 0;
+          let troupeMs = 0;
+          for (const side of order) {
+            await settle();
+            const ms = await timed(async () => {
+              if (side === 'raw') {
+                const list = await client.lrangeBuffer(listKey, 0, -1);
+                const out: unknown[] = new Array(list.length);
+                for (let i = 0; i < list.length; i++) out[i] = unpackr.unpack(list[i]!.subarray(1));
+                sink += out.length;
+              } else {
+                sink += (await loadActor(store, actor)).state.postings;
+              }
+            });
+            if (side === 'raw') rawMs = ms;
+            else troupeMs = ms;
+          }
+          if (it >= warmup) {
+            times.raw.push(rawMs);
+            times[phase].push(troupeMs);
+            ratios[phase].push(rawMs / troupeMs);
+          }
         }
       }
       if (sink === 0) throw new Error('unreachable');
@@ -230,8 +234,8 @@ export async function benchLoad(o: CurvesOptions['load'], log: (text: string) =>
         events,
         iterations,
         raw: summarize(times.raw),
-        plain: { ms: summarize(times.plain), ratio: summarize(times.raw.map((r, i) => r / times.plain[i]!)), packsRead: checkPlain.packsRead },
-        snapshot: { ms: summarize(times.snap), ratio: summarize(times.raw.map((r, i) => r / times.snap[i]!)), packsRead: checkSnap.packsRead },
+        plain: { ms: summarize(times.plain), ratio: summarize(ratios.plain), packsRead: packsRead.plain },
+        snapshot: { ms: summarize(times.snap), ratio: summarize(ratios.snap), packsRead: packsRead.snap },
         writeSeconds,
       });
       const p = points[points.length - 1]!;
@@ -298,7 +302,7 @@ export function curvePlots(curves: CurvesResults | undefined, resolution: Resolu
   if (l && !l.skipped) {
     chart('load-vs-history', {
       title: 'Actor load time vs history length (Redis store)',
-      subtitle: `heads + loadChain + fold; snapshots every ${l.snapshotEvery}; median, p25–p75`,
+      subtitle: `heads + loadChain + fold; with a snapshot 50 events before the head; median, p25–p75`,
       xLabel: 'events in the history',
       yLabel: 'ms per load',
       xLog: true,

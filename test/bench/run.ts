@@ -98,7 +98,7 @@ const config = quick
             { events: 100, iterations: 15 },
             { events: 1_000, iterations: 15 },
             { events: 10_000, iterations: 9 },
-            { events: 100_000, iterations: 5 },
+            { events: 100_000, iterations: 3 },
           ],
           warmup: 5,
         },
