@@ -115,7 +115,18 @@ function gitCommit(): string | undefined {
   }
 }
 
+/** Files changed in the working tree and not committed (the packages measured are built from the tree, not from HEAD). */
+function gitDirty(): string[] | undefined {
+  try {
+    const out = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: here, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+    return out.split('\n').filter((l) => l.trim() !== '').map((l) => l.slice(3));
+  } catch {
+    return undefined;
+  }
+}
+
 const startedAt = new Date();
+const dirtyAtStart = gitDirty();
 const started = performance.now();
 const machine = {
   cpu: os.cpus()[0]?.model ?? 'unknown',
@@ -250,6 +261,8 @@ const report = {
   date: startedAt.toISOString(),
   mode: quick ? 'quick' : 'full',
   commit: gitCommit(),
+  /** Tracked files modified in the working tree when the run started (measured as built from it). */
+  uncommitted: dirtyAtStart,
   machine: { ...machine, loadAvgAtEnd: os.loadavg().map((l) => Math.round(l * 100) / 100) },
   config,
   durationSeconds: Math.round(durationSeconds * 10) / 10,
@@ -293,7 +306,7 @@ writeFileSync(outFile, `${JSON.stringify(report, jsonReplacer, 2)}\n`);
 const mdFile = outFile.replace(/\.json$/, '') + '.md';
 writeFileSync(
   mdFile,
-  `Run of ${report.date} (${report.mode}, commit ${report.commit ?? '?'}), ${report.durationSeconds} s, ${machine.cpu} x${machine.cpus}, load ${machine.loadAvgAtStart.join(' ')} -> ${report.machine.loadAvgAtEnd.join(' ')}\n\n${table}\n\n${noteLines(results).map((l) => `- ${l}`).join('\n')}\n`,
+  `Run of ${report.date} (${report.mode}, commit ${report.commit ?? '?'}${dirtyAtStart?.length ? ` + uncommitted changes to ${dirtyAtStart.join(', ')}` : ''}), ${report.durationSeconds} s, ${machine.cpu} x${machine.cpus}, load ${machine.loadAvgAtStart.join(' ')} -> ${report.machine.loadAvgAtEnd.join(' ')}\n\n${table}\n\n${noteLines(results).map((l) => `- ${l}`).join('\n')}\n`,
 );
 console.log(`results written to ${outFile} and ${mdFile}${plotFiles.length ? `; plots: ${plotFiles.join(', ')}` : ''}`);
 if (redisSkipped && process.env.CI === 'true') {
