@@ -165,7 +165,7 @@ describe.skipIf(!available)('RedisStore on a 3-master Redis Cluster', () => {
       const holderPorts = new Set<number>();
       for (const actor of actors) {
         const keys = store.keysOf(actor);
-        const names = [keys.packs, keys.parents, keys.heads, keys.snapshots, keys.commands, keys.log];
+        const names = [keys.packs, keys.parents, keys.heads, keys.snapshots, keys.commands, keys.runs, keys.log];
         const slots = await Promise.all(names.map(async (name) => Number(await view.cluster('KEYSLOT', name))));
         expect(new Set(slots).size, `slots of ${actorKey(actor)}: ${names.join(' ')}`).toBe(1);
         // Exactly one master holds the actor's keys, the one serving their slot; the others redirect to it.
@@ -202,9 +202,9 @@ describe.skipIf(!available)('RedisStore on a 3-master Redis Cluster', () => {
           cursor = next;
         } while (cursor !== '0');
       }
-      // 5 keys per actor (p r h s c), one log per shard in use, and the layout key.
+      // 6 keys per actor (p r h s c l), one log per shard in use, and the layout key.
       const logs = new Set(actors.map((a) => store.keysOf(a).log));
-      expect(counted).toBe(actors.length * 5 + logs.size + 1);
+      expect(counted).toBe(actors.length * 6 + logs.size + 1);
 
       // The replication log, read by a script that builds the pack keys inside Lua from the shard tag.
       const changes = await store.changesSince(undefined, 10_000);

@@ -76,29 +76,31 @@ async function recoveredWithin(operation: () => Promise<unknown>, timeoutMs: num
 /** What Redis holds for one actor, read with a separate client. */
 async function rawActor(admin: Redis, store: RedisStore, actor: ActorRef) {
   const keys = store.keysOf(actor);
-  const [packs, parents, heads, commands, log] = await Promise.all([
+  const [packs, parents, heads, commands, log, runs] = await Promise.all([
     admin.hkeys(keys.packs),
     admin.hkeys(keys.parents),
     admin.smembers(keys.heads),
     admin.hgetall(keys.commands),
     admin.lrange(keys.log, 0, -1),
+    admin.lrange(keys.runs, 0, -1),
   ]);
   const logged = log
     .map((entry) => JSON.parse(entry) as [string, string, string, number])
     .filter(([type, id]) => type === actor.type && id === actor.id)
     .map(([, , version]) => version);
-  return { packs: packs.sort(), parents: parents.sort(), heads: heads.sort(), commands, logged };
+  return { packs: packs.sort(), parents: parents.sort(), heads: heads.sort(), commands, logged, indexed: runs.map((entry) => entry.slice(1)) };
 }
 
 /**
  * Heads, packs, parent links, command ids and log agree: every pack has its parent link and
- * exactly one log entry, nothing else is logged, the single head is the newest pack and every
+ * exactly one log entry and one run-index entry, nothing else is logged, the single head is the newest pack and every
  * recorded command id names a stored pack.
  */
 async function expectConsistent(admin: Redis, store: RedisStore, actor: ActorRef): Promise<Awaited<ReturnType<typeof rawActor>>> {
   const raw = await rawActor(admin, store, actor);
   expect(raw.parents, `${actor.id}: a parent link per pack`).toEqual(raw.packs);
   expect([...raw.logged].sort(), `${actor.id}: one log entry per pack`).toEqual(raw.packs);
+  expect([...raw.indexed].sort(), `${actor.id}: one run-index entry per pack`).toEqual(raw.packs);
   if (raw.packs.length > 0) {
     const newest = raw.packs.reduce((a, b) => (VC.weight(VC.decode(a)) >= VC.weight(VC.decode(b)) ? a : b));
     expect(raw.heads, `${actor.id}: heads`).toEqual([newest]);

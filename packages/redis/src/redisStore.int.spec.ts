@@ -3,7 +3,7 @@ import { appendChain, makeChain, makePack, requireService, runStoreConformance, 
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { RedisStore } from './redisStore.js';
-import { createTestStore, dropTestStore, testRedisUrl } from './testing/redisTestStore.js';
+import { createTestStore, dropTestStore, testRedisUrl, toLayoutWithoutIndex } from './testing/redisTestStore.js';
 
 const available = await requireService({ name: 'Redis', host: '127.0.0.1', port: 6379 });
 
@@ -58,6 +58,9 @@ describe.skipIf(!available)('RedisStore loadChain over long chains', () => {
       const actor = uniqueActor();
       await appendChain(store, makeChain(actor, 150));
       const redis = new Redis(testRedisUrl);
+      // Parent links are what the walk follows where the linear-run index does not cover the
+      // chain (see runIndex.int.spec.ts for the indexed layout): here, data written without it.
+      await toLayoutWithoutIndex(redis, store, actor);
       await redis.hdel(store.keysOf(actor).parents, 'a:40');
       redis.disconnect();
       await expect(store.loadChain(actor, 'a:150')).rejects.toThrow(MissingAncestorError);

@@ -45,6 +45,31 @@ local function check_types(checks)
   return nil
 end
 
+-- The linear-run index (runs_key, a list): every pack once, in the order this store wrote it, as a
+-- flag and its version key. Flag 'c': a command pack whose first parent is the element just before
+-- it; 'm': a merge pack; 's': any other pack (a root, or a command pack whose first parent is not
+-- the previous element: a fork, a branch arriving by replication, a pack written before the index).
+-- A 'c' pack's parent info gets '@' .. its position in the list appended (version keys never hold
+-- '@'), so the walk of loadChain finds where its run ends and reads the run with LRANGE instead
+-- of following one parent link per pack. The list is only ever appended to, by the scripts that
+-- write a pack and its parent link, in the same atomic call, so a flag stays true whatever order
+-- packs arrive in.
+-- run_flag reads (LINDEX: it also checks the list's type before a script's first write), and
+-- index_pack pushes and returns the parent info to store.
+-- (Arguments are passed to redis.call as strings: Redis formats a Lua number with '%.17g'.)
+local function run_flag(runs_key, info)
+  local tail = redis.call('LINDEX', runs_key, '-1')
+  if tail and #info > 9 and string.sub(tail, 2) == string.sub(info, 10) then return 'c' end
+  if string.sub(info, 1, 1) == 'm' then return 'm' end
+  return 's'
+end
+
+local function index_pack(runs_key, version, info, flag)
+  local length = redis.call('RPUSH', runs_key, flag .. version)
+  if flag == 'c' then return info .. '@' .. string.format('%d', length - 1) end
+  return info
+end
+
 -- Records that the pack at 'version' applied 'command' (a '|'-separated list, each version once).
 local function add_command(commands_key, command, version)
   if redis.call('HSETNX', commands_key, command, version) == 1 then return end
@@ -59,20 +84,22 @@ end
 export const appendLua = `
 -- Conditional append of one pack: atomic, one round trip.
 -- KEYS: 1 shard log (list), 2 packs (hash), 3 parent links (hash), 4 heads (set),
---       5 snapshots (hash), 6 command ids (hash): all with the shard's hash tag, all declared, so
+--       5 snapshots (hash), 6 command ids (hash), 7 linear-run index (list): all with the shard's
+--       hash tag, all declared, so
 --       Redis Cluster routes (and, during a slot migration, redirects) the script correctly.
--- ARGV: 1 actor type, 2 actor id, 3 version key, 4 pack bytes, 5 parent info (kind 'c' or 'm',
---       8 hex of fingerprint, first parent key), 6 snapshot bytes ('' for none), 7 '1' when the
---       version dominates every expected head (checked by the client; the heads become just this
---       version), 8 n = number of expected heads, 9..8+n the expected heads, then the command ids.
+-- ARGV: 1 the shard log entry (JSON [type, id, version, 0 or 1 = with a snapshot], made by the
+--       client), 2 version key, 3 pack bytes, 4 parent info (kind 'c' or 'm', 8 hex of
+--       fingerprint, first parent key), 5 snapshot bytes ('' for none), 6 '1' when the version
+--       dominates every expected head (checked by the client; the heads become just this
+--       version), 7 n = number of expected heads, 8..7+n the expected heads, then the command ids.
 -- Heads are compared as a set (SCARD + SISMEMBER), never by sorting in Lua: Lua's string order
 -- follows the server's locale.
-local version = ARGV[3]
-local expected = tonumber(ARGV[8])
+local version = ARGV[2]
+local expected = tonumber(ARGV[7])
 local held = redis.call('SCARD', KEYS[4])
 local same = held == expected
 if same then
-  for i = 9, 8 + expected do
+  for i = 8, 7 + expected do
     if redis.call('SISMEMBER', KEYS[4], ARGV[i]) == 0 then
       same = false
       break
@@ -85,41 +112,43 @@ if not same or redis.call('HEXISTS', KEYS[2], version) == 1 then
   return result
 end
 -- Redis does not undo a script's writes when a later command fails, so nothing is written until
--- every key is known to hold its type: SCARD and HEXISTS read :h and :p, TYPE checks :r and :c
--- (and :s), and the first write, RPUSH, is the one that checks the log itself.
-local wrong = check_types({KEYS[3], 'hash', KEYS[6], 'hash'})
-if not wrong and ARGV[6] ~= '' then wrong = check_types({KEYS[5], 'hash'}) end
-if wrong then return wrong end
-local with_snapshot = 0
-if ARGV[6] ~= '' then with_snapshot = 1 end
-redis.call('RPUSH', KEYS[1], cjson.encode({ARGV[1], ARGV[2], version, with_snapshot}))
-redis.call('HSET', KEYS[2], version, ARGV[4])
-redis.call('HSET', KEYS[3], version, ARGV[5])
-if ARGV[7] == '1' then
+-- every key is known to hold its type: SCARD and HEXISTS read :h and :p, HLEN reads :r and :c (and
+-- :s), run_flag's LINDEX reads :l, and the first write, RPUSH, is the one that checks the log
+-- itself. A read of a key of another type fails the script with WRONGTYPE before any write (the
+-- client names the key); HLEN is the cheapest such read.
+redis.call('HLEN', KEYS[3])
+redis.call('HLEN', KEYS[6])
+if ARGV[5] ~= '' then redis.call('HLEN', KEYS[5]) end
+local flag = run_flag(KEYS[7], ARGV[4])
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], version, ARGV[3])
+redis.call('HSET', KEYS[3], version, index_pack(KEYS[7], version, ARGV[4], flag))
+if ARGV[6] == '1' then
   if held > 0 then redis.call('DEL', KEYS[4]) end
   redis.call('SADD', KEYS[4], version)
 else
   add_head(KEYS[4], version)
 end
-for i = 9 + expected, #ARGV do add_command(KEYS[6], ARGV[i], version) end
-if with_snapshot == 1 then redis.call('HSET', KEYS[5], version, ARGV[6]) end
+for i = 8 + expected, #ARGV do add_command(KEYS[6], ARGV[i], version) end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[5], version, ARGV[5]) end
 return {'ok'}
 `;
 
 export const mergeLua = `
 -- Idempotent merge of packs copied from another store, all of one shard, in order.
 -- Stops at the first pack whose parent is missing (the packs before it stay merged).
--- KEYS: 1 shard log (list), then 5 keys per pack: packs, parent links, heads, snapshots, command ids
+-- KEYS: 1 shard log (list), then 6 keys per pack: packs, parent links, heads, snapshots, command ids,
+--       linear-run index (list)
 -- ARGV: 8 arguments per pack: type, id, version key, pack bytes, parent info, parents (JSON array
 --       of keys), command ids (JSON array), snapshot bytes ('' for none)
 local added, skipped = 0, 0
 local pack = 0
 for i = 1, #ARGV, 8 do
-  local k = 2 + 5 * pack
-  local packs, parents, heads, snapshots, commands = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
+  local k = 2 + 6 * pack
+  local packs, parents, heads, snapshots, commands, runs = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5]
   pack = pack + 1
   local version = ARGV[i + 2]
-  local wrong = check_types({packs, 'hash', parents, 'hash', heads, 'set', snapshots, 'hash', commands, 'hash', KEYS[1], 'list'})
+  local wrong = check_types({packs, 'hash', parents, 'hash', heads, 'set', snapshots, 'hash', commands, 'hash', runs, 'list', KEYS[1], 'list'})
   if wrong then return wrong end
   local held = redis.call('HGET', parents, version)
   if held then
@@ -135,7 +164,7 @@ for i = 1, #ARGV, 8 do
       end
     end
     redis.call('HSET', packs, version, ARGV[i + 3])
-    redis.call('HSET', parents, version, ARGV[i + 4])
+    redis.call('HSET', parents, version, index_pack(runs, version, ARGV[i + 4], run_flag(runs, ARGV[i + 4])))
     add_head(heads, version)
     for _, command in ipairs(cjson.decode(ARGV[i + 6])) do add_command(commands, command, version) end
     local with_snapshot = 0
@@ -152,63 +181,113 @@ return {added, skipped}
 
 export const loadChainLua = `
 -- Walks back from a version along first parents to the nearest snapshot or merge pack.
--- KEYS: 1 packs, 2 parents, 3 snapshots
+-- KEYS: 1 packs, 2 parents, 3 snapshots, 4 linear-run index (list, see index_pack)
 -- ARGV: 1 version key, 2 most packs to return in this call
--- Returns {status, base key, base bytes, newest pack, ..., oldest pack}; status is
--- 'snapshot' | 'merge' | 'root' (base is the initial state) | 'more' (call again from base key,
--- base bytes empty) | 'missing' (base key names the absent pack).
--- Follows parent links one HGET at a time, looks for snapshots 64 links at a time (HMGET), and
--- fetches the packs it returns in batches at the end.
+-- Returns {status, base key, base bytes, newest pack's key, ..., oldest pack's key}: the client
+-- reads the packs with HMGET (packs are written once and never changed or removed, so reading
+-- them after the script is safe, and a plain HMGET costs Redis a fraction of building the same
+-- reply in Lua). Status is 'snapshot' | 'merge' | 'root' (base is the initial state) | 'more'
+-- (call again from base key, base bytes empty) | 'missing' (base key names the absent pack).
+-- Inside a linear run of the index it reads the run with LRANGE (64 elements, then twice as many
+-- each time up to 1,024); elsewhere (packs written before the index, the first pack of a run) it
+-- follows parent links one HGET at a time. It looks for snapshots once per batch (HMGET).
 local budget = tonumber(ARGV[2])
 local chain = {}
 local status, base_key, base_bytes = 'root', '', ''
-local key = ARGV[1]
-while status == 'root' and key ~= '' do
-  local keys, infos = {}, {}
-  while key ~= '' and #keys < 64 do
-    local info = redis.call('HGET', KEYS[2], key)
-    if not info then break end
-    keys[#keys + 1] = key
-    infos[#infos + 1] = info
-    if string.sub(info, 1, 1) == 'm' then break end
-    key = string.sub(info, 10)
-  end
-  if #keys == 0 then
-    status, base_key = 'missing', key
-    break
-  end
-  local snapshots = redis.call('HMGET', KEYS[3], unpack(keys))
+local with_snapshots = redis.call('EXISTS', KEYS[3]) == 1
+
+-- Takes the packs of 'keys' (newest first; merges[i] true for a merge pack) into the chain until a
+-- snapshot, a merge pack or the budget: returns true when the walk stops there.
+local function visit(keys, merges)
+  if #keys == 0 then return false end
+  local snapshots = {}
+  if with_snapshots then snapshots = redis.call('HMGET', KEYS[3], unpack(keys)) end
   for i = 1, #keys do
     if snapshots[i] then
       status, base_key, base_bytes = 'snapshot', keys[i], snapshots[i]
-      break
+      return true
     end
-    if string.sub(infos[i], 1, 1) == 'm' then
+    if merges[i] then
       status, base_key = 'merge', keys[i]
       base_bytes = redis.call('HGET', KEYS[1], keys[i])
       if not base_bytes then status, base_bytes = 'missing', '' end
-      break
+      return true
     end
     if #chain == budget then
       status, base_key = 'more', keys[i]
-      break
+      return true
     end
     chain[#chain + 1] = keys[i]
   end
-  if status == 'root' and #keys == 64 and key == '' then break end
-  if status == 'root' and key ~= '' and string.sub(infos[#infos], 1, 1) ~= 'm' and #keys < 64 then
-    status, base_key = 'missing', key
+  return false
+end
+
+-- A pack's parent link: kind ('c' or 'm'), its position in the index (nil when it has none), its
+-- first parent.
+local function link(key)
+  local info = redis.call('HGET', KEYS[2], key)
+  if not info then return nil end
+  if string.sub(info, 1, 1) == 'm' then return 'm', nil, '' end
+  local parent, position = string.match(info, '^(.*)@(%d+)$', 10)
+  if position then return 'c', tonumber(position), parent end
+  return 'c', nil, string.sub(info, 10)
+end
+
+local key, at, span = ARGV[1], nil, 64
+while status == 'root' do
+  local keys, merges = {}, {}
+  if at then
+    -- A linear run of the index ends at position 'at': read it back from there.
+    local first = math.max(0, at - math.min(span, budget - #chain + 1) + 1)
+    local elements = redis.call('LRANGE', KEYS[4], first, at)
+    local flag = 'c'
+    for i = #elements, 1, -1 do
+      flag = string.sub(elements[i], 1, 1)
+      keys[#keys + 1] = string.sub(elements[i], 2)
+      merges[#merges + 1] = flag == 'm'
+      if flag ~= 'c' then break end
+    end
+    span = math.min(2 * span, 1024)
+    if visit(keys, merges) then break end
+    if flag == 'c' and first > 0 then
+      at = first - 1
+    else
+      -- The first pack of the run: its first parent comes from its parent link.
+      at = nil
+      local kind, _, parent = link(keys[#keys])
+      if not kind then
+        status, base_key = 'missing', keys[#keys]
+        break
+      end
+      key = parent
+      if key == '' then break end
+    end
+  else
+    -- Parent links, one HGET each, until a pack the index places in a linear run.
+    while key ~= '' and #keys < 64 do
+      local kind, position, parent = link(key)
+      if not kind then break end
+      if position and redis.call('LINDEX', KEYS[4], string.format('%d', position)) == 'c' .. key then
+        at = position
+        break
+      end
+      keys[#keys + 1] = key
+      merges[#merges + 1] = kind == 'm'
+      if kind == 'm' then break end
+      key = parent
+    end
+    if visit(keys, merges) then break end
+    if not at then
+      if key == '' then break end
+      if #keys < 64 then
+        status, base_key = 'missing', key
+        break
+      end
+    end
   end
 end
 local result = {status, base_key, base_bytes}
-for first = 1, #chain, 1000 do
-  local last = math.min(first + 999, #chain)
-  local packs = redis.call('HMGET', KEYS[1], unpack(chain, first, last))
-  for i = 1, #packs do
-    if not packs[i] then return {'missing', chain[first + i - 1], ''} end
-    result[#result + 1] = packs[i]
-  end
-end
+for i = 1, #chain do result[#result + 1] = chain[i] end
 return result
 `;
 

@@ -2,6 +2,7 @@ import { uniqueSuffix } from '@troupe/runtime/testkit';
 import { Redis } from 'ioredis';
 import { connectRedisStore, type ConnectOptions } from '../connect.js';
 import { deleteKeysMatching } from '../keys.js';
+import type { ActorRef } from '@troupe/runtime';
 import type { RedisStore } from '../redisStore.js';
 
 /** The Redis every test may use: the local service, database 9, keys under a fresh prefix per store. */
@@ -22,4 +23,17 @@ export async function dropTestStore(store: RedisStore, url = testRedisUrl): Prom
   } finally {
     redis.disconnect();
   }
+}
+
+/**
+ * Rewrites what `store` holds for `actor` as a store without the linear-run index wrote it: no
+ * `:l` list, every parent link without its position in the index (`c` + fingerprint + first parent).
+ */
+export async function toLayoutWithoutIndex(raw: Redis, store: RedisStore, actor: ActorRef): Promise<void> {
+  const keys = store.keysOf(actor);
+  const links = await raw.hgetall(keys.parents);
+  for (const [version, info] of Object.entries(links)) {
+    if (/@\d+$/.test(info)) await raw.hset(keys.parents, version, info.replace(/@\d+$/, ''));
+  }
+  await raw.del(keys.runs);
 }

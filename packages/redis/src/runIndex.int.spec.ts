@@ -1,0 +1,322 @@
+/**
+ * The linear-run index (`:l`): a list of an actor's packs in the order the store wrote them, which
+ * lets `loadChain` read a linear run with LRANGE instead of one parent link per pack. It must give
+ * the same chains as the parent links whatever the order packs arrive in (forks, merges, branches
+ * interleaved by replication), with data written before the index existed, and with a damaged
+ * index.
+ */
+import {
+  type ActorRef,
+  type ActorSnapshot,
+  type Chain,
+  CorruptDataError,
+  MemoryStore,
+  MissingAncestorError,
+  type Pack,
+  VC,
+  type VectorClock,
+} from '@troupe/runtime';
+import { appendChain, makeChain, makePack, requireService, uniqueActor } from '@troupe/runtime/testkit';
+import fc from 'fast-check';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RedisStore } from './redisStore.js';
+import { createTestStore, dropTestStore, testRedisUrl, toLayoutWithoutIndex } from './testing/redisTestStore.js';
+
+const available = await requireService({ name: 'Redis', host: '127.0.0.1', port: 6379 });
+
+const key = VC.encode;
+
+/** What a chain says, comparable across stores: base version and state, and the packs. */
+function summary(chain: Chain): unknown {
+  return { base: chain.base ? { version: key(chain.base.version), state: chain.base.state } : undefined, packs: chain.packs };
+}
+
+describe.skipIf(!available)('RedisStore linear-run index', () => {
+  let raw: Redis;
+  beforeAll(async () => {
+    raw = new Redis(testRedisUrl);
+  });
+  afterAll(() => raw.disconnect());
+
+  async function withStore(run: (store: RedisStore) => Promise<void>, chainPacksPerCall?: number): Promise<void> {
+    const store = await createTestStore(chainPacksPerCall === undefined ? {} : { chainPacksPerCall });
+    try {
+      await run(store);
+    } finally {
+      await dropTestStore(store);
+    }
+  }
+
+  it('lists every pack once in write order, flags where each run starts, and records run positions in the parent links', async () => {
+    await withStore(async (store) => {
+      const actor = uniqueActor();
+      const chain = makeChain(actor, 4);
+      await appendChain(store, chain);
+      // A fork at a:2 arriving by replication, then a merge of the two heads, then a command on it.
+      const fork = makeChain(actor, 2, 'b', chain[1]!.version);
+      const merged = makePack({ actor, kind: 'merge', version: VC.merge(chain[3]!.version, fork[1]!.version), parents: [chain[3]!.version, fork[1]!.version], state: { n: 6 } });
+      const after = makeChain(actor, 2, 'a', merged.version);
+      await store.merge([...fork, merged, ...after]);
+      const keys = store.keysOf(actor);
+      expect(await raw.lrange(keys.runs, 0, -1)).toEqual([
+        'sa:1', 'ca:2', 'ca:3', 'ca:4',
+        'sa:2,b:1', 'ca:2,b:2',
+        'ma:4,b:2',
+        'ca:5,b:2', 'ca:6,b:2',
+      ]);
+      const links = await raw.hgetall(keys.parents);
+      expect(links['a:1']).toMatch(/^c[0-9a-f]{8}$/);
+      expect(links['a:3']).toMatch(/^c[0-9a-f]{8}a:2@2$/);
+      expect(links['a:2,b:1']).toMatch(/^c[0-9a-f]{8}a:2$/);
+      expect(links['a:4,b:2']).toMatch(/^m[0-9a-f]{8}$/);
+      expect(links['a:6,b:2']).toMatch(/^c[0-9a-f]{8}a:5,b:2@8$/);
+
+      const memory = new MemoryStore();
+      await memory.merge([...chain, ...fork, merged, ...after]);
+      for (const pack of [...chain, ...fork, merged, ...after]) {
+        expect(summary(await store.loadChain(actor, key(pack.version))), key(pack.version)).toEqual(summary(await memory.loadChain(actor, key(pack.version))));
+      }
+      // Merging the same packs again adds nothing to the index.
+      expect(await store.merge([...fork, merged])).toEqual({ added: 0, skipped: 3 });
+      expect(await raw.llen(keys.runs)).toBe(9);
+    });
+  });
+
+  for (const chainPacksPerCall of [2_000, 1_000, 7]) {
+    it(`a 3,000-pack chain with snapshots and a fork: every load equals the parent-link walk (chainPacksPerCall ${chainPacksPerCall})`, async () => {
+      await withStore(async (store) => {
+        const actor = uniqueActor();
+        const chain = makeChain(actor, 3_000);
+        const fork = makeChain(actor, 1_500, 'b', chain[1_199]!.version);
+        const snapshots: ActorSnapshot[] = [chain[99]!, chain[2_899]!, fork[1_399]!].map((p) => ({ actor, version: p.version, state: { at: key(p.version) } }));
+        // The main line up to the fork, then both branches interleaved in batches, as replication does.
+        const order: Pack[] = chain.slice(0, 1_200);
+        for (let i = 0; i < 1_800; i += 300) order.push(...chain.slice(1_200 + i, 1_500 + i), ...fork.slice(i, i + 300));
+        const memory = new MemoryStore();
+        for (let i = 0; i < order.length; i += 400) {
+          await store.merge(order.slice(i, i + 400), snapshots);
+          await memory.merge(order.slice(i, i + 400), snapshots);
+        }
+        for (const at of [chain[2_999]!, chain[2_899]!, chain[2_898]!, chain[1_200]!, chain[1_199]!, chain[99]!, chain[98]!, fork[1_499]!, fork[1_398]!, fork[0]!]) {
+          const expected = await memory.loadChain(actor, key(at.version));
+          const loaded = await store.loadChain(actor, key(at.version));
+          expect(loaded.packs.length, key(at.version)).toBe(expected.packs.length);
+          expect(summary(loaded), key(at.version)).toEqual(summary(expected));
+        }
+      }, chainPacksPerCall);
+    });
+  }
+
+  it('data written before the index still loads, and packs appended after it load across both layouts', async () => {
+    await withStore(async (store) => {
+      const actor = uniqueActor();
+      const chain = makeChain(actor, 300);
+      await appendChain(store, chain.slice(0, 200));
+      await toLayoutWithoutIndex(raw, store, actor);
+      const keys = store.keysOf(actor);
+      expect(await raw.exists(keys.runs)).toBe(0);
+      const memory = new MemoryStore();
+      await memory.merge(chain);
+      expect(summary(await store.loadChain(actor, 'a:200'))).toEqual(summary(await memory.loadChain(actor, 'a:200')));
+      // New appends start the index: the first one begins a run (its parent is not in the list).
+      await appendChain(store, chain.slice(200), ['a:200']);
+      expect((await raw.lrange(keys.runs, 0, 1))).toEqual(['sa:201', 'ca:202']);
+      for (const at of [300, 250, 202, 201, 200, 1]) {
+        expect(summary(await store.loadChain(actor, `a:${at}`)), `a:${at}`).toEqual(summary(await memory.loadChain(actor, `a:${at}`)));
+      }
+    });
+  });
+
+  it('a pack written without the index in between (a writer of the earlier layout) starts a new run after it', async () => {
+    await withStore(async (store) => {
+      const actor = uniqueActor();
+      const chain = makeChain(actor, 10);
+      await appendChain(store, chain.slice(0, 5));
+      // a:6 as a store without the index writes it: a first-format parent link, nothing in :l.
+      await store.append(chain[5]!, ['a:5']);
+      const keys = store.keysOf(actor);
+      expect(await raw.rpop(keys.runs)).toBe('ca:6');
+      const info = (await raw.hget(keys.parents, 'a:6'))!;
+      expect(info).toMatch(/@5$/);
+      await raw.hset(keys.parents, 'a:6', info.replace(/@5$/, ''));
+      await appendChain(store, chain.slice(6), ['a:6']);
+      expect(await raw.lrange(keys.runs, 0, -1)).toEqual(['sa:1', 'ca:2', 'ca:3', 'ca:4', 'ca:5', 'sa:7', 'ca:8', 'ca:9', 'ca:10']);
+      const loaded = await store.loadChain(actor, 'a:10');
+      expect(loaded.packs.map((p) => key(p.version))).toEqual(chain.map((p) => key(p.version)));
+    });
+  });
+
+  it('a damaged index: where a parent link points into it at the wrong pack, the walk follows parent links; a wrong pack inside a run is corrupt data, never a wrong chain', async () => {
+    await withStore(async (store) => {
+      const actor = uniqueActor();
+      const chain = makeChain(actor, 150);
+      await appendChain(store, chain);
+      const keys = store.keysOf(actor);
+      const versions = chain.map((p) => key(p.version));
+      await raw.lset(keys.runs, 149, 'ca:999');
+      expect((await store.loadChain(actor, 'a:150')).packs.map((p) => key(p.version))).toEqual(versions);
+      // The whole list gone (e.g. deleted by hand): parent links only.
+      await raw.del(keys.runs);
+      expect((await store.loadChain(actor, 'a:150')).packs.map((p) => key(p.version))).toEqual(versions);
+    });
+    await withStore(async (store) => {
+      const actor = uniqueActor();
+      await appendChain(store, makeChain(actor, 150));
+      const keys = store.keysOf(actor);
+      // Inside a run the walk takes the list's word: a stored pack in the wrong place...
+      await raw.lset(keys.runs, 80, 'ca:20');
+      const error = await store.loadChain(actor, 'a:150').then(() => undefined, (e: unknown) => e as Error);
+      expect(error).toBeInstanceOf(CorruptDataError);
+      expect(error!.message).toContain(keys.runs);
+      expect(error!.message).toContain('a:20');
+      // ...or a pack that is not stored at all.
+      await raw.lset(keys.runs, 80, 'ca:998');
+      await expect(store.loadChain(actor, 'a:150')).rejects.toThrow(MissingAncestorError);
+    });
+  });
+
+  it('a pack missing inside a run, or a parent link missing at the start of one, is a MissingAncestorError naming the version', async () => {
+    await withStore(async (store) => {
+      const actor = uniqueActor();
+      await appendChain(store, makeChain(actor, 150));
+      const keys = store.keysOf(actor);
+      await raw.hdel(keys.packs, 'a:40');
+      await expect(store.loadChain(actor, 'a:150')).rejects.toThrow(MissingAncestorError);
+      await expect(store.loadChain(actor, 'a:150')).rejects.toThrow(/a:40/);
+    });
+    await withStore(async (store) => {
+      const actor = uniqueActor();
+      const chain = makeChain(actor, 100);
+      await appendChain(store, chain.slice(0, 50));
+      // A fork at a:30 by replication starts a run whose first parent is found by its parent link.
+      const fork = makeChain(actor, 20, 'b', chain[29]!.version);
+      await store.merge(fork);
+      await raw.hdel(store.keysOf(actor).parents, 'a:30');
+      await expect(store.loadChain(actor, key(fork[19]!.version))).rejects.toThrow(/a:30/);
+    });
+  });
+
+  it('a foreign type at the :l key: append and merge write nothing, loadChain names the key', async () => {
+    await withStore(async (store) => {
+      const actor = uniqueActor();
+      const chain = makeChain(actor, 3);
+      await appendChain(store, chain.slice(0, 2));
+      const keys = store.keysOf(actor);
+      const logBefore = await raw.llen(keys.log);
+      await raw.del(keys.runs);
+      await raw.set(keys.runs, 'not a list');
+      for (const operation of [() => store.append(chain[2]!, ['a:2']), () => store.merge([chain[2]!])]) {
+        const error = await operation().then(() => undefined, (e: unknown) => e as Error);
+        expect(error).toBeInstanceOf(CorruptDataError);
+        expect(error!.message).toContain(keys.runs);
+        expect(error!.message).toContain('holds a string where troupe keeps a list');
+      }
+      expect((await raw.hkeys(keys.packs)).sort()).toEqual(['a:1', 'a:2']);
+      expect((await raw.hkeys(keys.parents)).sort()).toEqual(['a:1', 'a:2']);
+      expect(await raw.smembers(keys.heads)).toEqual(['a:2']);
+      expect(await raw.llen(keys.log)).toBe(logBefore);
+      expect(await raw.get(keys.runs)).toBe('not a list');
+      const error = await store.loadChain(actor, 'a:2').then(() => undefined, (e: unknown) => e as Error);
+      expect(error).toBeInstanceOf(CorruptDataError);
+      expect(error!.message).toContain(keys.runs);
+    });
+  });
+
+  /**
+   * Random histories of one actor: commands on any earlier pack (forks), merge packs joining two
+   * concurrent packs, snapshots on some packs; delivered in a random topological order, each pack
+   * appended or merged, in batches; the index optionally dropped half-way (an upgrade from the
+   * layout without it). Every pack's chain must equal MemoryStore's.
+   */
+  it('random histories in random arrival orders load as MemoryStore loads them', async () => {
+    const history = fc.record({
+      steps: fc.array(fc.record({ kind: fc.constantFrom('extend', 'extend', 'extend', 'fork', 'merge'), pick: fc.nat(), replica: fc.constantFrom('a', 'b', 'c') }), { minLength: 1, maxLength: 70 }),
+      snapshotEvery: fc.constantFrom(0, 5, 13),
+      orderSeed: fc.nat(),
+      batch: fc.integer({ min: 1, max: 40 }),
+      appendShare: fc.constantFrom(0, 0.5, 1),
+      upgradeAt: fc.option(fc.nat(), { nil: undefined }),
+      chainPacksPerCall: fc.constantFrom(1, 2, 5, 2_000),
+    });
+    await fc.assert(
+      fc.asyncProperty(history, async (h) => {
+        await withStore(async (store) => {
+          const actor = uniqueActor('random');
+          const packs = buildHistory(actor, h.steps);
+          const order = randomTopologicalOrder(packs, h.orderSeed);
+          const snapshots: ActorSnapshot[] = h.snapshotEvery === 0 ? [] : packs.filter((_, i) => i % h.snapshotEvery === h.snapshotEvery - 1).map((p) => ({ actor, version: p.version, state: { at: key(p.version) } }));
+          const memory = new MemoryStore();
+          let random = h.orderSeed;
+          for (let i = 0; i < order.length; ) {
+            if (h.upgradeAt !== undefined && i === h.upgradeAt % order.length && i > 0) await toLayoutWithoutIndex(raw, store, actor);
+            random = (random * 1_103_515_245 + 12_345) % 2_147_483_648;
+            const pack = order[i]!;
+            if (pack.kind === 'command' && random / 2_147_483_648 < h.appendShare) {
+              const heads = (await store.heads(actor)).map((p) => key(p.version));
+              const snapshot = snapshots.find((s) => key(s.version) === key(pack.version));
+              await store.append(pack, heads, snapshot);
+              await memory.merge([pack], snapshot ? [snapshot] : []);
+              i++;
+            } else {
+              const batch = order.slice(i, i + h.batch);
+              await store.merge(batch, snapshots);
+              await memory.merge(batch, snapshots);
+              i += batch.length;
+            }
+          }
+          for (const pack of packs) {
+            const at = key(pack.version);
+            expect(summary(await store.loadChain(actor, at)), at).toEqual(summary(await memory.loadChain(actor, at)));
+          }
+          expect(await raw.llen(store.keysOf(actor).runs)).toBeLessThanOrEqual(packs.length);
+        }, h.chainPacksPerCall);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
+
+type Step = { kind: 'extend' | 'fork' | 'merge'; pick: number; replica: string };
+
+/** Packs of one actor, parents before children; versions unique (each replica's counter only grows). */
+function buildHistory(actor: ActorRef, steps: readonly Step[]): Pack[] {
+  const packs: Pack[] = [];
+  const counters: Record<string, number> = {};
+  const next = (base: VectorClock, replica: string): VectorClock => {
+    counters[replica] = (counters[replica] ?? 0) + 1;
+    return { ...base, [replica]: counters[replica]! };
+  };
+  for (const step of steps) {
+    const last = packs[packs.length - 1];
+    if (step.kind === 'merge' && packs.length >= 2) {
+      const a = packs[step.pick % packs.length]!;
+      const b = packs.find((p) => !VC.dominatedBy(p.version, a.version) && !VC.dominatedBy(a.version, p.version));
+      if (b) {
+        packs.push(makePack({ actor, kind: 'merge', version: next(VC.merge(a.version, b.version), 'm'), parents: [a.version, b.version], state: { merged: packs.length } }));
+        continue;
+      }
+    }
+    const parent = step.kind === 'fork' && packs.length > 0 ? packs[step.pick % packs.length] : last;
+    packs.push(makePack({ actor, version: next(parent?.version ?? VC.emptyClock, step.replica), parents: parent ? [parent.version] : [] }));
+  }
+  return packs;
+}
+
+/** A random order in which every pack comes after its parents. */
+function randomTopologicalOrder(packs: readonly Pack[], seed: number): Pack[] {
+  let state = seed % 2_147_483_647 || 1;
+  const random = () => (state = (state * 48_271) % 2_147_483_647) / 2_147_483_647;
+  const placed = new Set<string>();
+  const waiting = [...packs];
+  const order: Pack[] = [];
+  while (waiting.length > 0) {
+    const ready = waiting.filter((p) => p.parents.every((parent) => placed.has(key(parent))));
+    // Mostly the oldest ready pack (long runs, as one replica's log delivers them), sometimes any.
+    const pick = random() < 0.7 ? ready[0]! : ready[Math.floor(random() * ready.length)]!;
+    order.push(pick);
+    placed.add(key(pick.version));
+    waiting.splice(waiting.indexOf(pick), 1);
+  }
+  return order;
+}
