@@ -203,41 +203,31 @@ export class RedisStore implements EventStore {
 
   async loadChain(actor: ActorRef, versionKey: string): Promise<Chain> {
     const keys = this.keysOf(actor);
-    // Per script call: the version keys of its packs, newest first, and their bytes (an HMGET sent
-    // as soon as the keys are known, so it travels with the next script call).
-    const batches: { versions: string[]; bytes: Promise<(Buffer | null)[]> }[] = [];
-    let from = versionKey;
-    let end: { status: string; baseKey: string; baseBytes: Buffer | undefined };
-    for (;;) {
-      const reply = (await this.script('troupeLoadChain')(
-        keys.packs, keys.parents, keys.snapshots, keys.runs, from, this.chainPacksPerCall,
-      )) as Buffer[];
-      // As strings: ioredis writes a command of string arguments several times faster than one of
-      // Buffers (a replay of 10,000 packs spent ~17 ms writing its HMGETs with Buffer arguments).
-      const versions: string[] = new Array(reply.length - 3);
-      for (let i = 3; i < reply.length; i++) versions[i - 3] = String(reply[i]);
-      if (versions.length > 0) {
-        const bytes = this.run(() => this.client.hmgetBuffer(keys.packs, ...versions), [keys.packs]);
-        bytes.catch(() => {}); // awaited below; a rejection before then is not unhandled
-        batches.push({ versions, bytes });
-      }
-      const status = String(reply[0]);
-      const baseKey = String(reply[1]);
-      if (status === 'more') {
-        from = baseKey;
-        continue;
-      }
-      end = { status, baseKey, baseBytes: reply[2] };
-      break;
-    }
-    const { status, baseKey, baseBytes } = end;
-    if (status === 'missing') throw new MissingAncestorError(actorKey(actor), baseKey);
+    const call = (from: string): Promise<Buffer[]> => {
+      const reply = this.script('troupeLoadChain')(keys.packs, keys.parents, keys.snapshots, keys.runs, from, this.chainPacksPerCall) as Promise<Buffer[]>;
+      reply.catch(() => {}); // awaited below; a rejection before then is not unhandled
+      return reply;
+    };
+    // Per script call: the version keys of its packs (newest first), then their bytes with a plain
+    // HMGET. The next script call is sent before this batch is decoded, so Redis walks the next
+    // batch while this process decodes the current one.
     // Each pack's first parent must be the next older one (and the oldest one's, the base): the
-    // walk trusts the parent links and the run index, this turns any damage to them into an error
+    // walk trusts the parent links and the run index; this turns any damage to them into an error
     // instead of a wrong chain.
     const newestFirst: Pack[] = [];
     let expected = versionKey;
-    for (const { versions, bytes } of batches) {
+    let next = call(versionKey);
+    for (;;) {
+      const reply = await next;
+      const status = String(reply[0]);
+      const baseKey = String(reply[1]);
+      if (status === 'missing') throw new MissingAncestorError(actorKey(actor), baseKey);
+      // As strings: ioredis writes a command of string arguments several times faster than one of
+      // Buffers (a replay of 10,000 packs spent ~17 ms writing its HMGETs with Buffer arguments).
+      const versions: string[] = new Array(reply.length - 3);
+      for (let i = 3; i < reply.length; i++) versions[i - 3] = reply[i]!.toString('utf8', 1); // after the index flag
+      const bytes = versions.length > 0 ? this.run(() => this.client.hmgetBuffer(keys.packs, ...versions), [keys.packs]) : Promise.resolve([]);
+      if (status === 'more') next = call(baseKey);
       const found = await bytes;
       for (let i = 0; i < versions.length; i++) {
         const field = versions[i]!;
@@ -249,20 +239,21 @@ export class RedisStore implements EventStore {
         const parent = decoded.parents[0];
         expected = parent ? VC.encode(parent) : '';
       }
-    }
-    if (expected !== (status === 'root' ? '' : baseKey)) throw this.brokenChain(keys, expected, status === 'root' ? '(none)' : baseKey);
-    const packs = newestFirst.reverse();
-    switch (status) {
-      case 'root':
-        return { packs };
-      case 'snapshot':
-        return { base: { version: VC.decode(baseKey), state: decodeValue(baseBytes!, `${keys.snapshots} field ${baseKey}`) }, packs };
-      case 'merge': {
-        const merge = this.decodePack(baseBytes!, keys.packs, baseKey);
-        return { base: { version: merge.version, state: merge.state }, packs };
+      if (status === 'more') continue;
+      if (expected !== (status === 'root' ? '' : baseKey)) throw this.brokenChain(keys, expected, status === 'root' ? '(none)' : baseKey);
+      const packs = newestFirst.reverse();
+      switch (status) {
+        case 'root':
+          return { packs };
+        case 'snapshot':
+          return { base: { version: VC.decode(baseKey), state: decodeValue(reply[2]!, `${keys.snapshots} field ${baseKey}`) }, packs };
+        case 'merge': {
+          const merge = this.decodePack(reply[2]!, keys.packs, baseKey);
+          return { base: { version: merge.version, state: merge.state }, packs };
+        }
+        default:
+          throw new CorruptDataError(keys.packs, `unexpected loadChain status '${status}'`);
       }
-      default:
-        throw new CorruptDataError(keys.packs, `unexpected loadChain status '${status}'`);
     }
   }
 

@@ -183,41 +183,53 @@ export const loadChainLua = `
 -- Walks back from a version along first parents to the nearest snapshot or merge pack.
 -- KEYS: 1 packs, 2 parents, 3 snapshots, 4 linear-run index (list, see index_pack)
 -- ARGV: 1 version key, 2 most packs to return in this call
--- Returns {status, base key, base bytes, newest pack's key, ..., oldest pack's key}: the client
--- reads the packs with HMGET (packs are written once and never changed or removed, so reading
--- them after the script is safe, and a plain HMGET costs Redis a fraction of building the same
--- reply in Lua). Status is 'snapshot' | 'merge' | 'root' (base is the initial state) | 'more'
--- (call again from base key, base bytes empty) | 'missing' (base key names the absent pack).
+-- Returns {status, base key, base bytes, newest pack, ..., oldest pack}, each pack as a flag
+-- character and its version key (as the index holds it): the client reads the packs with HMGET
+-- (packs are written once and never changed or removed, so reading them after the script is
+-- safe, and a plain HMGET costs Redis a fraction of building the same reply in Lua). Status is
+-- 'snapshot' | 'merge' | 'root' (base is the initial state) | 'more' (call again from base key,
+-- base bytes empty) | 'missing' (base key names the absent pack).
 -- Inside a linear run of the index it reads the run with LRANGE (64 elements, then twice as many
--- each time up to 1,024); elsewhere (packs written before the index, the first pack of a run) it
--- follows parent links one HGET at a time. It looks for snapshots once per batch (HMGET).
+-- each time up to 1,024) and looks at one byte per element; elsewhere (packs written before the
+-- index, the first pack of a run) it follows parent links one HGET at a time. It looks for
+-- snapshots once per batch (HMGET), and not at all when the actor has none.
+local sub, byte = string.sub, string.byte
 local budget = tonumber(ARGV[2])
 local chain = {}
 local status, base_key, base_bytes = 'root', '', ''
 local with_snapshots = redis.call('EXISTS', KEYS[3]) == 1
 
--- Takes the packs of 'keys' (newest first; merges[i] true for a merge pack) into the chain until a
--- snapshot, a merge pack or the budget: returns true when the walk stops there.
-local function visit(keys, merges)
-  if #keys == 0 then return false end
-  local snapshots = {}
-  if with_snapshots then snapshots = redis.call('HMGET', KEYS[3], unpack(keys)) end
-  for i = 1, #keys do
-    if snapshots[i] then
-      status, base_key, base_bytes = 'snapshot', keys[i], snapshots[i]
+-- Takes elements[from], elements[from + step], ..., elements[to] (newest first; flag .. version
+-- key) into the chain until a snapshot, a merge pack or the budget: returns true when the walk
+-- stops there.
+local function visit(elements, from, to, step)
+  local snapshots = nil
+  if with_snapshots then
+    local keys = {}
+    for i = from, to, step do keys[#keys + 1] = sub(elements[i], 2) end
+    if #keys == 0 then return false end
+    snapshots = redis.call('HMGET', KEYS[3], unpack(keys))
+  end
+  local n, j = #chain, 0
+  for i = from, to, step do
+    local element = elements[i]
+    j = j + 1
+    if snapshots and snapshots[j] then
+      status, base_key, base_bytes = 'snapshot', sub(element, 2), snapshots[j]
       return true
     end
-    if merges[i] then
-      status, base_key = 'merge', keys[i]
-      base_bytes = redis.call('HGET', KEYS[1], keys[i])
+    if byte(element, 1) == 109 then -- 'm': a merge pack
+      status, base_key = 'merge', sub(element, 2)
+      base_bytes = redis.call('HGET', KEYS[1], base_key)
       if not base_bytes then status, base_bytes = 'missing', '' end
       return true
     end
-    if #chain == budget then
-      status, base_key = 'more', keys[i]
+    if n == budget then
+      status, base_key = 'more', sub(element, 2)
       return true
     end
-    chain[#chain + 1] = keys[i]
+    n = n + 1
+    chain[n] = element
   end
   return false
 end
@@ -227,36 +239,36 @@ end
 local function link(key)
   local info = redis.call('HGET', KEYS[2], key)
   if not info then return nil end
-  if string.sub(info, 1, 1) == 'm' then return 'm', nil, '' end
+  if byte(info, 1) == 109 then return 'm', nil, '' end
   local parent, position = string.match(info, '^(.*)@(%d+)$', 10)
   if position then return 'c', tonumber(position), parent end
-  return 'c', nil, string.sub(info, 10)
+  return 'c', nil, sub(info, 10)
 end
 
 local key, at, span = ARGV[1], nil, 64
 while status == 'root' do
-  local keys, merges = {}, {}
   if at then
-    -- A linear run of the index ends at position 'at': read it back from there.
+    -- A linear run of the index ends at position 'at': read it back from there. Elements after
+    -- the newest one flagged 'c' (99) belong to the run; the first other flag starts it.
     local first = math.max(0, at - math.min(span, budget - #chain + 1) + 1)
-    local elements = redis.call('LRANGE', KEYS[4], first, at)
-    local flag = 'c'
-    for i = #elements, 1, -1 do
-      flag = string.sub(elements[i], 1, 1)
-      keys[#keys + 1] = string.sub(elements[i], 2)
-      merges[#merges + 1] = flag == 'm'
-      if flag ~= 'c' then break end
+    local elements = redis.call('LRANGE', KEYS[4], string.format('%d', first), string.format('%d', at))
+    if #elements == 0 then
+      status, base_key = 'missing', key
+      break
     end
+    local oldest = #elements
+    while oldest > 1 and byte(elements[oldest], 1) == 99 do oldest = oldest - 1 end
     span = math.min(2 * span, 1024)
-    if visit(keys, merges) then break end
-    if flag == 'c' and first > 0 then
+    if visit(elements, #elements, oldest, -1) then break end
+    if byte(elements[oldest], 1) == 99 and first > 0 then
       at = first - 1
     else
       -- The first pack of the run: its first parent comes from its parent link.
       at = nil
-      local kind, _, parent = link(keys[#keys])
+      local run_start = sub(elements[oldest], 2)
+      local kind, _, parent = link(run_start)
       if not kind then
-        status, base_key = 'missing', keys[#keys]
+        status, base_key = 'missing', run_start
         break
       end
       key = parent
@@ -264,22 +276,22 @@ while status == 'root' do
     end
   else
     -- Parent links, one HGET each, until a pack the index places in a linear run.
-    while key ~= '' and #keys < 64 do
+    local elements = {}
+    while key ~= '' and #elements < 64 do
       local kind, position, parent = link(key)
       if not kind then break end
       if position and redis.call('LINDEX', KEYS[4], string.format('%d', position)) == 'c' .. key then
         at = position
         break
       end
-      keys[#keys + 1] = key
-      merges[#merges + 1] = kind == 'm'
+      elements[#elements + 1] = kind .. key
       if kind == 'm' then break end
       key = parent
     end
-    if visit(keys, merges) then break end
+    if visit(elements, 1, #elements, 1) then break end
     if not at then
       if key == '' then break end
-      if #keys < 64 then
+      if #elements < 64 then
         status, base_key = 'missing', key
         break
       end
@@ -287,7 +299,7 @@ while status == 'root' do
   end
 end
 local result = {status, base_key, base_bytes}
-for i = 1, #chain do result[#result + 1] = chain[i] end
+for i = 1, #chain do result[i + 3] = chain[i] end
 return result
 `;
 
