@@ -607,6 +607,8 @@ async function benchSize(client: Redis, store: RedisStore, writer: PackWriter, p
     r: await memory(keys.parents),
     h: await memory(keys.heads),
     c: await memory(keys.commands),
+    // The linear-run index (a list per actor) is part of what the store keeps per pack.
+    l: await memory(keys.runs),
     logGrowth: logAfter - logBefore,
   };
   return {
