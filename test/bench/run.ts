@@ -127,6 +127,8 @@ function gitDirty(): string[] | undefined {
 
 const startedAt = new Date();
 const dirtyAtStart = gitDirty();
+/** HEAD when the run started (the packages were built from the tree then); others may commit while it runs. */
+const commitAtStart = gitCommit();
 const started = performance.now();
 const machine = {
   cpu: os.cpus()[0]?.model ?? 'unknown',
@@ -243,7 +245,7 @@ console.log(`peak RSS ${peakRssMiB} MiB; RSS ${Object.entries(rssMiB).map(([k, v
 
 // Plots: the committed ones (results/plots) only from a full run writing the default --out.
 const plotDir = !quick && outFile === defaultOut ? resolve(here, 'results/plots') : `${outFile.replace(/\.json$/, '')}-plots`;
-const plots = curvePlots(curves, resolution, `${quick ? 'quick' : 'full'} run ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${gitCommit() ?? ''}`);
+const plots = curvePlots(curves, resolution, `${quick ? 'quick' : 'full'} run ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${commitAtStart ?? ''}`);
 const plotFiles: string[] = [];
 if (Object.keys(plots).length > 0) {
   mkdirSync(plotDir, { recursive: true });
@@ -260,7 +262,9 @@ const jsonReplacer = (_key: string, value: unknown) => (typeof value === 'bigint
 const report = {
   date: startedAt.toISOString(),
   mode: quick ? 'quick' : 'full',
-  commit: gitCommit(),
+  commit: commitAtStart,
+  /** HEAD when the run ended, if it moved meanwhile (the run measured `commit`). */
+  commitAtEnd: gitCommit() === commitAtStart ? undefined : gitCommit(),
   /** Tracked files modified in the working tree when the run started (measured as built from it). */
   uncommitted: dirtyAtStart,
   machine: { ...machine, loadAvgAtEnd: os.loadavg().map((l) => Math.round(l * 100) / 100) },
