@@ -12,8 +12,9 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { DeciderCommandHandler } from '@event-driven-io/emmett';
-import { type ActorRef, commandPack, type DecideContext, defineActor, FlakeIdSource, ManualClock, type Pack } from '@troupe/runtime';
+import type { DecideContext } from '@troupe/runtime';
 import { Counter, type CounterState } from './counter.js';
+import { Ledger, type LedgerState, PackWriter, type Posted, posting } from './redis.js';
 
 // ---------------------------------------------------------------------------------------------
 // Counter, the same functions on every side
@@ -50,82 +51,17 @@ export const emmettCounter = DeciderCommandHandler<CounterState, AddCommand, Add
 // ---------------------------------------------------------------------------------------------
 // Ledger, for the Redis part
 
-export interface LedgerState {
-  readonly balance: number;
-  readonly postings: number;
-}
-export interface Posted {
-  readonly amount: number;
-  readonly currency: string;
-  readonly reference: string;
-  readonly counterparty: string;
-  readonly memo: string;
-}
-
-export const Ledger = defineActor({
-  type: 'ledger',
-  initial: (): LedgerState => ({ balance: 0, postings: 0 }),
-  commands: {
-    post: (_s: LedgerState, p: Posted) => [{ type: 'posted', data: p }],
-  },
-  events: {
-    posted: (s: LedgerState, d: Posted) => ({ balance: s.balance + d.amount, postings: s.postings + 1 }),
-  },
-});
+// The ledger of the Redis scenario itself (same definition, same postings, same pack writer).
+export { Ledger, type LedgerState, type Posted, posting, PackWriter as LedgerPackWriter };
 
 /** The same evolve for every side (troupe folds EventRecords, eventstore payloads, raw plain objects). */
 export const evolveLedger = Ledger.events.posted as (s: LedgerState, d: Posted) => LedgerState;
-
-const memos = ['rent', 'groceries', 'salary', 'utilities', 'refund', 'transfer to savings'];
-
-/** The k-th posting: five fields; the amount has two decimals (compare sums in whole cents). */
-export function posting(k: number): Posted {
-  return {
-    amount: Math.round(((k * 7919) % 100_000) + 1) / 100,
-    currency: 'EUR',
-    reference: `INV-2026-${String(k % 1_000_000).padStart(6, '0')}`,
-    counterparty: `acct-${10_000 + ((k * 31) % 90_000)}`,
-    memo: memos[k % memos.length]!,
-  };
-}
 
 /** Sum of the amounts of postings `from .. from + n - 1`, in cents (exact). */
 export function postingCents(from: number, n: number): number {
   let cents = 0;
   for (let k = from; k < from + n; k++) cents += Math.round(posting(k).amount * 100);
   return cents;
-}
-
-const replica = 'eu-west';
-
-/**
- * Packs of single-event commands, built the way the runtime's Entity builds them (hybrid ts, flake
- * ids, `<replica>.<flake id>` command ids, version incremented on the writing replica, first parent
- * = previous pack). Event data `posting(k)` for k = `from`, `from + 1`, ...
- */
-export class LedgerPackWriter {
-  private readonly clock = new ManualClock(1_790_000_000_000);
-  private readonly ids = new FlakeIdSource({ machineId: 23, clock: this.clock });
-
-  chain(actor: ActorRef, length: number, from: number): Pack[] {
-    const packs: Pack[] = [];
-    let head: Pack | undefined;
-    for (let i = 0; i < length; i++) {
-      this.clock.advance(3);
-      const pack = commandPack({
-        actor,
-        head,
-        replica,
-        commandId: `${replica}.${this.ids.next()}`,
-        now: this.clock.now(),
-        ids: this.ids,
-        emitted: [{ type: 'posted', data: posting(from + i) }],
-      });
-      packs.push(pack);
-      head = pack;
-    }
-    return packs;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -159,7 +159,7 @@ export interface LedgerState {
   readonly balance: number;
   readonly postings: number;
 }
-interface Posted {
+export interface Posted {
   readonly amount: number;
   readonly currency: string;
   readonly reference: string;
@@ -186,28 +186,35 @@ export class PackWriter {
   private readonly ids = new FlakeIdSource({ machineId: 17, clock: this.clock });
   private n = 0;
 
-  /** A chain of `length` single-event packs of `actor`, from the empty history. */
-  chain(actor: ActorRef, length: number): Pack[] {
+  /**
+   * A chain of `length` single-event packs of `actor`, from the empty history; event data
+   * `posting(k)` for k = `from`, `from + 1`, ... (default: continuing this writer's own count).
+   */
+  chain(actor: ActorRef, length: number, from?: number): Pack[] {
     const packs: Pack[] = [];
     let head: Pack | undefined;
     for (let i = 0; i < length; i++) {
       this.clock.advance(3);
       const now = this.clock.now();
       const commandId = `${replica}.${this.ids.next()}`;
-      const k = this.n++;
-      const data: Posted = {
-        amount: Math.round(((k * 7919) % 100_000) + 1) / 100,
-        currency: 'EUR',
-        reference: `INV-2026-${String(k % 1_000_000).padStart(6, '0')}`,
-        counterparty: `acct-${10_000 + ((k * 31) % 90_000)}`,
-        memo: memos[k % memos.length]!,
-      };
+      const data = posting(from === undefined ? this.n++ : from + i);
       const pack = commandPack({ actor, head, replica, commandId, now, ids: this.ids, emitted: [{ type: 'posted', data }] });
       packs.push(pack);
       head = pack;
     }
     return packs;
   }
+}
+
+/** The k-th posting: five fields; the amount has two decimals (compare sums in whole cents). */
+export function posting(k: number): Posted {
+  return {
+    amount: Math.round(((k * 7919) % 100_000) + 1) / 100,
+    currency: 'EUR',
+    reference: `INV-2026-${String(k % 1_000_000).padStart(6, '0')}`,
+    counterparty: `acct-${10_000 + ((k * 31) % 90_000)}`,
+    memo: memos[k % memos.length]!,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
