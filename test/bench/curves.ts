@@ -68,7 +68,7 @@ export interface ConcurrencyCurve {
 export interface LoadPoint {
   readonly events: number;
   readonly iterations: number;
-  /** Raw LRANGE + unpack of the N encoded packs, ms (measured next to every load of both phases). */
+  /** Raw LRANGE + unpack of the N encoded packs, ms (a block of them in each phase). */
   readonly raw: Summary;
   /** Troupe load without snapshot: ms, raw ms / troupe ms per iteration, packs read. */
   readonly plain: { readonly ms: Summary; readonly ratio: Summary; readonly packsRead: number };
@@ -197,7 +197,7 @@ export async function benchLoad(o: CurvesOptions['load'], log: (text: string) =>
       const packsRead = { plain: 0, snap: 0 };
       let sink = 0;
       // Phase 1 without snapshot; then the snapshot is saved (as the runtime would have) and phase 2
-      // loads the same actor with it: one chain written instead of two. Raw runs next to every load.
+      // loads the same actor with it: one chain written instead of two. Raw is measured in both phases.
       for (const phase of ['plain', 'snap'] as const) {
         if (phase === 'snap') await store.saveSnapshot(actor, snapshot!);
         const check = await loadActor(store, actor);
@@ -212,29 +212,39 @@ export async function benchLoad(o: CurvesOptions['load'], log: (text: string) =>
           await client.lrangeBuffer(listKey, 0, -1);
           warm++;
         }
-        for (let it = 0; it < iterations; it++) {
-          const order = it % 2 === 0 ? (['raw', phase] as const) : ([phase, 'raw'] as const);
-          let rawMs = 0;
-          let troupeMs = 0;
-          for (const side of order) {
-            await settle();
-            const ms = await timed(async () => {
-              if (side === 'raw') {
-                const list = await client.lrangeBuffer(listKey, 0, -1);
-                const out: unknown[] = new Array(list.length);
-                for (let i = 0; i < list.length; i++) out[i] = unpackr.unpack(list[i]!.subarray(1));
-                sink += out.length;
-              } else {
-                sink += (await loadActor(store, actor)).state.postings;
-              }
-            });
-            if (side === 'raw') rawMs = ms;
-            else troupeMs = ms;
+        // Each side in a block of its own (a GC before each block): interleaved one by one, the
+        // garbage of a raw load (up to 100,000 decoded packs) was collected inside the troupe load
+        // after it (by hand at 100,000 events, a snapshot load alone took 0.8 ms, next to raw loads
+        // 5 ms, p25 - p75 3.7 - 8.7), and a forced GC before every load made the short loads slower in a
+        // quick try (100 events: raw 0.7 -> 2.9 ms). The block
+        // order alternates between the phases; ratios pair the i-th load of each block.
+        const block = async (side: 'raw' | 'troupe'): Promise<number[]> => {
+          collectGarbage();
+          await settle();
+          const ms: number[] = [];
+          for (let it = 0; it < iterations; it++) {
+            ms.push(
+              await timed(async () => {
+                if (side === 'raw') {
+                  const list = await client.lrangeBuffer(listKey, 0, -1);
+                  const out: unknown[] = new Array(list.length);
+                  for (let i = 0; i < list.length; i++) out[i] = unpackr.unpack(list[i]!.subarray(1));
+                  sink += out.length;
+                } else {
+                  sink += (await loadActor(store, actor)).state.postings;
+                }
+              }),
+            );
           }
-          times.raw.push(rawMs);
-          times[phase].push(troupeMs);
-          ratios[phase].push(rawMs / troupeMs);
-        }
+          return ms;
+        };
+        const first = phase === 'plain' ? 'raw' : 'troupe';
+        const a = await block(first);
+        const b = await block(first === 'raw' ? 'troupe' : 'raw');
+        const [rawMs, troupeMs] = first === 'raw' ? [a, b] : [b, a];
+        times.raw.push(...rawMs);
+        times[phase].push(...troupeMs);
+        ratios[phase].push(...rawMs.map((r, i) => r / troupeMs[i]!));
       }
       if (sink === 0) throw new Error('unreachable');
       points.push({

@@ -95,8 +95,8 @@ const config = quick
         concurrency: { windows: [1, 2, 4, 8, 16, 32, 64, 128, 256], rounds: 3, commandsPerActor: 20, minCommands: 400, maxCommands: 5_000 },
         load: {
           histories: [
-            { events: 100, iterations: 15 },
-            { events: 1_000, iterations: 15 },
+            { events: 100, iterations: 30 },
+            { events: 1_000, iterations: 30 },
             { events: 10_000, iterations: 9 },
             { events: 100_000, iterations: 3 },
           ],
