@@ -169,11 +169,14 @@ export class RedisStore implements EventStore {
     const bytes = this.encodePack(pack, version);
     const snapshotBytes = snapshot && VC.encode(snapshot.version) === version ? encodeValue(snapshot.state) : '';
     const firstParent = pack.parents.length > 0 ? VC.encode(pack.parents[0]!) : '';
+    const dominates = dominatesAll(pack, expectedHeads);
     const reply = (await this.script('troupeAppend')(
       keys.log, keys.packs, keys.parents, keys.heads, keys.snapshots, keys.commands, keys.runs,
       JSON.stringify([pack.actor.type, pack.actor.id, version, snapshotBytes === '' ? 0 : 1]),
       version, bytes, parentInfo(pack, bytes, firstParent), snapshotBytes,
-      dominatesAll(pack, expectedHeads) ? '1' : '0', expectedHeads.length, ...expectedHeads, ...pack.commandIds,
+      // Dominance, run-index flag and head count in one argument (see the script).
+      (dominates ? '1' : '0') + (pack.kind === 'merge' ? 'm' : dominates && expectedHeads.length === 1 && expectedHeads[0] === firstParent ? 'c' : 's') + expectedHeads.length,
+      ...expectedHeads, ...pack.commandIds,
     )) as Buffer[];
     if (String(reply[0]) === 'conflict') {
       throw new AppendConflictError(actorKey(pack.actor), expectedHeads, reply.slice(1).map(String).sort());
@@ -202,9 +205,21 @@ export class RedisStore implements EventStore {
   }
 
   async loadChain(actor: ActorRef, versionKey: string): Promise<Chain> {
+    try {
+      return await this.walkChain(actor, versionKey, true);
+    } catch (error) {
+      // The run index is advisory (see the scripts): a chain read through it that does not match
+      // the packs' own parents (a pack written by a store without the index, damage to the list)
+      // is read again along the parent links alone, whose result or error stands.
+      if (error instanceof BrokenChainError || error instanceof MissingAncestorError) return this.walkChain(actor, versionKey, false);
+      throw error;
+    }
+  }
+
+  private async walkChain(actor: ActorRef, versionKey: string, useIndex: boolean): Promise<Chain> {
     const keys = this.keysOf(actor);
     const call = (from: string): Promise<Buffer[]> => {
-      const reply = this.script('troupeLoadChain')(keys.packs, keys.parents, keys.snapshots, keys.runs, from, this.chainPacksPerCall) as Promise<Buffer[]>;
+      const reply = this.script('troupeLoadChain')(keys.packs, keys.parents, keys.snapshots, keys.runs, from, this.chainPacksPerCall, useIndex ? '1' : '0') as Promise<Buffer[]>;
       reply.catch(() => {}); // awaited below; a rejection before then is not unhandled
       return reply;
     };
@@ -258,7 +273,7 @@ export class RedisStore implements EventStore {
   }
 
   private brokenChain(keys: ActorKeys, parent: string, found: string): CorruptDataError {
-    return new CorruptDataError(
+    return new BrokenChainError(
       `${keys.parents}, ${keys.runs}`,
       `the parent links or the run index lead to ${found} where the chain's pack has first parent ${parent || '(none)'}`,
     );
@@ -488,6 +503,9 @@ export class RedisStore implements EventStore {
     return new CorruptDataError(foreign.join(', '), `${detail.join('; ')} (${error.message})`, error);
   }
 }
+
+/** A chain whose packs' parents do not match the walk that found them: damage to parent links or the run index. */
+class BrokenChainError extends CorruptDataError {}
 
 /** True when the pack's version is at or after every expected head: the append makes it the only head. */
 function dominatesAll(pack: Pack, expectedHeads: readonly string[]): boolean {

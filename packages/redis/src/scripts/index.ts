@@ -51,22 +51,27 @@ end
 -- the previous element: a fork, a branch arriving by replication, a pack written before the index).
 -- A 'c' pack's parent info gets '@' .. its position in the list appended (version keys never hold
 -- '@'), so the walk of loadChain finds where its run ends and reads the run with LRANGE instead
--- of following one parent link per pack. The list is only ever appended to, by the scripts that
--- write a pack and its parent link, in the same atomic call, so a flag stays true whatever order
--- packs arrive in.
--- run_flag reads (LINDEX: it also checks the list's type before a script's first write), and
--- index_pack pushes and returns the parent info to store.
--- (Arguments are passed to redis.call as strings: Redis formats a Lua number with '%.17g'.)
+-- of following one parent link per pack.
+-- The index is advisory: loadChain's client checks every chain it returns against the packs'
+-- own parents and walks the parent links alone when they disagree, so a wrong flag costs a
+-- slower load, never a wrong chain. That is why append may take the flag from the client (see
+-- the append script) and why the index is written with pcall: a foreign value at the key leaves
+-- the pack unindexed (loaded through its parent links) instead of failing a write.
+-- run_flag: the flag for a pack merged from another store, from the list's tail (nil when the
+-- key holds something else than a list).
 local function run_flag(runs_key, info)
-  local tail = redis.call('LINDEX', runs_key, '-1')
+  local tail = redis.pcall('LINDEX', runs_key, '-1')
+  if type(tail) == 'table' and tail.err then return nil end
   if tail and #info > 9 and string.sub(tail, 2) == string.sub(info, 10) then return 'c' end
   if string.sub(info, 1, 1) == 'm' then return 'm' end
   return 's'
 end
 
+-- Pushes the pack to the index and returns the parent info to store.
 local function index_pack(runs_key, version, info, flag)
-  local length = redis.call('RPUSH', runs_key, flag .. version)
-  if flag == 'c' then return info .. '@' .. string.format('%d', length - 1) end
+  if not flag then return info end
+  local length = redis.pcall('RPUSH', runs_key, flag .. version)
+  if flag == 'c' and type(length) == 'number' then return info .. '@' .. string.format('%d', length - 1) end
   return info
 end
 
@@ -89,17 +94,23 @@ export const appendLua = `
 --       Redis Cluster routes (and, during a slot migration, redirects) the script correctly.
 -- ARGV: 1 the shard log entry (JSON [type, id, version, 0 or 1 = with a snapshot], made by the
 --       client), 2 version key, 3 pack bytes, 4 parent info (kind 'c' or 'm', 8 hex of
---       fingerprint, first parent key), 5 snapshot bytes ('' for none), 6 '1' when the version
---       dominates every expected head (checked by the client; the heads become just this
---       version), 7 n = number of expected heads, 8..7+n the expected heads, then the command ids.
+--       fingerprint, first parent key), 5 snapshot bytes ('' for none), 6 three fields in one
+--       argument (fewer arguments cost the client less): '1' when the version dominates every
+--       expected head (checked by the client; the heads become just this version) else '0', then
+--       the pack's flag in the run index ('c' when it is a command pack whose first parent is the
+--       one expected head and it dominates it: that head is then the last pack this store
+--       indexed, the list's tail, unless a writer without the index wrote it, which loads notice
+--       and fall back from; 's' or 'm' otherwise), then n = the number of expected heads;
+--       7..6+n the expected heads, then the command ids.
 -- Heads are compared as a set (SCARD + SISMEMBER), never by sorting in Lua: Lua's string order
 -- follows the server's locale.
 local version = ARGV[2]
-local expected = tonumber(ARGV[7])
+local control = ARGV[6]
+local expected = tonumber(string.sub(control, 3))
 local held = redis.call('SCARD', KEYS[4])
 local same = held == expected
 if same then
-  for i = 8, 7 + expected do
+  for i = 7, 6 + expected do
     if redis.call('SISMEMBER', KEYS[4], ARGV[i]) == 0 then
       same = false
       break
@@ -113,23 +124,22 @@ if not same or redis.call('HEXISTS', KEYS[2], version) == 1 then
 end
 -- Redis does not undo a script's writes when a later command fails, so nothing is written until
 -- every key is known to hold its type: SCARD and HEXISTS read :h and :p, HLEN reads :r and :c (and
--- :s), run_flag's LINDEX reads :l, and the first write, RPUSH, is the one that checks the log
--- itself. A read of a key of another type fails the script with WRONGTYPE before any write (the
--- client names the key); HLEN is the cheapest such read.
+-- :s), and the first write, RPUSH, is the one that checks the log itself. A read of a key of
+-- another type fails the script with WRONGTYPE before any write (the client names the key); HLEN
+-- is the cheapest such read. The index (:l) cannot fail the script (index_pack).
 redis.call('HLEN', KEYS[3])
 redis.call('HLEN', KEYS[6])
 if ARGV[5] ~= '' then redis.call('HLEN', KEYS[5]) end
-local flag = run_flag(KEYS[7], ARGV[4])
 redis.call('RPUSH', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[2], version, ARGV[3])
-redis.call('HSET', KEYS[3], version, index_pack(KEYS[7], version, ARGV[4], flag))
-if ARGV[6] == '1' then
+redis.call('HSET', KEYS[3], version, index_pack(KEYS[7], version, ARGV[4], string.sub(control, 2, 2)))
+if string.byte(control, 1) == 49 then -- '1'
   if held > 0 then redis.call('DEL', KEYS[4]) end
   redis.call('SADD', KEYS[4], version)
 else
   add_head(KEYS[4], version)
 end
-for i = 8 + expected, #ARGV do add_command(KEYS[6], ARGV[i], version) end
+for i = 7 + expected, #ARGV do add_command(KEYS[6], ARGV[i], version) end
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[5], version, ARGV[5]) end
 return {'ok'}
 `;
@@ -148,7 +158,7 @@ for i = 1, #ARGV, 8 do
   local packs, parents, heads, snapshots, commands, runs = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5]
   pack = pack + 1
   local version = ARGV[i + 2]
-  local wrong = check_types({packs, 'hash', parents, 'hash', heads, 'set', snapshots, 'hash', commands, 'hash', runs, 'list', KEYS[1], 'list'})
+  local wrong = check_types({packs, 'hash', parents, 'hash', heads, 'set', snapshots, 'hash', commands, 'hash', KEYS[1], 'list'})
   if wrong then return wrong end
   local held = redis.call('HGET', parents, version)
   if held then
@@ -182,7 +192,9 @@ return {added, skipped}
 export const loadChainLua = `
 -- Walks back from a version along first parents to the nearest snapshot or merge pack.
 -- KEYS: 1 packs, 2 parents, 3 snapshots, 4 linear-run index (list, see index_pack)
--- ARGV: 1 version key, 2 most packs to return in this call
+-- ARGV: 1 version key, 2 most packs to return in this call, 3 '1' to use the run index, '0' to
+--       follow parent links only (the client's second attempt when a chain read through the
+--       index did not match the packs' own parents)
 -- Returns {status, base key, base bytes, newest pack, ..., oldest pack}, each pack as a flag
 -- character and its version key (as the index holds it): the client reads the packs with HMGET
 -- (packs are written once and never changed or removed, so reading them after the script is
@@ -195,6 +207,7 @@ export const loadChainLua = `
 -- snapshots once per batch (HMGET), and not at all when the actor has none.
 local sub, byte = string.sub, string.byte
 local budget = tonumber(ARGV[2])
+local use_index = ARGV[3] == '1'
 local chain = {}
 local status, base_key, base_bytes = 'root', '', ''
 local with_snapshots = redis.call('EXISTS', KEYS[3]) == 1
@@ -280,7 +293,7 @@ while status == 'root' do
     while key ~= '' and #elements < 64 do
       local kind, position, parent = link(key)
       if not kind then break end
-      if position and redis.call('LINDEX', KEYS[4], string.format('%d', position)) == 'c' .. key then
+      if position and use_index and redis.pcall('LINDEX', KEYS[4], string.format('%d', position)) == 'c' .. key then
         at = position
         break
       end
