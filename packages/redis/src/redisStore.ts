@@ -230,7 +230,8 @@ export class RedisStore implements EventStore {
     // walk trusts the parent links and the run index; this turns any damage to them into an error
     // instead of a wrong chain.
     const newestFirst: Pack[] = [];
-    let expected = versionKey;
+    // The first parent of the pack decoded last (compared as clocks: no encoding per pack).
+    let parent: VectorClock | undefined;
     let next = call(versionKey);
     for (;;) {
       const reply = await next;
@@ -248,14 +249,16 @@ export class RedisStore implements EventStore {
         const field = versions[i]!;
         const pack = found[i];
         if (!pack) throw new MissingAncestorError(actorKey(actor), field);
-        if (field !== expected) throw this.brokenChain(keys, expected, field);
         const decoded = this.decodePack(pack, keys.packs, field);
+        if (newestFirst.length === 0 ? field !== versionKey : !(parent && sameClock(parent, decoded.version))) {
+          throw this.brokenChain(keys, newestFirst.length === 0 ? versionKey : parent ? VC.encode(parent) : '', field);
+        }
         newestFirst.push(decoded);
-        const parent = decoded.parents[0];
-        expected = parent ? VC.encode(parent) : '';
+        parent = decoded.parents[0];
       }
       if (status === 'more') continue;
-      if (expected !== (status === 'root' ? '' : baseKey)) throw this.brokenChain(keys, expected, status === 'root' ? '(none)' : baseKey);
+      const oldestParent = newestFirst.length === 0 ? versionKey : parent ? VC.encode(parent) : '';
+      if (oldestParent !== (status === 'root' ? '' : baseKey)) throw this.brokenChain(keys, oldestParent, status === 'root' ? '(none)' : baseKey);
       const packs = newestFirst.reverse();
       switch (status) {
         case 'root':
@@ -502,6 +505,17 @@ export class RedisStore implements EventStore {
     const detail = foreign.map((key) => `${foreign.length > 1 ? `${key} ` : ''}holds a ${types[unique.indexOf(key)]} where troupe keeps a ${expectedTypeOf(key)}`);
     return new CorruptDataError(foreign.join(', '), `${detail.join('; ')} (${error.message})`, error);
   }
+}
+
+/** Equal vector clocks (canonical: no zero entries), without encoding them. */
+function sameClock(a: VectorClock, b: VectorClock): boolean {
+  let entries = 0;
+  for (const replica in a) {
+    if (a[replica] !== b[replica]) return false;
+    entries++;
+  }
+  for (const _replica in b) entries--;
+  return entries === 0;
 }
 
 /** A chain whose packs' parents do not match the walk that found them: damage to parent links or the run index. */
