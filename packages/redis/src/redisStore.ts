@@ -172,7 +172,7 @@ export class RedisStore implements EventStore {
     const dominates = dominatesAll(pack, expectedHeads);
     const reply = (await this.script('troupeAppend')(
       keys.log, keys.packs, keys.parents, keys.heads, keys.snapshots, keys.commands, keys.runs,
-      JSON.stringify([pack.actor.type, pack.actor.id, version, snapshotBytes === '' ? 0 : 1]),
+      logEntry(pack.actor, version, snapshotBytes !== ''),
       version, bytes, parentInfo(pack, bytes, firstParent), snapshotBytes,
       // Dominance, run-index flag and head count in one argument (see the script).
       (dominates ? '1' : '0') + (pack.kind === 'merge' ? 'm' : dominates && expectedHeads.length === 1 && expectedHeads[0] === firstParent ? 'c' : 's') + expectedHeads.length,
@@ -505,6 +505,17 @@ export class RedisStore implements EventStore {
     const detail = foreign.map((key) => `${foreign.length > 1 ? `${key} ` : ''}holds a ${types[unique.indexOf(key)]} where troupe keeps a ${expectedTypeOf(key)}`);
     return new CorruptDataError(foreign.join(', '), `${detail.join('; ')} (${error.message})`, error);
   }
+}
+
+/** Characters JSON writes as they are: names made of them need no JSON.stringify (~1 µs per append). */
+const plainJson = /^[A-Za-z0-9_.:,@ -]*$/;
+
+/** The shard log entry of a pack: JSON [type, id, version, 0 | 1 (ships a snapshot)]. */
+function logEntry(actor: ActorRef, version: string, withSnapshot: boolean): string {
+  if (plainJson.test(actor.type) && plainJson.test(actor.id) && plainJson.test(version)) {
+    return `["${actor.type}","${actor.id}","${version}",${withSnapshot ? 1 : 0}]`;
+  }
+  return JSON.stringify([actor.type, actor.id, version, withSnapshot ? 1 : 0]);
 }
 
 /** Equal vector clocks (canonical: no zero entries), without encoding them. */
