@@ -1,6 +1,6 @@
 /**
  * troupe benchmarks: `npm run bench` (full, about six minutes) or `npm run bench -- --quick` (under two).
- * Options: --quick, --only=ids,throughput,resolution,redis,sim,bus,curves,peers, --out=<file> (default
+ * Options: --quick, --only=ids,throughput,resolution,redis,sim,bus,curves,peers,sim-1m, --out=<file> (default
  * bench/results/latest.json, overwritten whole: give a partial --only run its own --out). Beside the
  * JSON it writes <out minus .json>.md (the table as markdown, the notes) and the SVG plots of the
  * curves: into bench/results/plots/ for a full run with the default --out, else into
@@ -12,6 +12,9 @@
  * prefix unique to the run, deleted at the end) and that Redis; likewise skipped, failing under CI=true.
  * The curves scenario needs both too (its concurrency curve the broker and Redis, its load curve Redis);
  * the peers scenario needs Redis for its Redis part. Same SKIPPED lines and CI=true failure.
+ *
+ * `sim-1m` (one ~1M-command simulation in a child process, 15-20 minutes, peak RSS ~8 GiB) runs only
+ * when named in --only: `npm run bench -- --only=sim-1m --out=$PWD/bench/results/sim-1m.json`.
  *
  * Every figure is reported next to a raw baseline measured in the same run, and as a ratio to it:
  * the machine is shared and noisy, so absolute numbers alone mean little.
@@ -27,7 +30,7 @@ import { benchIds, idSinkLength, type IdResults } from './ids.js';
 import { benchPeers, peerConfig, type PeerResults } from './peers.js';
 import { benchRedis, redisBenchUrl, type RedisResults, type RedisSkipped } from './redis.js';
 import { benchResolution, type ResolutionResults } from './resolution.js';
-import { benchSim, type SimResults } from './sim.js';
+import { benchSim, benchSimMillion, type SimMillionResult, type SimResults } from './sim.js';
 import { type BenchResults, busSerialP50Goal, rssBound, busThroughputGoal, markdownTable, noteLines, redisAppendGoal, redisReplayGoal, resolutionGoal, rssBoundGoal, simRateGoal, tableRows } from './table.js';
 import { benchThroughput, throughputSink, type ThroughputResults } from './throughput.js';
 
@@ -39,10 +42,17 @@ const flag = (name: string): string | undefined => {
 };
 const quick = flag('quick') !== undefined;
 const scenarios = ['ids', 'throughput', 'resolution', 'redis', 'sim', 'bus', 'curves', 'peers'];
+/** Run only when named in --only (minutes long). */
+const optInScenarios = ['sim-1m'];
 const only = new Set((flag('only') || scenarios.join(',')).split(','));
-for (const name of only) if (!scenarios.includes(name)) throw new Error(`--only: unknown scenario '${name}' (${scenarios.join(', ')})`);
+for (const name of only) {
+  if (!scenarios.includes(name) && !optInScenarios.includes(name)) throw new Error(`--only: unknown scenario '${name}' (${[...scenarios, ...optInScenarios].join(', ')})`);
+}
 const defaultOut = resolve(here, 'results/latest.json');
 const outFile = resolve(flag('out') || defaultOut);
+
+/** The opt-in `sim-1m` run (the same in quick mode: its point is the size): 22,000 ticks x 50 client steps ≈ 1M commands. */
+const simMillionRun = { seed: 1, steps: 22_000, actors: 10_000, commandsPerTick: 50, baselineCommands: 100_000 };
 
 const config = quick
   ? {
@@ -55,6 +65,7 @@ const config = quick
         size: { packs: 1_000 },
       },
       sim: { sizes: [{ steps: 40, seeds: 2 }, { steps: 160, seeds: 1 }], actors: 1_000, commandsPerTick: 50, baselineMinCommands: 5_000 },
+      simMillion: simMillionRun,
       bus: {
         shards: 16,
         actors: 1_000,
@@ -82,6 +93,7 @@ const config = quick
         size: { packs: 1_000 },
       },
       sim: { sizes: [{ steps: 50, seeds: 3 }, { steps: 200, seeds: 3 }, { steps: 800, seeds: 1 }], actors: 1_000, commandsPerTick: 50, baselineMinCommands: 10_000 },
+      simMillion: simMillionRun,
       bus: {
         shards: 16,
         actors: 1_000,
@@ -149,6 +161,7 @@ let resolution: ResolutionResults | undefined;
 let redis: RedisResults | undefined;
 let redisSkipped: RedisSkipped | undefined;
 let sim: SimResults | undefined;
+let simMillion: SimMillionResult | undefined;
 let bus: BusResults | undefined;
 let busSkipped: BusSkipped | undefined;
 let curves: CurvesResults | undefined;
@@ -196,6 +209,10 @@ if (only.has('sim')) {
   sim = await benchSim(config.sim, log);
   rssMiB.afterSim = rssNow();
 }
+if (only.has('sim-1m')) {
+  simMillion = await benchSimMillion(config.simMillion, log);
+  rssMiB.afterSimMillion = rssNow();
+}
 if (only.has('bus')) {
   log(`bus: ${busBenchAmqpUrl.replace(/\/\/[^@]*@/, '//')} + ${redisBenchUrl}, worker and client in this process`);
   const result = await benchBus(config.bus, log);
@@ -231,7 +248,7 @@ log(`done in ${durationSeconds.toFixed(1)} s, peak RSS ${peakRssMiB} MiB`);
 // ---------------------------------------------------------------------------------------------
 // Table (table.ts), plots (plot.ts via curves.ts)
 
-const results: BenchResults = { ids, throughput, resolution, redis, sim, bus, curves, peers };
+const results: BenchResults = { ids, throughput, resolution, redis, sim, simMillion, bus, curves, peers };
 const rows = tableRows(results);
 const table = markdownTable(rows);
 console.log();
@@ -298,6 +315,7 @@ const report = {
   resolution,
   redis: redis ?? redisSkipped,
   sim,
+  simMillion,
   bus: bus ?? busSkipped,
   curves,
   peers,

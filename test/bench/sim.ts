@@ -57,23 +57,14 @@ export interface SimSize {
 }
 
 export interface SimResults {
+  readonly actors: number;
+  readonly commandsPerTick: number;
   readonly sizes: readonly SimSize[];
   /** Median sim rate at the largest size / at the smallest. 1 = flat. */
   readonly scaling: number;
   /** Exponent k of duration ∝ commands^k between the two largest sizes (1 = linear). */
   readonly durationExponent: number;
   readonly allOk: boolean;
-  /** EXTRAPOLATIONS to a 1,000,000-command run, not measurements. */
-  readonly extrapolated1M: {
-    /** RSS growth per 1k commands at the largest size measured × 1,000 (a lower bound if it keeps growing with size). */
-    readonly rssMiBLinear: number;
-    /** Same, continuing the growth of RSS-per-command seen between the two largest sizes as a power law. */
-    readonly rssMiBPowerLaw: number;
-    /** 1M / median rate at the largest size (a lower bound: the rate falls as runs grow). */
-    readonly hoursAtLargestRate: number;
-    /** Median duration at the largest size × (1M / its commands)^durationExponent. */
-    readonly hoursPowerLaw: number;
-  };
 }
 
 const mib = (bytes: number) => bytes / 2 ** 20;
@@ -155,21 +146,13 @@ export async function benchSim(options: SimBenchOptions, log: (text: string) => 
   const prev = sizes[sizes.length - 2] ?? first;
   const logRatio = Math.log(last.commands.median / prev.commands.median);
   const durationExponent = logRatio > 0 ? Math.log(last.durationMs.median / prev.durationMs.median) / logRatio : 1;
-  const rssExponent = logRatio > 0 && prev.rssMiBPer1kCommands.median > 0 && last.rssMiBPer1kCommands.median > 0
-    ? Math.log(last.rssMiBPer1kCommands.median / prev.rssMiBPer1kCommands.median) / logRatio
-    : 0;
-  const scale = 1_000_000 / last.commands.median;
   return {
+    actors,
+    commandsPerTick: shape.commandsPerTick,
     sizes,
     scaling: last.simRate.median / first.simRate.median,
     durationExponent,
     allOk: sizes.every((z) => z.runs.every((r) => r.ok && r.errors === 0)),
-    extrapolated1M: {
-      rssMiBLinear: last.rssMiBPer1kCommands.median * 1000,
-      rssMiBPowerLaw: last.rssMiBPer1kCommands.median * 1000 * scale ** Math.max(0, rssExponent),
-      hoursAtLargestRate: 1_000_000 / last.simRate.median / 3600,
-      hoursPowerLaw: (last.durationMs.median * scale ** durationExponent) / 3_600_000,
-    },
   };
 }
 

@@ -10,7 +10,7 @@ import type { PeerResults } from './peers.js';
 import type { RedisResults } from './redis.js';
 import type { ResolutionResults } from './resolution.js';
 import type { RssPoint, RssResults } from './rss.js';
-import type { SimResults } from './sim.js';
+import type { SimMillionResult, SimResults } from './sim.js';
 import type { Summary } from './stats.js';
 import type { ThroughputFigure, ThroughputResults } from './throughput.js';
 
@@ -51,6 +51,7 @@ export interface BenchResults {
   readonly resolution?: ResolutionResults;
   readonly redis?: RedisResults;
   readonly sim?: SimResults;
+  readonly simMillion?: SimMillionResult;
   readonly bus?: BusResults;
   readonly curves?: CurvesResults;
   readonly peers?: PeerResults;
@@ -69,7 +70,7 @@ const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const yesNo = (ok: boolean): string => (ok ? 'yes' : 'NO');
 
 export function tableRows(results: BenchResults): Row[] {
-  const { ids, throughput, resolution, redis, sim, bus, curves, peers } = results;
+  const { ids, throughput, resolution, redis, sim, simMillion, bus, curves, peers } = results;
   const rows: Row[] = [];
   if (ids) {
     const t = ids.tasks;
@@ -176,7 +177,7 @@ export function tableRows(results: BenchResults): Row[] {
     for (const z of sim.sizes) {
       rows.push({
         scenario: 'sim',
-        measured: `counter, 3 replicas, ${z.steps.toLocaleString('en-US')} steps (~${Math.round(z.commands.median).toLocaleString('en-US')} commands, ${z.runs.length} seeds, ${fmtMs(z.durationMs.median)} per run)`,
+        measured: `counter, 3 replicas, ${sim.actors.toLocaleString('en-US')} actors, ${z.steps.toLocaleString('en-US')} ticks x ${sim.commandsPerTick} client steps (~${Math.round(z.commands.median).toLocaleString('en-US')} commands, ${z.runs.length} seeds, ${fmtMs(z.durationMs.median)} per run)`,
         median: fmtRate(z.simRate.median),
         spread: iqrRate(z.simRate),
         baseline: `1 runtime, same commands ${fmtRate(z.baselineRate.median)}`,
@@ -191,10 +192,33 @@ export function tableRows(results: BenchResults): Row[] {
     for (const z of sim.sizes) {
       rows.push({ scenario: 'sim', measured: `RSS growth per 1,000 commands, ${z.steps} steps`, median: `${z.rssMiBPer1kCommands.median.toFixed(1)} MiB`, spread: `${z.rssMiBPer1kCommands.p25.toFixed(1)} – ${z.rssMiBPer1kCommands.p75.toFixed(1)} MiB`, baseline: '', ratio: '', goal: '', met: '' });
     }
-    const x = sim.extrapolated1M;
-    rows.push({ scenario: 'sim', measured: 'EXTRAPOLATED 1M-command run: RSS growth (linear / power law)', median: `${(x.rssMiBLinear / 1024).toFixed(1)} / ${(x.rssMiBPowerLaw / 1024).toFixed(0)} GiB`, spread: '', baseline: '', ratio: '', goal: '', met: '' });
-    rows.push({ scenario: 'sim', measured: 'EXTRAPOLATED 1M-command run: wall time (largest rate / power law)', median: `${x.hoursAtLargestRate.toFixed(1)} / ${x.hoursPowerLaw.toFixed(0)} h`, spread: '', baseline: '', ratio: '', goal: '', met: '' });
   }
+  if (simMillion) {
+    const m = simMillion;
+    const o = m.options;
+    const shape = `counter, 3 replicas, ${o.actors.toLocaleString('en-US')} actors, ${o.steps.toLocaleString('en-US')} ticks x ${o.commandsPerTick} client steps`;
+    rows.push({
+      scenario: 'sim-1m',
+      measured: `${shape}: ${m.commands.toLocaleString('en-US')} commands, ${m.divergences.toLocaleString('en-US')} divergences, ${m.merges.toLocaleString('en-US')} merges, ${m.ok ? 'every invariant held' : `${m.violations} VIOLATIONS`} (${(m.durationMs / 60_000).toFixed(1)} min, checkers ${(m.checkMs / 60_000).toFixed(1)} min)`,
+      median: fmtRate(m.simRate),
+      spread: `ticks alone ${fmtRate(m.ticksRate)}`,
+      baseline: `1 runtime, same workload ${fmtRate(m.baselineRate)}`,
+      ratio: `${fmtRatio(m.simRate / m.baselineRate)} (ticks alone ${fmtRatio(m.ticksRate / m.baselineRate)})`,
+      goal: `>= ${simRateGoal / 1000}k/s`,
+      met: m.simRate >= simRateGoal ? 'yes' : 'NO',
+    });
+    rows.push({
+      scenario: 'sim-1m',
+      measured: 'the same run: peak RSS of its process (at the end of the ticks; live heap after a full GC there)',
+      median: `${(m.peakRssMiB / 1024).toFixed(2)} GiB`,
+      spread: `${(m.peakRssAtEndOfTicksMiB / 1024).toFixed(2)} GiB; live ${(m.liveHeapAtEndOfTicksMiB / 1024).toFixed(2)} GiB`,
+      baseline: '',
+      ratio: '',
+      goal: 'measured',
+      met: m.ok ? 'yes' : 'NO',
+    });
+  }
+
 
   if (bus) {
     const tp = (measured: string, f: BusThroughputFigure, goal: boolean) =>
