@@ -253,6 +253,9 @@ export class RedisStore implements EventStore {
         if (newestFirst.length === 0 ? field !== versionKey : !(parent && sameClock(parent, decoded.version))) {
           throw this.brokenChain(keys, newestFirst.length === 0 ? versionKey : parent ? VC.encode(parent) : '', field);
         }
+        // A chain stops at a merge pack (its base): one inside it means the walk missed that stop
+        // (an index element of a merge pack flagged as a command pack's).
+        if (decoded.kind === 'merge') throw new BrokenChainError(`${keys.parents}, ${keys.runs}`, `the walk went past the merge pack ${field}`);
         newestFirst.push(decoded);
         parent = decoded.parents[0];
       }
@@ -267,6 +270,8 @@ export class RedisStore implements EventStore {
           return { base: { version: VC.decode(baseKey), state: decodeValue(reply[2]!, `${keys.snapshots} field ${baseKey}`) }, packs };
         case 'merge': {
           const merge = this.decodePack(reply[2]!, keys.packs, baseKey);
+          // The walk stopped at a pack the index or the parent links call a merge pack: it must be one.
+          if (merge.kind !== 'merge') throw new BrokenChainError(`${keys.parents}, ${keys.runs}`, `the walk stopped at ${baseKey} as at a merge pack, but it is a command pack`);
           return { base: { version: merge.version, state: merge.state }, packs };
         }
         default:

@@ -179,6 +179,71 @@ describe.skipIf(!available)('RedisStore linear-run index', () => {
     });
   });
 
+  it('a damaged run flag never gives a wrong chain: a command pack flagged as a merge pack, a merge pack flagged as continuing a run', async () => {
+    await withStore(async (store) => {
+      const actor = uniqueActor();
+      const chain = makeChain(actor, 10);
+      await store.merge(chain);
+      const keys = store.keysOf(actor);
+      // a:5 flagged 'm': the walk stops there and would give a base made of a command pack.
+      await raw.lset(keys.runs, 4, 'ma:5');
+      expect(summary(await store.loadChain(actor, 'a:10'))).toEqual({ base: undefined, packs: chain });
+    });
+    await withStore(async (store) => {
+      const actor = uniqueActor();
+      const main = makeChain(actor, 4);
+      const fork = makeChain(actor, 2, 'b', main[1]!.version);
+      const merged = makePack({ actor, kind: 'merge', version: VC.merge(main[3]!.version, fork[1]!.version), parents: [main[3]!.version, fork[1]!.version], state: { n: 6 } });
+      const after = makeChain(actor, 3, 'a', merged.version);
+      // The fork first, so the merge pack's first parent (a:4) is the element before it.
+      const packs = [main[0]!, main[1]!, ...fork, main[2]!, main[3]!, merged, ...after];
+      await store.merge(packs);
+      const keys = store.keysOf(actor);
+      const list = await raw.lrange(keys.runs, 0, -1);
+      expect(list.slice(5, 8)).toEqual(['ca:4', `m${key(merged.version)}`, `c${key(after[0]!.version)}`]);
+      // The merge pack flagged 'c': the walk would go through it to a:1 and return no base.
+      await raw.lset(keys.runs, 6, `c${key(merged.version)}`);
+      const memory = new MemoryStore();
+      await memory.merge(packs);
+      for (const pack of after) {
+        const at = key(pack.version);
+        expect(summary(await store.loadChain(actor, at)), at).toEqual(summary(await memory.loadChain(actor, at)));
+      }
+    });
+  });
+
+  it('short runs (two branches interleaved two packs at a time) read a few list elements per pack, not 1,024 per run', async () => {
+    await withStore(async (store) => {
+      const actor = uniqueActor();
+      const n = 600;
+      const a = makeChain(actor, n);
+      const b = makeChain(actor, n, 'b', a[0]!.version);
+      const order: Pack[] = [a[0]!];
+      for (let i = 1; i < n; i += 2) order.push(...a.slice(i, i + 2), ...b.slice(i - 1, i + 1));
+      await store.merge(order);
+      const keys = store.keysOf(actor);
+      const monitor = await raw.monitor();
+      let read = 0;
+      let lranges = 0;
+      monitor.on('monitor', (_time: string, args: string[]) => {
+        if (String(args[0]).toLowerCase() === 'lrange' && args[1] === keys.runs) {
+          lranges++;
+          read += Number(args[3]) - Number(args[2]) + 1;
+        }
+      });
+      try {
+        const loaded = await store.loadChain(actor, key(a[n - 1]!.version));
+        expect(loaded.packs).toEqual(a);
+        await raw.ping();
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      } finally {
+        monitor.disconnect();
+      }
+      expect(lranges).toBeGreaterThan(0);
+      expect(read).toBeLessThanOrEqual(8 * n);
+    });
+  });
+
   it('a pack missing inside a run, or a parent link missing at the start of one, is a MissingAncestorError naming the version', async () => {
     await withStore(async (store) => {
       const actor = uniqueActor();

@@ -201,8 +201,9 @@ export const loadChainLua = `
 -- safe, and a plain HMGET costs Redis a fraction of building the same reply in Lua). Status is
 -- 'snapshot' | 'merge' | 'root' (base is the initial state) | 'more' (call again from base key,
 -- base bytes empty) | 'missing' (base key names the absent pack).
--- Inside a linear run of the index it reads the run with LRANGE (64 elements, then twice as many
--- each time up to 1,024) and looks at one byte per element; elsewhere (packs written before the
+-- Inside a linear run of the index it reads the run with LRANGE (8 elements at the end of each
+-- run, then twice as many each time while the run goes on, up to 1,024) and looks at one byte
+-- per element; elsewhere (packs written before the
 -- index, the first pack of a run) it follows parent links one HGET at a time. It looks for
 -- snapshots once per batch (HMGET), and not at all when the actor has none.
 local sub, byte = string.sub, string.byte
@@ -258,7 +259,8 @@ local function link(key)
   return 'c', nil, sub(info, 10)
 end
 
-local key, at, span = ARGV[1], nil, 64
+local first_span = 8
+local key, at, span = ARGV[1], nil, first_span
 while status == 'root' do
   if at then
     -- A linear run of the index ends at position 'at': read it back from there. Elements after
@@ -271,9 +273,13 @@ while status == 'root' do
     end
     local oldest = #elements
     while oldest > 1 and byte(elements[oldest], 1) == 99 do oldest = oldest - 1 end
-    span = math.min(2 * span, 1024)
+    local continues = byte(elements[oldest], 1) == 99 and first > 0
+    -- A run that goes on before this range is read with twice as many elements next time; the
+    -- next run (reached through a parent link) starts small again: its length is unknown, and
+    -- a short run must not cost a long read (runs of 2 packs would otherwise each read 1,024).
+    if continues then span = math.min(2 * span, 1024) else span = first_span end
     if visit(elements, #elements, oldest, -1) then break end
-    if byte(elements[oldest], 1) == 99 and first > 0 then
+    if continues then
       at = first - 1
     else
       -- The first pack of the run: its first parent comes from its parent link.
