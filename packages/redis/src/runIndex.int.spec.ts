@@ -222,20 +222,25 @@ describe.skipIf(!available)('RedisStore linear-run index', () => {
       for (let i = 1; i < n; i += 2) order.push(...a.slice(i, i + 2), ...b.slice(i - 1, i + 1));
       await store.merge(order);
       const keys = store.keysOf(actor);
+      // MONITOR shows the commands scripts run, in execution order: count the list elements read.
       const monitor = await raw.monitor();
       let read = 0;
       let lranges = 0;
+      const marker = `end-of-load-${keys.runs}`;
+      let markerSeen: () => void = () => {};
+      const seen = new Promise<void>((resolve) => (markerSeen = resolve));
       monitor.on('monitor', (_time: string, args: string[]) => {
         if (String(args[0]).toLowerCase() === 'lrange' && args[1] === keys.runs) {
           lranges++;
           read += Number(args[3]) - Number(args[2]) + 1;
         }
+        if (String(args[0]).toLowerCase() === 'echo' && args[1] === marker) markerSeen();
       });
       try {
         const loaded = await store.loadChain(actor, key(a[n - 1]!.version));
         expect(loaded.packs).toEqual(a);
-        await raw.ping();
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        await raw.echo(marker);
+        await seen;
       } finally {
         monitor.disconnect();
       }
@@ -330,6 +335,94 @@ describe.skipIf(!available)('RedisStore linear-run index', () => {
             expect(summary(await store.loadChain(actor, at)), at).toEqual(summary(await memory.loadChain(actor, at)));
           }
           expect(await raw.llen(store.keysOf(actor).runs)).toBeLessThanOrEqual(packs.length);
+        }, h.chainPacksPerCall);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  /**
+   * The index is advisory: random histories as above, with packs written as a writer of the earlier
+   * layout writes them (no list element, no position), list elements overwritten with another
+   * pack or flag, the list deleted, or replaced by a foreign value for a while, and snapshots saved
+   * apart from their packs. Every chain must still equal MemoryStore's (the parent links decide).
+   */
+  it('random histories with writers of the earlier layout and a damaged, deleted or foreign index load as MemoryStore loads them', async () => {
+    const history = fc.record({
+      steps: fc.array(fc.record({ kind: fc.constantFrom('extend', 'extend', 'extend', 'fork', 'merge'), pick: fc.nat(), replica: fc.constantFrom('a', 'b', 'c') }), { minLength: 10, maxLength: 80 }),
+      snapshotEvery: fc.constantFrom(0, 5, 13),
+      orderSeed: fc.nat(),
+      batch: fc.integer({ min: 1, max: 40 }),
+      appendShare: fc.constantFrom(0, 0.5, 1),
+      earlierLayoutShare: fc.constantFrom(0, 0.1, 0.5),
+      incidents: fc.array(fc.record({ at: fc.nat(), what: fc.constantFrom('overwrite', 'overwrite', 'delete', 'foreign', 'snapshot'), position: fc.nat(), pick: fc.nat(), flag: fc.constantFrom('c', 's', 'm') }), { minLength: 1, maxLength: 6 }),
+      chainPacksPerCall: fc.constantFrom(1, 3, 2_000),
+    });
+    await fc.assert(
+      fc.asyncProperty(history, async (h) => {
+        await withStore(async (store) => {
+          const actor = uniqueActor('advisory');
+          const keys = store.keysOf(actor);
+          const packs = buildHistory(actor, h.steps);
+          const order = randomTopologicalOrder(packs, h.orderSeed);
+          const snapshots: ActorSnapshot[] = h.snapshotEvery === 0 ? [] : packs.filter((_, i) => i % h.snapshotEvery === h.snapshotEvery - 1).map((p) => ({ actor, version: p.version, state: { at: key(p.version) } }));
+          const memory = new MemoryStore();
+          let random = h.orderSeed;
+          const next = () => (random = (random * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+          const written: Pack[] = [];
+          let foreign = false;
+          for (let i = 0; i < order.length; ) {
+            for (const incident of h.incidents.filter((x) => x.at % order.length === i)) {
+              if (incident.what === 'delete') {
+                await raw.del(keys.runs);
+                foreign = false;
+              } else if (incident.what === 'foreign') {
+                // A foreign value for a while: the list is put aside, then back.
+                if (foreign) {
+                  await raw.del(keys.runs);
+                  if (await raw.exists(`${keys.runs}-aside`)) await raw.rename(`${keys.runs}-aside`, keys.runs);
+                } else {
+                  if (await raw.exists(keys.runs)) await raw.rename(keys.runs, `${keys.runs}-aside`);
+                  await raw.set(keys.runs, 'not a list');
+                }
+                foreign = !foreign;
+              } else if (incident.what === 'overwrite' && !foreign && written.length > 0) {
+                const length = await raw.llen(keys.runs);
+                if (length > 0) await raw.lset(keys.runs, incident.position % length, incident.flag + key(written[incident.pick % written.length]!.version));
+              } else if (incident.what === 'snapshot' && written.length > 0) {
+                const pack = written[incident.pick % written.length]!;
+                const snapshot = { version: pack.version, state: { saved: key(pack.version) } };
+                await store.saveSnapshot(actor, snapshot);
+                await memory.saveSnapshot(actor, snapshot);
+              }
+            }
+            const pack = order[i]!;
+            if (pack.kind === 'command' && next() < h.appendShare) {
+              const heads = (await store.heads(actor)).map((p) => key(p.version));
+              const snapshot = snapshots.find((s) => key(s.version) === key(pack.version));
+              await store.append(pack, heads, snapshot);
+              if (!foreign && next() < h.earlierLayoutShare) {
+                // As a writer of the earlier layout wrote it: no list element, no position.
+                expect((await raw.rpop(keys.runs))?.slice(1)).toBe(key(pack.version));
+                const info = (await raw.hget(keys.parents, key(pack.version)))!;
+                await raw.hset(keys.parents, key(pack.version), info.replace(/@\d+$/, ''));
+              }
+              await memory.merge([pack], snapshot ? [snapshot] : []);
+              written.push(pack);
+              i++;
+            } else {
+              const batch = order.slice(i, i + h.batch);
+              await store.merge(batch, snapshots);
+              await memory.merge(batch, snapshots);
+              written.push(...batch);
+              i += batch.length;
+            }
+          }
+          for (const pack of packs) {
+            const at = key(pack.version);
+            expect(summary(await store.loadChain(actor, at)), at).toEqual(summary(await memory.loadChain(actor, at)));
+          }
+          await raw.del(`${keys.runs}-aside`);
         }, h.chainPacksPerCall);
       }),
       { numRuns: 40 },
