@@ -288,6 +288,15 @@ describe.skipIf(!available)('RedisStore linear-run index', () => {
     });
   });
 
+  /** One step of a random history (see below), and the knobs both random-history properties share. */
+  const historyStep = fc.record({ kind: fc.constantFrom('extend', 'extend', 'extend', 'fork', 'merge'), pick: fc.nat(), replica: fc.constantFrom('a', 'b', 'c') });
+  const historyShape = {
+    snapshotEvery: fc.constantFrom(0, 5, 13),
+    orderSeed: fc.nat(),
+    batch: fc.integer({ min: 1, max: 40 }),
+    appendShare: fc.constantFrom(0, 0.5, 1),
+  };
+
   /**
    * Random histories of one actor: commands on any earlier pack (forks), merge packs joining two
    * concurrent packs, snapshots on some packs; delivered in a random topological order, each pack
@@ -296,11 +305,8 @@ describe.skipIf(!available)('RedisStore linear-run index', () => {
    */
   it('random histories in random arrival orders load as MemoryStore loads them', async () => {
     const history = fc.record({
-      steps: fc.array(fc.record({ kind: fc.constantFrom('extend', 'extend', 'extend', 'fork', 'merge'), pick: fc.nat(), replica: fc.constantFrom('a', 'b', 'c') }), { minLength: 1, maxLength: 70 }),
-      snapshotEvery: fc.constantFrom(0, 5, 13),
-      orderSeed: fc.nat(),
-      batch: fc.integer({ min: 1, max: 40 }),
-      appendShare: fc.constantFrom(0, 0.5, 1),
+      steps: fc.array(historyStep, { minLength: 1, maxLength: 70 }),
+      ...historyShape,
       upgradeAt: fc.option(fc.nat(), { nil: undefined }),
       chainPacksPerCall: fc.constantFrom(1, 2, 5, 2_000),
     });
@@ -349,11 +355,8 @@ describe.skipIf(!available)('RedisStore linear-run index', () => {
    */
   it('random histories with writers of the earlier layout and a damaged, deleted or foreign index load as MemoryStore loads them', async () => {
     const history = fc.record({
-      steps: fc.array(fc.record({ kind: fc.constantFrom('extend', 'extend', 'extend', 'fork', 'merge'), pick: fc.nat(), replica: fc.constantFrom('a', 'b', 'c') }), { minLength: 10, maxLength: 80 }),
-      snapshotEvery: fc.constantFrom(0, 5, 13),
-      orderSeed: fc.nat(),
-      batch: fc.integer({ min: 1, max: 40 }),
-      appendShare: fc.constantFrom(0, 0.5, 1),
+      steps: fc.array(historyStep, { minLength: 10, maxLength: 80 }),
+      ...historyShape,
       earlierLayoutShare: fc.constantFrom(0, 0.1, 0.5),
       incidents: fc.array(fc.record({ at: fc.nat(), what: fc.constantFrom('overwrite', 'overwrite', 'delete', 'foreign', 'snapshot'), position: fc.nat(), pick: fc.nat(), flag: fc.constantFrom('c', 's', 'm') }), { minLength: 1, maxLength: 6 }),
       chainPacksPerCall: fc.constantFrom(1, 3, 2_000),
