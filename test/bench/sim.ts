@@ -174,7 +174,16 @@ export async function benchSimMillion(options: SimMillionOptions, log: (text: st
   });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-  if (code !== 0) throw new Error(`sim-1m child exited with ${code}`);
-  return JSON.parse(out.trim().split('\n').pop()!) as SimMillionResult;
+  // 'close', not 'exit': at 'exit' the child's stdout may not have been read yet (its result line lost).
+  const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (c, s) => resolve({ code: c, signal: s }));
+  });
+  if (code !== 0) throw new Error(`sim-1m child exited with ${code ?? signal}`);
+  const line = out.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line) as SimMillionResult;
+  } catch {
+    throw new Error(`sim-1m child printed no result line (stdout ended with: ${line.slice(0, 200) || '(nothing)'})`);
+  }
 }
