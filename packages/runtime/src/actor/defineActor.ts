@@ -68,7 +68,10 @@ export interface ActorSpec<State, Commands extends Record<string, unknown>, Even
   readonly validate?: { readonly [K in keyof NoInfer<Commands>]?: PayloadValidator };
   /** Deterministic compensations after a divergence is resolved (pure; must not read clocks). */
   readonly onMerge?: (merged: State, ctx: MergeContext<State>) => readonly EmittedEvent<Events>[];
-  /** Write a snapshot after this many events since the last one. Default 100. */
+  /**
+   * Write a snapshot after this many events since the last one (a command that emitted no event
+   * counts as one: its pack is still written). Loads read at most this many packs. Default 100.
+   */
   readonly snapshotEvery?: number;
 }
 

@@ -8,7 +8,7 @@ import {
 import { AppendConflictError, LimitExceededError, TroupeError } from '../errors/index.js';
 import type { Clock, IdSource } from '../ids/index.js';
 import type { ActorRef, EventRecord, Pack, Snapshot } from '../model/index.js';
-import { computeMerge, stateAt, type AncestryLimits } from '../resolution/index.js';
+import { computeMerge, snapshotWeight, stateAt, type AncestryLimits } from '../resolution/index.js';
 import { commandPack } from './commandPack.js';
 import type { EventStore } from '../store/index.js';
 import { VC, type VectorClock } from '../vectorClock/index.js';
@@ -112,7 +112,7 @@ export class Entity {
       this.loaded = {
         head: outcome.pack,
         state: outcome.state,
-        sinceSnapshot: outcome.snapshot ? 0 : current.sinceSnapshot + outcome.pack.events.length,
+        sinceSnapshot: outcome.snapshot ? 0 : current.sinceSnapshot + snapshotWeight(outcome.pack),
       };
       return {
         status: 'accepted',
@@ -174,8 +174,8 @@ export class Entity {
         this.loaded = { state: this.definition.initial(), sinceSnapshot: 0 };
         return this.loaded;
       }
-      const { state, eventsSinceSnapshot } = await stateAt(this.env.store, this.definition, this.actor, head.version);
-      this.loaded = { head, state, sinceSnapshot: eventsSinceSnapshot };
+      const { state, sinceSnapshot } = await stateAt(this.env.store, this.definition, this.actor, head.version);
+      this.loaded = { head, state, sinceSnapshot };
       return this.loaded;
     }
   }
@@ -217,7 +217,7 @@ export class Entity {
     });
     // Fold before persisting: an event handler that throws must not leave a pack behind.
     const state = fold(this.definition, current.state, pack.events);
-    const snapshotDue = current.sinceSnapshot + pack.events.length >= this.definition.snapshotEvery;
+    const snapshotDue = current.sinceSnapshot + snapshotWeight(pack) >= this.definition.snapshotEvery;
     return { status: 'accepted', pack, state, ...(snapshotDue ? { snapshot: { version: pack.version, state } } : {}) };
   }
 

@@ -237,4 +237,37 @@ describe('regressions', () => {
     expect(versions).toHaveLength(1);
     expect(view.state.balance).toBe(5);
   });
+
+  it('R14 commands that emit no event still count toward snapshots: a load reads at most snapshotEvery packs', async () => {
+    // A command that emits nothing still writes a pack (its id is recorded). Counting only events
+    // let such packs pile up without a snapshot, and every later load read all of them (I6).
+    const Touch = defineActor({
+      type: 'touch',
+      initial: () => ({ n: 0 }),
+      commands: { touch: () => [], add: () => [{ type: 'added', data: {} }] },
+      events: { added: (s: { n: number }) => ({ n: s.n + 1 }) },
+      snapshotEvery: 3,
+    });
+    const store = new MemoryStore();
+    const chainLengths: number[] = [];
+    const counting = Object.assign(Object.create(store) as MemoryStore, {
+      loadChain: async (actor: Parameters<MemoryStore['loadChain']>[0], key: string) => {
+        const chain = await store.loadChain(actor, key);
+        chainLengths.push(chain.packs.length);
+        return chain;
+      },
+    });
+    const touch = Touch.ref('t');
+    const writer = createRuntime({ actors: [Touch], store: counting });
+    for (let i = 0; i < 10; i++) await writer.send(touch, { type: 'touch', payload: {} });
+    await writer.send(touch, { type: 'add', payload: {} });
+    await writer.stop();
+    // A fresh runtime (nothing cached) loads the actor from the store.
+    const reader = createRuntime({ actors: [Touch], store: counting });
+    const view = await reader.inspect<{ n: number }>(touch);
+    await reader.stop();
+    expect(view.state.n).toBe(1);
+    expect(chainLengths.length).toBeGreaterThan(0);
+    expect(Math.max(...chainLengths)).toBeLessThanOrEqual(3);
+  });
 });

@@ -1,4 +1,4 @@
-export { computeMerge, stateAt, mergeReplica, type MergeOutcome } from './resolve.js';
+export { computeMerge, stateAt, mergeReplica, snapshotWeight, type MergeOutcome } from './resolve.js';
 export {
   commandHeads,
   findDivergence,

@@ -32,21 +32,31 @@ export interface MergeOutcome {
 
 /**
  * State at a version: nearest snapshot (or merge) on its chain plus the packs after it. When that
- * took `snapshotEvery` events or more (a history that arrived without snapshots), it saves one, so
- * the cost is paid once.
+ * took `snapshotEvery` or more (counted by `snapshotWeight`: a history that arrived without
+ * snapshots), it saves one, so the cost is paid once.
  */
 export async function stateAt(
   store: EventStore,
   definition: AnyActorDefinition,
   actor: ActorRef,
   version: VectorClock,
-): Promise<{ state: unknown; eventsSinceSnapshot: number }> {
+): Promise<{ state: unknown; sinceSnapshot: number }> {
   const chain = await store.loadChain(actor, VC.encode(version));
   const events = chain.packs.flatMap((p) => p.events);
   const state = fold(definition, chain.base ? chain.base.state : definition.initial(), events);
-  if (events.length < definition.snapshotEvery) return { state, eventsSinceSnapshot: events.length };
+  const sinceSnapshot = chain.packs.reduce((n, p) => n + snapshotWeight(p), 0);
+  if (sinceSnapshot < definition.snapshotEvery) return { state, sinceSnapshot };
   await store.saveSnapshot(actor, { version, state });
-  return { state, eventsSinceSnapshot: 0 };
+  return { state, sinceSnapshot: 0 };
+}
+
+/**
+ * What a pack counts toward `snapshotEvery`: its events, and at least 1. A command that emitted
+ * nothing still writes a pack (its command id is recorded), so counting events alone let a run of
+ * such packs grow without a snapshot, and a load read all of them (I6 bounds the packs a load reads).
+ */
+export function snapshotWeight(pack: { readonly events: readonly unknown[] }): number {
+  return Math.max(1, pack.events.length);
 }
 
 /**
