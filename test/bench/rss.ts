@@ -21,9 +21,9 @@
  * Baseline, in the same kind of child process: the raw fold (counter.ts) keeping N states in a Map
  * by actor key; mapBytes = (heap + external with the Map) - (after dropping it).
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type ActorRef, type Chain, type Changes, createRuntime, type EventStore, type MergeReport, MemoryStore, type Pack, runtimeDefaults, type Runtime } from '@troupe/runtime';
+import { runJsonChild } from './child.js';
 import { Counter, type CounterState, rawFoldOne } from './counter.js';
 
 export interface RssOptions {
@@ -196,21 +196,7 @@ const testDir = fileURLToPath(new URL('..', import.meta.url));
 
 /** Runs one point in a child process and returns its one JSON line. */
 function child<T>(args: readonly string[]): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const p = spawn(process.execPath, ['--expose-gc', '--max-old-space-size=8192', '--import', 'tsx', script, ...args], { cwd: testDir, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    p.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    p.once('error', reject);
-    p.once('exit', (code, signal) => {
-      const line = out.trim().split('\n').pop() ?? '';
-      if (code !== 0) return reject(new Error(`rss child ${args.join(' ')} exited ${code ?? signal}`));
-      try {
-        resolve(JSON.parse(line) as T);
-      } catch {
-        reject(new Error(`rss child ${args.join(' ')}: no result line (${line.slice(0, 200)})`));
-      }
-    });
-  });
+  return runJsonChild<T>(`rss ${args.join(' ')}`, script, args, { cwd: testDir, maxOldSpaceMiB: 8192 });
 }
 
 export async function benchRss(o: RssOptions, log: (text: string) => void): Promise<RssResults> {

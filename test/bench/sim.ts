@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRuntime, MemoryStore } from '@troupe/runtime';
 import { Counter, counterWorkload, Rng, simulate, type WorkloadCommand } from '@troupe/sim';
+import { runJsonChild } from './child.js';
+import type { SimMillionOptions, SimMillionResult } from './simMillion.js';
 import { collectGarbage, settle, type Summary, summarize } from './stats.js';
 
 /**
@@ -69,7 +70,8 @@ export interface SimResults {
 
 const mib = (bytes: number) => bytes / 2 ** 20;
 
-async function baseline(commands: readonly WorkloadCommand[], minCommands: number): Promise<number> {
+/** Plain-runtime commands/s over `commands`, sent one by one, repeated on fresh runtimes until `minCommands`. */
+export async function baseline(commands: readonly WorkloadCommand[], minCommands: number): Promise<number> {
   const repeats = Math.max(1, Math.ceil(minCommands / Math.max(1, commands.length)));
   let elapsed = 0;
   for (let r = 0; r < repeats; r++) {
@@ -85,7 +87,8 @@ async function baseline(commands: readonly WorkloadCommand[], minCommands: numbe
   return (commands.length * repeats) / (elapsed / 1000);
 }
 
-function commandList(seed: number, n: number, actors: number): WorkloadCommand[] {
+/** The counter workload's first `n` commands for a seed (same actor ids and payloads as the simulator draws). */
+export function commandList(seed: number, n: number, actors: number): WorkloadCommand[] {
   const rng = new Rng(seed);
   return Array.from({ length: n }, (_, i) => counterWorkload.nextCommand(rng, i, actors));
 }
@@ -156,7 +159,6 @@ export async function benchSim(options: SimBenchOptions, log: (text: string) => 
   };
 }
 
-import type { SimMillionOptions, SimMillionResult } from './simMillion.js';
 export type { SimMillionOptions, SimMillionResult };
 
 const simMillionScript = fileURLToPath(new URL('./simMillion.ts', import.meta.url));
@@ -168,22 +170,5 @@ const simMillionScript = fileURLToPath(new URL('./simMillion.ts', import.meta.ur
  */
 export async function benchSimMillion(options: SimMillionOptions, log: (text: string) => void, maxOldSpaceMiB = 16_384): Promise<SimMillionResult> {
   log(`sim-1m: ${options.steps} ticks x ${options.commandsPerTick} client steps, ${options.actors} actors, seed ${options.seed}, child process (--max-old-space-size=${maxOldSpaceMiB})`);
-  const child = spawn(process.execPath, ['--expose-gc', `--max-old-space-size=${maxOldSpaceMiB}`, '--import', 'tsx', simMillionScript, JSON.stringify(options)], {
-    cwd: dirname(simMillionScript),
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  // 'close', not 'exit': at 'exit' the child's stdout may not have been read yet (its result line lost).
-  const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (c, s) => resolve({ code: c, signal: s }));
-  });
-  if (code !== 0) throw new Error(`sim-1m child exited with ${code ?? signal}`);
-  const line = out.trim().split('\n').pop() ?? '';
-  try {
-    return JSON.parse(line) as SimMillionResult;
-  } catch {
-    throw new Error(`sim-1m child printed no result line (stdout ended with: ${line.slice(0, 200) || '(nothing)'})`);
-  }
+  return runJsonChild<SimMillionResult>('sim-1m', simMillionScript, [JSON.stringify(options)], { cwd: dirname(simMillionScript), maxOldSpaceMiB });
 }

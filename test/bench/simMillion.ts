@@ -4,8 +4,8 @@
  *   node --expose-gc --max-old-space-size=16384 --import tsx bench/simMillion.ts '{"steps":20000,...}'
  * Prints progress on stderr and one JSON line (`SimMillionResult`) on stdout.
  */
-import { createRuntime, MemoryStore } from '@troupe/runtime';
-import { Counter, counterWorkload, Rng, simulate } from '@troupe/sim';
+import { simulate } from '@troupe/sim';
+import { baseline, commandList } from './sim.js';
 
 export interface SimMillionOptions {
   readonly seed: number;
@@ -85,16 +85,7 @@ async function main(): Promise<void> {
   // The ticks' share of the commands is all of them (the heal sends none).
   const ticksRate = (report.counts.commands * 1000) / (ticksDoneAt - started);
 
-  const rng = new Rng(options.seed);
-  const runtime = createRuntime({ actors: [Counter], store: new MemoryStore() });
-  const commands = Array.from({ length: options.baselineCommands }, (_, i) => counterWorkload.nextCommand(rng, i, options.actors));
-  const t0 = performance.now();
-  for (const c of commands) {
-    const reply = await runtime.send(c.actor, { type: c.type, payload: c.payload } as never);
-    if (reply.status !== 'accepted') throw new Error(`baseline command was ${reply.status}`);
-  }
-  const baselineRate = (commands.length * 1000) / (performance.now() - t0);
-  await runtime.stop();
+  const baselineRate = await baseline(commandList(options.seed, options.baselineCommands, options.actors), options.baselineCommands);
 
   const result: SimMillionResult = {
     options,
