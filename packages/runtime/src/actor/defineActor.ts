@@ -96,8 +96,19 @@ export interface TypedRef<Def> extends ActorRef {
   readonly [definitionBrand]: Def;
 }
 
-/** An ActorRef without a definition's types: commands are checked at run time only. */
+/**
+ * An ActorRef without a definition's types: commands are checked at run time only. A TypedRef is
+ * deliberately not one (else `send` would accept any command on it); `untyped(ref)` converts.
+ */
 export type UntypedRef = ActorRef & { readonly [definitionBrand]?: undefined };
+
+/**
+ * The same actor as an UntypedRef: for commands only known at run time (parsed from JSON, read
+ * from a queue) sent to an actor you hold a typed ref of. The runtime still validates them.
+ */
+export function untyped(ref: ActorRef): UntypedRef {
+  return { type: ref.type, id: ref.id };
+}
 
 export type AnyActorDefinition = ActorDefinition<any, any, any>;
 

@@ -1,6 +1,7 @@
 export {
   defineActor,
   reject,
+  untyped,
   isRejection,
   defaultSnapshotEvery,
   type Rejection,

@@ -1,7 +1,7 @@
-import { TroupeError } from './troupeError.js';
+import { type RuntimeErrorCode, TroupeError } from './troupeError.js';
 
 /** The store's heads were not the ones the writer expected: someone else appended first. */
-export class AppendConflictError extends TroupeError {
+export class AppendConflictError extends TroupeError<RuntimeErrorCode> {
   readonly actorKey: string;
   readonly expected: readonly string[];
   readonly actual: readonly string[];

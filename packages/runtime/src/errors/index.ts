@@ -1,12 +1,16 @@
-export { TroupeError, type TroupeErrorCode } from './troupeError.js';
+export { TroupeError, type RuntimeErrorCode } from './troupeError.js';
 export { UnknownActorTypeError } from './unknownActorTypeError.js';
 export { UnknownCommandError } from './unknownCommandError.js';
+export { InvalidActorIdError } from './invalidActorIdError.js';
 export { InvalidPayloadError } from './invalidPayloadError.js';
+export { InvalidDecisionError } from './invalidDecisionError.js';
+export { InvalidDefinitionError } from './invalidDefinitionError.js';
+export { InvalidOptionError } from './invalidOptionError.js';
+export { InvalidCursorError } from './invalidCursorError.js';
 export { AppendConflictError } from './appendConflictError.js';
 export { CorruptDataError } from './corruptDataError.js';
 export { MissingAncestorError } from './missingAncestorError.js';
 export { LimitExceededError } from './limitExceededError.js';
 export { RuntimeStoppedError } from './runtimeStoppedError.js';
-export { InvalidDefinitionError } from './invalidDefinitionError.js';
 export { StoreUnavailableError } from './storeUnavailableError.js';
 export { VersionCollisionError } from './versionCollisionError.js';

@@ -1,6 +1,6 @@
-import { TroupeError } from './troupeError.js';
+import { type RuntimeErrorCode, TroupeError } from './troupeError.js';
 
-export class InvalidPayloadError extends TroupeError {
+export class InvalidPayloadError extends TroupeError<RuntimeErrorCode> {
   readonly actorType: string;
   readonly command: string;
   readonly reason: string;

@@ -1,26 +1,31 @@
-/** Stable machine-readable codes of every error troupe throws or returns. */
-export type TroupeErrorCode =
+/**
+ * Stable machine-readable codes of the errors the runtime throws. Each package owns its codes
+ * (`@troupe/rabbitmq` has the bus's, `@troupe/redis` the Redis store's); they all extend `TroupeError`.
+ */
+export type RuntimeErrorCode =
   | 'UNKNOWN_ACTOR_TYPE'
   | 'UNKNOWN_COMMAND'
+  | 'INVALID_ACTOR_ID'
   | 'INVALID_PAYLOAD'
-  | 'COMMAND_REJECTED'
+  | 'INVALID_DECISION'
+  | 'INVALID_DEFINITION'
+  | 'INVALID_OPTION'
+  | 'INVALID_CURSOR'
   | 'APPEND_CONFLICT'
   | 'CORRUPT_DATA'
   | 'MISSING_ANCESTOR'
   | 'RUNTIME_STOPPED'
   | 'LIMIT_EXCEEDED'
-  | 'INVALID_DEFINITION'
   | 'STORE_UNAVAILABLE'
-  | 'VERSION_COLLISION'
-  | 'BUS_UNAVAILABLE'
-  | 'COMMAND_TIMEOUT'
-  | 'COMMAND_FAILED'
-  | 'TOPOLOGY_MISMATCH';
+  | 'VERSION_COLLISION';
 
-/** Base class: every operating error carries a stable `code` callers can switch on. */
-export class TroupeError extends Error {
-  readonly code: TroupeErrorCode;
-  constructor(code: TroupeErrorCode, message: string, options?: { cause?: unknown }) {
+/**
+ * Base class: every operating error of troupe carries a stable `code` callers can switch on. The
+ * type parameter is the code list of the package that throws it.
+ */
+export class TroupeError<Code extends string = string> extends Error {
+  readonly code: Code;
+  constructor(code: Code, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;

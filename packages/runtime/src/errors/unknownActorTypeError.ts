@@ -1,6 +1,6 @@
-import { TroupeError } from './troupeError.js';
+import { type RuntimeErrorCode, TroupeError } from './troupeError.js';
 
-export class UnknownActorTypeError extends TroupeError {
+export class UnknownActorTypeError extends TroupeError<RuntimeErrorCode> {
   readonly actorType: string;
   constructor(actorType: string, known: readonly string[]) {
     super(

@@ -1,6 +1,6 @@
-import { TroupeError } from './troupeError.js';
+import { type RuntimeErrorCode, TroupeError } from './troupeError.js';
 
-export class UnknownCommandError extends TroupeError {
+export class UnknownCommandError extends TroupeError<RuntimeErrorCode> {
   readonly actorType: string;
   readonly command: string;
   constructor(actorType: string, command: string, known: readonly string[]) {

@@ -1,11 +1,11 @@
-import { TroupeError } from './troupeError.js';
+import { type RuntimeErrorCode, TroupeError } from './troupeError.js';
 
 /**
  * Two different packs claim one version of an actor. Versions are unique only if every replica
  * writing an actor has its own replicaId: this is almost always two replicas configured with the
  * same one (e.g. both left at the default 'local').
  */
-export class VersionCollisionError extends TroupeError {
+export class VersionCollisionError extends TroupeError<RuntimeErrorCode> {
   readonly actorKey: string;
   readonly version: string;
   constructor(actorKey: string, version: string) {

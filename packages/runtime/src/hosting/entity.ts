@@ -1,27 +1,14 @@
-import {
-  type AnyActorDefinition,
-  type DecideContext,
-  compareEvents,
-  fold,
-  isRejection,
-} from '../actor/index.js';
-import { AppendConflictError, LimitExceededError, TroupeError } from '../errors/index.js';
+import { type AnyActorDefinition, type DecideContext, fold, isRejection } from '../actor/index.js';
+import { AppendConflictError, InvalidDecisionError, LimitExceededError } from '../errors/index.js';
 import type { Clock, IdSource } from '../ids/index.js';
-import type { ActorRef, EventRecord, Pack, Snapshot } from '../model/index.js';
-import { computeMerge, snapshotWeight, stateAt, type AncestryLimits } from '../resolution/index.js';
+import type { ActorRef, Pack, Snapshot } from '../model/index.js';
+import { type AncestryLimits, copiesOf, snapshotWeight, stateAt, survivingCopy } from '../resolution/index.js';
+import type { MergeStrategy } from './mergeStrategyOption.js';
 import { commandPack } from './commandPack.js';
 import type { EventStore } from '../store/index.js';
-import { VC, type VectorClock } from '../vectorClock/index.js';
+import { VC } from '../vectorClock/index.js';
+import type { guardedObserver } from './observer.js';
 import type { ActorView, CommandReply, ResolveReply } from './replies.js';
-
-/** Which of two copies of one command a merge keeps: the one whose first event replays first. */
-function preferredCopy(a: { events: EventRecord[]; key: string }, b: { events: EventRecord[]; key: string }): boolean {
-  const ea = a.events[0];
-  const eb = b.events[0];
-  if (ea && eb) return compareEvents(ea, eb) < 0;
-  if (ea || eb) return ea !== undefined;
-  return a.key < b.key;
-}
 
 /** A command as it reaches an entity, validated. */
 export interface CommandEnvelope {
@@ -48,13 +35,11 @@ export interface EntityEnvironment {
   readonly conflictRetriesMax: number;
   readonly eventsPerCommandMax: number;
   readonly ancestryLimits: AncestryLimits;
-  readonly onResolved?: (actor: ActorRef, reply: ResolveReply) => void;
-  /** How heads are merged: `computeMerge` unless a test plugs in another (see RuntimeOptions.mergeStrategy). */
+  /** How heads are merged: `computeMerge` unless a test plugs one in (`withMergeStrategy` of the testkit). */
   readonly mergeStrategy: MergeStrategy;
+  readonly observer: ReturnType<typeof guardedObserver>;
 }
 
-/** Computes the merge pack of several heads; `computeMerge` is the one troupe ships. */
-export type MergeStrategy = typeof computeMerge;
 
 interface Loaded {
   readonly head?: Pack;
@@ -98,6 +83,7 @@ export class Entity {
         await this.env.store.append(outcome.pack, current.head ? [VC.encode(current.head.version)] : [], outcome.snapshot);
       } catch (error) {
         if (!(error instanceof AppendConflictError)) throw error;
+        this.conflicted(error, attempt);
         this.loaded = undefined;
         if (attempt >= this.env.conflictRetriesMax) throw error;
         // Whoever moved the head may have applied this very command (another worker given the
@@ -135,16 +121,27 @@ export class Entity {
       const heads = await this.env.store.heads(this.actor);
       if (heads.length <= 1) return { resolved: false, headsMerged: heads.length, compensations: [], version: heads[0]?.version };
       try {
-        return await this.mergeHeads(heads);
+        return await this.mergeHeads(heads, attempt);
       } catch (error) {
         if (!(error instanceof AppendConflictError) || attempt >= this.env.conflictRetriesMax) throw error;
       }
     }
   }
 
-  private async mergeHeads(heads: Pack[]): Promise<ResolveReply> {
-    const outcome = await this.env.mergeStrategy(this.env.store, this.definition, this.actor, heads, this.env.ancestryLimits);
-    await this.env.store.append(outcome.pack, heads.map((h) => VC.encode(h.version)));
+  private async mergeHeads(heads: Pack[], attempt: number): Promise<ResolveReply> {
+    const observation = { actor: this.actor, replica: this.env.replicaId };
+    const startedMs = this.env.clock.now();
+    this.env.observer.resolving({ ...observation, heads });
+    let outcome: Awaited<ReturnType<MergeStrategy>>;
+    try {
+      outcome = await this.env.mergeStrategy(this.env.store, this.definition, this.actor, heads, this.env.ancestryLimits);
+      await this.env.store.append(outcome.pack, heads.map((h) => VC.encode(h.version)));
+    } catch (error) {
+      if (error instanceof AppendConflictError) this.conflicted(error, attempt);
+      else this.env.observer.resolutionFailed({ ...observation, error });
+      throw error;
+    }
+    this.env.observer.resolved({ ...observation, outcome, durationMs: Math.max(0, this.env.clock.now() - startedMs) });
     this.loaded = { head: outcome.pack, state: outcome.state, sinceSnapshot: 0 };
     const reply: ResolveReply = {
       resolved: true,
@@ -152,7 +149,6 @@ export class Entity {
       headsMerged: outcome.heads.length,
       compensations: outcome.compensations,
     };
-    this.env.onResolved?.(this.actor, reply);
     return reply;
   }
 
@@ -162,7 +158,7 @@ export class Entity {
       const heads = await this.env.store.heads(this.actor);
       if (heads.length > 1) {
         try {
-          await this.mergeHeads(heads);
+          await this.mergeHeads(heads, attempt);
           return this.loaded!;
         } catch (error) {
           if (!(error instanceof AppendConflictError) || attempt >= this.env.conflictRetriesMax) throw error;
@@ -172,10 +168,12 @@ export class Entity {
       const head = heads[0];
       if (!head) {
         this.loaded = { state: this.definition.initial(), sinceSnapshot: 0 };
+        this.env.observer.loaded({ actor: this.actor, replica: this.env.replicaId, version: undefined, packsRead: 0, fromSnapshot: false });
         return this.loaded;
       }
-      const { state, sinceSnapshot } = await stateAt(this.env.store, this.definition, this.actor, head.version);
+      const { state, sinceSnapshot, packsRead, fromSnapshot } = await stateAt(this.env.store, this.definition, this.actor, head.version);
       this.loaded = { head, state, sinceSnapshot };
+      this.env.observer.loaded({ actor: this.actor, replica: this.env.replicaId, version: head.version, packsRead, fromSnapshot });
       return this.loaded;
     }
   }
@@ -194,14 +192,14 @@ export class Entity {
     });
     if (isRejection(decision)) return { status: 'rejected', commandId: command.commandId, reason: decision.reason };
     if (!Array.isArray(decision)) {
-      throw new TroupeError('INVALID_DEFINITION', `${this.definition.type}.${command.type} returned neither an array of events nor reject(reason)`);
+      throw new InvalidDecisionError(this.definition.type, command.type, 'the command handler returned neither an array of events nor reject(reason)');
     }
     if (decision.length > this.env.eventsPerCommandMax) {
       throw new LimitExceededError('eventsPerCommandMax', `${this.definition.type}.${command.type} emitted ${decision.length} events, more than ${this.env.eventsPerCommandMax}`);
     }
     for (const e of decision as { type?: unknown }[]) {
       if (!e || typeof e.type !== 'string' || !Object.hasOwn(this.definition.events, e.type)) {
-        throw new TroupeError('INVALID_DEFINITION', `${this.definition.type}.${command.type} emitted an event of unknown type '${e?.type}'`);
+        throw new InvalidDecisionError(this.definition.type, command.type, `emitted an event of unknown type '${String(e?.type)}' (declare it in the definition's events)`);
       }
     }
     const pack = commandPack({
@@ -235,14 +233,20 @@ export class Entity {
   private async earlierResult(commandId: string): Promise<CommandReply | undefined> {
     const versions = await this.env.store.commandVersions(this.actor, commandId);
     if (versions.length === 0) return undefined;
-    const keys = versions.map(VC.encode);
-    const packs = await this.env.store.getPacks(this.actor, keys);
-    let best: { version: VectorClock; events: EventRecord[]; key: string } | undefined;
-    packs.forEach((pack, i) => {
-      const events = (pack?.events ?? []).filter((e) => e.causationId === commandId);
-      const candidate = { version: versions[i]!, events, key: keys[i]! };
-      if (!best || preferredCopy(candidate, best)) best = candidate;
+    const packs = await this.env.store.getPacks(this.actor, versions.map(VC.encode));
+    const held = packs.filter((pack): pack is Pack => pack !== undefined);
+    if (held.length === 0) return undefined;
+    const survivor = survivingCopy(copiesOf(commandId, held));
+    return { status: 'accepted', commandId, version: survivor.pack.version, events: [...survivor.events], duplicate: true };
+  }
+
+  private conflicted(error: AppendConflictError, attempt: number): void {
+    this.env.observer.appendConflict({
+      actor: this.actor,
+      replica: this.env.replicaId,
+      attempt,
+      expectedHeads: error.expected,
+      actualHeads: error.actual,
     });
-    return { status: 'accepted', commandId, version: best!.version, events: best!.events, duplicate: true };
   }
 }

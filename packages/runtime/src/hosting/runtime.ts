@@ -1,7 +1,9 @@
 import nact from 'nact';
 import type { AnyActorDefinition, CommandOf, CommandOptions, TypedRef, UntypedRef } from '../actor/index.js';
 import {
+  InvalidActorIdError,
   InvalidDefinitionError,
+  InvalidOptionError,
   InvalidPayloadError,
   LimitExceededError,
   RuntimeStoppedError,
@@ -14,7 +16,9 @@ import { type ActorRef, actorKey } from '../model/index.js';
 import { type AncestryLimits, computeMerge, defaultAncestryLimits } from '../resolution/index.js';
 import { type EventStore, MemoryStore } from '../store/index.js';
 import { VC } from '../vectorClock/index.js';
-import { type CommandEnvelope, Entity, type MergeStrategy } from './entity.js';
+import { type CommandEnvelope, Entity } from './entity.js';
+import { mergeStrategyOf } from './mergeStrategyOption.js';
+import { type RuntimeObserver, guardedObserver } from './observer.js';
 import type { ActorView, CommandReply, ResolveReply } from './replies.js';
 
 export interface RuntimeOptions {
@@ -30,8 +34,13 @@ export interface RuntimeOptions {
   readonly clock?: Clock;
   /** Event id source. Default: FlakeIdSource on `clock` and `machineId`. */
   readonly idSource?: IdSource;
-  /** Passivate an actor idle this long, ms. Default 60,000. */
+  /** Passivate an actor idle this long, ms on `clock`. Default 60,000. */
   readonly idleTimeoutMs?: number;
+  /**
+   * How often a timer looks for idle actors, in real ms. Default: half of `idleTimeoutMs`, within
+   * 10..5,000. 0 = no timer: call `passivateIdle()` yourself (a simulator on a virtual clock does).
+   */
+  readonly idleSweepEveryMs?: number;
   /** Passivate least recently used idle actors beyond this many live ones. Default 100,000. */
   readonly liveActorsMax?: number;
   /** Most messages queued for one actor; more are refused with LimitExceededError. Default 10,000. */
@@ -42,13 +51,11 @@ export interface RuntimeOptions {
   readonly eventsPerCommandMax?: number;
   /** Limits of divergence resolution. */
   readonly ancestryLimits?: Partial<AncestryLimits>;
-  /** Called after this runtime wrote a merge pack. */
-  readonly onResolved?: (actor: ActorRef, reply: ResolveReply) => void;
   /**
-   * Replaces divergence resolution. Default `computeMerge`. Only for testing checkers: the
-   * simulator plugs in deliberately broken resolutions to show that its checkers catch them.
+   * Told of append conflicts, resolutions (with their merge details), loads and passivations:
+   * for metrics, logs and simulators. Default: none. See `RuntimeObserver`.
    */
-  readonly mergeStrategy?: MergeStrategy;
+  readonly observer?: RuntimeObserver;
 }
 
 export const runtimeDefaults = {
@@ -72,7 +79,9 @@ interface Settle<T> {
 
 interface Live {
   readonly ref: nact.Ref<Message>;
+  readonly actor: ActorRef;
   pending: number;
+  /** On the runtime's clock. */
   lastUsedMs: number;
 }
 
@@ -90,7 +99,9 @@ export class Runtime {
   private readonly live = new Map<string, Live>();
   private readonly options: Required<Pick<RuntimeOptions, 'idleTimeoutMs' | 'liveActorsMax' | 'mailboxMax'>>;
   private readonly environment: ConstructorParameters<typeof Entity>[2];
-  private readonly sweeper: NodeJS.Timeout;
+  private readonly sweeper: NodeJS.Timeout | undefined;
+  private readonly clock: Clock;
+  private readonly observer: ReturnType<typeof guardedObserver>;
   private pendingTotal = 0;
   private drained: (() => void) | undefined;
   private stopped = false;
@@ -104,14 +115,16 @@ export class Runtime {
     }
     this.replicaId = options.replicaId ?? runtimeDefaults.replicaId;
     if (!VC.isValidReplicaId(this.replicaId)) {
-      throw new InvalidDefinitionError(`replicaId must be 1-64 characters of [A-Za-z0-9_.-], got '${this.replicaId}'`);
+      throw new InvalidOptionError('replicaId', `must be 1-64 characters of [A-Za-z0-9_.-], got '${this.replicaId}'`);
     }
     this.store = options.store ?? new MemoryStore();
     const clock = options.clock ?? systemClock;
+    this.clock = clock;
+    this.observer = guardedObserver(options.observer);
     const machineId = options.machineId ?? machineIdFor(this.replicaId);
     const ancestryLimits = { ...defaultAncestryLimits, ...options.ancestryLimits };
     if (!Number.isInteger(ancestryLimits.headsMax) || ancestryLimits.headsMax < 2 || ancestryLimits.headsMax > 30) {
-      throw new InvalidDefinitionError(`ancestryLimits.headsMax must be an integer in 2..30, got ${ancestryLimits.headsMax}`);
+      throw new InvalidOptionError('ancestryLimits.headsMax', `must be an integer in 2..30, got ${ancestryLimits.headsMax}`);
     }
     this.environment = {
       store: this.store,
@@ -121,18 +134,23 @@ export class Runtime {
       conflictRetriesMax: options.conflictRetriesMax ?? runtimeDefaults.conflictRetriesMax,
       eventsPerCommandMax: options.eventsPerCommandMax ?? runtimeDefaults.eventsPerCommandMax,
       ancestryLimits,
-      mergeStrategy: options.mergeStrategy ?? computeMerge,
-      ...(options.onResolved ? { onResolved: options.onResolved } : {}),
+      mergeStrategy: mergeStrategyOf(options) ?? computeMerge,
+      observer: this.observer,
     };
     this.options = {
       idleTimeoutMs: options.idleTimeoutMs ?? runtimeDefaults.idleTimeoutMs,
       liveActorsMax: options.liveActorsMax ?? runtimeDefaults.liveActorsMax,
       mailboxMax: options.mailboxMax ?? runtimeDefaults.mailboxMax,
     };
+    const sweepEveryMs = options.idleSweepEveryMs ?? Math.max(10, Math.min(this.options.idleTimeoutMs / 2, 5_000));
+    if (!Number.isFinite(sweepEveryMs) || sweepEveryMs < 0) {
+      throw new InvalidOptionError('idleSweepEveryMs', `must be 0 (no timer) or a positive number of ms, got ${sweepEveryMs}`);
+    }
     this.system = nact.start();
-    const sweepEveryMs = Math.max(10, Math.min(this.options.idleTimeoutMs / 2, 5_000));
-    this.sweeper = setInterval(() => this.passivateIdle(), sweepEveryMs);
-    this.sweeper.unref();
+    if (sweepEveryMs > 0) {
+      this.sweeper = setInterval(() => this.passivateIdle(), sweepEveryMs);
+      this.sweeper.unref();
+    }
   }
 
   /** Types of the actors this runtime hosts. */
@@ -147,7 +165,7 @@ export class Runtime {
 
   /**
    * Sends a command and resolves to accepted (version, events) or rejected (reason).
-   * Rejects with UnknownActorTypeError, UnknownCommandError or InvalidPayloadError for bad input
+   * Rejects with UnknownActorTypeError, InvalidActorIdError, UnknownCommandError or InvalidPayloadError for bad input
    * (nothing is persisted), with AppendConflictError after too many conflicts, and with the
    * store's errors.
    */
@@ -165,7 +183,7 @@ export class Runtime {
   /** Merges the actor's heads if it has diverged; serialized with its commands. */
   resolve(ref: ActorRef): Promise<ResolveReply> {
     try {
-      this.definitionOf(ref);
+      this.checkedDefinitionOf(ref);
       return this.enqueue(ref, (done) => ({ kind: 'resolve', done }));
     } catch (error) {
       return Promise.reject(error);
@@ -175,7 +193,7 @@ export class Runtime {
   /** Current version and state of an actor, read through its mailbox (resolving first if diverged). */
   inspect<State = unknown>(ref: ActorRef): Promise<ActorView<State>> {
     try {
-      this.definitionOf(ref);
+      this.checkedDefinitionOf(ref);
       return this.enqueue(ref, (done) => ({ kind: 'view', done })) as Promise<ActorView<State>>;
     } catch (error) {
       return Promise.reject(error);
@@ -190,17 +208,14 @@ export class Runtime {
 
   private async drainAndStop(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.sweeper);
+    if (this.sweeper) clearInterval(this.sweeper);
     if (this.pendingTotal > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     nact.stop(this.system);
     this.live.clear();
   }
 
   private validate(ref: ActorRef, command: { readonly type: string; readonly payload?: unknown } & CommandOptions): CommandEnvelope {
-    const definition = this.definitionOf(ref);
-    if (!isIdentifier(ref.id)) {
-      throw new InvalidPayloadError(definition.type, String(command?.type), 'actor id must be a string of 1-256 characters of well-formed Unicode');
-    }
+    const definition = this.checkedDefinitionOf(ref);
     if (!command || typeof command.type !== 'string' || !Object.hasOwn(definition.commands, command.type)) {
       throw new UnknownCommandError(definition.type, String(command?.type), definition.commandNames);
     }
@@ -234,6 +249,13 @@ export class Runtime {
     };
   }
 
+  /** The definition of a ref's type, after checking the id too: bad refs never reach an entity. */
+  private checkedDefinitionOf(ref: ActorRef): AnyActorDefinition {
+    const definition = this.definitionOf(ref);
+    if (!isIdentifier(ref.id)) throw new InvalidActorIdError(definition.type, ref.id);
+    return definition;
+  }
+
   private definitionOf(ref: ActorRef): AnyActorDefinition {
     if (this.stopped) throw new RuntimeStoppedError();
     const definition = ref && this.definitions.get(ref.type);
@@ -249,7 +271,7 @@ export class Runtime {
       );
     }
     live.pending++;
-    live.lastUsedMs = Date.now();
+    live.lastUsedMs = this.clock.now();
     this.pendingTotal++;
     return new Promise<T>((resolve, reject) => {
       const finish = () => {
@@ -284,7 +306,7 @@ export class Runtime {
       },
       `e${(this.nameCounter++).toString(36)}`,
     ) as nact.Ref<Message>;
-    const live: Live = { ref: nactRef, pending: 0, lastUsedMs: Date.now() };
+    const live: Live = { ref: nactRef, pending: 0, lastUsedMs: this.clock.now(), actor };
     this.live.set(key, live);
     return live;
   }
@@ -294,23 +316,36 @@ export class Runtime {
     for (const [key, live] of this.live) {
       if (toFree === 0) break;
       if (live.pending > 0) continue;
-      this.passivate(key, live);
+      this.passivate(key, live, 'capacity');
       toFree--;
     }
   }
 
-  private passivateIdle(): void {
-    const cutoff = Date.now() - this.options.idleTimeoutMs;
+  /**
+   * Passivates every actor with no queued message that was last used `idleTimeoutMs` or more ago
+   * on the runtime's clock; returns how many. A timer calls it (`idleSweepEveryMs`); with the timer
+   * off, the host calls it at points of its choosing (a simulator, deterministically).
+   */
+  passivateIdle(): number {
+    const cutoff = this.clock.now() - this.options.idleTimeoutMs;
+    let passivated = 0;
     for (const [key, live] of this.live) {
-      if (live.lastUsedMs > cutoff) break; // LRU order: everything after is more recent
-      if (live.pending === 0) this.passivate(key, live);
+      // LRU order by use, so the first one used after the cutoff ends the scan. A clock that
+      // stepped back can leave an older entry with a later time: it waits for a later sweep.
+      if (live.lastUsedMs > cutoff) break;
+      if (live.pending === 0) {
+        this.passivate(key, live, 'idle');
+        passivated++;
+      }
     }
+    return passivated;
   }
 
   /** Removes and stops in one synchronous step, so no message can reach a stopped nact actor. */
-  private passivate(key: string, live: Live): void {
+  private passivate(key: string, live: Live, reason: 'idle' | 'capacity'): void {
     this.live.delete(key);
     nact.stop(live.ref);
+    this.observer.passivated({ actor: live.actor, replica: this.replicaId, reason });
   }
 }
 

@@ -1,4 +1,5 @@
-export { computeMerge, stateAt, mergeReplica, snapshotWeight, type MergeOutcome } from './resolve.js';
+export { computeMerge, stateAt, mergeReplica, snapshotWeight, type MergeOutcome, type StateAt } from './resolve.js';
+export { survivingCopy, copiesOf, type CommandCopy } from './survivingCopy.js';
 export {
   commandHeads,
   findDivergence,

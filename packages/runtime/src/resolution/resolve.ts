@@ -3,7 +3,8 @@ import { InvalidDefinitionError, TroupeError } from '../errors/index.js';
 import { type ActorRef, type EventRecord, type Pack, actorKey } from '../model/index.js';
 import type { EventStore } from '../store/index.js';
 import { VC, type VectorClock } from '../vectorClock/index.js';
-import { type AncestryLimits, cmpKey, commandHeads, defaultAncestryLimits, findDivergence } from './ancestry.js';
+import { type AncestryLimits, commandHeads, defaultAncestryLimits, findDivergence } from './ancestry.js';
+import { copiesOf, survivingCopy } from './survivingCopy.js';
 import { tick } from './hybridTime.js';
 
 /** Label written as `replica` on merge packs and their events: merges belong to no single replica. */
@@ -40,14 +41,26 @@ export async function stateAt(
   definition: AnyActorDefinition,
   actor: ActorRef,
   version: VectorClock,
-): Promise<{ state: unknown; sinceSnapshot: number }> {
+): Promise<StateAt> {
   const chain = await store.loadChain(actor, VC.encode(version));
   const events = chain.packs.flatMap((p) => p.events);
   const state = fold(definition, chain.base ? chain.base.state : definition.initial(), events);
   const sinceSnapshot = chain.packs.reduce((n, p) => n + snapshotWeight(p), 0);
-  if (sinceSnapshot < definition.snapshotEvery) return { state, sinceSnapshot };
+  const read = { packsRead: chain.packs.length, fromSnapshot: chain.base !== undefined };
+  if (sinceSnapshot < definition.snapshotEvery) return { state, sinceSnapshot, ...read };
   await store.saveSnapshot(actor, { version, state });
-  return { state, sinceSnapshot: 0 };
+  return { state, sinceSnapshot: 0, ...read };
+}
+
+/** What `stateAt` read and folded. */
+export interface StateAt {
+  readonly state: unknown;
+  /** Weight (`snapshotWeight`) of the packs since the last snapshot at that version; 0 right after one was saved. */
+  readonly sinceSnapshot: number;
+  /** Packs folded on top of the base. */
+  readonly packsRead: number;
+  /** The fold started from a snapshot or a merge pack's state, not from `initial()`. */
+  readonly fromSnapshot: boolean;
 }
 
 /**
@@ -102,7 +115,7 @@ export async function computeMerge(
 
   // A command retried at two replicas during a partition was applied on both branches: keep the
   // events of the pack that replays first, drop the other's.
-  const owners = duplicateCommandOwners(divergence.packs.map((p) => p.pack), all, packOf);
+  const owners = duplicateCommandOwners(divergence.packs.map((p) => p.pack));
   const replayed: EventRecord[] = [];
   const dropped = new Set<EventRecord>();
   for (const event of all) {
@@ -176,25 +189,20 @@ function replayOrExplain(definition: AnyActorDefinition, actor: ActorRef, state:
   return current;
 }
 
-/** For each command id applied by more than one pack, the key of the pack whose events replay first. */
-function duplicateCommandOwners(
-  packs: readonly Pack[],
-  ordered: readonly EventRecord[],
-  packOf: ReadonlyMap<EventRecord, string>,
-): Map<string, string> {
-  const packsByCommand = new Map<string, string[]>();
+/** For each command id applied by more than one pack, the key of the copy that survives (`survivingCopy`). */
+function duplicateCommandOwners(packs: readonly Pack[]): Map<string, string> {
+  const packsByCommand = new Map<string, Pack[]>();
   for (const pack of packs) {
     for (const commandId of pack.commandIds) {
-      const keys = packsByCommand.get(commandId) ?? [];
-      keys.push(VC.encode(pack.version));
-      packsByCommand.set(commandId, keys);
+      const holding = packsByCommand.get(commandId) ?? [];
+      holding.push(pack);
+      packsByCommand.set(commandId, holding);
     }
   }
   const owners = new Map<string, string>();
-  for (const [commandId, keys] of packsByCommand) {
-    if (keys.length < 2) continue;
-    const first = ordered.find((e) => e.causationId === commandId && keys.includes(packOf.get(e)!));
-    owners.set(commandId, first ? packOf.get(first)! : [...keys].sort(cmpKey)[0]!);
+  for (const [commandId, holding] of packsByCommand) {
+    if (holding.length < 2) continue;
+    owners.set(commandId, survivingCopy(copiesOf(commandId, holding)).key);
   }
   return owners;
 }

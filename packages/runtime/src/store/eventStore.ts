@@ -21,6 +21,11 @@ export interface Changes {
   readonly cursor: string;
 }
 
+export interface HistoryOptions {
+  /** Most packs to return; an actor with more throws LimitExceededError. Default `historyPacksMax` (10,000). */
+  readonly limit?: number;
+}
+
 export interface MergeReport {
   /** Packs that were new here. */
   readonly added: number;
@@ -68,7 +73,8 @@ export interface EventStore {
 
   /**
    * Packs appended or merged here after `cursor` (undefined = from the start), at most `limit`
-   * of them (exactly `limit` when that many are available). One actor's packs come in the order
+   * of them (exactly `limit` when that many are available). A cursor this store did not hand out,
+   * or one past the end of its log (as after restoring an older backup), throws InvalidCursorError. One actor's packs come in the order
    * they became durable here, so a pack always comes after its parents; packs of different actors
    * may interleave in any order (a sharded store keeps one log per shard).
    */
@@ -82,6 +88,15 @@ export interface EventStore {
    * A different pack under a version already held throws VersionCollisionError.
    */
   merge(packs: readonly Pack[], snapshots?: readonly ActorSnapshot[]): Promise<MergeReport>;
+
+  /**
+   * Every pack of the actor held here, each after its parents: ordered by `causalOrder` (the sum
+   * of the version's counters, then the version key), so two stores holding the same packs list
+   * them alike. Command, merged-in and merge packs alike; empty for an unknown actor. For
+   * inspection and tools (the write path never reads a whole history): at most `limit` packs
+   * (default `historyPacksMax`, 10,000), more throws LimitExceededError naming `limit`.
+   */
+  history(actor: ActorRef, options?: HistoryOptions): Promise<Pack[]>;
 
   /** Releases connections. The store must not be used afterwards. */
   close(): Promise<void>;

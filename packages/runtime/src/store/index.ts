@@ -1,3 +1,4 @@
-export type { EventStore, Chain, Changes, MergeReport } from './eventStore.js';
+export type { EventStore, Chain, Changes, HistoryOptions, MergeReport } from './eventStore.js';
+export { causalOrder, historyPacksMax } from './causalOrder.js';
 export { MemoryStore } from './memoryStore.js';
 export { nextHeads, sameKeySet } from './heads.js';

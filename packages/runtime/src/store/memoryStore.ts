@@ -1,8 +1,9 @@
 import { decodePack, decodeValue, encodePack, encodeValue } from '../codec/index.js';
-import { AppendConflictError, MissingAncestorError, VersionCollisionError } from '../errors/index.js';
+import { AppendConflictError, InvalidCursorError, LimitExceededError, MissingAncestorError, VersionCollisionError } from '../errors/index.js';
 import { type ActorRef, type ActorSnapshot, type Pack, type Snapshot, actorKey, packFingerprint } from '../model/index.js';
 import { VC, type VectorClock } from '../vectorClock/index.js';
-import type { Chain, Changes, EventStore, MergeReport } from './eventStore.js';
+import { causalOrder, historyPacksMax } from './causalOrder.js';
+import type { Chain, Changes, EventStore, HistoryOptions, MergeReport } from './eventStore.js';
 import { nextHeads, sameKeySet } from './heads.js';
 
 interface ActorRecord {
@@ -97,7 +98,7 @@ export class MemoryStore implements EventStore {
 
   async changesSince(cursor: string | undefined, limit: number): Promise<Changes> {
     this.assertOpen();
-    const start = cursor === undefined ? 0 : Number(cursor);
+    const start = cursor === undefined ? 0 : this.position(cursor);
     const end = Math.min(this.log.length, start + limit);
     const packs: Pack[] = [];
     const snapshots: ActorSnapshot[] = [];
@@ -203,6 +204,27 @@ export class MemoryStore implements EventStore {
       this.actors.set(key, record);
     }
     return record;
+  }
+
+  async history(actor: ActorRef, options: HistoryOptions = {}): Promise<Pack[]> {
+    this.assertOpen();
+    const limit = options.limit ?? historyPacksMax;
+    const record = this.actors.get(actorKey(actor));
+    if (!record) return [];
+    if (record.packs.size > limit) {
+      throw new LimitExceededError('limit', `${actorKey(actor)} has ${record.packs.size} packs, more than the history limit of ${limit}`);
+    }
+    return causalOrder([...record.packs.keys()].map((key) => this.decode(record, key)!));
+  }
+
+  /** A cursor of this store is a position in its log: a decimal integer from 0 to the log's length. */
+  private position(cursor: string): number {
+    if (!/^(0|[1-9][0-9]{0,15})$/.test(cursor)) throw new InvalidCursorError(cursor, 'a MemoryStore cursor is a log position (a decimal integer)');
+    const position = Number(cursor);
+    if (position > this.log.length) {
+      throw new InvalidCursorError(cursor, `it is ahead of this store's log, which holds ${this.log.length} entries (a cursor of another store, or of this one before it lost data?)`);
+    }
+    return position;
   }
 
   private decode(record: ActorRecord, key: string): Pack | undefined {

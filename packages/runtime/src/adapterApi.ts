@@ -1,0 +1,23 @@
+/**
+ * `@troupe/runtime/store`: what the author of an EventStore (or of a tool that reads stores: a
+ * replicator, an inspector) needs beside the root: the pack model, version clocks, the codec,
+ * event ids, head bookkeeping and the store errors. App authors need none of it.
+ */
+export type { EventStore, Chain, Changes, HistoryOptions, MergeReport } from './store/index.js';
+export { causalOrder, historyPacksMax, nextHeads, sameKeySet } from './store/index.js';
+export { type ActorRef, type EventRecord, type Pack, type PackKind, type Snapshot, type ActorSnapshot, actorKey } from './model/index.js';
+export { fnv1a32, packFingerprint } from './model/index.js';
+export { VC, type VectorClock, type Ordering } from './vectorClock/index.js';
+export { canonical, encodeValue, decodeValue, encodePack, decodePack, packFormatVersion } from './codec/index.js';
+export { type EventId, type IdSource, type FlakeIdSourceOptions, FlakeIdSource, parseEventId, machineIdFor } from './ids/index.js';
+export {
+  TroupeError,
+  type RuntimeErrorCode,
+  AppendConflictError,
+  CorruptDataError,
+  InvalidCursorError,
+  LimitExceededError,
+  MissingAncestorError,
+  StoreUnavailableError,
+  VersionCollisionError,
+} from './errors/index.js';
