@@ -1,7 +1,6 @@
-import { createRequire } from 'node:module';
-import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AnyActorDefinition, Workload } from '@troupe/runtime';
+import { AppModuleError, resolveAppModule } from './appResolution.js';
 
 /** What `--app <module>` gives the commands: the actor definitions, and the app's workload if it has one. */
 export interface App {
@@ -10,7 +9,11 @@ export interface App {
   readonly workload?: Workload;
 }
 
-/** The app every command uses when `--app` is not given. */
+/**
+ * The app every command uses when `--app` is not given: troupe's example bank. It is a private
+ * package of troupe's repository (not published), so an installed troupe finds it only where
+ * the repository's workspaces are; elsewhere the error says to pass `--app`.
+ */
 export const defaultApp = '@troupe/bank';
 
 function isDefinition(value: unknown): value is AnyActorDefinition {
@@ -26,36 +29,42 @@ function isWorkload(value: unknown): value is Workload {
   return typeof v === 'object' && v !== null && typeof v.nextCommand === 'function' && Array.isArray(v.actors);
 }
 
-/** A file path (relative to the working directory) or a package name resolved from it, then from troupe's own install. */
-async function importApp(specifier: string): Promise<Record<string, unknown>> {
-  const looksLikePath = specifier.startsWith('.') || isAbsolute(specifier) || /\.(m?js|cjs)$/.test(specifier);
-  if (looksLikePath) return (await import(pathToFileURL(resolve(specifier)).href)) as Record<string, unknown>;
-  let resolved: string | undefined;
+async function importApp(specifier: string, cwd: string): Promise<Record<string, unknown>> {
+  let file: string;
   try {
-    resolved = createRequire(resolve('package.json')).resolve(specifier);
-  } catch {
-    resolved = undefined;
+    file = resolveAppModule(specifier, cwd);
+  } catch (error) {
+    if (error instanceof AppModuleError && specifier === defaultApp) {
+      throw new AppModuleError(
+        error.code,
+        specifier,
+        `${error.message}. ${defaultApp} is troupe's example app, present only in troupe's repository: pass --app <package or path> (or set TROUPE_APP)`,
+        error.tried,
+      );
+    }
+    throw error;
   }
-  return (await import(resolved ? pathToFileURL(resolved).href : specifier)) as Record<string, unknown>;
+  try {
+    return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (error) {
+    const reason = (error as Error)?.message?.split('\n')[0] ?? String(error);
+    throw new AppModuleError('APP_LOAD_FAILED', specifier, `cannot load app module '${specifier}' (${file}): ${reason}`, [], { cause: error });
+  }
 }
 
 /**
- * Loads an app module. Its actors are its `actors` export (an array), else its default export
+ * Loads an app module (`specifier` as `--app` takes it, resolved from `cwd`: see
+ * `resolveAppModule`). Its actors are its `actors` export (an array), else its default export
  * (an array), else every exported actor definition; its workload is its `workload` export.
  */
-export async function loadApp(specifier: string = defaultApp): Promise<App> {
-  let module: Record<string, unknown>;
-  try {
-    module = await importApp(specifier);
-  } catch (error) {
-    throw new Error(`cannot load app module '${specifier}': ${(error as Error).message.split('\n')[0]}`);
-  }
+export async function loadApp(specifier: string = defaultApp, cwd: string = process.cwd()): Promise<App> {
+  const module = await importApp(specifier, cwd);
   const listed = Array.isArray(module.actors) ? module.actors : Array.isArray(module.default) ? module.default : undefined;
   const candidates = listed ?? Object.values(module);
   const byType = new Map<string, AnyActorDefinition>();
   for (const candidate of candidates) if (isDefinition(candidate)) byType.set(candidate.type, candidate);
   if (byType.size === 0) {
-    throw new Error(`app module '${specifier}' exports no actor definitions (export them as \`actors\`, as the default export, or one by one)`);
+    throw new AppModuleError('APP_INVALID', specifier, `app module '${specifier}' exports no actor definitions (export them as \`actors\`, as the default export, or one by one)`);
   }
   const workload = isWorkload(module.workload) ? module.workload : undefined;
   return { specifier, actors: [...byType.values()], ...(workload ? { workload } : {}) };

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, Option } from 'commander';
 import { defaultAmqpUrl, topologyDefaults } from '@troupe/rabbitmq';
+import { defaultApp } from './appModule.js';
 
 /** Longest timer Node accepts (a larger delay fires at once). */
 export const timeoutMaxMs = 2_147_483_647;
@@ -19,7 +20,8 @@ export const busOptions = () => [
   new Option('--prefix <name>', 'prefix of the queue and exchange names').env('TROUPE_PREFIX').default(topologyDefaults.prefix),
 ];
 
-export const appOption = () => new Option('--app <module>', 'app module exporting actor definitions (package name or path)').env('TROUPE_APP').default('@troupe/bank');
+export const appOption = () =>
+  new Option('--app <module>', 'app exporting actor definitions: a package name, a module file or an app folder (its package.json exports/main)').env('TROUPE_APP').default(defaultApp);
 
 export const redisPrefixOption = () => new Option('--redis-prefix <name>', 'key prefix in Redis').env('TROUPE_REDIS_PREFIX').default('troupe');
 

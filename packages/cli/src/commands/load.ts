@@ -3,6 +3,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import { connectBus, type CommandBus } from '@troupe/rabbitmq';
 import type { UntypedRef, Workload, WorkloadRandom } from '@troupe/runtime';
 import { loadApp } from '../appModule.js';
+import { quantile } from '../stats.js';
 import { type BusFlags, CliError, type Outcome, appOption, busOptions, integer, json, timeoutMaxMs } from '../shared.js';
 
 interface LoadFlags extends BusFlags {
@@ -25,12 +26,6 @@ export interface LoadReport {
   readonly latencyMs: { readonly p50: number; readonly p99: number; readonly max: number };
   /** First few failure messages, for the operator. */
   readonly failures: readonly string[];
-}
-
-/** The value at quantile q (0..1) of sorted numbers; 0 for none. */
-export function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
 const mathRandom: WorkloadRandom = { int: (min, max) => min + Math.floor(Math.random() * (max - min + 1)) };
@@ -70,6 +65,8 @@ export async function runLoad(
   const durationMs = performance.now() - started;
   latencies.sort((a, b) => a - b);
   const round = (n: number) => Math.round(n * 100) / 100;
+  // Nearest-rank quantiles (see stats.ts); 0 when no command got a reply, so the report stays numbers.
+  const latency = (q: number) => (latencies.length === 0 ? 0 : round(quantile(latencies, q)));
   return {
     app: options.app,
     sent,
@@ -78,7 +75,7 @@ export async function runLoad(
     failed,
     durationMs: Math.round(durationMs),
     throughput: Math.round(((accepted + rejected) / durationMs) * 1_000),
-    latencyMs: { p50: round(quantile(latencies, 0.5)), p99: round(quantile(latencies, 0.99)), max: round(latencies.at(-1) ?? 0) },
+    latencyMs: { p50: latency(0.5), p99: latency(0.99), max: round(latencies.at(-1) ?? 0) },
     failures,
   };
 }
