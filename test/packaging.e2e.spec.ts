@@ -16,7 +16,7 @@ describe('built packages in plain Node', () => {
     expect(existsSync(`${root}/packages/runtime/dist/index.js`), 'run the build first (npm test does)').toBe(true);
     const script = `
       import { createRuntime, defineActor, MemoryStore, ReplicationLink, VC } from '@troupe/runtime';
-      import { runStoreConformance } from '@troupe/runtime/testkit';
+      import { runStoreConformance } from '@troupe/runtime/testkit/conformance';
       const Tally = defineActor({
         type: 'tally', initial: () => ({ n: 0 }),
         commands: { inc: () => [{ type: 'inc', data: {} }] },

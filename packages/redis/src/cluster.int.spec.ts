@@ -1,5 +1,6 @@
 import { InvalidDefinitionError, MemoryStore, type Pack, VC, actorKey } from '@troupe/runtime';
-import { appendChain, makeChain, requireService, runStoreConformance, uniqueActor, uniqueSuffix } from '@troupe/runtime/testkit';
+import { appendChain, makeChain, requireService, uniqueActor, uniqueSuffix } from '@troupe/runtime/testkit';
+import { runStoreConformance } from '@troupe/runtime/testkit/conformance';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedisStore, failFastRedisOptions } from './connect.js';

@@ -1,5 +1,6 @@
 import { MissingAncestorError, VC } from '@troupe/runtime';
-import { appendChain, makeChain, makePack, requireService, runStoreConformance, uniqueActor } from '@troupe/runtime/testkit';
+import { appendChain, makeChain, makePack, requireService, uniqueActor } from '@troupe/runtime/testkit';
+import { runStoreConformance } from '@troupe/runtime/testkit/conformance';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { RedisStore } from './redisStore.js';

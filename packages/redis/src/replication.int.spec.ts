@@ -1,11 +1,11 @@
 import fc from 'fast-check';
+import { requireService } from '@troupe/runtime/testkit';
 import {
   checkReplicationInvariants,
   replicationCoverage,
   replicationScenario,
-  requireService,
   runReplicationScenario,
-} from '@troupe/runtime/testkit';
+} from '@troupe/runtime/testkit/conformance';
 import { describe, expect, it } from 'vitest';
 import type { RedisStore } from './redisStore.js';
 import { createTestStore, dropTestStore } from './testing/redisTestStore.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { actorCount, checkInvariants, reached, run, scenario } from '../testkit/replicationScenario.js';
+import { actorCount, checkInvariants, reached, run, scenario } from '../testkit/conformance/replicationScenario.js';
 import { Ledger } from '../testkit/ledger.js';
 
 /**

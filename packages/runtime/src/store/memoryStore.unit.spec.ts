@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CorruptDataError, MemoryStore, type EventStore, encodeValue } from '../index.js';
-import { appendChain, makeChain, makePack, runStoreConformance, uniqueActor } from '../testkit/index.js';
+import { runStoreConformance } from '../testkit/conformance/index.js';
+import { appendChain, makeChain, makePack, uniqueActor } from '../testkit/index.js';
 
 runStoreConformance({ name: 'MemoryStore', create: async () => new MemoryStore() });
 

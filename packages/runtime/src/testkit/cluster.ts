@@ -1,15 +1,9 @@
-import {
-  type ActorRef,
-  type AnyActorDefinition,
-  type EventStore,
-  FlakeIdSource,
-  ManualClock,
-  MemoryStore,
-  type Pack,
-  Replicator,
-  type Runtime,
-  createRuntime,
-} from '../index.js';
+import type { AnyActorDefinition } from '../actor/index.js';
+import { createRuntime, type Runtime } from '../hosting/index.js';
+import { FlakeIdSource, ManualClock } from '../ids/index.js';
+import type { ActorRef, Pack } from '../model/index.js';
+import { Replicator } from '../replication/index.js';
+import { type EventStore, MemoryStore } from '../store/index.js';
 
 /**
  * N replicas (in-memory stores unless `stores` are given) with manual clocks and one-way

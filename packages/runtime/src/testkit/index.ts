@@ -1,26 +1,43 @@
 /**
- * `@troupe/runtime/testkit`: shared test suites and helpers. Imports vitest, so only load it from
- * test files (vitest is an optional peer dependency of the runtime).
+ * `@troupe/runtime/testkit`: helpers for testing apps, stores and checkers. No test framework
+ * here: the simulator loads it at run time. The suites that register vitest tests are in
+ * `@troupe/runtime/testkit/conformance`.
  */
 export {
-  type ConformanceOptions,
   type MakePackOptions,
-  runStoreConformance,
   makePack,
   makeEvent,
   makeChain,
   appendChain,
   uniqueActor,
   uniqueSuffix,
-} from './storeConformance.js';
+} from './fixtures.js';
+export {
+  given,
+  deciderContextDefaults,
+  type DeciderCase,
+  type DeciderEvent,
+  type DeciderWhen,
+  type GivenOptions,
+} from './decider.js';
 export { canConnect, requireService, type ServiceCheck } from './serviceGate.js';
 export { ReferenceModel } from '../reference/index.js';
 export { TestCluster } from './cluster.js';
 export { Ledger, type LedgerState } from './ledger.js';
+// Resolution internals for checkers and simulators, and the hook to replace resolution in tests.
+export { withMergeStrategy, type MergeStrategy } from '../hosting/mergeStrategyOption.js';
+export { ManualClock } from '../ids/index.js';
+export { fold, compareEvents } from '../actor/index.js';
 export {
-  run as runReplicationScenario,
-  checkInvariants as checkReplicationInvariants,
-  scenario as replicationScenario,
-  reached as replicationCoverage,
-  type Scenario as ReplicationScenario,
-} from './replicationScenario.js';
+  computeMerge,
+  stateAt,
+  findDivergence,
+  commandHeads,
+  defaultAncestryLimits,
+  mergeReplica,
+  snapshotWeight,
+  type MergeOutcome,
+  type AncestryLimits,
+  type Divergence,
+  type StateAt,
+} from '../resolution/index.js';

@@ -1,4 +1,4 @@
-import { defineActor, reject } from '../index.js';
+import { defineActor, reject } from '../actor/index.js';
 
 /**
  * Test actor whose state records the order events were applied in, so any difference in replay

@@ -1,9 +1,12 @@
 import fc from 'fast-check';
 import { expect } from 'vitest';
-import { type CommandReply, type EventStore, VC, computeMerge, commandHeads } from '../index.js';
-import { ReferenceModel } from '../reference/index.js';
-import { TestCluster } from './cluster.js';
-import { Ledger, type LedgerState } from './ledger.js';
+import type { CommandReply } from '../../hosting/index.js';
+import { ReferenceModel } from '../../reference/index.js';
+import { commandHeads, computeMerge } from '../../resolution/index.js';
+import type { EventStore } from '../../store/index.js';
+import { VC } from '../../vectorClock/index.js';
+import { TestCluster } from '../cluster.js';
+import { Ledger, type LedgerState } from '../ledger.js';
 
 /**
  * Random command sequences on 2-5 in-memory replicas with random partitions, one-way syncs,

@@ -1,0 +1,102 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { EventRecord } from '../../model/index.js';
+import type { EventStore } from '../../store/index.js';
+import { appendChain, makeChain, makeEvent, makePack, uniqueActor } from '../fixtures.js';
+import { type CurrentStore, firstCommandVersion, key, keysOf, richData } from './support.js';
+
+/** Appends and reads back: first packs, chains of appends, expected heads as a set, copies on read. */
+export function appendTests(current: CurrentStore): void {
+  describe('append and heads', () => {
+    let store: EventStore;
+    beforeEach(() => {
+      store = current();
+    });
+
+    it('an actor without packs has no heads, no packs and no commands', async () => {
+      const actor = uniqueActor();
+      expect(await store.heads(actor)).toEqual([]);
+      expect(await store.getPacks(actor, ['a:1'])).toEqual([undefined]);
+      expect(await firstCommandVersion(store, actor, 'cmd-none')).toBeUndefined();
+    });
+
+    it('appends the first pack with expectedHeads [] and reads it back exactly', async () => {
+      const actor = uniqueActor();
+      const ts = 1700000000000.0009765625;
+      const pack = makePack({
+        actor,
+        version: { a: 1 },
+        ts,
+        commandIds: ['cmd-1', 'cmd-2'],
+        events: [
+          makeEvent(actor, { type: 'rich', data: richData, ts, causationId: 'cmd-1', initiatedBy: 'user-7', replica: 'a' }),
+          makeEvent(actor, { type: 'plain', data: 'just a string', ts: ts + 0.5, causationId: 'cmd-2', replica: 'a' }),
+          makeEvent(actor, { type: 'nulled', data: null, ts, causationId: 'cmd-2', replica: 'a' }),
+        ],
+      });
+      const before = structuredClone(pack);
+      await store.append(pack, []);
+      expect(pack, 'append must not mutate its argument').toEqual(before);
+
+      const heads = await store.heads(actor);
+      expect(heads).toEqual([pack]);
+      expect(heads[0]!.ts).toBe(ts);
+      expect(heads[0]!.events[0]!.ts).toBe(ts);
+      expect(heads[0]!.events[1]!.ts).toBe(ts + 0.5);
+      expect(heads[0]!.events[0]!.data).toEqual(richData);
+      expect(Object.is((heads[0]!.events[0]!.data as typeof richData).tiny, 5e-324)).toBe(true);
+      expect(await store.getPacks(actor, ['a:1'])).toEqual([pack]);
+      expect(await store.loadChain(actor, 'a:1')).toEqual({ packs: [pack] });
+    });
+
+    it('reads return copies: mutating a returned pack does not change the store', async () => {
+      const actor = uniqueActor();
+      const pack = makePack({ actor, version: { a: 1 } });
+      await store.append(pack, []);
+      const [read] = await store.heads(actor);
+      (read!.events as EventRecord[]).push(makeEvent(actor));
+      (read!.version as Record<string, number>)['a'] = 99;
+      expect(await store.heads(actor)).toEqual([pack]);
+      expect(await store.getPacks(actor, ['a:1'])).toEqual([pack]);
+    });
+
+    it('a chain of appends keeps exactly one head, the latest', async () => {
+      const actor = uniqueActor();
+      const chain = makeChain(actor, 5);
+      await appendChain(store, chain);
+      expect(await store.heads(actor)).toEqual([chain[4]]);
+      expect(keysOf(await store.getPacks(actor, chain.map((p) => key(p.version))))).toEqual(chain.map((p) => key(p.version)));
+    });
+
+    it('expectedHeads is compared as a set', async () => {
+      const actor = uniqueActor();
+      const root = makePack({ actor, version: { a: 1 } });
+      const left = makePack({ actor, version: { a: 2 }, parents: [{ a: 1 }] });
+      const right = makePack({ actor, version: { a: 1, b: 1 }, parents: [{ a: 1 }] });
+      await store.append(root, []);
+      await store.append(left, ['a:1']);
+      await store.merge([right]);
+      expect(keysOf(await store.heads(actor))).toEqual(['a:1,b:1', 'a:2']);
+      const merged = makePack({ actor, kind: 'merge', version: { a: 2, b: 1 }, parents: [{ a: 2 }, { a: 1, b: 1 }], state: { n: 3 } });
+      // Given in the reverse of canonical order.
+      await store.append(merged, ['a:2', 'a:1,b:1']);
+      expect(await store.heads(actor)).toEqual([merged]);
+    });
+  });
+
+  describe('getPacks', () => {
+    let store: EventStore;
+    beforeEach(() => {
+      store = current();
+    });
+
+    it('returns packs in the requested order, undefined for unknown keys', async () => {
+      const actor = uniqueActor();
+      const chain = makeChain(actor, 3);
+      await appendChain(store, chain);
+      const got = await store.getPacks(actor, ['a:3', 'b:1', 'a:1', 'a:9', 'a:2', 'a:1']);
+      expect(got).toEqual([chain[2], undefined, chain[0], undefined, chain[1], chain[0]]);
+      expect(await store.getPacks(actor, [])).toEqual([]);
+      expect(await store.getPacks(uniqueActor('unknown'), ['a:1', 'a:2'])).toEqual([undefined, undefined]);
+    });
+  });
+}

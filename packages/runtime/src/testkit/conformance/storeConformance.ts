@@ -1,0 +1,71 @@
+import { afterEach, beforeEach, describe } from 'vitest';
+import type { EventStore } from '../../store/index.js';
+import { appendTests } from './append.js';
+import { loadChainTests } from './chains.js';
+import { commandVersionsTests } from './commands.js';
+import { appendConflictTests } from './conflicts.js';
+import { divergentHeadsTests } from './heads.js';
+import { historyTests } from './history.js';
+import { isolationTests } from './isolation.js';
+import { changesSinceTests } from './log.js';
+import { mergeTests } from './merge.js';
+import { shippedSnapshotTests } from './snapshots.js';
+import type { CurrentStore } from './support.js';
+
+/**
+ * The EventStore conformance suite. Every store implementation runs it:
+ *
+ * ```ts
+ * runStoreConformance({ name: 'RedisStore', create: async () => new RedisStore(...), cleanup: (s) => s.close() });
+ * ```
+ *
+ * Each test creates its own store with `create()` and only touches actors with fresh random ids,
+ * so the suite also runs against a database shared with other tests. The global replication log
+ * (`changesSince`) may then hold packs of others: the suite only looks at its own actors there.
+ */
+export interface ConformanceOptions {
+  /** Shown in the describe() title. */
+  name: string;
+  /** A store ready to use. Called once per test. */
+  create: () => Promise<EventStore>;
+  /** Tears a store down after its test (and must close it). Default: `store.close()`. */
+  cleanup?: (store: EventStore) => Promise<void>;
+}
+
+/** The groups of the suite, one per clause of the EventStore contract, in the order they run. */
+const groups: readonly ((current: CurrentStore) => void)[] = [
+  appendTests,
+  appendConflictTests,
+  loadChainTests,
+  commandVersionsTests,
+  changesSinceTests,
+  mergeTests,
+  divergentHeadsTests,
+  shippedSnapshotTests,
+  historyTests,
+  isolationTests,
+];
+
+/** Registers the conformance suite for one store implementation (call it at the top level of a test file). */
+export function runStoreConformance(options: ConformanceOptions): void {
+  describe(`EventStore conformance: ${options.name}`, () => {
+    let store: EventStore | undefined;
+
+    beforeEach(async () => {
+      store = await options.create();
+    });
+
+    afterEach(async () => {
+      if (!store) return;
+      if (options.cleanup) await options.cleanup(store);
+      else await store.close();
+      store = undefined;
+    });
+
+    const current: CurrentStore = () => {
+      if (!store) throw new Error('the conformance suite has no store outside a test');
+      return store;
+    };
+    for (const group of groups) group(current);
+  });
+}

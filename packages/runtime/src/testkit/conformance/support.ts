@@ -1,0 +1,92 @@
+import { expect } from 'vitest';
+import { type ActorRef, type Pack, actorKey } from '../../model/index.js';
+import type { EventStore } from '../../store/index.js';
+import { VC, type VectorClock } from '../../vectorClock/index.js';
+
+/**
+ * What every group of the conformance suite shares: the store under test and the assertions the
+ * groups are written with.
+ */
+
+/** The store of the running test: a fresh one per test, created by the suite's `beforeEach`. */
+export type CurrentStore = () => EventStore;
+
+export const key = VC.encode;
+
+export function keysOf(packs: readonly (Pack | undefined)[]): (string | undefined)[] {
+  return packs.map((p) => (p ? key(p.version) : undefined));
+}
+
+export function sortedKeys(keys: readonly string[]): string[] {
+  return [...keys].sort();
+}
+
+/** Reads the log from `cursor` until an empty page; returns what it read and the final cursor. */
+export async function drain(store: EventStore, cursor: string | undefined, limit = 1000): Promise<{ packs: Pack[]; cursor: string }> {
+  const packs: Pack[] = [];
+  for (let page = 0; page < 10_000; page++) {
+    const changes = await store.changesSince(cursor, limit);
+    expect(changes.packs.length).toBeLessThanOrEqual(limit);
+    expect(typeof changes.cursor).toBe('string');
+    if (changes.packs.length === 0) return { packs, cursor: changes.cursor };
+    packs.push(...changes.packs);
+    cursor = changes.cursor;
+  }
+  throw new Error('changesSince never returned an empty page');
+}
+
+/** The packs of the given actors, in log order (the log may hold other tests' actors). */
+export function mine(packs: readonly Pack[], actors: readonly ActorRef[]): Pack[] {
+  const wanted = new Set(actors.map(actorKey));
+  return packs.filter((p) => wanted.has(actorKey(p.actor)));
+}
+
+export function logKeys(packs: readonly Pack[]): string[] {
+  return packs.map((p) => `${actorKey(p.actor)}@${key(p.version)}`);
+}
+
+/** Awaits `promise`, expects it to reject with an instance of `type`, and returns that error. */
+export async function expectRejection<E extends Error>(promise: Promise<unknown>, type: new (...args: never[]) => E): Promise<E> {
+  let outcome: unknown;
+  try {
+    await promise;
+  } catch (error) {
+    outcome = error;
+  }
+  expect(outcome, `expected a ${type.name}`).toBeInstanceOf(type);
+  return outcome as E;
+}
+
+/** The first version that recorded a command id (most tests apply each command once). */
+export async function firstCommandVersion(store: EventStore, actor: ActorRef, commandId: string): Promise<VectorClock | undefined> {
+  const versions = await store.commandVersions(actor, commandId);
+  return versions[0];
+}
+
+/** Everything observable about an actor, to show that a refused operation wrote nothing. */
+export async function observe(store: EventStore, actor: ActorRef, versionKeys: readonly string[], commandIds: readonly string[]) {
+  const heads = await store.heads(actor);
+  const packs = await store.getPacks(actor, versionKeys);
+  const commands = await Promise.all(commandIds.map((id) => firstCommandVersion(store, actor, id)));
+  return { heads, packs, commands };
+}
+
+/** Data with every msgpack-relevant shape a pack must carry unchanged. */
+export const richData = {
+  text: 'héllo wörld ✓ 日本',
+  empty: '',
+  int: 42,
+  negative: -17,
+  zero: 0,
+  big: 2 ** 53 - 1,
+  fraction: 0.1 + 0.2,
+  tiny: 5e-324,
+  ts: 1700000000000.0009765625,
+  yes: true,
+  no: false,
+  nothing: null,
+  list: [1, 'two', { three: [3, [3.5]] }, null, true],
+  emptyList: [],
+  emptyObject: {},
+  nested: { a: { b: { c: { d: ['deep', { e: -0.5 }] } } } },
+};
