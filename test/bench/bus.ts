@@ -31,6 +31,7 @@ import { Packr, Unpackr } from 'msgpackr';
 import { pino } from 'pino';
 import { createRuntime } from '@troupe/runtime';
 import { connectRedisStore, deleteKeysMatching, type RedisStore } from '@troupe/redis';
+import { quantile } from '@troupe/cli/stats';
 import {
   busProtocolVersion,
   type CommandBus,
@@ -143,11 +144,6 @@ async function windowed(total: number, window: number, one: (i: number) => Promi
   const start = performance.now();
   await Promise.all(Array.from({ length: Math.min(window, total) }, lane));
   return performance.now() - start;
-}
-
-/** Quantile of an ascending array (nearest rank, so p99 is a latency that was measured). */
-function quantile(sorted: readonly number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
 async function reachable(): Promise<string | undefined> {

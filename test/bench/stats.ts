@@ -1,5 +1,8 @@
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
+// The one quantile of troupe's reports and benchmarks: nearest rank (a measured value, never a
+// blend of two); for an odd number of rounds the median is the middle round either way.
+import { quantile } from '@troupe/cli/stats';
 
 /** Small order statistics used by every scenario: medians and quartiles, never means. */
 
@@ -14,21 +17,12 @@ export interface Summary {
   readonly n: number;
 }
 
-/** Linear-interpolated quantile of an ascending array. */
-function quantileSorted(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
-}
-
 export function summarize(values: readonly number[]): Summary {
   const sorted = [...values].sort((a, b) => a - b);
-  const p25 = quantileSorted(sorted, 0.25);
-  const p75 = quantileSorted(sorted, 0.75);
+  const p25 = quantile(sorted, 0.25);
+  const p75 = quantile(sorted, 0.75);
   return {
-    median: quantileSorted(sorted, 0.5),
+    median: quantile(sorted, 0.5),
     p25,
     p75,
     iqr: p75 - p25,
