@@ -108,10 +108,10 @@ export function given<Def extends AnyActorDefinition>(
           if (result.kind !== 'rejected') throw unexpected(label, 'to be rejected', result);
           const matches = reason === undefined || (typeof reason === 'string' ? result.reason === reason : reason.test(result.reason));
           if (!matches) {
-            throw withHeader(
-              `${label} was rejected for another reason than expected`,
-              new AssertionError({ actual: result.reason, expected: reason, operator: typeof reason === 'string' ? 'strictEqual' : 'match' }),
-            );
+            const header = `${label} was rejected for another reason than expected`;
+            throw typeof reason === 'string'
+              ? withHeader(header, new AssertionError({ actual: result.reason, expected: reason, operator: 'strictEqual' }))
+              : new AssertionError({ message: `${header}: '${result.reason}' does not match ${String(reason)}`, actual: result.reason, expected: reason, operator: 'match' });
           }
           return result.reason;
         },
