@@ -1,20 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type CommandOf,
-  type DecideContext,
   type EventRecord,
   type MergeContext,
   type Runtime,
   InvalidPayloadError,
-  ManualClock,
   MemoryStore,
   ReplicationLink,
-  VC,
-  computeMerge,
   createRuntime,
-  fold,
-  isRejection,
 } from '@troupe/runtime';
+import { VC } from '@troupe/runtime/store';
+import { ManualClock, computeMerge, fold, given } from '@troupe/runtime/testkit';
 import {
   Account,
   type AccountEvent,
@@ -28,11 +24,11 @@ import {
 import { copyAll, formatScenario, linearHistory, runBankScenario } from './demo.js';
 
 // ---------------------------------------------------------------------------------------------
-// Pure given / when / then on the definition itself.
+// Pure given / when / then on the definition itself (the runtime's decider kit).
 
 const ref = Account.ref('acc-1');
-const ctx: DecideContext = { actor: ref, commandId: 'cmd-1', now: 1_000, replica: 'test' };
 
+/** Events as event records, for folding onto a state that is not the initial one. */
 function records(events: readonly AccountEvent[], replica = 'test'): EventRecord[] {
   return events.map((e, i) => ({
     id: String(i + 1).padStart(20, '0'),
@@ -47,8 +43,8 @@ function records(events: readonly AccountEvent[], replica = 'test'): EventRecord
 }
 
 /** The state after these events. */
-function given(...events: AccountEvent[]): AccountState {
-  return fold(Account, Account.initial(), records(events));
+function stateAfter(...events: AccountEvent[]): AccountState {
+  return given(Account, events).state;
 }
 
 const opened = (owner = 'Alice'): AccountEvent => ({ type: 'opened', data: { owner } });
@@ -69,32 +65,40 @@ describe('Account deciders and folds', () => {
 
   describe('open', () => {
     it('given a new account, when opened, then it is open with its owner and no money', () => {
-      const events = Account.commands.open(given(), { owner: 'Alice' }, ctx);
-      expect(events).toEqual([opened('Alice')]);
-      expect(given(opened('Alice'))).toEqual({ open: true, owner: 'Alice', balance: 0, overdrawn: 0, feesCharged: 0 });
+      const state = given(Account).when({ type: 'open', payload: { owner: 'Alice' } }).then([opened('Alice')]);
+      expect(state).toEqual({ open: true, owner: 'Alice', balance: 0, overdrawn: 0, feesCharged: 0 });
     });
 
     it('given an open account, when opened again, then it is rejected', () => {
-      expect(Account.commands.open(given(opened()), { owner: 'Bob' }, ctx)).toEqual({ rejected: true, reason: 'account is already open' });
+      given(Account, [opened()]).when({ type: 'open', payload: { owner: 'Bob' } }).thenRejects('account is already open');
+    });
+
+    it('given a new account, when opened without an owner, then the payload is refused before deciding', () => {
+      const error = given(Account).when({ type: 'open', payload: { owner: '  ' } }).thenThrows(InvalidPayloadError);
+      expect(error.reason).toBe('owner must be a non-empty string');
     });
 
     it('keeps the first owner when a merge replays two openings', () => {
-      expect(given(opened('Alice'), opened('Bob')).owner).toBe('Alice');
+      expect(stateAfter(opened('Alice'), opened('Bob')).owner).toBe('Alice');
     });
   });
 
   describe('deposit', () => {
     it('given an account that is not open, then it is rejected', () => {
-      expect(Account.commands.deposit(given(), { amount: 10 }, ctx)).toEqual({ rejected: true, reason: 'account is not open' });
+      given(Account).when({ type: 'deposit', payload: { amount: 10 } }).thenRejects('account is not open');
     });
 
     it('given an open account, when depositing, then the balance grows', () => {
-      expect(Account.commands.deposit(given(opened()), { amount: 10 }, ctx)).toEqual([deposited(10)]);
-      expect(given(opened(), deposited(10), deposited(2.5)).balance).toBe(12.5);
+      const state = given(Account, [opened(), deposited(2.5)]).when({ type: 'deposit', payload: { amount: 10 } }).then([deposited(10)]);
+      expect(state.balance).toBe(12.5);
+    });
+
+    it('given a non-positive amount, then the payload is refused before deciding', () => {
+      given(Account, [opened()]).when({ type: 'deposit', payload: { amount: 0 } }).thenThrows(InvalidPayloadError);
     });
 
     it('pays down a recorded overdraft', () => {
-      const overdrawn = given(opened(), deposited(100), withdrew(80), withdrew(70), charged(60, 10));
+      const overdrawn = stateAfter(opened(), deposited(100), withdrew(80), withdrew(70), charged(60, 10));
       expect(overdrawn).toMatchObject({ balance: -60, overdrawn: 60, feesCharged: 10 });
       expect(fold(Account, overdrawn, records([deposited(25)]))).toMatchObject({ balance: -35, overdrawn: 35 });
       expect(fold(Account, overdrawn, records([deposited(100)]))).toMatchObject({ balance: 40, overdrawn: 0, feesCharged: 10 });
@@ -103,38 +107,33 @@ describe('Account deciders and folds', () => {
 
   describe('withdraw', () => {
     it('given an account that is not open, then it is rejected', () => {
-      expect(Account.commands.withdraw(given(), { amount: 1 }, ctx)).toEqual({ rejected: true, reason: 'account is not open' });
+      given(Account).when({ type: 'withdraw', payload: { amount: 1 } }).thenRejects('account is not open');
     });
 
     it('given too little money, then it is rejected with insufficient funds', () => {
-      expect(Account.commands.withdraw(given(opened(), deposited(50)), { amount: 50.01 }, ctx)).toEqual({
-        rejected: true,
-        reason: 'insufficient funds',
-      });
+      given(Account, [opened(), deposited(50)]).when({ type: 'withdraw', payload: { amount: 50.01 } }).thenRejects('insufficient funds');
     });
 
     it('given an overdrawn account, then every withdrawal is rejected', () => {
-      const overdrawn = given(opened(), withdrew(10), charged(20, 10));
-      expect(isRejection(Account.commands.withdraw(overdrawn, { amount: 1 }, ctx))).toBe(true);
+      given(Account, [opened(), withdrew(10), charged(20, 10)]).when({ type: 'withdraw', payload: { amount: 1 } }).thenRejects();
     });
 
     it('given enough money, when withdrawing all of it, then the balance is zero', () => {
-      const state = given(opened(), deposited(50));
-      expect(Account.commands.withdraw(state, { amount: 50 }, ctx)).toEqual([withdrew(50)]);
-      expect(given(opened(), deposited(50), withdrew(50)).balance).toBe(0);
+      const state = given(Account, [opened(), deposited(50)]).when({ type: 'withdraw', payload: { amount: 50 } }).then([withdrew(50)]);
+      expect(state.balance).toBe(0);
     });
   });
 
   describe('overdraftCharged (the compensation)', () => {
     it('subtracts the fee and sets the recorded overdraft from the balance', () => {
-      const state = given(opened(), deposited(100), withdrew(80), withdrew(70));
+      const state = stateAfter(opened(), deposited(100), withdrew(80), withdrew(70));
       expect(state).toMatchObject({ balance: -50, overdrawn: 0 });
       expect(fold(Account, state, records([charged(60, 10)]))).toMatchObject({ balance: -60, overdrawn: 60, feesCharged: 10 });
     });
 
     it('sets the overdraft rather than adding to it: replayed before a deposit it records no stale debt', () => {
       // A merge computed -50 and charged; a later merge replays a concurrent deposit of 100 before it.
-      const state = given(opened(), deposited(100), withdrew(80), withdrew(70), deposited(100), charged(60, 10));
+      const state = stateAfter(opened(), deposited(100), withdrew(80), withdrew(70), deposited(100), charged(60, 10));
       expect(state).toMatchObject({ balance: 40, overdrawn: 0, feesCharged: 10 });
     });
   });
@@ -142,12 +141,12 @@ describe('Account deciders and folds', () => {
 
 describe('Account.onMerge', () => {
   it('emits nothing when the merged balance is not negative', () => {
-    expect(Account.onMerge!(given(opened(), deposited(100), withdrew(30), withdrew(70)), mergeContext())).toEqual([]);
-    expect(Account.onMerge!(given(), mergeContext())).toEqual([]);
+    expect(Account.onMerge!(stateAfter(opened(), deposited(100), withdrew(30), withdrew(70)), mergeContext())).toEqual([]);
+    expect(Account.onMerge!(stateAfter(), mergeContext())).toEqual([]);
   });
 
   it('records a negative merged balance once, with the fee', () => {
-    const merged = given(opened(), deposited(100), withdrew(80), withdrew(70));
+    const merged = stateAfter(opened(), deposited(100), withdrew(80), withdrew(70));
     const emitted = Account.onMerge!(merged, mergeContext());
     expect(emitted).toEqual([charged(50 + overdraftFee, overdraftFee)]);
     const after = fold(Account, merged, records(emitted));
@@ -156,7 +155,7 @@ describe('Account.onMerge', () => {
   });
 
   it('emits nothing for a state that already records the same overdraft (re-merge)', () => {
-    const merged = given(opened(), deposited(100), withdrew(80), withdrew(70));
+    const merged = stateAfter(opened(), deposited(100), withdrew(80), withdrew(70));
     const compensated = fold(Account, merged, records(Account.onMerge!(merged, mergeContext())));
     expect(Account.onMerge!(compensated, mergeContext())).toEqual([]);
     // Paid down in part after the merge: still fully recorded, nothing to add.
@@ -164,7 +163,7 @@ describe('Account.onMerge', () => {
   });
 
   it('records only the new part, without a second fee, when more was spent concurrently', () => {
-    const state = given(opened(), deposited(100), withdrew(80), withdrew(70), charged(60, 10), withdrew(15));
+    const state = stateAfter(opened(), deposited(100), withdrew(80), withdrew(70), charged(60, 10), withdrew(15));
     expect(state).toMatchObject({ balance: -75, overdrawn: 60 });
     const emitted = Account.onMerge!(state, mergeContext());
     expect(emitted).toEqual([charged(75, 0)]);
@@ -181,7 +180,7 @@ describe('Account.onMerge', () => {
         const pick = random();
         events.push(pick < 0.4 ? deposited(amount) : pick < 0.9 ? withdrew(amount) : charged(amount, pick < 0.95 ? 0 : overdraftFee));
       }
-      const merged = given(...events);
+      const merged = stateAfter(...events);
       const emitted = overdraftCompensation(merged);
       expect(overdraftCompensation(merged)).toEqual(emitted);
       expect(emitted.length).toBe(merged.balance < 0 && merged.overdrawn < -merged.balance ? 1 : 0);
