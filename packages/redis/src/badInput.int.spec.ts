@@ -17,8 +17,8 @@ import { makePack, requireService, uniqueActor } from '@troupe/runtime/testkit';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConnectOptions } from './connect.js';
-import type { RedisStore } from './redisStore.js';
-import { createTestStore, dropTestStore, testRedisUrl } from './testing/redisTestStore.js';
+import type { RedisStore } from './redisStore/index.js';
+import { createTestStore, testRedisUrl } from './specHelpers/testStore.js';
 
 interface NotesState {
   readonly count: number;
@@ -60,7 +60,7 @@ describe.skipIf(!available)('RedisStore given foreign or corrupt data under its 
     cleanup.push(async () => {
       await runtime.stop();
       raw.disconnect();
-      await dropTestStore(store);
+      await store.destroy();
     });
     return { store, runtime, raw };
   }
@@ -162,7 +162,7 @@ describe.skipIf(!available)('RedisStore given foreign or corrupt data under its 
     const error = await expectCorrupt(() => store.loadChain(victim, versions[3]!), packs);
     expect(error.where).toBe(`${packs} field ${versions[1]}`);
     // Same with a chain longer than one script call.
-    const { store: paged, runtime: pagedRuntime, raw: pagedRaw } = await setup({ chainPacksPerCall: 2 });
+    const { store: paged, runtime: pagedRuntime, raw: pagedRaw } = await setup({ chainPacksPerCallMax: 2 });
     const long = await writeActor(pagedRuntime, victim, 7);
     await pagedRaw.hset(paged.keysOf(victim).packs, long[1]!, garbage);
     expect((await expectCorrupt(() => paged.loadChain(victim, long[6]!))).where).toBe(`${paged.keysOf(victim).packs} field ${long[1]}`);

@@ -1,10 +1,10 @@
-import { InvalidDefinitionError, MemoryStore, type Pack, VC, actorKey } from '@troupe/runtime';
+import { InvalidOptionError, MemoryStore, type Pack, VC, actorKey } from '@troupe/runtime';
 import { appendChain, makeChain, requireService, uniqueActor, uniqueSuffix } from '@troupe/runtime/testkit';
 import { runStoreConformance } from '@troupe/runtime/testkit/conformance';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedisStore, failFastRedisOptions } from './connect.js';
-import { RedisStore } from './redisStore.js';
+import { RedisStore } from './redisStore/index.js';
 import { RedisCluster } from './testing/redisCluster.js';
 
 // Gate like the other Redis suites: a machine without the local Redis service skips loudly, and
@@ -57,13 +57,17 @@ describe.skipIf(!available)('RedisStore on a 3-master Redis Cluster', () => {
   runStoreConformance({
     name: 'RedisStore on Redis Cluster',
     create: () => connectRedisStore({ cluster: nodes(), prefix: `test-${uniqueSuffix()}` }),
-    cleanup: (store) => store.close(),
+    cleanup: async (store) => {
+      await (store as RedisStore).destroy();
+    },
   });
 
   runStoreConformance({
     name: 'RedisStore on Redis Cluster, scripts with a #!lua shebang (one slot enforced by Redis)',
     create: () => connectStrictStore(`test-${uniqueSuffix()}`),
-    cleanup: (store) => store.close(),
+    cleanup: async (store) => {
+      await (store as RedisStore).destroy();
+    },
   });
 
   it('keeps working after SCRIPT FLUSH on every master (NOSCRIPT: ioredis sends the script again)', async () => {
@@ -98,7 +102,7 @@ describe.skipIf(!available)('RedisStore on a 3-master Redis Cluster', () => {
   it('refuses to open data written with another shard count', async () => {
     const prefix = `test-${uniqueSuffix()}`;
     await (await connectRedisStore({ cluster: nodes(), prefix, shards: 16 })).close();
-    await expect(connectRedisStore({ cluster: nodes(), prefix, shards: 8 })).rejects.toBeInstanceOf(InvalidDefinitionError);
+    await expect(connectRedisStore({ cluster: nodes(), prefix, shards: 8 })).rejects.toBeInstanceOf(InvalidOptionError);
     await (await connectRedisStore({ cluster: nodes(), prefix, shards: 16 })).close();
   });
 

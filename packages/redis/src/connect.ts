@@ -1,6 +1,6 @@
 import { StoreUnavailableError } from '@troupe/runtime';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
-import { RedisStore, type RedisStoreOptions } from './redisStore.js';
+import { RedisStore, type RedisStoreOptions } from './redisStore/index.js';
 
 /**
  * Client options that make a store fail fast while Redis is unreachable (no offline queue, no

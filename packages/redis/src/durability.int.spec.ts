@@ -3,7 +3,7 @@ import { makeChain, makePack, requireService, uniqueActor, uniqueSuffix } from '
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectRedisStore } from './connect.js';
-import type { RedisStore } from './redisStore.js';
+import type { RedisStore } from './redisStore/index.js';
 import { RedisServer } from './testing/redisServer.js';
 
 // Gate like the other Redis suites (CI=true fails instead of skipping); the servers killed here are

@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { connectRedisStore } from './connect.js';
-import type { RedisStore } from './redisStore.js';
+import type { RedisStore } from './redisStore/index.js';
 import { appendLua, commonLua } from './scripts/index.js';
 import { RedisServer } from './testing/redisServer.js';
 

@@ -1,4 +1,9 @@
-/** @troupe/redis: the troupe EventStore on Redis (standalone or Cluster). */
-export { RedisStore, redisStoreDefaults, type RedisStoreOptions } from './redisStore.js';
+/**
+ * @troupe/redis: the troupe EventStore on Redis (standalone or Cluster). The root holds what an
+ * application needs (listed in README.md, "API"); test servers and key scans are in
+ * `@troupe/redis/testing`.
+ */
+export { RedisStore, redisStoreDefaults, type RedisStoreOptions } from './redisStore/index.js';
 export { connectRedisStore, failFastRedisOptions, type ConnectOptions } from './connect.js';
-export { keysMatching, deleteKeysMatching } from './keys.js';
+// TEMPORARY: moved to `@troupe/redis/testing`; kept here until the callers in other packages import them from there.
+export { keysMatching, deleteKeysMatching } from './testing/keys.js';

@@ -3,8 +3,8 @@ import { appendChain, makeChain, makePack, requireService, uniqueActor } from '@
 import { runStoreConformance } from '@troupe/runtime/testkit/conformance';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import type { RedisStore } from './redisStore.js';
-import { createTestStore, dropTestStore, testRedisUrl, toLayoutWithoutIndex } from './testing/redisTestStore.js';
+import type { RedisStore } from './redisStore/index.js';
+import { createTestStore, testRedisUrl, toLayoutWithoutIndex } from './specHelpers/testStore.js';
 
 const available = await requireService({ name: 'Redis', host: '127.0.0.1', port: 6379 });
 
@@ -12,19 +12,19 @@ describe.skipIf(!available)('RedisStore on the local Redis', () => {
   runStoreConformance({
     name: 'RedisStore',
     create: () => createTestStore(),
-    cleanup: (store) => dropTestStore(store as RedisStore),
+    cleanup: (store) => (store as RedisStore).destroy().then(() => undefined),
   });
   runStoreConformance({
     name: 'RedisStore, one shard, two packs per loadChain call',
-    create: () => createTestStore({ shards: 1, chainPacksPerCall: 2 }),
-    cleanup: (store) => dropTestStore(store as RedisStore),
+    create: () => createTestStore({ shards: 1, chainPacksPerCallMax: 2 }),
+    cleanup: (store) => (store as RedisStore).destroy().then(() => undefined),
   });
 });
 
 describe.skipIf(!available)('RedisStore loadChain over long chains', () => {
-  for (const chainPacksPerCall of [2_000, 50, 64, 1]) {
-    it(`finds the nearest snapshot across 64-link walks (chainPacksPerCall ${chainPacksPerCall})`, async () => {
-      const store = await createTestStore({ chainPacksPerCall });
+  for (const chainPacksPerCallMax of [2_000, 50, 64, 1]) {
+    it(`finds the nearest snapshot across 64-link walks (chainPacksPerCallMax ${chainPacksPerCallMax})`, async () => {
+      const store = await createTestStore({ chainPacksPerCallMax });
       try {
         const actor = uniqueActor();
         const chain = makeChain(actor, 200);
@@ -48,7 +48,7 @@ describe.skipIf(!available)('RedisStore loadChain over long chains', () => {
         await expectChain(69, undefined);
         await expectChain(1, undefined);
       } finally {
-        await dropTestStore(store);
+        await store.destroy();
       }
     });
   }
@@ -67,7 +67,7 @@ describe.skipIf(!available)('RedisStore loadChain over long chains', () => {
       await expect(store.loadChain(actor, 'a:150')).rejects.toThrow(MissingAncestorError);
       await expect(store.loadChain(actor, 'a:150')).rejects.toThrow(/a:40/);
     } finally {
-      await dropTestStore(store);
+      await store.destroy();
     }
   });
 });
@@ -82,7 +82,7 @@ describe.skipIf(!available)('RedisStore review regressions', () => {
       await store.append(makePack({ actor, version: { a: 1 }, parents: [{ b: 1 }] }), ['b:1']);
       expect((await store.heads(actor)).map((p) => VC.encode(p.version))).toEqual(['a:1', 'b:1']);
     } finally {
-      await dropTestStore(store);
+      await store.destroy();
     }
   });
 
@@ -96,18 +96,18 @@ describe.skipIf(!available)('RedisStore review regressions', () => {
       expect(await copy.merge(packs, snapshots)).toEqual({ added: 1_200, skipped: 0 });
       expect((await copy.heads(actor)).map((p) => VC.encode(p.version))).toEqual(['a:1200']);
     } finally {
-      await dropTestStore(origin);
-      await dropTestStore(copy);
+      await origin.destroy();
+      await copy.destroy();
     }
   });
 
-  it('refuses a chainPacksPerCall that would never make progress, and a malformed cursor', async () => {
-    await expect(createTestStore({ chainPacksPerCall: 0 })).rejects.toThrow(/chainPacksPerCall/);
+  it('refuses a chainPacksPerCallMax that would never make progress, and a malformed cursor', async () => {
+    await expect(createTestStore({ chainPacksPerCallMax: 0 })).rejects.toThrow(/chainPacksPerCallMax/);
     const store = await createTestStore({ shards: 1 });
     try {
       await expect(store.changesSince('', 10)).rejects.toThrow(/not a cursor/);
     } finally {
-      await dropTestStore(store);
+      await store.destroy();
     }
   });
 });

@@ -7,8 +7,8 @@ import {
   runReplicationScenario,
 } from '@troupe/runtime/testkit/conformance';
 import { describe, expect, it } from 'vitest';
-import type { RedisStore } from './redisStore.js';
-import { createTestStore, dropTestStore } from './testing/redisTestStore.js';
+import type { RedisStore } from './redisStore/index.js';
+import { createTestStore } from './specHelpers/testStore.js';
 
 const available = await requireService({ name: 'Redis', host: '127.0.0.1', port: 6379 });
 const numRuns = Number(process.env.FC_NUM_RUNS_REDIS ?? 40);
@@ -31,7 +31,7 @@ describe.skipIf(!available)('replication under partitions on RedisStores (proper
             await outcome.cluster.stop();
           }
         } finally {
-          await Promise.all(stores.map((store) => dropTestStore(store)));
+          await Promise.all(stores.map((store) => store.destroy()));
         }
       }),
       { numRuns, ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED) } : {}) },

@@ -19,8 +19,8 @@ import { appendChain, makeChain, makePack, requireService, uniqueActor } from '@
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RedisStore } from './redisStore.js';
-import { createTestStore, dropTestStore, testRedisUrl, toLayoutWithoutIndex } from './testing/redisTestStore.js';
+import type { RedisStore } from './redisStore/index.js';
+import { createTestStore, testRedisUrl, toLayoutWithoutIndex } from './specHelpers/testStore.js';
 
 const available = await requireService({ name: 'Redis', host: '127.0.0.1', port: 6379 });
 
@@ -38,12 +38,12 @@ describe.skipIf(!available)('RedisStore linear-run index', () => {
   });
   afterAll(() => raw.disconnect());
 
-  async function withStore(run: (store: RedisStore) => Promise<void>, chainPacksPerCall?: number): Promise<void> {
-    const store = await createTestStore(chainPacksPerCall === undefined ? {} : { chainPacksPerCall });
+  async function withStore(run: (store: RedisStore) => Promise<void>, chainPacksPerCallMax?: number): Promise<void> {
+    const store = await createTestStore(chainPacksPerCallMax === undefined ? {} : { chainPacksPerCallMax });
     try {
       await run(store);
     } finally {
-      await dropTestStore(store);
+      await store.destroy();
     }
   }
 
@@ -82,8 +82,8 @@ describe.skipIf(!available)('RedisStore linear-run index', () => {
     });
   });
 
-  for (const chainPacksPerCall of [2_000, 1_000, 7]) {
-    it(`a 3,000-pack chain with snapshots and a fork: every load equals the parent-link walk (chainPacksPerCall ${chainPacksPerCall})`, async () => {
+  for (const chainPacksPerCallMax of [2_000, 1_000, 7]) {
+    it(`a 3,000-pack chain with snapshots and a fork: every load equals the parent-link walk (chainPacksPerCallMax ${chainPacksPerCallMax})`, async () => {
       await withStore(async (store) => {
         const actor = uniqueActor();
         const chain = makeChain(actor, 3_000);
@@ -103,7 +103,7 @@ describe.skipIf(!available)('RedisStore linear-run index', () => {
           expect(loaded.packs.length, key(at.version)).toBe(expected.packs.length);
           expect(summary(loaded), key(at.version)).toEqual(summary(expected));
         }
-      }, chainPacksPerCall);
+      }, chainPacksPerCallMax);
     });
   }
 
@@ -308,7 +308,7 @@ describe.skipIf(!available)('RedisStore linear-run index', () => {
       steps: fc.array(historyStep, { minLength: 1, maxLength: 70 }),
       ...historyShape,
       upgradeAt: fc.option(fc.nat(), { nil: undefined }),
-      chainPacksPerCall: fc.constantFrom(1, 2, 5, 2_000),
+      chainPacksPerCallMax: fc.constantFrom(1, 2, 5, 2_000),
     });
     await fc.assert(
       fc.asyncProperty(history, async (h) => {
@@ -341,7 +341,7 @@ describe.skipIf(!available)('RedisStore linear-run index', () => {
             expect(summary(await store.loadChain(actor, at)), at).toEqual(summary(await memory.loadChain(actor, at)));
           }
           expect(await raw.llen(store.keysOf(actor).runs)).toBeLessThanOrEqual(packs.length);
-        }, h.chainPacksPerCall);
+        }, h.chainPacksPerCallMax);
       }),
       { numRuns: 40 },
     );
@@ -359,7 +359,7 @@ describe.skipIf(!available)('RedisStore linear-run index', () => {
       ...historyShape,
       earlierLayoutShare: fc.constantFrom(0, 0.1, 0.5),
       incidents: fc.array(fc.record({ at: fc.nat(), what: fc.constantFrom('overwrite', 'overwrite', 'delete', 'foreign', 'snapshot'), position: fc.nat(), pick: fc.nat(), flag: fc.constantFrom('c', 's', 'm') }), { minLength: 1, maxLength: 6 }),
-      chainPacksPerCall: fc.constantFrom(1, 3, 2_000),
+      chainPacksPerCallMax: fc.constantFrom(1, 3, 2_000),
     });
     await fc.assert(
       fc.asyncProperty(history, async (h) => {
@@ -426,7 +426,7 @@ describe.skipIf(!available)('RedisStore linear-run index', () => {
             expect(summary(await store.loadChain(actor, at)), at).toEqual(summary(await memory.loadChain(actor, at)));
           }
           await raw.del(`${keys.runs}-aside`);
-        }, h.chainPacksPerCall);
+        }, h.chainPacksPerCallMax);
       }),
       { numRuns: 40 },
     );

@@ -24,7 +24,7 @@ import { ReferenceModel, requireService } from '@troupe/runtime/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedisStore } from './connect.js';
-import type { RedisStore } from './redisStore.js';
+import type { RedisStore } from './redisStore/index.js';
 import { RedisServer } from './testing/redisServer.js';
 
 /** A ledger whose state records the ids of the events it applied, in order. */

@@ -1,28 +1,16 @@
+/** Helpers of this package's own tests (not published, not exported). */
+import type { ActorRef } from '@troupe/runtime/store';
 import { uniqueSuffix } from '@troupe/runtime/testkit';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { connectRedisStore, type ConnectOptions } from '../connect.js';
-import { deleteKeysMatching } from '../keys.js';
-import type { ActorRef } from '@troupe/runtime';
-import type { RedisStore } from '../redisStore.js';
+import type { RedisStore } from '../redisStore/index.js';
 
 /** The Redis every test may use: the local service, database 9, keys under a fresh prefix per store. */
 export const testRedisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/9';
 
-/** A store under a prefix nobody else uses; `dropTestStore` deletes its keys. */
+/** A store under a prefix nobody else uses; `store.destroy()` deletes its keys and closes it. */
 export function createTestStore(options: ConnectOptions = {}): Promise<RedisStore> {
   return connectRedisStore({ url: testRedisUrl, prefix: `test-${uniqueSuffix()}`, ...options });
-}
-
-/** Deletes every key of a test store's prefix, then closes it. */
-export async function dropTestStore(store: RedisStore, url = testRedisUrl): Promise<void> {
-  await store.close();
-  const redis = new Redis(url, { lazyConnect: true });
-  await redis.connect();
-  try {
-    await deleteKeysMatching(redis, `${store.prefix}:*`);
-  } finally {
-    redis.disconnect();
-  }
 }
 
 /**

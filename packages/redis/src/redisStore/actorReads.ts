@@ -1,0 +1,37 @@
+import { type ActorRef, CorruptDataError, type Pack, VC, type VectorClock } from '@troupe/runtime/store';
+import type { StoreContext } from './context.js';
+import { decodePackAt } from './packCodec.js';
+
+/** The actor's heads with their packs (one script call), in code-unit order of their version keys. */
+export async function heads(ctx: StoreContext, actor: ActorRef): Promise<Pack[]> {
+  const keys = ctx.keys.actor(actor);
+  const reply = (await ctx.scripts.fixed('troupeHeads')(keys.packs, keys.heads)) as Buffer[];
+  const found: { key: string; bytes: Buffer }[] = [];
+  for (let i = 0; i < reply.length; i += 2) found.push({ key: String(reply[i]), bytes: reply[i + 1]! });
+  // Sorted here, in code-unit order: Lua's order depends on the server's locale.
+  found.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+  return found.map(({ key, bytes }) => {
+    if (bytes.length === 0) throw new CorruptDataError(`${keys.packs} field ${key}`, `the heads set ${keys.heads} names a pack that is not stored`);
+    return decodePackAt(bytes, keys.packs, key);
+  });
+}
+
+/** The packs at the given version keys (one HMGET), undefined where absent. */
+export async function getPacks(ctx: StoreContext, actor: ActorRef, versionKeys: readonly string[]): Promise<(Pack | undefined)[]> {
+  if (versionKeys.length === 0) return [];
+  const keys = ctx.keys.actor(actor);
+  const reply = await ctx.runner.run(() => ctx.client.hmgetBuffer(keys.packs, ...versionKeys), [keys.packs]);
+  return reply.map((bytes, i) => (bytes ? decodePackAt(bytes, keys.packs, versionKeys[i]!) : undefined));
+}
+
+/** The versions of the packs that applied a command id (one HGET of a '|'-separated list). */
+export async function commandVersions(ctx: StoreContext, actor: ActorRef, commandId: string): Promise<VectorClock[]> {
+  const keys = ctx.keys.actor(actor);
+  const versions = await ctx.runner.run(() => ctx.client.hget(keys.commands, commandId), [keys.commands]);
+  if (versions === null) return [];
+  try {
+    return versions.split('|').map(VC.decode);
+  } catch (error) {
+    throw new CorruptDataError(`${keys.commands} field ${commandId}`, (error as Error).message, error);
+  }
+}

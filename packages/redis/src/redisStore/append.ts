@@ -1,0 +1,51 @@
+import { type ActorRef, AppendConflictError, type Pack, type Snapshot, VC, actorKey, encodeValue } from '@troupe/runtime/store';
+import type { StoreContext } from './context.js';
+import { encodePackChecked, logEntry, parentInfo } from './packCodec.js';
+
+/**
+ * The conditional append of one pack: one script call (append.lua) that compares the heads,
+ * writes pack, parent link, run index, heads, command ids, a snapshot at the pack's own version
+ * and the log entry, or writes nothing and reports the heads it found.
+ */
+export async function append(ctx: StoreContext, pack: Pack, expectedHeads: readonly string[], snapshot?: Snapshot): Promise<void> {
+  const keys = ctx.keys.actor(pack.actor);
+  const version = VC.encode(pack.version);
+  const bytes = encodePackChecked(pack, version, ctx.options.packBytesMax);
+  const snapshotBytes = snapshot && VC.encode(snapshot.version) === version ? encodeValue(snapshot.state) : '';
+  const firstParent = pack.parents.length > 0 ? VC.encode(pack.parents[0]!) : '';
+  const dominates = dominatesAll(pack, expectedHeads);
+  const reply = (await ctx.scripts.fixed('troupeAppend')(
+    keys.log, keys.packs, keys.parents, keys.heads, keys.snapshots, keys.commands, keys.runs,
+    logEntry(pack.actor, version, snapshotBytes !== ''),
+    version, bytes, parentInfo(pack, bytes, firstParent), snapshotBytes,
+    // Dominance, run-index flag and head count in one argument (see the script).
+    (dominates ? '1' : '0') + (pack.kind === 'merge' ? 'm' : dominates && expectedHeads.length === 1 && expectedHeads[0] === firstParent ? 'c' : 's') + expectedHeads.length,
+    ...expectedHeads, ...pack.commandIds,
+  )) as Buffer[];
+  if (String(reply[0]) === 'conflict') {
+    throw new AppendConflictError(actorKey(pack.actor), expectedHeads, reply.slice(1).map(String).sort());
+  }
+  // A snapshot at another version than the pack's is not part of the append (and not shipped).
+  if (snapshot && snapshotBytes === '') await saveSnapshot(ctx, pack.actor, snapshot);
+}
+
+/** Stores a snapshot (a cache: not shipped in the log unless written with its pack). */
+export async function saveSnapshot(ctx: StoreContext, actor: ActorRef, snapshot: Snapshot): Promise<void> {
+  const keys = ctx.keys.actor(actor);
+  await ctx.runner.run(() => ctx.client.hset(keys.snapshots, VC.encode(snapshot.version), encodeValue(snapshot.state)), [keys.snapshots]);
+}
+
+/** True when the pack's version is at or after every expected head: the append makes it the only head. */
+function dominatesAll(pack: Pack, expectedHeads: readonly string[]): boolean {
+  if (expectedHeads.length === 0) return true;
+  // The usual case, a command on its one head, is checked against the parent without parsing.
+  const parent = pack.parents[0];
+  if (pack.kind === 'command' && expectedHeads.length === 1 && parent && expectedHeads[0] === VC.encode(parent)) {
+    return VC.dominatedBy(parent, pack.version);
+  }
+  try {
+    return expectedHeads.every((head) => VC.dominatedBy(VC.decode(head), pack.version));
+  } catch {
+    return false; // not a version key: the script finds the heads differ and reports a conflict
+  }
+}

@@ -1,0 +1,14 @@
+import type { Cluster, Redis } from 'ioredis';
+import type { CommandRunner } from './errorMapping.js';
+import type { KeySchema } from './keySchema.js';
+import type { ResolvedOptions } from './options.js';
+import type { ScriptCalls } from './scriptCalls.js';
+
+/** What the store's operations (one module each) share: the client, key names, error mapping, scripts, options. */
+export interface StoreContext {
+  readonly client: Redis | Cluster;
+  readonly keys: KeySchema;
+  readonly runner: CommandRunner;
+  readonly scripts: ScriptCalls;
+  readonly options: ResolvedOptions;
+}

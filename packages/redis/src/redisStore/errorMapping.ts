@@ -1,0 +1,78 @@
+import { CorruptDataError, StoreUnavailableError } from '@troupe/runtime/store';
+import type { Cluster, Redis } from 'ioredis';
+import { KeySchema } from './keySchema.js';
+
+/** Keys a command reaches, for error reports only: a list, or a function that makes it when needed. */
+export type KeysOfCommand = readonly string[] | (() => readonly string[]);
+
+/**
+ * Runs Redis commands for a store and maps their failures to troupe's errors: connection
+ * failures and "not now" replies become `StoreUnavailableError` naming the server; a WRONGTYPE
+ * reply (foreign data under troupe's keys) becomes `CorruptDataError` naming the offending key.
+ * Anything else (a bug, a script error) is rethrown as it is.
+ */
+export class CommandRunner {
+  constructor(
+    private readonly client: Redis | Cluster,
+    /** Names the server in errors. */
+    readonly endpoint: string,
+    /** Named when a WRONGTYPE reply cannot be pinned on a key. */
+    private readonly prefix: string,
+  ) {}
+
+  /** Runs a command; `keys` are those it touches, searched for the foreign one after WRONGTYPE. */
+  async run<T>(command: () => Promise<T>, keys: KeysOfCommand = []): Promise<T> {
+    try {
+      return await command();
+    } catch (error) {
+      throw await this.map(error, keys);
+    }
+  }
+
+  /** The troupe error for a failed command (or the error itself when it is not Redis's). */
+  async map(error: unknown, keys: KeysOfCommand = []): Promise<unknown> {
+    if (isConnectionError(error)) return new StoreUnavailableError(this.endpoint, (error as Error).message, error);
+    if (error instanceof Error && /WRONGTYPE/.test(error.message)) return this.wrongTypeError(typeof keys === 'function' ? keys() : keys, error);
+    return error;
+  }
+
+  private async wrongTypeError(keys: readonly string[], error: Error): Promise<CorruptDataError> {
+    const unique = [...new Set(keys)];
+    const types = await Promise.all(unique.map((key) => this.client.type(key).catch(() => 'unknown')));
+    const foreign = unique.filter((key, i) => types[i] !== 'none' && types[i] !== KeySchema.expectedTypeOf(key));
+    if (foreign.length === 0) {
+      return new CorruptDataError(unique.join(', ') || this.prefix, `a key holds another type of value than troupe writes there (${error.message})`, error);
+    }
+    const detail = foreign.map((key) => `${foreign.length > 1 ? `${key} ` : ''}holds a ${types[unique.indexOf(key)]} where troupe keeps a ${KeySchema.expectedTypeOf(key)}`);
+    return new CorruptDataError(foreign.join(', '), `${detail.join('; ')} (${error.message})`, error);
+  }
+}
+
+const connectionErrorPatterns = [
+  /Stream isn't writeable/i,
+  /Connection is closed/i,
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|EPIPE/,
+  /Command timed out/i,
+  /Reached the max retries per request limit/i,
+  /Failed to refresh slots cache|Cluster(AllFailed| isn't ready)/i,
+  /None of startup nodes is available/i,
+  // Server replies that mean "not now" (loading a dump, a replica or a failing-over master, a
+  // script running too long, out of memory, a resharding or failing cluster): retry later.
+  /(^|ReplyError )(LOADING|READONLY|BUSY|OOM|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|NOREPLICAS) /,
+];
+
+/** True for an error that means "Redis cannot be reached or cannot serve now" rather than "this request is wrong". */
+export function isConnectionError(error: unknown): boolean {
+  const message = error instanceof Error ? `${error.name} ${error.message}` : String(error);
+  return connectionErrorPatterns.some((pattern) => pattern.test(message));
+}
+
+/** How errors name the server of a client built elsewhere: `redis://host:port/db` or the Cluster's masters. */
+export function describeEndpoint(client: Redis | Cluster): string {
+  if ('isCluster' in client && client.isCluster) {
+    const nodes = (client as Cluster).nodes('master').map((n) => `${n.options.host ?? '127.0.0.1'}:${n.options.port ?? 6379}`);
+    return `redis cluster ${nodes.join(',') || '(not connected)'}`;
+  }
+  const options = (client as Redis).options;
+  return `redis://${options.host ?? '127.0.0.1'}:${options.port ?? 6379}/${options.db ?? 0}`;
+}

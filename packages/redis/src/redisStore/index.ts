@@ -1,0 +1,3 @@
+export { RedisStore } from './redisStore.js';
+export { type RedisStoreOptions, redisStoreDefaults } from './options.js';
+export type { ActorKeys } from './keySchema.js';

@@ -1,0 +1,47 @@
+import { type ActorSnapshot, type MergeReport, MissingAncestorError, type Pack, VC, VersionCollisionError, actorKey, encodeValue } from '@troupe/runtime/store';
+import type { StoreContext } from './context.js';
+import { encodePackChecked, parentInfo } from './packCodec.js';
+import type { Reply } from './scriptCalls.js';
+
+/** Most packs per merge script call: bounds the arguments of one call and how long it blocks Redis. */
+const mergePacksPerCallMax = 500;
+
+/**
+ * Copies packs from another store, idempotently: one script call (merge.lua) per run of
+ * consecutive packs of one shard (at most `mergePacksPerCallMax`), in order. A missing parent or
+ * a different pack under a held version stops it; runs merged before the error stay merged.
+ */
+export async function merge(ctx: StoreContext, packs: readonly Pack[], snapshots: readonly ActorSnapshot[] = []): Promise<MergeReport> {
+  const snapshotByKey = new Map(snapshots.map((s) => [`${actorKey(s.actor)}@${VC.encode(s.version)}`, s]));
+  let added = 0;
+  let skipped = 0;
+  let i = 0;
+  while (i < packs.length) {
+    const shard = ctx.keys.shardOf(packs[i]!.actor);
+    const keys: string[] = [ctx.keys.log(shard)];
+    const args: (string | Buffer)[] = [];
+    let j = i;
+    for (; j < packs.length && j - i < mergePacksPerCallMax && ctx.keys.shardOf(packs[j]!.actor) === shard; j++) {
+      const pack = packs[j]!;
+      const actorKeys = ctx.keys.actor(pack.actor);
+      keys.push(actorKeys.packs, actorKeys.parents, actorKeys.heads, actorKeys.snapshots, actorKeys.commands, actorKeys.runs);
+      const version = VC.encode(pack.version);
+      const snapshot = snapshotByKey.get(`${actorKey(pack.actor)}@${version}`);
+      const bytes = encodePackChecked(pack, version, ctx.options.packBytesMax);
+      args.push(
+        pack.actor.type, pack.actor.id, version, bytes, parentInfo(pack, bytes),
+        JSON.stringify(pack.parents.map(VC.encode)), JSON.stringify(pack.commandIds),
+        snapshot ? encodeValue(snapshot.state) : '',
+      );
+    }
+    const reply = (await ctx.scripts.merge(keys, args)) as Reply[];
+    added += Number(reply[0]);
+    skipped += Number(reply[1]);
+    if (reply.length > 2) {
+      if (String(reply[2]) === 'collision') throw new VersionCollisionError(String(reply[3]), String(reply[4]));
+      throw new MissingAncestorError(String(reply[3]), String(reply[4]));
+    }
+    i = j;
+  }
+  return { added, skipped };
+}

@@ -1,0 +1,72 @@
+import { InvalidOptionError } from '@troupe/runtime';
+import type { Cluster, Redis } from 'ioredis';
+
+export interface RedisStoreOptions {
+  /**
+   * An ioredis client: `Redis` or `Cluster`. Build it with `failFastRedisOptions` (or let
+   * `connectRedisStore` build it) so that calls fail at once while Redis is down.
+   */
+  readonly client: Redis | Cluster;
+  /** First part of every key. Default 'troupe'. Two stores with different prefixes share nothing. */
+  readonly prefix?: string;
+  /**
+   * Number of log shards. Actors are spread over shards by a hash of `type:id`; all keys of one
+   * actor and its shard's replication log share the hash tag `{<prefix>.<shard>}`, so every script touches
+   * one Cluster slot. Fixed for the life of the data: opening a store with another value fails.
+   * Default 16.
+   */
+  readonly shards?: number;
+  /** Largest encoded pack accepted, bytes. Default 8 MiB. */
+  readonly packBytesMax?: number;
+  /** Most packs one `loadChain` script call walks (a longer chain takes more calls). Default 2,000. */
+  readonly chainPacksPerCallMax?: number;
+  /** @deprecated Renamed `chainPacksPerCallMax`; this name is read for one more release. */
+  readonly chainPacksPerCall?: number;
+  /** Close the client on `close()`. Default false (true from `connectRedisStore`). */
+  readonly ownsClient?: boolean;
+  /** Names the server in errors. Default: taken from the client's options. */
+  readonly endpoint?: string;
+}
+
+/** The default of every `RedisStoreOptions` field that has one. */
+export const redisStoreDefaults = {
+  prefix: 'troupe',
+  shards: 16,
+  packBytesMax: 8 * 1024 * 1024,
+  chainPacksPerCallMax: 2_000,
+  ownsClient: false,
+} as const;
+
+/** Highest `shards`: one shard is one Cluster slot, and a `changesSince` call sends one LLEN per shard. */
+export const shardsMax = 4096;
+
+/** The options with defaults applied, checked. */
+export interface ResolvedOptions {
+  readonly prefix: string;
+  readonly shards: number;
+  readonly packBytesMax: number;
+  readonly chainPacksPerCallMax: number;
+  readonly ownsClient: boolean;
+}
+
+export function resolveOptions(options: RedisStoreOptions): ResolvedOptions {
+  const resolved: ResolvedOptions = {
+    prefix: options.prefix ?? redisStoreDefaults.prefix,
+    shards: options.shards ?? redisStoreDefaults.shards,
+    packBytesMax: options.packBytesMax ?? redisStoreDefaults.packBytesMax,
+    chainPacksPerCallMax: options.chainPacksPerCallMax ?? options.chainPacksPerCall ?? redisStoreDefaults.chainPacksPerCallMax,
+    ownsClient: options.ownsClient ?? redisStoreDefaults.ownsClient,
+  };
+  if (!Number.isInteger(resolved.shards) || resolved.shards < 1 || resolved.shards > shardsMax) {
+    throw new InvalidOptionError('shards', `must be an integer in 1..${shardsMax}, got ${resolved.shards}`);
+  }
+  if (!Number.isInteger(resolved.chainPacksPerCallMax) || resolved.chainPacksPerCallMax < 1) {
+    throw new InvalidOptionError('chainPacksPerCallMax', `must be a positive integer, got ${resolved.chainPacksPerCallMax}`);
+  }
+  // Key names are built from the prefix without escaping, and the SCAN pattern of `destroy()`
+  // must match this store's keys only: no glob characters, no ':' or braces.
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(resolved.prefix)) {
+    throw new InvalidOptionError('prefix', `must be 1-64 characters of [A-Za-z0-9_.-], got '${resolved.prefix}'`);
+  }
+  return resolved;
+}

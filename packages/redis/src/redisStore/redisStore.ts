@@ -1,0 +1,136 @@
+import type {
+  ActorRef,
+  ActorSnapshot,
+  Chain,
+  Changes,
+  Checkpoint,
+  EventStore,
+  MergeReport,
+  Pack,
+  Snapshot,
+  VectorClock,
+} from '@troupe/runtime';
+import { commandVersions, getPacks, heads } from './actorReads.js';
+import { append, saveSnapshot } from './append.js';
+import { loadChain } from './chainWalk.js';
+import type { StoreContext } from './context.js';
+import { deleteStoreKeys } from './destroy.js';
+import { CommandRunner, describeEndpoint } from './errorMapping.js';
+import { history } from './history.js';
+import { type ActorKeys, KeySchema } from './keySchema.js';
+import { changesSince } from './logPaging.js';
+import { merge } from './merge.js';
+import { checkpoint, verifyLayout } from './meta.js';
+import { type RedisStoreOptions, resolveOptions } from './options.js';
+import { ScriptCalls } from './scriptCalls.js';
+
+/**
+ * EventStore on Redis. Per actor: a hash of packs by version key (`:p`), a hash of parent links
+ * (`:r`), the set of heads (`:h`), a hash of snapshots (`:s`), a hash of applied command ids
+ * (`:c`) and the linear-run index, a list of its packs in write order (`:l`); per shard, a
+ * replication log list (`:log`). Packs and snapshots are msgpack behind a format byte. Every
+ * write is one Lua script: atomic, one round trip.
+ *
+ * This class only wires the parts together; each operation lives in its own module of this folder
+ * (key names in `keySchema`, error mapping in `errorMapping`, the chain walk in `chainWalk`, log
+ * paging in `logPaging`, ...).
+ */
+export class RedisStore implements EventStore {
+  readonly prefix: string;
+  readonly shards: number;
+  private readonly ctx: StoreContext;
+  private readonly ownsClient: boolean;
+
+  constructor(options: RedisStoreOptions) {
+    const resolved = resolveOptions(options);
+    const client = options.client;
+    const runner = new CommandRunner(client, options.endpoint ?? describeEndpoint(client), resolved.prefix);
+    this.ctx = { client, keys: new KeySchema(resolved.prefix, resolved.shards), runner, scripts: new ScriptCalls(client, runner), options: resolved };
+    this.prefix = resolved.prefix;
+    this.shards = resolved.shards;
+    this.ownsClient = resolved.ownsClient;
+  }
+
+  /**
+   * Checks that the data under this prefix was written with the same shard count (recording it
+   * the first time). Called by `connectRedisStore`; call it yourself when you build the client.
+   */
+  verifyLayout(): Promise<void> {
+    return verifyLayout(this.ctx);
+  }
+
+  /**
+   * A replication checkpoint kept in this store's Redis (give it to the Replicator whose target is
+   * this store): `new Replicator(source, target, { checkpoint: targetStore.checkpoint('from-eu') })`.
+   */
+  checkpoint(name: string): Checkpoint {
+    return checkpoint(this.ctx, name);
+  }
+
+  append(pack: Pack, expectedHeads: readonly string[], snapshot?: Snapshot): Promise<void> {
+    return append(this.ctx, pack, expectedHeads, snapshot);
+  }
+
+  heads(actor: ActorRef): Promise<Pack[]> {
+    return heads(this.ctx, actor);
+  }
+
+  getPacks(actor: ActorRef, versionKeys: readonly string[]): Promise<(Pack | undefined)[]> {
+    return getPacks(this.ctx, actor, versionKeys);
+  }
+
+  loadChain(actor: ActorRef, versionKey: string): Promise<Chain> {
+    return loadChain(this.ctx, actor, versionKey);
+  }
+
+  saveSnapshot(actor: ActorRef, snapshot: Snapshot): Promise<void> {
+    return saveSnapshot(this.ctx, actor, snapshot);
+  }
+
+  commandVersions(actor: ActorRef, commandId: string): Promise<VectorClock[]> {
+    return commandVersions(this.ctx, actor, commandId);
+  }
+
+  changesSince(cursor: string | undefined, limit: number): Promise<Changes> {
+    return changesSince(this.ctx, cursor, limit);
+  }
+
+  merge(packs: readonly Pack[], snapshots: readonly ActorSnapshot[] = []): Promise<MergeReport> {
+    return merge(this.ctx, packs, snapshots);
+  }
+
+  /**
+   * Every pack of the actor held here, each after its parents (ties broken by version key), at
+   * most `limit` (default 10,000; more throws LimitExceededError naming `limit`).
+   */
+  history(actor: ActorRef, options: { readonly limit?: number } = {}): Promise<Pack[]> {
+    return history(this.ctx, actor, options);
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsClient) await this.ctx.client.quit().catch(() => this.ctx.client.disconnect());
+  }
+
+  /**
+   * Deletes every key of this store (all shards, the layout record, the checkpoints; on each
+   * master of a Cluster), then closes it, and returns how many keys it deleted. For tests,
+   * benchmarks, simulations and decommissioning: the data is gone for every store of this prefix.
+   */
+  async destroy(): Promise<number> {
+    try {
+      return await deleteStoreKeys(this.ctx);
+    } finally {
+      await this.close();
+    }
+  }
+
+  /** The shard an actor's keys live in. */
+  shardOf(actor: ActorRef): number {
+    return this.ctx.keys.shardOf(actor);
+  }
+
+  /** The Redis keys of one actor (all with the same hash tag). */
+  keysOf(actor: ActorRef): ActorKeys {
+    return this.ctx.keys.actor(actor);
+  }
+}

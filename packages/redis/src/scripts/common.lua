@@ -1,0 +1,80 @@
+-- Shared helpers, prepended to every troupe script.
+-- Version keys are canonical vector clocks: "a:1,b:2" (sorted, no zero entries).
+local function parse_clock(key)
+  local clock = {}
+  for name, counter in string.gmatch(key, '([^,:]+):(%d+)') do clock[name] = tonumber(counter) end
+  return clock
+end
+
+local function dominated(a, b)
+  for name, counter in pairs(a) do
+    if counter > (b[name] or 0) then return false end
+  end
+  return true
+end
+
+-- Adds 'version' to the heads set unless a head dominates it; drops heads it dominates.
+local function add_head(heads_key, version)
+  local clock = parse_clock(version)
+  local heads = redis.call('SMEMBERS', heads_key)
+  for _, head in ipairs(heads) do
+    if dominated(clock, parse_clock(head)) then return end
+  end
+  for _, head in ipairs(heads) do
+    if dominated(parse_clock(head), clock) then redis.call('SREM', heads_key, head) end
+  end
+  redis.call('SADD', heads_key, version)
+end
+
+-- Redis does not roll a script back when a command in it fails: check every key a script will
+-- write holds the type troupe keeps there (or nothing) before the first write.
+-- checks: {key, type, key, type, ...}; returns an error reply, or nil when all is well.
+local function check_types(checks)
+  for i = 1, #checks, 2 do
+    local found = redis.call('TYPE', checks[i])['ok']
+    if found ~= 'none' and found ~= checks[i + 1] then
+      return redis.error_reply('WRONGTYPE ' .. checks[i] .. ' holds a ' .. found .. ' where troupe keeps a ' .. checks[i + 1])
+    end
+  end
+  return nil
+end
+
+-- The linear-run index (runs_key, a list): every pack once, in the order this store wrote it, as a
+-- flag and its version key. Flag 'c': a command pack whose first parent is the element just before
+-- it; 'm': a merge pack; 's': any other pack (a root, or a command pack whose first parent is not
+-- the previous element: a fork, a branch arriving by replication, a pack written before the index).
+-- A 'c' pack's parent info gets '@' .. its position in the list appended (version keys never hold
+-- '@'), so the walk of loadChain finds where its run ends and reads the run with LRANGE instead
+-- of following one parent link per pack.
+-- The index is advisory: loadChain's client checks every chain it returns against the packs'
+-- own parents and walks the parent links alone when they disagree, so a wrong flag costs a
+-- slower load, never a wrong chain. That is why append may take the flag from the client (see
+-- the append script) and why the index is written with pcall: a foreign value at the key leaves
+-- the pack unindexed (loaded through its parent links) instead of failing a write.
+-- run_flag: the flag for a pack merged from another store, from the list's tail (nil when the
+-- key holds something else than a list).
+local function run_flag(runs_key, info)
+  local tail = redis.pcall('LINDEX', runs_key, '-1')
+  if type(tail) == 'table' and tail.err then return nil end
+  if tail and #info > 9 and string.sub(tail, 2) == string.sub(info, 10) then return 'c' end
+  if string.sub(info, 1, 1) == 'm' then return 'm' end
+  return 's'
+end
+
+-- Pushes the pack to the index and returns the parent info to store.
+local function index_pack(runs_key, version, info, flag)
+  if not flag then return info end
+  local length = redis.pcall('RPUSH', runs_key, flag .. version)
+  if flag == 'c' and type(length) == 'number' then return info .. '@' .. string.format('%d', length - 1) end
+  return info
+end
+
+-- Records that the pack at 'version' applied 'command' (a '|'-separated list, each version once).
+local function add_command(commands_key, command, version)
+  if redis.call('HSETNX', commands_key, command, version) == 1 then return end
+  local held = redis.call('HGET', commands_key, command)
+  for existing in string.gmatch(held, '[^|]+') do
+    if existing == version then return end
+  end
+  redis.call('HSET', commands_key, command, held .. '|' .. version)
+end
