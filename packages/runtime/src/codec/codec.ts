@@ -14,6 +14,55 @@ export const packFormatVersion = 2;
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: true });
 
+/**
+ * msgpackr renames an object key `__proto__` to `__proto_` when it decodes into plain objects (its
+ * guard against prototype pollution), so a state keyed by user input (an order id "__proto__")
+ * came back renamed from a snapshot or a merge pack while the live state kept it (#14). Bodies
+ * whose bytes contain `__proto_` (rare: one `indexOf` tells) are decoded with maps as Maps instead
+ * and turned into objects whose keys are defined as own data properties: the same value as the
+ * live one, and no prototype is ever touched.
+ */
+const mapPackr = new Packr({ useRecords: false, mapsAsObjects: false, moreTypes: true });
+const protoKeyBytes = Buffer.from('__proto_');
+
+function unpack(body: Uint8Array): unknown {
+  const view = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (view.indexOf(protoKeyBytes) < 0) return packr.unpack(body);
+  return mapsToObjects(mapPackr.unpack(body));
+}
+
+function mapsToObjects(value: unknown): unknown {
+  if (value instanceof Map) {
+    const object: Record<string, unknown> = {};
+    for (const [key, item] of value) {
+      Object.defineProperty(object, String(key), { value: mapsToObjects(item), enumerable: true, writable: true, configurable: true });
+    }
+    return object;
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = mapsToObjects(value[i]);
+  }
+  return value;
+}
+
+/** The path of the first own key named `__proto__` in plain data, if any (`payload.a[2].__proto__`). */
+export function protoKeyPath(value: unknown, path = 'payload'): string | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = protoKeyPath(value[i], `${path}[${i}]`);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    if (key === '__proto__') return `${path}.__proto__`;
+    const found = protoKeyPath((value as Record<string, unknown>)[key], `${path}.${key}`);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 function withFormatByte(format: number, body: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(body.length + 1);
   out[0] = format;
@@ -23,7 +72,7 @@ function withFormatByte(format: number, body: Uint8Array): Buffer {
 
 function unpackBody(bytes: Uint8Array, where: string): unknown {
   try {
-    return packr.unpack(bytes.subarray(1));
+    return unpack(bytes.subarray(1));
   } catch (error) {
     throw new CorruptDataError(where, `msgpack decoding failed: ${(error as Error).message}`, error);
   }
@@ -36,7 +85,24 @@ function unpackBody(bytes: Uint8Array, where: string): unknown {
  * a pack's bytes the same however many times it is copied.
  */
 export function canonical<T>(value: T): T {
-  return value === undefined ? value : (packr.unpack(packr.pack(value)) as T);
+  return value === undefined ? value : (unpack(packr.pack(value)) as T);
+}
+
+/**
+ * `canonical` for input from outside (command payloads): also refuses a key named `__proto__`
+ * anywhere in it, which a handler merging the payload into an object (`Object.assign`) would turn
+ * into a prototype change. Throws a `TypeError` naming the key's path; the runtime reports it as
+ * an InvalidPayloadError. The walk runs only when the encoded bytes contain `__proto_`.
+ */
+export function canonicalInput<T>(value: T): T {
+  if (value === undefined) return value;
+  const bytes = packr.pack(value);
+  const result = unpack(bytes) as T;
+  if (bytes.indexOf(protoKeyBytes) >= 0) {
+    const path = protoKeyPath(result);
+    if (path) throw new TypeError(`${path}: a key named __proto__ is not accepted in a payload`);
+  }
+  return result;
 }
 
 /** Encodes any msgpack-able value behind the format byte. */

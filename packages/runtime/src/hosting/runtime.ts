@@ -11,7 +11,7 @@ import {
   UnknownCommandError,
 } from '../errors/index.js';
 import { type Clock, FlakeIdSource, type IdSource, machineIdFor, systemClock } from '../ids/index.js';
-import { canonical } from '../codec/index.js';
+import { canonicalInput } from '../codec/index.js';
 import { type ActorRef, actorKey } from '../model/index.js';
 import { type AncestryLimits, computeMerge, defaultAncestryLimits } from '../resolution/index.js';
 import { type EventStore, MemoryStore } from '../store/index.js';
@@ -224,7 +224,7 @@ export class Runtime {
     // form of it, which is what every replica will read back.
     let payload: unknown;
     try {
-      payload = canonical(command.payload);
+      payload = canonicalInput(command.payload);
     } catch (error) {
       throw new InvalidPayloadError(definition.type, command.type, `payload must be plain data (${(error as Error).message})`);
     }
