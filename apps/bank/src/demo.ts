@@ -126,7 +126,13 @@ export async function runBankScenario(): Promise<ScenarioResult> {
       machineId,
       store: new MemoryStore(),
       clock,
-      onResolved: (_actor, reply) => resolutions.push({ replica: replicaId, reply }),
+      observer: {
+        resolved: ({ outcome }) =>
+          resolutions.push({
+            replica: replicaId,
+            reply: { resolved: true, version: outcome.pack.version, headsMerged: outcome.heads.length, compensations: outcome.compensations },
+          }),
+      },
     });
   const eu = replica('eu', 1);
   const us = replica('us', 2);

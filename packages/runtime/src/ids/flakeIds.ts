@@ -1,6 +1,6 @@
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
-import { InvalidDefinitionError } from '../errors/index.js';
+import { InvalidOptionError } from '../errors/index.js';
 import { fnv1a32 } from '../model/hash.js';
 
 /**
@@ -50,7 +50,7 @@ export class FlakeIdSource implements IdSource {
   constructor(options: FlakeIdSourceOptions) {
     const { machineId } = options;
     if (!Number.isInteger(machineId) || machineId < 0 || machineId > machineIdMax) {
-      throw new InvalidDefinitionError(`machineId must be an integer in 0..${machineIdMax}, got ${machineId}`);
+      throw new InvalidOptionError('machineId', `must be an integer in 0..${machineIdMax}, got ${machineId}`);
     }
     this.machineId = machineId;
     this.clock = options.clock ?? systemClock;

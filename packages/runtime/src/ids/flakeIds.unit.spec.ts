@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { FlakeIdSource, InvalidDefinitionError, ManualClock, machineIdFor, machineIdMax, parseEventId } from '../index.js';
+import { FlakeIdSource, InvalidOptionError, ManualClock, machineIdFor, machineIdMax, parseEventId } from '../index.js';
 
 interface FlakeIdGenerator {
   gen(): string;
@@ -179,11 +179,11 @@ describe('FlakeIdSource', () => {
     expect(new FlakeIdSource({ machineId: 42, clock: new ManualClock(T0) }).next()).toBe(new FlakeId({ mid: 42 }).gen().padStart(20, '0'));
   });
 
-  it('rejects invalid machine ids with InvalidDefinitionError', () => {
+  it('rejects invalid machine ids with InvalidOptionError naming machineId', () => {
     for (const machineId of [-1, 1024, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31]) {
-      expect(() => new FlakeIdSource({ machineId }), String(machineId)).toThrow(InvalidDefinitionError);
+      expect(() => new FlakeIdSource({ machineId }), String(machineId)).toThrow(InvalidOptionError);
     }
-    expect(() => new FlakeIdSource({ machineId: '3' as unknown as number })).toThrow(InvalidDefinitionError);
+    expect(() => new FlakeIdSource({ machineId: '3' as unknown as number })).toThrow(InvalidOptionError);
     expect(new FlakeIdSource({ machineId: 0 }).machineId).toBe(0);
     expect(new FlakeIdSource({ machineId: machineIdMax }).machineId).toBe(1023);
   });
