@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { deleteKeysMatching } from '@troupe/redis';
+import { deleteKeysMatching } from '@troupe/redis/testing';
 import { requireService } from '@troupe/runtime/testkit';
 import { Redis } from 'ioredis';
 import amqp from 'amqplib';

@@ -15,7 +15,8 @@
  *
  * The plots are drawn by plot.ts from these results (`curvePlots`).
  */
-import { connectRedisStore, deleteKeysMatching } from '@troupe/redis';
+import { connectRedisStore } from '@troupe/redis';
+import { deleteKeysMatching } from '@troupe/redis/testing';
 import { type ActorRef, type ActorSnapshot, encodePack, fold, type Pack, VC } from '@troupe/runtime';
 import { workerDefaults } from '@troupe/rabbitmq';
 import { Unpackr } from 'msgpackr';

@@ -42,7 +42,8 @@
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { getInMemoryEventStore, isExpectedVersionConflictError } from '@event-driven-io/emmett';
-import { deleteKeysMatching, connectRedisStore, type RedisStore } from '@troupe/redis';
+import { connectRedisStore, type RedisStore } from '@troupe/redis';
+import { deleteKeysMatching } from '@troupe/redis/testing';
 import { type ActorRef, AppendConflictError, createRuntime, encodePack, fold, MemoryStore, type Pack, VC } from '@troupe/runtime';
 import { Redis } from 'ioredis';
 import { Packr } from 'msgpackr';

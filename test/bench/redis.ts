@@ -25,7 +25,8 @@ import {
   type Pack,
   VC,
 } from '@troupe/runtime';
-import { connectRedisStore, deleteKeysMatching, type RedisStore, redisStoreDefaults } from '@troupe/redis';
+import { connectRedisStore, type RedisStore, redisStoreDefaults } from '@troupe/redis';
+import { deleteKeysMatching } from '@troupe/redis/testing';
 import { Redis } from 'ioredis';
 import { pathToFileURL } from 'node:url';
 import { Packr, Unpackr } from 'msgpackr';

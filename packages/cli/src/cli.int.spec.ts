@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import amqp from 'amqplib';
 import { Redis } from 'ioredis';
-import { deleteKeysMatching } from '@troupe/redis';
+import { deleteKeysMatching } from '@troupe/redis/testing';
 import { requireService } from '@troupe/runtime/testkit';
 import { deleteTopology, topology } from '@troupe/rabbitmq';
 import { run } from './program.js';
