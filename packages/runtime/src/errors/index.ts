@@ -5,6 +5,7 @@ export { InvalidActorIdError } from './invalidActorIdError.js';
 export { InvalidPayloadError } from './invalidPayloadError.js';
 export { InvalidDecisionError } from './invalidDecisionError.js';
 export { InvalidDefinitionError } from './invalidDefinitionError.js';
+export { OnMergeNotIdempotentError } from './onMergeNotIdempotentError.js';
 export { InvalidOptionError } from './invalidOptionError.js';
 export { InvalidCursorError } from './invalidCursorError.js';
 export { AppendConflictError } from './appendConflictError.js';

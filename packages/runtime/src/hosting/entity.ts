@@ -1,7 +1,7 @@
 import { type AnyActorDefinition, type DecideContext, fold, isRejection } from '../actor/index.js';
-import { AppendConflictError, InvalidDecisionError, LimitExceededError } from '../errors/index.js';
+import { AppendConflictError, InvalidDecisionError, LimitExceededError, OnMergeNotIdempotentError } from '../errors/index.js';
 import type { Clock, IdSource } from '../ids/index.js';
-import type { ActorRef, Pack, Snapshot } from '../model/index.js';
+import { type ActorRef, type Pack, type Snapshot, actorKey } from '../model/index.js';
 import { type AncestryLimits, copiesOf, snapshotWeight, stateAt, survivingCopy } from '../resolution/index.js';
 import type { MergeStrategy } from './mergeStrategyOption.js';
 import { commandPack } from './commandPack.js';
@@ -38,6 +38,15 @@ export interface EntityEnvironment {
   /** How heads are merged: `computeMerge` unless a test plugs one in (`withMergeStrategy` of the testkit). */
   readonly mergeStrategy: MergeStrategy;
   readonly observer: ReturnType<typeof guardedObserver>;
+  readonly onMergeCheck: 'warn' | 'throw' | 'off';
+}
+
+const warnedTypes = new Set<string>();
+/** One process warning per actor type: a misbehaving onMerge would otherwise warn on every merge. */
+function warnOnce(actorType: string, message: string): void {
+  if (warnedTypes.has(actorType)) return;
+  warnedTypes.add(actorType);
+  process.emitWarning(message, 'TroupeOnMergeWarning');
 }
 
 
@@ -135,6 +144,7 @@ export class Entity {
     let outcome: Awaited<ReturnType<MergeStrategy>>;
     try {
       outcome = await this.env.mergeStrategy(this.env.store, this.definition, this.actor, heads, this.env.ancestryLimits);
+      this.checkOnMerge(outcome);
       await this.env.store.append(outcome.pack, heads.map((h) => VC.encode(h.version)));
     } catch (error) {
       if (error instanceof AppendConflictError) this.conflicted(error, attempt);
@@ -238,6 +248,14 @@ export class Entity {
     if (held.length === 0) return undefined;
     const survivor = survivingCopy(copiesOf(commandId, held));
     return { status: 'accepted', commandId, version: survivor.pack.version, events: [...survivor.events], duplicate: true };
+  }
+
+  /** `onMerge` applied to its own result must emit nothing (see MergeOutcome.compensationsOnRecheck). */
+  private checkOnMerge(outcome: { readonly compensationsOnRecheck: readonly { readonly type: string }[] }): void {
+    if (outcome.compensationsOnRecheck.length === 0 || this.env.onMergeCheck === 'off') return;
+    const error = new OnMergeNotIdempotentError(this.definition.type, actorKey(this.actor), outcome.compensationsOnRecheck);
+    if (this.env.onMergeCheck === 'throw') throw error;
+    warnOnce(this.definition.type, error.message);
   }
 
   private conflicted(error: AppendConflictError, attempt: number): void {

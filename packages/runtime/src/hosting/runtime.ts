@@ -56,6 +56,13 @@ export interface RuntimeOptions {
    * for metrics, logs and simulators. Default: none. See `RuntimeObserver`.
    */
   readonly observer?: RuntimeObserver;
+  /**
+   * What to do when `onMerge` is not idempotent (applied to the state its compensations produced
+   * it emits more: a delta that a later merge would book twice). 'warn' (default): one process
+   * warning per actor type, the merge goes on. 'throw': the resolution fails with
+   * OnMergeNotIdempotentError (tests and simulations). 'off': no check.
+   */
+  readonly onMergeCheck?: 'warn' | 'throw' | 'off';
 }
 
 export const runtimeDefaults = {
@@ -65,6 +72,7 @@ export const runtimeDefaults = {
   mailboxMax: 10_000,
   conflictRetriesMax: 16,
   eventsPerCommandMax: 1_000,
+  onMergeCheck: 'warn',
 } as const;
 
 type Message =
@@ -136,7 +144,11 @@ export class Runtime {
       ancestryLimits,
       mergeStrategy: mergeStrategyOf(options) ?? computeMerge,
       observer: this.observer,
+      onMergeCheck: options.onMergeCheck ?? runtimeDefaults.onMergeCheck,
     };
+    if (!['warn', 'throw', 'off'].includes(this.environment.onMergeCheck)) {
+      throw new InvalidOptionError('onMergeCheck', `must be 'warn', 'throw' or 'off', got '${String(this.environment.onMergeCheck)}'`);
+    }
     this.options = {
       idleTimeoutMs: options.idleTimeoutMs ?? runtimeDefaults.idleTimeoutMs,
       liveActorsMax: options.liveActorsMax ?? runtimeDefaults.liveActorsMax,

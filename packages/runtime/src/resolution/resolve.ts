@@ -29,6 +29,13 @@ export interface MergeOutcome {
   readonly compensations: readonly EventRecord[];
   /** Packs read after the ancestor: the cost of the resolution. */
   readonly packsVisited: number;
+  /**
+   * What `onMerge` emits when applied again to the state its compensations produced, with the
+   * same context: empty for a well-written `onMerge` ("record the overdraft if not yet
+   * recorded"). Anything here means a delta-style compensation that a later merge covering this
+   * one would book twice; the runtime warns or throws (`RuntimeOptions.onMergeCheck`).
+   */
+  readonly compensationsOnRecheck: readonly { readonly type: string }[];
 }
 
 /**
@@ -130,9 +137,8 @@ export async function computeMerge(
   const versionKey = VC.encode(version);
   const ts = Math.max(...merged.map((p) => p.ts)) + tick;
   const branchEvents = branches.map((b) => b.filter((e) => !dropped.has(e)).sort(compareEvents));
-  const emitted = definition.onMerge
-    ? definition.onMerge(foldedState, { actor, ancestorState, replayed, branches: branchEvents })
-    : [];
+  const context = { actor, ancestorState, replayed, branches: branchEvents };
+  const emitted = definition.onMerge ? definition.onMerge(foldedState, context) : [];
   const compensations: EventRecord[] = emitted.map((e, i) => ({
     id: `m${versionKey}#${String(i).padStart(4, '0')}`,
     actor: { type: actor.type, id: actor.id },
@@ -144,6 +150,7 @@ export async function computeMerge(
     replica: mergeReplica,
   }));
   const state = fold(definition, foldedState, compensations);
+  const compensationsOnRecheck = definition.onMerge && compensations.length > 0 ? definition.onMerge(state, context) : [];
   const pack: Pack = {
     actor: { type: actor.type, id: actor.id },
     kind: 'merge',
@@ -165,6 +172,7 @@ export async function computeMerge(
     droppedDuplicates,
     compensations,
     packsVisited: divergence.packs.length,
+    compensationsOnRecheck,
   };
 }
 
