@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import amqp from 'amqplib';
 import { MemoryStore, encodeValue, type UntypedRef } from '@troupe/runtime';
-import { connectBus, type CommandBus } from './client.js';
-import { CommandFailedError, CommandTimeoutError, TopologyMismatchError, BusUnavailableError } from './errors.js';
-import { startWorker, type Worker } from './worker.js';
+import { connectBus, type CommandBus } from './client/index.js';
+import { CommandFailedError, CommandTimeoutError, TopologyMismatchError, BusUnavailableError } from './errors/index.js';
+import { startWorker, type Worker } from './worker/index.js';
 import { SequenceLog } from './testing/sequenceActor.js';
 import { amqpUrl, deleteTopology, drainQueue, publishRaw, queueDepth, requireRabbitMq, testTopology } from './testing/amqpTest.js';
-import { encodeCommand, busProtocolVersion } from './protocol.js';
+import { encodeCommand, busProtocolVersion } from './protocol/messages.js';
 import { shardOf, topology } from './topology.js';
 
 const available = await requireRabbitMq();
@@ -95,7 +95,7 @@ describe.skipIf(!available)('command bus on RabbitMQ', () => {
   });
 
   it('refuses an oversize command before publishing', async () => {
-    const small = await connectBus({ url: amqpUrl, ...t, maxCommandBytes: 1_000 });
+    const small = await connectBus({ url: amqpUrl, ...t, commandBytesMax: 1_000 });
     try {
       await expect(small.send(log('big'), { type: 'record', payload: { client: 'x'.repeat(2_000), seq: 1 } })).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
     } finally {
@@ -132,7 +132,7 @@ describe.skipIf(!available)('command bus without a worker', () => {
     const bus = await connectBus({ url: amqpUrl, ...t });
     try {
       const ref = { type: 'seqlog', id: 'late' } as UntypedRef;
-      const error = await bus.send(ref, { type: 'record', payload: { client: 'c', seq: 1 } }, { timeout: 200 }).catch((e: unknown) => e);
+      const error = await bus.send(ref, { type: 'record', payload: { client: 'c', seq: 1 } }, { timeoutMs: 200 }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(CommandTimeoutError);
       const commandId = (error as CommandTimeoutError).commandId;
       const worker = await startWorker({ url: amqpUrl, ...t, actors: [SequenceLog], store, logger: quiet, defaultMetrics: false });
@@ -182,7 +182,7 @@ describe.skipIf(!available)('worker channel lost while the connection stays up',
       const ref = { type: 'seqlog', id } as UntypedRef;
       expect((await bus.send(ref, { type: 'record', payload: { client: 'c', seq: 0 } })).status).toBe('accepted');
       // Make the broker close shard 0's channel: acknowledge a delivery tag it never gave out.
-      const shard0 = (worker as unknown as { shards: { channel: { ack(m: unknown): void } }[] }).shards[0]!.channel;
+      const shard0 = (worker as unknown as { shards: { states: { channel: { ack(m: unknown): void } }[] } }).shards.states[0]!.channel;
       shard0.ack({ fields: { deliveryTag: 987_654 } });
       await new Promise((r) => setTimeout(r, 300));
       expect(worker.connectionCount).toBe(1); // the connection itself stayed up
@@ -218,7 +218,7 @@ describe.skipIf(!available)('worker start against a mismatched broker', () => {
 
 describe.skipIf(!available)('quorum shard queues', () => {
   it('serve commands, and dead-letter a message redelivered more than deliveryLimit times (a worker-crashing poison pill)', async () => {
-    const t = topology({ prefix: testTopology().prefix, shards: 2, queueType: 'quorum', deliveryLimit: 3 });
+    const t = topology({ prefix: testTopology().prefix, shards: 2, queueType: 'quorum', deliveriesMax: 3 });
     const worker = await startWorker({ url: amqpUrl, ...t, actors: [SequenceLog], logger: quiet, defaultMetrics: false });
     const bus = await connectBus({ url: amqpUrl, ...t });
     const ref = { type: 'seqlog', id: 'q1' } as UntypedRef;

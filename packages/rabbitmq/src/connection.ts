@@ -1,5 +1,5 @@
 import amqp, { type ChannelModel, type RecoveringChannelModel } from 'amqplib';
-import { BusUnavailableError } from './errors.js';
+import { BusUnavailableError } from './errors/index.js';
 
 export const defaultAmqpUrl = 'amqp://guest:guest@127.0.0.1:5672';
 

@@ -1,9 +1,19 @@
-/** @troupe/rabbitmq: the troupe command bus on RabbitMQ (client, worker, topology). */
-export { CommandBus, connectBus, checkTopology, busDefaults, type BusOptions, type SendOptions } from './client.js';
-export { Worker, startWorker, workerDefaults, type WorkerOptions, type WorkerHooks } from './worker.js';
-export { topology, topologyDefaults, shardOf, declareTopology, deleteTopology, type Topology, type TopologyOptions } from './topology.js';
-export { BusUnavailableError, CommandTimeoutError, CommandFailedError, TopologyMismatchError } from './errors.js';
-export { WorkerMetrics, type CommandOutcome } from './metrics.js';
-export { defaultAmqpUrl, redactUrl } from './connection.js';
-export { encodeCommand, decodeCommand, encodeReply, decodeReply, busProtocolVersion, MalformedMessageError, type CommandMessage, type ReplyMessage } from './protocol.js';
-export { Membership, ownerOf } from './membership.js';
+/**
+ * @troupe/rabbitmq: the troupe command bus on RabbitMQ. The root holds what an app author or an
+ * operator needs: the client, the worker, their options and defaults, the topology helpers and
+ * every error class. The wire format is `@troupe/rabbitmq/protocol`.
+ */
+export { CommandBus, connectBus, busDefaults, type BusOptions, type SendOptions } from './client/index.js';
+export { Worker, startWorker, workerDefaults, type WorkerOptions, type WorkerHooks } from './worker/index.js';
+export { topology, topologyDefaults, declareTopology, deleteTopology, type Topology, type TopologyOptions } from './topology.js';
+export { defaultAmqpUrl } from './connection.js';
+export {
+  type BusErrorCode,
+  type RemoteErrorCode,
+  BusUnavailableError,
+  CommandTimeoutError,
+  CommandFailedError,
+  TopologyMismatchError,
+  MalformedMessageError,
+  ActorFailedError,
+} from './errors/index.js';

@@ -1,5 +1,5 @@
 import type { Channel, ChannelModel } from 'amqplib';
-import { fnv1a32 } from '@troupe/runtime';
+import { fnv1a32 } from '@troupe/runtime/store';
 
 /**
  * Which worker should hold a shard: rendezvous hashing over the live workers, so every worker

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { type ActorRef, type EventStore, MemoryStore, type UntypedRef, actorKey } from '@troupe/runtime';
-import { connectBus, type CommandBus } from './client.js';
-import { startWorker, type WorkerHooks } from './worker.js';
+import { connectBus, type CommandBus } from './client/index.js';
+import { startWorker, type WorkerHooks } from './worker/index.js';
 import { SequenceLog, type SequenceState } from './testing/sequenceActor.js';
 import { amqpUrl, deleteTopology, requireRabbitMq, sendUntilAnswered, testTopology } from './testing/amqpTest.js';
 import { TcpProxy } from './testing/tcpProxy.js';

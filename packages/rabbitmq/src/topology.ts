@@ -1,5 +1,7 @@
-import type { Channel } from 'amqplib';
-import { InvalidDefinitionError, fnv1a32, type ActorRef } from '@troupe/runtime';
+import type { Channel, ChannelModel } from 'amqplib';
+import { type ActorRef, InvalidOptionError } from '@troupe/runtime';
+import { fnv1a32 } from '@troupe/runtime/store';
+import { TopologyMismatchError } from './errors/index.js';
 
 export interface TopologyOptions {
   /** Prefix of every exchange and queue name. Default 'troupe'. */
@@ -10,20 +12,21 @@ export interface TopologyOptions {
   readonly queueType?: 'classic' | 'quorum';
   /**
    * Quorum queues only: deliveries of one message before the broker dead-letters it (a message
-   * that crashes every worker it reaches, instead of taking the fleet down one by one). Default 20.
-   * Classic queues count no deliveries.
+   * that crashes every worker it reaches, instead of taking the fleet down one by one); RabbitMQ's
+   * `x-delivery-limit`. Default 20. Classic queues count no deliveries.
    */
-  readonly deliveryLimit?: number;
+  readonly deliveriesMax?: number;
 }
 
-export const topologyDefaults = { prefix: 'troupe', shards: 16, queueType: 'classic', deliveryLimit: 20 } as const;
+/** Every default of `TopologyOptions`. */
+export const topologyDefaults = { prefix: 'troupe', shards: 16, queueType: 'classic', deliveriesMax: 20 } as const;
 
 /** Names of every exchange and queue of one deployment. */
 export interface Topology {
   readonly prefix: string;
   readonly shards: number;
   readonly queueType: 'classic' | 'quorum';
-  readonly deliveryLimit: number;
+  readonly deliveriesMax: number;
   /** Direct exchange commands are published to, with the shard queue's name as routing key. */
   readonly commandsExchange: string;
   /** Fanout exchange the shard queues dead-letter into. */
@@ -45,16 +48,16 @@ export function topology(options: TopologyOptions = {}): Topology {
   const prefix = options.prefix ?? topologyDefaults.prefix;
   const shards = options.shards ?? topologyDefaults.shards;
   const queueType = options.queueType ?? topologyDefaults.queueType;
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix)) throw new InvalidDefinitionError(`topology prefix must be 1-64 characters of [A-Za-z0-9_.-], got '${prefix}'`);
-  if (!Number.isInteger(shards) || shards < 1 || shards > 1024) throw new InvalidDefinitionError(`shards must be an integer in 1..1024, got ${shards}`);
-  if (queueType !== 'classic' && queueType !== 'quorum') throw new InvalidDefinitionError(`queueType must be 'classic' or 'quorum', got '${String(queueType)}'`);
-  const deliveryLimit = options.deliveryLimit ?? topologyDefaults.deliveryLimit;
-  if (!Number.isInteger(deliveryLimit) || deliveryLimit < 1) throw new InvalidDefinitionError(`deliveryLimit must be a positive integer, got ${deliveryLimit}`);
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix)) throw new InvalidOptionError('prefix', `must be 1-64 characters of [A-Za-z0-9_.-], got '${prefix}'`);
+  if (!Number.isInteger(shards) || shards < 1 || shards > 1024) throw new InvalidOptionError('shards', `must be an integer in 1..1024, got ${shards}`);
+  if (queueType !== 'classic' && queueType !== 'quorum') throw new InvalidOptionError('queueType', `must be 'classic' or 'quorum', got '${String(queueType)}'`);
+  const deliveriesMax = options.deliveriesMax ?? topologyDefaults.deliveriesMax;
+  if (!Number.isInteger(deliveriesMax) || deliveriesMax < 1) throw new InvalidOptionError('deliveriesMax', `must be a positive integer, got ${deliveriesMax}`);
   return {
     prefix,
     shards,
     queueType,
-    deliveryLimit,
+    deliveriesMax,
     commandsExchange: `${prefix}.commands`,
     deadLetterExchange: `${prefix}.dead`,
     deadLetterQueue: `${prefix}.dead-letter`,
@@ -85,10 +88,32 @@ export async function declareTopology(channel: Channel, t: Topology): Promise<vo
         'x-queue-type': t.queueType,
         'x-single-active-consumer': true,
         'x-dead-letter-exchange': t.deadLetterExchange,
-        ...(t.queueType === 'quorum' ? { 'x-delivery-limit': t.deliveryLimit } : {}),
+        ...(t.queueType === 'quorum' ? { 'x-delivery-limit': t.deliveriesMax } : {}),
       },
     });
     await channel.bindQueue(queue, t.commandsExchange, queue);
+  }
+}
+
+/**
+ * Checks, without declaring anything, that every shard queue of this topology exists (workers
+ * declare them). A missing queue means no worker of this prefix and shard count ever ran here.
+ */
+export async function checkTopology(model: ChannelModel, t: Topology): Promise<void> {
+  const channel = await model.createChannel();
+  channel.on('error', () => undefined);
+  try {
+    for (const queue of [t.shardQueues[0]!, t.shardQueues[t.shards - 1]!]) {
+      try {
+        await channel.checkQueue(queue);
+      } catch {
+        throw new TopologyMismatchError(
+          `queue '${queue}' does not exist: no worker with prefix '${t.prefix}' and ${t.shards} shards has run on this broker (start \`troupe worker\` first, with the same --shards)`,
+        );
+      }
+    }
+  } finally {
+    await channel.close().catch(() => undefined);
   }
 }
 

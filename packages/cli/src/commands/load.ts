@@ -50,7 +50,7 @@ export async function runLoad(
       const command = workload.nextCommand(mathRandom, step, options.actors);
       const t0 = performance.now();
       try {
-        const reply = await bus.send(command.actor as UntypedRef, { type: command.type, payload: command.payload }, { timeout: options.timeout });
+        const reply = await bus.send(command.actor as UntypedRef, { type: command.type, payload: command.payload }, { timeoutMs: options.timeout });
         latencies.push(performance.now() - t0);
         if (reply.status === 'accepted') accepted++;
         else rejected++;

@@ -39,7 +39,7 @@ export function sendCommand(outcome: Outcome): Command {
     try {
       let reply;
       try {
-        reply = await bus.send({ type, id } as UntypedRef, { type: name, payload }, { timeout: flags.timeout, ...(flags.commandId ? { commandId: flags.commandId } : {}) });
+        reply = await bus.send({ type, id } as UntypedRef, { type: name, payload }, { timeoutMs: flags.timeout, ...(flags.commandId ? { commandId: flags.commandId } : {}) });
       } catch (error) {
         const commandId = error instanceof CommandTimeoutError || error instanceof BusUnavailableError ? error.commandId : undefined;
         if (commandId === undefined) throw error;

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
 import type { CommandReply, UntypedRef } from '@troupe/runtime';
-import type { CommandBus } from '../client.js';
-import { CommandTimeoutError } from '../errors.js';
+import type { CommandBus } from '../client/index.js';
+import { CommandTimeoutError } from '../errors/index.js';
 import { requireService } from '@troupe/runtime/testkit';
 import { type Topology, deleteTopology as deleteAll, topology } from '../topology.js';
 
@@ -82,7 +82,7 @@ export async function sendUntilAnswered(
   let commandId: string | undefined;
   for (let retries = 0; ; retries++) {
     try {
-      const reply = await bus.send(ref, command, { ...(timeoutMs === undefined ? {} : { timeout: timeoutMs }), ...(commandId ? { commandId } : {}) });
+      const reply = await bus.send(ref, command, { ...(timeoutMs === undefined ? {} : { timeoutMs }), ...(commandId ? { commandId } : {}) });
       return { reply, retries };
     } catch (error) {
       if (!(error instanceof CommandTimeoutError)) throw error;

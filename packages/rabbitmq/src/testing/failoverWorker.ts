@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { connectRedisStore } from '@troupe/redis';
-import { startWorker } from '../worker.js';
+import { startWorker } from '../worker/index.js';
 import { SequenceLog } from './sequenceActor.js';
 
 const env = (name: string) => {

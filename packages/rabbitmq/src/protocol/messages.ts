@@ -1,4 +1,6 @@
-import { type CommandReply, type EventRecord, type VectorClock, decodeValue, encodeValue } from '@troupe/runtime';
+import type { CommandReply, EventRecord, VectorClock } from '@troupe/runtime';
+import { decodeValue, encodeValue } from '@troupe/runtime/store';
+import { MalformedMessageError } from '../errors/index.js';
 
 /** Wire format version of bus messages (the first byte is the codec's format byte). */
 export const busProtocolVersion = 1;
@@ -31,12 +33,6 @@ export function encodeCommand(message: CommandMessage): Buffer {
 
 export function encodeReply(message: ReplyMessage): Buffer {
   return encodeValue(message);
-}
-
-/** Why a message cannot be a command; thrown by `decodeCommand`. */
-export class MalformedMessageError extends Error {
-  override readonly name = 'MalformedMessageError';
-  readonly code = 'MALFORMED_MESSAGE';
 }
 
 const isText = (value: unknown, max = 256): value is string => typeof value === 'string' && value.length > 0 && value.length <= max;

@@ -11,6 +11,9 @@ export class WorkerMetrics {
   readonly commands: Counter<'outcome'>;
   readonly latency: Histogram;
   readonly appendConflicts: Counter;
+  readonly resolutions: Counter;
+  readonly resolutionFailures: Counter;
+  readonly passivations: Counter<'reason'>;
   readonly redeliveries: Counter;
   readonly transientFailures: Counter<'code'>;
   readonly liveActors: Gauge;
@@ -27,6 +30,9 @@ export class WorkerMetrics {
       registers,
     });
     this.appendConflicts = new Counter({ name: 'troupe_append_conflicts_total', help: 'Appends refused because the head moved (re-decided)', registers });
+    this.resolutions = new Counter({ name: 'troupe_resolutions_total', help: 'Divergent heads merged into a merge pack', registers });
+    this.resolutionFailures = new Counter({ name: 'troupe_resolution_failures_total', help: 'Merges that failed (retried on the actor\'s next message or sync)', registers });
+    this.passivations = new Counter({ name: 'troupe_passivations_total', help: 'Actors dropped from memory, by reason (idle, capacity)', labelNames: ['reason'], registers });
     this.redeliveries = new Counter({ name: 'troupe_redeliveries_total', help: 'Messages the broker marked redelivered', registers });
     this.transientFailures = new Counter({ name: 'troupe_transient_failures_total', help: 'Executions retried after a transient failure', labelNames: ['code'], registers });
     this.liveActors = new Gauge({

@@ -1,0 +1,192 @@
+import { randomUUID } from 'node:crypto';
+import type { ChannelModel, ConfirmChannel, ConsumeMessage, RecoveringChannelModel } from 'amqplib';
+import {
+  type ActorRef,
+  type CommandOf,
+  type CommandOptions,
+  type CommandReply,
+  InvalidPayloadError,
+  LimitExceededError,
+  type TypedRef,
+  type UntypedRef,
+} from '@troupe/runtime';
+import { connectRecovering, redactUrl } from '../connection.js';
+import { BusUnavailableError, CommandFailedError, CommandTimeoutError, TopologyMismatchError } from '../errors/index.js';
+import { type CommandMessage, busProtocolVersion, decodeReply, encodeCommand, toCommandReply } from '../protocol/messages.js';
+import { type Topology, checkTopology, shardOf, topology as resolveTopology } from '../topology.js';
+import { type BusOptions, type BusSettings, type SendOptions, busSettings, checkTimeout } from './options.js';
+import { PendingReplies } from './pendingReplies.js';
+import { PublishGate } from './publishGate.js';
+
+const replyQueue = 'amq.rabbitmq.reply-to';
+
+/**
+ * Sends commands to actors over RabbitMQ and waits for their replies (direct reply-to, publisher
+ * confirms). Each command is routed to the shard queue of its actor, so commands to one actor are
+ * executed one at a time and in the order this client sent them.
+ */
+export class CommandBus {
+  readonly topology: Topology;
+  private readonly pending = new PendingReplies();
+  private readonly gate = new PublishGate();
+  /** 122 random bits: generated command ids must not collide across clients (they skip the duplicate lookup). */
+  private readonly clientId = randomUUID();
+  private channel: ConfirmChannel | undefined;
+  private model: RecoveringChannelModel | undefined;
+  private sequence = 0;
+  private closed = false;
+
+  private constructor(
+    private readonly settings: BusSettings,
+    t: Topology,
+  ) {
+    this.topology = t;
+  }
+
+  /** Connects, checks that workers declared this topology, and opens the reply consumer. */
+  static async connect(options: BusOptions = {}): Promise<CommandBus> {
+    const bus = new CommandBus(busSettings(options), resolveTopology(options));
+    let setupError: unknown;
+    try {
+      bus.model = await connectRecovering({
+        url: bus.settings.url,
+        initialRetries: bus.settings.connectRetriesMax,
+        setup: async (model) => {
+          try {
+            await bus.setup(model);
+          } catch (error) {
+            setupError = error;
+            throw error;
+          }
+        },
+        onDisconnect: (error) => bus.lost(error),
+      });
+    } catch (error) {
+      throw setupError instanceof TopologyMismatchError ? setupError : error;
+    }
+    return bus;
+  }
+
+  /** Number of commands waiting for their reply. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Sends a command and resolves to accepted (version, events) or rejected (reason), as
+   * `Runtime.send` does. Rejects with CommandTimeoutError (retry with the same commandId),
+   * BusUnavailableError, CommandFailedError (the worker dead-lettered it: bad input or a failing
+   * actor), LimitExceededError (too large), InvalidPayloadError (not plain data) or
+   * InvalidOptionError (a `timeoutMs` out of range).
+   */
+  send<Def>(ref: TypedRef<Def>, command: CommandOf<Def>, options?: SendOptions): Promise<CommandReply>;
+  send(ref: UntypedRef | ActorRef, command: { readonly type: string; readonly payload?: unknown } & CommandOptions, options?: SendOptions): Promise<CommandReply>;
+  async send(ref: ActorRef, command: { readonly type: string; readonly payload?: unknown } & CommandOptions, options: SendOptions = {}): Promise<CommandReply> {
+    if (this.closed) throw new BusUnavailableError(this.redactedUrl, 'this bus is closed');
+    const timeoutMs = options.timeoutMs === undefined ? this.settings.timeoutMs : checkTimeout('timeoutMs', options.timeoutMs);
+    const chosenId = options.commandId ?? command.commandId;
+    const commandId = chosenId ?? `${this.clientId}.${(this.sequence++).toString(36)}`;
+    const message: CommandMessage = {
+      v: busProtocolVersion,
+      type: String(ref?.type),
+      id: String(ref?.id),
+      command: String(command?.type),
+      payload: command?.payload,
+      commandId,
+      checkDuplicate: chosenId !== undefined,
+      ...(command?.correlationId === undefined ? {} : { correlationId: command.correlationId }),
+      ...(command?.initiatedBy === undefined ? {} : { initiatedBy: command.initiatedBy }),
+    };
+    let body: Buffer;
+    try {
+      body = encodeCommand(message);
+    } catch (error) {
+      throw new InvalidPayloadError(message.type, message.command, `payload must be plain data (${(error as Error).message})`);
+    }
+    const { commandBytesMax } = this.settings;
+    if (body.length > commandBytesMax) {
+      throw new LimitExceededError('commandBytesMax', `command ${message.type}.${message.command} encodes to ${body.length} bytes, more than ${commandBytesMax}`);
+    }
+    const waiting = this.gate.waiting;
+    if (waiting) await waiting;
+    const channel = this.channel;
+    if (this.closed) throw new BusUnavailableError(this.redactedUrl, 'this bus is closed');
+    if (!channel) throw new BusUnavailableError(this.redactedUrl, 'not connected (reconnecting)');
+    const queue = this.topology.shardQueues[shardOf(ref, this.topology.shards)]!;
+    const correlationId = `${this.clientId}.r${(this.sequence++).toString(36)}`;
+    const reply = this.pending.wait(correlationId, commandId, timeoutMs, () => new CommandTimeoutError(commandId, timeoutMs, `${message.type}:${message.id}`));
+    try {
+      const ok = channel.publish(
+        this.topology.commandsExchange,
+        queue,
+        body,
+        {
+          persistent: true,
+          mandatory: true,
+          replyTo: replyQueue,
+          correlationId,
+          messageId: commandId,
+          contentType: 'application/x-troupe-msgpack',
+        },
+        (error) => {
+          if (error) this.pending.reject(correlationId, new BusUnavailableError(this.redactedUrl, `the broker did not confirm command ${commandId}: ${String(error)}`));
+        },
+      );
+      if (!ok) this.gate.close(channel);
+    } catch (error) {
+      this.pending.reject(correlationId, new BusUnavailableError(this.redactedUrl, (error as Error).message, error));
+    }
+    return reply;
+  }
+
+  /** Rejects what still waits, then closes the connection. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.gate.open();
+    this.pending.rejectAll((commandId) => new BusUnavailableError(this.redactedUrl, `the bus was closed before the reply to ${commandId} came`, undefined, commandId));
+    await this.model?.close().catch(() => undefined);
+  }
+
+  private get redactedUrl(): string {
+    return redactUrl(this.settings.url);
+  }
+
+  private async setup(model: ChannelModel): Promise<void> {
+    await checkTopology(model, this.topology);
+    const channel = await model.createConfirmChannel();
+    channel.on('error', () => undefined);
+    channel.on('return', (message: ConsumeMessage) => {
+      this.pending.reject(
+        String(message.properties.correlationId),
+        new TopologyMismatchError(`no queue is bound for routing key '${message.fields.routingKey}' on exchange '${this.topology.commandsExchange}': start a worker with the same prefix and --shards ${this.topology.shards}`),
+      );
+    });
+    await channel.consume(replyQueue, (message) => message && this.onReply(message), { noAck: true });
+    this.channel = channel;
+  }
+
+  private onReply(message: ConsumeMessage): void {
+    const correlationId = String(message.properties.correlationId);
+    const commandId = this.pending.commandIdOf(correlationId);
+    if (commandId === undefined) return; // timed out, or a reply to an earlier connection
+    const reply = decodeReply(message.content);
+    if (!reply || reply.commandId !== commandId) return;
+    if (reply.status === 'failed') this.pending.reject(correlationId, new CommandFailedError(reply.commandId, reply.code, reply.message));
+    else this.pending.resolve(correlationId, toCommandReply(reply));
+  }
+
+  private lost(error: Error): void {
+    this.channel = undefined;
+    this.gate.open();
+    this.pending.rejectAll(
+      (commandId) =>
+        new BusUnavailableError(this.redactedUrl, `connection lost before the reply to ${commandId} (${error.message}); it may still be applied: retry with commandId ${commandId}`, error, commandId),
+    );
+  }
+}
+
+/** Connects a client; see BusOptions for defaults. */
+export function connectBus(options: BusOptions = {}): Promise<CommandBus> {
+  return CommandBus.connect(options);
+}

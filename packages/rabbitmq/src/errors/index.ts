@@ -1,0 +1,7 @@
+export type { BusErrorCode, RemoteErrorCode } from './busErrorCode.js';
+export { BusUnavailableError } from './busUnavailableError.js';
+export { CommandTimeoutError } from './commandTimeoutError.js';
+export { CommandFailedError } from './commandFailedError.js';
+export { TopologyMismatchError } from './topologyMismatchError.js';
+export { MalformedMessageError } from './malformedMessageError.js';
+export { ActorFailedError } from './actorFailedError.js';

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+
+describe('@troupe/rabbitmq exports', () => {
+  it('the root exports what an app author or operator needs, as README "API" lists it', async () => {
+    expect(Object.keys(await import('./index.js')).sort()).toEqual([
+      'ActorFailedError',
+      'BusUnavailableError',
+      'CommandBus',
+      'CommandFailedError',
+      'CommandTimeoutError',
+      'MalformedMessageError',
+      'TopologyMismatchError',
+      'Worker',
+      'busDefaults',
+      'connectBus',
+      'declareTopology',
+      'defaultAmqpUrl',
+      'deleteTopology',
+      'startWorker',
+      'topology',
+      'topologyDefaults',
+      'workerDefaults',
+    ]);
+  });
+
+  it('@troupe/rabbitmq/protocol exports the wire format, as README "Wire protocol" lists it', async () => {
+    expect(Object.keys(await import('./protocol/index.js')).sort()).toEqual([
+      'MalformedMessageError',
+      'busProtocolVersion',
+      'decodeCommand',
+      'decodeReply',
+      'encodeCommand',
+      'encodeReply',
+      'shardOf',
+    ]);
+  });
+
+  it('every error class carries a code of its own package', async () => {
+    const root = await import('./index.js');
+    const errors = [
+      new root.BusUnavailableError('amqp://h', 'down'),
+      new root.CommandTimeoutError('c1', 5, 'a:b'),
+      new root.CommandFailedError('c1', 'UNKNOWN_COMMAND', 'no such command'),
+      new root.TopologyMismatchError('other shard count'),
+      new root.MalformedMessageError('not msgpack'),
+      new root.ActorFailedError({ type: 'a', id: 'b' }, 'go', new Error('boom')),
+    ];
+    expect(errors.map((e) => [e.name, e.code])).toEqual([
+      ['BusUnavailableError', 'BUS_UNAVAILABLE'],
+      ['CommandTimeoutError', 'COMMAND_TIMEOUT'],
+      ['CommandFailedError', 'COMMAND_FAILED'],
+      ['TopologyMismatchError', 'TOPOLOGY_MISMATCH'],
+      ['MalformedMessageError', 'MALFORMED_MESSAGE'],
+      ['ActorFailedError', 'ACTOR_FAILED'],
+    ]);
+  });
+});

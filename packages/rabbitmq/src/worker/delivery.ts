@@ -1,0 +1,38 @@
+import type { Channel, ConsumeMessage } from 'amqplib';
+import type { Logger } from 'pino';
+import { type ReplyMessage, encodeReply } from '../protocol/messages.js';
+
+/** A message as a shard consumer received it, with what decides whether it may still be started. */
+export interface Delivery {
+  /** The connection it came on (`Session.generation` then). */
+  readonly generation: number;
+  readonly shard: number;
+  /** The shard consumer's epoch then: a hand-over bumps it. */
+  readonly epoch: number;
+  /** The channel it must be acknowledged and answered on. */
+  readonly channel: Channel;
+  readonly message: ConsumeMessage;
+  /** `performance.now()` at delivery, for the latency histogram. */
+  readonly deliveredAt: number;
+}
+
+/** Acknowledges; a closed channel is only logged (the broker redelivers, the duplicate lookup answers). */
+export function ack(delivery: Delivery, log: Logger): void {
+  try {
+    delivery.channel.ack(delivery.message);
+  } catch (error) {
+    log.warn({ err: (error as Error).message }, 'could not acknowledge (channel closed); the broker will redeliver and the duplicate lookup answers it');
+  }
+}
+
+/** Answers the client on its reply-to queue, when it asked for an answer. */
+export function reply(delivery: Delivery, body: ReplyMessage, log: Logger): void {
+  const { channel, message } = delivery;
+  const replyTo = message.properties.replyTo as string | undefined;
+  if (!replyTo) return;
+  try {
+    channel.sendToQueue(replyTo, encodeReply(body), { correlationId: message.properties.correlationId });
+  } catch (error) {
+    log.warn({ err: (error as Error).message }, 'could not send the reply');
+  }
+}

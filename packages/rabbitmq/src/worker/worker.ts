@@ -1,0 +1,236 @@
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { ChannelModel, RecoveringChannelModel } from 'amqplib';
+import { pino, type Logger } from 'pino';
+import { type ActorRef, InvalidOptionError, LimitExceededError, Runtime, TroupeError } from '@troupe/runtime';
+import { fnv1a32 } from '@troupe/runtime/store';
+import { connectRecovering, redactUrl } from '../connection.js';
+import { MalformedMessageError, TopologyMismatchError } from '../errors/index.js';
+import { type CommandMessage, decodeCommand } from '../protocol/messages.js';
+import { type Topology, declareTopology, topology as resolveTopology } from '../topology.js';
+import { ActorChains } from './actorChains.js';
+import { DeadLetters } from './deadLetters.js';
+import type { Delivery } from './delivery.js';
+import { CommandExecutor } from './executor.js';
+import { WorkerMetrics } from './metrics.js';
+import { workerObserver } from './observer.js';
+import { type WorkerOptions, type WorkerSettings, workerSettings } from './options.js';
+import { Session } from './session.js';
+import { ShardConsumers } from './shardConsumers.js';
+
+/**
+ * Consumes the shard queues and executes commands on a Runtime. Single active consumer means one
+ * worker holds a shard at a time; the others stand by and take over when it dies. A message is
+ * answered and acknowledged only after its pack is durable in the store. Commands to one actor
+ * run one at a time in queue order, even across transient store failures (retried in place).
+ */
+export class Worker {
+  readonly id = `${hostname()}.${process.pid}.${randomUUID().slice(0, 6)}`;
+  readonly runtime: Runtime;
+  readonly metrics: WorkerMetrics;
+  readonly topology: Topology;
+  readonly log: Logger;
+  /** URL of the /metrics endpoint when one is served. */
+  metricsUrl: string | undefined;
+  private readonly settings: WorkerSettings;
+  private readonly session = new Session();
+  private readonly shards: ShardConsumers;
+  private readonly chains = new ActorChains();
+  private readonly deadLetters: DeadLetters;
+  private readonly executor: CommandExecutor;
+  private recovering: RecoveringChannelModel | undefined;
+  private stopping: Promise<void> | undefined;
+  private closeMetrics: (() => Promise<void>) | undefined;
+  private setupError: unknown;
+
+  private constructor(options: WorkerOptions) {
+    this.topology = resolveTopology(options);
+    this.settings = workerSettings(options);
+    this.log = (options.logger ?? pino({ name: 'troupe-worker', level: process.env.TROUPE_LOG_LEVEL ?? 'info' })).child({ worker: this.id });
+    let liveActors = () => 0;
+    this.metrics = new WorkerMetrics(() => liveActors(), this.settings.defaultMetrics, () => ({ workers: this.members.length, ownedShards: this.ownedShards.length }));
+    this.runtime = new Runtime({
+      ...options.runtime,
+      observer: workerObserver(this.metrics, options.runtime?.observer),
+      // Workers of one replica share its replicaId; their flake ids must still differ, or two
+      // workers (one taking over the other's actors) could mint the same event id in the same
+      // millisecond. Default: a machine id drawn from this worker's random id.
+      machineId: options.runtime?.machineId ?? fnv1a32(this.id) % 1024,
+      actors: options.actors,
+      ...(options.store ? { store: options.store } : {}),
+      ...(options.replicaId ? { replicaId: options.replicaId } : {}),
+    });
+    liveActors = () => this.runtime.liveActors;
+    this.shards = new ShardConsumers({
+      topology: this.topology,
+      session: this.session,
+      workerId: this.id,
+      prefetch: this.settings.prefetch,
+      heartbeatMs: this.settings.heartbeatMs,
+      log: this.log,
+      onDelivery: (delivery) => this.onDelivery(delivery),
+    });
+    this.deadLetters = new DeadLetters(this.topology, this.session, this.id, this.metrics, this.log);
+    this.executor = new CommandExecutor({
+      runtime: this.runtime,
+      shards: this.shards,
+      deadLetters: this.deadLetters,
+      metrics: this.metrics,
+      log: this.log,
+      retryDelayMaxMs: this.settings.retryDelayMaxMs,
+      hooks: options.hooks,
+    });
+  }
+
+  /** Times this worker connected to the broker (1 + reconnections). */
+  get connectionCount(): number {
+    return this.session.connections;
+  }
+
+  /** Resolves when the shard hand-overs started so far are done. */
+  async rebalanced(): Promise<void> {
+    await this.shards.rebalanced();
+  }
+
+  /** Workers this one currently sees (itself included), when balancing. */
+  get members(): readonly string[] {
+    return this.shards.members;
+  }
+
+  /** Shards whose owner, by rendezvous hashing over the live workers, is this worker. */
+  get ownedShards(): number[] {
+    return this.shards.owned;
+  }
+
+  static async start(options: WorkerOptions): Promise<Worker> {
+    const worker = new Worker(options);
+    try {
+      const { metricsPort, metricsHost } = worker.settings;
+      if (metricsPort !== undefined) {
+        const served = await worker.metrics.serve(metricsPort, metricsHost).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'EADDRINUSE') throw error;
+          throw new InvalidOptionError('metricsPort', `port ${metricsPort} on ${metricsHost} is already in use (another worker on this host?): choose another port, or 0 for any free one`);
+        });
+        worker.metricsUrl = served.url;
+        worker.closeMetrics = served.close;
+      }
+      worker.recovering = await connectRecovering({
+        url: worker.settings.url,
+        initialRetries: worker.settings.connectRetriesMax,
+        setup: (model) => worker.setup(model),
+        onDisconnect: (error) => worker.disconnected(error),
+        onReconnectScheduled: ({ attempt, delay, error }) => worker.log.warn({ attempt, delayMs: delay, err: error.message }, 'reconnecting to RabbitMQ'),
+      });
+    } catch (error) {
+      worker.session.halted = true;
+      worker.shards.detach();
+      await worker.chains.settled();
+      await worker.runtime.stop();
+      await worker.closeMetrics?.();
+      // The setup's own error says more than amqplib's wrapping of it (e.g. a queue declared
+      // with other arguments: PRECONDITION_FAILED).
+      const cause = worker.setupError ?? error;
+      if (cause instanceof TroupeError) throw cause;
+      const message = (cause as Error)?.message ?? String(cause);
+      if (/PRECONDITION_FAILED|inequivalent arg/.test(message)) {
+        throw new TopologyMismatchError(`the broker's queues do not match this worker's topology (prefix '${worker.topology.prefix}', ${worker.topology.shards} shards, ${worker.topology.queueType} queues): ${message}`);
+      }
+      throw cause;
+    }
+    worker.log.info(
+      { amqp: redactUrl(worker.settings.url), shards: worker.topology.shards, prefix: worker.topology.prefix, prefetch: worker.settings.prefetch, actors: worker.runtime.actorTypes, metrics: worker.metricsUrl },
+      'worker started',
+    );
+    return worker;
+  }
+
+  /**
+   * Graceful shutdown: starts nothing new, lets every command already executing finish (pack
+   * durable, ack, reply), then closes the connection, which hands the messages it held but had
+   * not started back to the broker for the next worker.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.session.halted = true;
+      this.shards.leave();
+      this.log.info({ executing: this.shards.executing }, 'worker stopping: draining commands in flight');
+      await this.chains.settled();
+      await this.recovering?.close().catch(() => undefined);
+      await this.runtime.stop();
+      await this.closeMetrics?.();
+      this.log.info('worker stopped');
+    })();
+    return this.stopping;
+  }
+
+  private async setup(model: ChannelModel): Promise<void> {
+    try {
+      await this.connect(model);
+    } catch (error) {
+      // amqplib reports no 'disconnect' for a connection whose setup failed: clean up as if.
+      this.disconnected(error as Error);
+      this.setupError = error;
+      throw error;
+    }
+  }
+
+  private async connect(model: ChannelModel): Promise<void> {
+    // Commands of the previous connection still executing finish first, so this worker never
+    // runs two commands of one actor at once across a reconnection.
+    await this.shards.idle();
+    const session = this.session;
+    const generation = ++session.generation;
+    session.connections++;
+    const confirm = await model.createConfirmChannel();
+    confirm.on('error', (error: Error) => this.log.error({ err: error.message }, 'dead-letter channel error'));
+    await declareTopology(confirm, this.topology);
+    session.confirmChannel = confirm;
+    session.model = model;
+    if (!this.stopping) session.halted = false;
+    await this.shards.subscribeAll(model, generation);
+    if (session.connections > 1) this.log.info({ connections: session.connections }, 'reconnected to RabbitMQ; consuming again');
+  }
+
+  private disconnected(error: Error): void {
+    this.shards.disconnected();
+    this.session.lost();
+    this.log.warn({ err: error.message, executing: this.shards.executing }, 'lost the RabbitMQ connection; unacknowledged commands return to their queues');
+  }
+
+  /** Checks and decodes a delivery, then queues it behind its actor's earlier commands. */
+  private onDelivery(delivery: Delivery): void {
+    const { message, shard } = delivery;
+    if (message.fields.redelivered) this.metrics.redeliveries.inc();
+    if (message.content.length > this.settings.commandBytesMax) {
+      const error = new LimitExceededError('commandBytesMax', `message of ${message.content.length} bytes exceeds commandBytesMax ${this.settings.commandBytesMax}`);
+      this.track(shard, this.deadLetters.send(delivery, error));
+      return;
+    }
+    let command: CommandMessage;
+    try {
+      command = decodeCommand(message.content);
+    } catch (error) {
+      const malformed = error instanceof MalformedMessageError ? error : new MalformedMessageError(String((error as Error)?.message ?? error));
+      this.track(shard, this.deadLetters.send(delivery, malformed));
+      return;
+    }
+    const ref: ActorRef = { type: command.type, id: command.id };
+    this.chains.enqueue(ref, () => this.executor.execute({ delivery, command, ref }));
+  }
+
+  /** Background work on a shard's message (dead-lettering undecodable ones): a hand-over waits for it too. */
+  private track(shard: number, work: Promise<void>): void {
+    const running = this.shards.running(shard);
+    running.enter();
+    this.chains.track(
+      work
+        .catch((error: Error) => this.log.error({ err: error.message }, 'dead-lettering failed'))
+        .finally(() => running.leave()),
+    );
+  }
+}
+
+/** Starts a worker; see WorkerOptions for defaults. */
+export function startWorker(options: WorkerOptions): Promise<Worker> {
+  return Worker.start(options);
+}
