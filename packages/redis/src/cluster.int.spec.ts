@@ -220,4 +220,43 @@ describe.skipIf(!available)('RedisStore on a 3-master Redis Cluster', () => {
       await store.close();
     }
   });
+
+  it('destroy() deletes every key of the store on every master, and nothing of another prefix', async () => {
+    const prefix = `test-${uniqueSuffix()}`;
+    const store = await connectRedisStore({ cluster: nodes(), prefix });
+    const neighbour = await connectRedisStore({ cluster: nodes(), prefix: `${prefix}-x` });
+    const view = new Cluster(startupNodes(), { lazyConnect: true });
+    /** Keys matching a pattern, per master. */
+    const count = async (pattern: string) =>
+      Promise.all(
+        view.nodes('master').map(async (master) => {
+          let found = 0;
+          let cursor = '0';
+          do {
+            const [next, keys] = await master.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+            found += keys.length;
+            cursor = next;
+          } while (cursor !== '0');
+          return found;
+        }),
+      );
+    try {
+      await view.connect();
+      for (let i = 0; i < 24; i++) {
+        await appendChain(store, makeChain(uniqueActor(`gone${i}`, 'cluster'), 2));
+        await appendChain(neighbour, makeChain(uniqueActor(`kept${i}`, 'cluster'), 2));
+      }
+      await store.checkpoint('from-eu').save('0');
+      const before = await count(`${prefix}:*`);
+      expect(before.filter((n) => n > 0).length, `keys per master: ${before.join(', ')}`).toBeGreaterThanOrEqual(2);
+      const neighbourKeys = await count(`${prefix}-x:*`);
+
+      expect(await store.destroy()).toBe(before.reduce((a, b) => a + b, 0));
+      expect(await count(`${prefix}:*`)).toEqual([0, 0, 0]);
+      expect(await count(`${prefix}-x:*`)).toEqual(neighbourKeys);
+    } finally {
+      view.disconnect();
+      await neighbour.destroy();
+    }
+  });
 });

@@ -5,5 +5,3 @@
  */
 export { RedisStore, redisStoreDefaults, type RedisStoreOptions } from './redisStore/index.js';
 export { connectRedisStore, failFastRedisOptions, type ConnectOptions } from './connect.js';
-// TEMPORARY: moved to `@troupe/redis/testing`; kept here until the callers in other packages import them from there.
-export { keysMatching, deleteKeysMatching } from './testing/keys.js';

@@ -34,6 +34,8 @@ export const redisStoreDefaults = {
   shards: 16,
   packBytesMax: 8 * 1024 * 1024,
   chainPacksPerCallMax: 2_000,
+  /** @deprecated Renamed `chainPacksPerCallMax`; kept for one more release. */
+  chainPacksPerCall: 2_000,
   ownsClient: false,
 } as const;
 
