@@ -33,18 +33,16 @@ import { createRuntime } from '@troupe/runtime';
 import { connectRedisStore, deleteKeysMatching, type RedisStore } from '@troupe/redis';
 import { quantile } from '@troupe/cli/stats';
 import {
-  busProtocolVersion,
   type CommandBus,
   connectBus,
   deleteTopology,
-  encodeCommand,
-  shardOf,
   startWorker,
   type Topology,
   topology,
   workerDefaults,
   type Worker,
 } from '@troupe/rabbitmq';
+import { busProtocolVersion, encodeCommand, shardOf } from '@troupe/rabbitmq/protocol';
 import { Counter, type CounterState } from './counter.js';
 import { rawAppendLua, redisBenchUrl } from './redis.js';
 import { collectGarbage, settle, type Summary, summarize } from './stats.js';
