@@ -10,11 +10,23 @@ import { type MergeContext, type PayloadValidator, type EmittedEvent, defineActo
  * overdraft with one compensation event, `overdraftCharged`, which charges a flat fee once per
  * overdraft episode and sets `overdrawn` to the amount the holder now owes.
  *
- * Amounts are plain positive finite numbers in one currency unit; the fee is `overdraftFee`.
+ * Amounts are integer cents: 1 to `amountMax` per command, and a deposit may not take the balance
+ * above `balanceMax`. So every balance a fold computes is an exact integer far inside
+ * Number.MAX_SAFE_INTEGER, even when a merge adds up the deposits of several branches (#14: two
+ * deposits of 1e308 used to make the balance Infinity). The fee is `overdraftFee` cents.
  */
 
-/** Charged once when a merge finds the account overdrawn and no overdraft was recorded yet. */
+/** Charged once when a merge finds the account overdrawn and no overdraft was recorded yet, in cents. */
 export const overdraftFee = 10;
+
+/** Largest amount of one deposit or withdrawal, in cents (10 billion units of currency). */
+export const amountMax = 1_000_000_000_000;
+
+/**
+ * Largest balance a deposit may reach, in cents. A merge can add the deposits of every branch on
+ * top of it, so with up to 8 replicas a balance stays below 8 × 10^15 < Number.MAX_SAFE_INTEGER.
+ */
+export const balanceMax = 1_000_000_000_000_000;
 
 /** Longest owner name accepted by `open`. */
 export const ownerLengthMax = 100;
@@ -106,7 +118,9 @@ export const validateAmount: PayloadValidator = (payload) => {
   const problem = fieldsProblem(payload, ['amount']);
   if (problem) return problem;
   const amount = (payload as { amount?: unknown }).amount;
-  if (typeof amount !== 'number' || !Number.isFinite(amount) || amount <= 0) return 'amount must be a positive finite number';
+  if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount <= 0 || amount > amountMax) {
+    return `amount must be a whole number of cents from 1 to ${amountMax}`;
+  }
   return undefined;
 };
 
@@ -117,7 +131,11 @@ export const Account = defineActor<AccountState, AccountCommands, AccountEvents>
   initial: initialAccount,
   commands: {
     open: (state, { owner }) => (state.open ? reject('account is already open') : [{ type: 'opened', data: { owner } }]),
-    deposit: (state, { amount }) => (state.open ? [{ type: 'deposited', data: { amount } }] : reject('account is not open')),
+    deposit: (state, { amount }) => {
+      if (!state.open) return reject('account is not open');
+      if (state.balance + amount > balanceMax) return reject('balance limit reached');
+      return [{ type: 'deposited', data: { amount } }];
+    },
     withdraw: (state, { amount }) => {
       if (!state.open) return reject('account is not open');
       if (state.balance < amount) return reject('insufficient funds');

@@ -15,6 +15,8 @@ import {
   Account,
   type AccountEvent,
   type AccountState,
+  amountMax,
+  balanceMax,
   bankActors,
   initialAccount,
   overdraftCompensation,
@@ -89,8 +91,15 @@ describe('Account deciders and folds', () => {
     });
 
     it('given an open account, when depositing, then the balance grows', () => {
-      const state = given(Account, [opened(), deposited(2.5)]).when({ type: 'deposit', payload: { amount: 10 } }).then([deposited(10)]);
-      expect(state.balance).toBe(12.5);
+      const state = given(Account, [opened(), deposited(25)]).when({ type: 'deposit', payload: { amount: 10 } }).then([deposited(10)]);
+      expect(state.balance).toBe(35);
+    });
+
+    it('given a balance near balanceMax, when a deposit would pass it, then it is rejected (#14 defect 8)', () => {
+      const full = [opened(), ...Array.from({ length: 1_000 }, () => deposited(amountMax))];
+      given(Account, full).when({ type: 'deposit', payload: { amount: 1 } }).thenRejects('balance limit reached');
+      given(Account, full).when({ type: 'withdraw', payload: { amount: 1 } }).then([{ type: 'withdrew', data: { amount: 1 } }]);
+      expect(1_000 * amountMax).toBe(balanceMax);
     });
 
     it('given a non-positive amount, then the payload is refused before deciding', () => {
@@ -111,7 +120,7 @@ describe('Account deciders and folds', () => {
     });
 
     it('given too little money, then it is rejected with insufficient funds', () => {
-      given(Account, [opened(), deposited(50)]).when({ type: 'withdraw', payload: { amount: 50.01 } }).thenRejects('insufficient funds');
+      given(Account, [opened(), deposited(50)]).when({ type: 'withdraw', payload: { amount: 51 } }).thenRejects('insufficient funds');
     });
 
     it('given an overdrawn account, then every withdrawal is rejected', () => {
@@ -217,15 +226,20 @@ describe('Account through runtime.send', () => {
     ['open', { owner: 'Alice', iban: 'X' }, "unexpected field 'iban'"],
     ['deposit', null, "payload must be an object with 'amount'"],
     ['deposit', [10], "payload must be an object with 'amount'"],
-    ['deposit', { amount: 0 }, 'amount must be a positive finite number'],
-    ['deposit', { amount: -5 }, 'amount must be a positive finite number'],
-    ['deposit', { amount: Number.NaN }, 'amount must be a positive finite number'],
-    ['deposit', { amount: Number.POSITIVE_INFINITY }, 'amount must be a positive finite number'],
-    ['deposit', { amount: '10' }, 'amount must be a positive finite number'],
-    ['withdraw', {}, 'amount must be a positive finite number'],
-    ['withdraw', { amount: 0 }, 'amount must be a positive finite number'],
-    ['withdraw', { amount: -1 }, 'amount must be a positive finite number'],
+    ['deposit', { amount: 0 }, 'amount must be a whole number of cents from 1 to 1000000000000'],
+    ['deposit', { amount: -5 }, 'amount must be a whole number of cents from 1 to 1000000000000'],
+    ['deposit', { amount: Number.NaN }, 'amount must be a whole number of cents from 1 to 1000000000000'],
+    ['deposit', { amount: Number.POSITIVE_INFINITY }, 'amount must be a whole number of cents from 1 to 1000000000000'],
+    ['deposit', { amount: '10' }, 'amount must be a whole number of cents from 1 to 1000000000000'],
+    ['withdraw', {}, 'amount must be a whole number of cents from 1 to 1000000000000'],
+    ['withdraw', { amount: 0 }, 'amount must be a whole number of cents from 1 to 1000000000000'],
+    ['withdraw', { amount: -1 }, 'amount must be a whole number of cents from 1 to 1000000000000'],
     ['withdraw', { amount: 10, amout: 10 }, "unexpected field 'amout'"],
+    // #14 defect 8: amounts are bounded integer cents (two deposits of 1e308 made the balance Infinity).
+    ['deposit', { amount: 1e308 }, 'amount must be a whole number of cents from 1 to 1000000000000'],
+    ['deposit', { amount: 1_000_000_000_001 }, 'amount must be a whole number of cents from 1 to 1000000000000'],
+    ['deposit', { amount: 10.5 }, 'amount must be a whole number of cents from 1 to 1000000000000'],
+    ['withdraw', { amount: 2 ** 53 }, 'amount must be a whole number of cents from 1 to 1000000000000'],
   ];
 
   it.each(invalid)('%s %j is an InvalidPayloadError: %s (nothing persisted)', async (command, payload, reason) => {

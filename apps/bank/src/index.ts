@@ -13,6 +13,8 @@ export {
   unrecordedOverdraft,
   overdraftCompensation,
   overdraftFee,
+  amountMax,
+  balanceMax,
   ownerLengthMax,
   validateOpen,
   validateAmount,
