@@ -1,3 +1,4 @@
+import { bankWorkload } from '@troupe/bank';
 import { describe, expect, it } from 'vitest';
 import type { InvariantName } from './checkers/index.js';
 import { type BrokenStrategyName, brokenStrategies } from './brokenStrategies.js';
@@ -21,7 +22,7 @@ describe('broken merge strategies are caught', () => {
     it(`${name} is reported by ${expected.join(' or ')}`, async () => {
       const caught: string[] = [];
       for (let seed = 1; seed <= 5 && caught.length === 0; seed++) {
-        const report = await simulate({ seed, steps, mergeStrategy: brokenStrategies[name], mergeStrategyName: name });
+        const report = await simulate({ seed, workload: bankWorkload, steps, mergeStrategy: brokenStrategies[name], mergeStrategyName: name });
         expect(report.options.mergeStrategy).toBe(name);
         if (report.ok) continue;
         const failed = (Object.keys(report.invariants) as InvariantName[]).filter((k) => !report.invariants[k].ok);
@@ -34,6 +35,6 @@ describe('broken merge strategies are caught', () => {
   }
 
   it('the real computeMerge passes the same seeds', async () => {
-    for (let seed = 1; seed <= 3; seed++) expect((await simulate({ seed, steps: 120 })).ok).toBe(true);
+    for (let seed = 1; seed <= 3; seed++) expect((await simulate({ seed, workload: bankWorkload, steps: 120 })).ok).toBe(true);
   });
 });

@@ -1,16 +1,6 @@
-import {
-  type ActorRef,
-  type EventRecord,
-  type EventStore,
-  type MergeStrategy,
-  type Pack,
-  VC,
-  compareEvents,
-  computeMerge,
-  findDivergence,
-  fold,
-  stateAt,
-} from '@troupe/runtime';
+import type { ActorRef, EventRecord, EventStore } from '@troupe/runtime';
+import { type Pack, VC } from '@troupe/runtime/store';
+import { type MergeStrategy, compareEvents, computeMerge, findDivergence, fold, stateAt } from '@troupe/runtime/testkit';
 
 /**
  * Deliberately wrong resolutions, each a wrapper around the real `computeMerge` that alters its

@@ -1,5 +1,6 @@
-import { type ActorRef, type ActorView, type Accepted, type AnyActorDefinition, type MergeStrategy, type Pack, type Runtime, VC, actorKey } from '@troupe/runtime';
-import { ReferenceModel } from '@troupe/runtime/reference';
+import type { ActorRef, ActorView, Accepted, AnyActorDefinition, Runtime } from '@troupe/runtime';
+import { type Pack, VC, actorKey } from '@troupe/runtime/store';
+import { type MergeStrategy, ReferenceModel } from '@troupe/runtime/testkit';
 import type { CheckContext, FinalReplica, ResolutionRecord } from './checkers/index.js';
 import type { InstrumentedStore } from './instrumentedStore.js';
 import type { SimCounts } from './report.js';

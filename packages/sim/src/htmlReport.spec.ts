@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { bankWorkload } from '@troupe/bank';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderHtml, writeHtmlReport } from './htmlReport.js';
 import type { SimReport } from './report.js';
@@ -13,7 +14,7 @@ const run = promisify(execFile);
 const count = (text: string, re: RegExp): number => text.match(re)?.length ?? 0;
 
 // Seed 7 over 80 ticks draws 5 replicas, 6 partitions, crashes and merges.
-const options = { seed: 7, steps: 80 } as const;
+const options = { seed: 7, workload: bankWorkload, steps: 80 } as const;
 let report: SimReport;
 let trace: SimTrace;
 let dir: string;

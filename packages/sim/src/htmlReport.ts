@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { SimReport } from './report.js';
-import type { SimTrace, TraceEvent } from './simulate.js';
+import type { SimTrace, TraceEvent } from './trace.js';
 
 /**
  * A self-contained HTML page for one run (inline CSS and SVG, no scripts, no external reference):

@@ -1,16 +1,17 @@
+import type { EventStore } from '@troupe/runtime';
 import {
   type ActorRef,
   type ActorSnapshot,
   type Chain,
   type Changes,
-  type EventStore,
+  type HistoryOptions,
   type MergeReport,
   type Pack,
   type Snapshot,
   type VectorClock,
   VC,
   actorKey,
-} from '@troupe/runtime';
+} from '@troupe/runtime/store';
 
 /** Version keys of the packs one resolution read from the store (walk, unfolding, ancestor chain). */
 export class ReadRecorder {
@@ -33,8 +34,9 @@ export interface LoadRecord {
 /**
  * An EventStore wrapper that watches what the runtime does with its store, for the checkers:
  * - I5: appends in flight per actor (two at once means two concurrent executions of one actor);
- * - I6: packs read while a resolution of an actor runs (`recordReads`), and the length of every
- *   chain loaded outside resolutions;
+ * - I6: packs read while a resolution of an actor runs (between `startReads` and `stopReads`,
+ *   which the runtime observer's `resolving` and `resolved` call), and the length of every chain
+ *   loaded outside resolutions;
  * - the "crash after persist" fault: `crashAfterNextAppend()` makes the next append persist and
  *   then throw, as if the process died before it could acknowledge the command.
  * Every call is delegated unchanged otherwise.
@@ -68,8 +70,8 @@ export class InstrumentedStore implements EventStore {
   }
 
   /**
-   * Wraps another store from now on, keeping everything recorded so far: Redis mode reconnects a
-   * new RedisStore on the same prefix when a crashed replica restarts.
+   * Wraps another store from now on, keeping everything recorded so far: a restarted replica's
+   * store comes from the store factory again (e.g. a new connection to the same Redis data).
    */
   reopen(inner: EventStore): void {
     this.innerStore = inner;
@@ -80,15 +82,37 @@ export class InstrumentedStore implements EventStore {
     this.crashArmed = true;
   }
 
-  /** Runs `body` with every pack read for `actor` recorded (the caller serializes per actor). */
-  async recordReads<T>(actor: ActorRef, body: () => Promise<T>): Promise<{ result: T; recorder: ReadRecorder }> {
+  /** The armed crash did not happen (the command appended nothing): it does not wait for a later append. */
+  cancelCrash(): void {
+    this.crashArmed = false;
+  }
+
+  /**
+   * Records every pack read for `actor` from now until `stopReads` (a resolution of it: the
+   * runtime serializes an actor's work, so one recorder per actor is enough). A new start drops a
+   * recorder left by a resolution that never finished.
+   */
+  startReads(actor: ActorRef): ReadRecorder {
     const recorder = new ReadRecorder();
+    this.recorders.set(actorKey(actor), recorder);
+    return recorder;
+  }
+
+  /** Ends the recording of `actor`'s reads; returns what it read (undefined when nothing was recording). */
+  stopReads(actor: ActorRef): ReadRecorder | undefined {
     const key = actorKey(actor);
-    this.recorders.set(key, recorder);
+    const recorder = this.recorders.get(key);
+    this.recorders.delete(key);
+    return recorder;
+  }
+
+  /** Runs `body` with every pack read for `actor` recorded. */
+  async recordReads<T>(actor: ActorRef, body: () => Promise<T>): Promise<{ result: T; recorder: ReadRecorder }> {
+    const recorder = this.startReads(actor);
     try {
       return { result: await body(), recorder };
     } finally {
-      this.recorders.delete(key);
+      this.stopReads(actor);
     }
   }
 
@@ -148,6 +172,17 @@ export class InstrumentedStore implements EventStore {
       }
     }
     return chain;
+  }
+
+  /** Whole-history reads count as reads of a running resolution (I6 would then catch one that reads everything). */
+  async history(actor: ActorRef, options?: HistoryOptions): Promise<Pack[]> {
+    const packs = await this.inner.history(actor, options);
+    const recorder = this.watching ? this.recorders.get(actorKey(actor)) : undefined;
+    if (recorder) {
+      for (const p of packs) recorder.keys.add(VC.encode(p.version));
+      recorder.reads += packs.length;
+    }
+    return packs;
   }
 
   saveSnapshot(actor: ActorRef, snapshot: Snapshot): Promise<void> {

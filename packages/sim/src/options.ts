@@ -1,7 +1,8 @@
-import type { MergeStrategy } from '@troupe/runtime';
+import type { Workload } from '@troupe/runtime';
+import type { MergeStrategy } from '@troupe/runtime/testkit';
 import type { Rng } from './rng.js';
 import type { Schedule } from './schedule.js';
-import { type Workload, workloads } from './workloads.js';
+import type { StoreFactory } from './stores.js';
 
 export const partitionModes = ['halves', 'majority', 'isolate', 'asymmetric', 'mixed'] as const;
 export type PartitionMode = (typeof partitionModes)[number];
@@ -37,8 +38,11 @@ export interface FaultRates {
 /** What `simulate` takes. Only `seed` is required; what is not given is drawn from the seed (swarm testing). */
 export interface SimOptions {
   readonly seed: number;
-  /** 'bank' (default), 'counter', or any `Workload`. */
-  readonly workload?: 'bank' | 'counter' | Workload;
+  /**
+   * What the clients send: an app's `Workload` (its actors and `nextCommand`). Default
+   * `counterWorkload`, the commutative counter defined here. The report names it (`workload.name`).
+   */
+  readonly workload?: Workload;
   /** Ticks of workload under faults before the heal. Default 200. */
   readonly steps?: number;
   /** Replica count, 2-5. Drawn when swarm, else 3. */
@@ -66,22 +70,14 @@ export interface SimOptions {
   /** Replay these steps instead of drawing them (see `ScheduleStep`); options are still drawn from the seed. */
   readonly schedule?: Schedule;
   /**
-   * Where the replicas keep their packs: 'memory' (default, a `MemoryStore` each) or 'redis' (a
-   * `RedisStore` each on `redisUrl`, under its own fresh prefix, every key deleted at the end).
-   * Not part of the trace: it draws nothing from the seed.
+   * Where the replicas keep their packs: a factory called once per run that opens each replica's
+   * store, reopens it after a crash and deletes everything at the end (see `StoreFactory`).
+   * Default `memoryStores` (a `MemoryStore` each). Not part of the trace: it draws nothing.
    */
-  readonly store?: SimStoreKind;
-  /** Redis for `store: 'redis'`. Default `redis://127.0.0.1:6379/9`. */
-  readonly redisUrl?: string;
+  readonly stores?: StoreFactory;
   /** Called after every tick of the workload phase (for progress bars); draws nothing. */
   readonly onProgress?: (tick: number, steps: number) => void;
 }
-
-export const storeKinds = ['memory', 'redis'] as const;
-export type SimStoreKind = (typeof storeKinds)[number];
-export const defaultRedisUrl = 'redis://127.0.0.1:6379/9';
-/** Log shards of each replica's RedisStore in Redis mode. */
-export const redisShards = 4;
 
 /** The options a run actually used: printed in the report, enough to replay it. */
 export interface RunOptions {
@@ -149,10 +145,8 @@ export function resolveOptions(rng: Rng, given: SimOptions): RunOptions {
   if (given.commandsPerTick !== undefined && !(Number.isInteger(given.commandsPerTick) && given.commandsPerTick >= 1)) {
     throw new Error(`commandsPerTick must be an integer >= 1, got ${given.commandsPerTick}`);
   }
-  const workload = typeof given.workload === 'object' ? given.workload.name : (given.workload ?? 'bank');
-  if (!(typeof given.workload === 'object' || workload in workloads)) throw new Error(`unknown workload '${workload}'`);
   return {
-    workload,
+    workload: given.workload?.name ?? 'counter',
     steps: given.steps ?? 200,
     replicas: given.replicas ?? (swarm ? drawn.replicas : 3),
     actors: given.actors ?? (swarm ? drawn.actors : 3),
@@ -164,9 +158,4 @@ export function resolveOptions(rng: Rng, given: SimOptions): RunOptions {
     swarm,
     mergeStrategy: given.mergeStrategy ? (given.mergeStrategyName ?? 'custom') : 'computeMerge',
   };
-}
-
-export function workloadOf(given: SimOptions): Workload {
-  if (typeof given.workload === 'object') return given.workload;
-  return workloads[given.workload ?? 'bank']!;
 }

@@ -1,5 +1,6 @@
 import type { Invariants } from './checkers/index.js';
 import type { RunOptions } from './options.js';
+import type { StoreUsed } from './stores.js';
 
 export interface SimCounts {
   /** Commands that reached a live replica (first sends and retries). */
@@ -22,6 +23,8 @@ export interface SimCounts {
   delayedSyncs: number;
   clockSteps: number;
   crashes: number;
+  /** Actors passivated (idle at a tick's sweep, or beyond the runtime's live-actor cap), every replica counted. */
+  passivations: number;
   /** Resolutions computed (an actor found with several heads at a replica), counting every replica. */
   divergences: number;
   /** Distinct merge packs in the final history. */
@@ -40,11 +43,6 @@ export interface ReplicaSummary {
   readonly clockSkewMs: number;
 }
 
-/** The store the replicas ran on (kept out of the hashed trace). */
-export type StoreUsed =
-  | { readonly kind: 'memory' }
-  | { readonly kind: 'redis'; readonly url: string; readonly shards: number; readonly prefixes: readonly string[] };
-
 export interface SimReport {
   readonly seed: number;
   /** sha256 of the canonical trace: same seed and options, same hash. */
@@ -52,7 +50,7 @@ export interface SimReport {
   /** True when every invariant held. */
   readonly ok: boolean;
   readonly options: RunOptions;
-  /** Which store the replicas used (memory or Redis, with the URL and per-replica key prefixes). */
+  /** Which stores the replicas used (the store factory's `used`: `{ kind: 'memory' }`, or e.g. Redis with its URL and key prefixes). */
   readonly store: StoreUsed;
   readonly invariants: Invariants;
   readonly counts: SimCounts;
@@ -69,7 +67,7 @@ export interface SimReport {
 export function emptyCounts(): SimCounts {
   return {
     commands: 0, accepted: 0, rejected: 0, duplicates: 0, unavailable: 0, lostReplies: 0, errors: 0,
-    partitions: 0, heals: 0, syncs: 0, droppedSyncs: 0, duplicatedSyncs: 0, delayedSyncs: 0, clockSteps: 0, crashes: 0,
+    partitions: 0, heals: 0, syncs: 0, droppedSyncs: 0, duplicatedSyncs: 0, delayedSyncs: 0, clockSteps: 0, crashes: 0, passivations: 0,
     divergences: 0, merges: 0, threeWayMerges: 0, compensations: 0,
   };
 }
@@ -83,9 +81,9 @@ export function formatReport(report: SimReport): string {
     `troupe sim seed ${report.seed}: ${report.ok ? 'OK' : 'FAILED'}  trace ${report.traceHash.slice(0, 16)}`,
     `  options   workload=${o.workload} replicas=${o.replicas} actors=${o.actors} steps=${o.steps}${o.commandsPerTick === 1 ? '' : ` commands-per-tick=${o.commandsPerTick}`} partition=${o.partitionMode} merge=${o.mergeStrategy}${o.swarm ? ' (swarm)' : ''}`,
     `  faults    ${faults}`,
-    `  store     ${report.store.kind === 'redis' ? `redis ${report.store.url} (shards ${report.store.shards}, prefixes ${report.store.prefixes.join(' ')})` : 'memory'}`,
+    `  store     ${describeStore(report.store)}`,
     `  commands  ${c.commands} (accepted ${c.accepted}, rejected ${c.rejected}, duplicates ${c.duplicates}, unavailable ${c.unavailable}, lost replies ${c.lostReplies}, errors ${c.errors})`,
-    `  nemesis   partitions ${c.partitions}, heals ${c.heals}, clock steps ${c.clockSteps}, crashes ${c.crashes}; syncs ${c.syncs} (dropped ${c.droppedSyncs}, duplicated ${c.duplicatedSyncs}, delayed ${c.delayedSyncs})`,
+    `  nemesis   partitions ${c.partitions}, heals ${c.heals}, clock steps ${c.clockSteps}, crashes ${c.crashes}, passivations ${c.passivations}; syncs ${c.syncs} (dropped ${c.droppedSyncs}, duplicated ${c.duplicatedSyncs}, delayed ${c.delayedSyncs})`,
     `  merging   divergences ${c.divergences}, merges ${c.merges} (three-way+ ${c.threeWayMerges}), compensations ${c.compensations}; converged in ${report.convergenceRounds} round(s)`,
   ];
   for (const [name, result] of Object.entries(report.invariants)) {
@@ -94,4 +92,12 @@ export function formatReport(report: SimReport): string {
   }
   lines.push(`  ${report.durationMs} ms (checkers ${report.checkMs} ms), ${report.simulatedCommandsPerSec} simulated commands/s`);
   return lines.join('\n');
+}
+
+/** `kind` then every other detail as `name=value` (lists joined by spaces), e.g. `redis url=redis://... shards=4 prefixes=a b`. */
+export function describeStore(store: StoreUsed): string {
+  const details = Object.entries(store)
+    .filter(([name]) => name !== 'kind')
+    .map(([name, value]) => `${name}=${Array.isArray(value) ? value.join(' ') : String(value)}`);
+  return [store.kind, ...details].join(' ');
 }

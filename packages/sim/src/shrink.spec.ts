@@ -1,15 +1,17 @@
+import { bankWorkload } from '@troupe/bank';
 import { describe, expect, it } from 'vitest';
 import { type BrokenStrategyName, brokenStrategies } from './brokenStrategies.js';
 import type { InvariantName } from './checkers/index.js';
 import { shrink } from './shrink.js';
 import { simulate } from './simulate.js';
+import { counterWorkload } from './workloads.js';
 
 const failing = (report: { invariants: Record<InvariantName, { ok: boolean }> }) =>
   (Object.keys(report.invariants) as InvariantName[]).filter((k) => !report.invariants[k].ok);
 
 describe('shrinking a failing run', () => {
   it('recording the schedule changes nothing, and replaying it gives the same run', async () => {
-    for (const workload of ['bank', 'counter'] as const) {
+    for (const workload of [bankWorkload, counterWorkload]) {
       const plain = await simulate({ seed: 42, workload, steps: 120 });
       const recorded = await simulate({ seed: 42, workload, steps: 120, recordSchedule: true });
       expect(plain.schedule).toBeUndefined();
@@ -31,7 +33,7 @@ describe('shrinking a failing run', () => {
   ];
   for (const { name, seed } of cases) {
     it(`${name} (seed ${seed}): a much smaller schedule still fails the same invariant, and replays deterministically`, async () => {
-      const options = { seed, steps: 120, mergeStrategy: brokenStrategies[name], mergeStrategyName: name };
+      const options = { seed, workload: bankWorkload, steps: 120, mergeStrategy: brokenStrategies[name], mergeStrategyName: name };
       const result = await shrink(options, undefined, { maxRuns: 300, timeBudgetMs: 15_000 });
       console.log(
         `${name} seed ${seed}: ${result.originalSize} -> ${result.size} steps (${result.originalReport.options.replicas} -> ${result.options.replicas} replicas, ` +
@@ -53,7 +55,7 @@ describe('shrinking a failing run', () => {
   }
 
   it('a passing run is not shrunk', async () => {
-    const result = await shrink({ seed: 1, steps: 120 });
+    const result = await shrink({ seed: 1, workload: bankWorkload, steps: 120 });
     expect(result.status).toBe('passed');
     expect(result.runs).toBe(1);
     expect(result.invariant).toBeUndefined();
@@ -62,7 +64,7 @@ describe('shrinking a failing run', () => {
   });
 
   it('stops at maxRuns with the best schedule so far', async () => {
-    const result = await shrink({ seed: 2, steps: 120, mergeStrategy: brokenStrategies.arrivalOrder }, undefined, { maxRuns: 5 });
+    const result = await shrink({ seed: 2, workload: bankWorkload, steps: 120, mergeStrategy: brokenStrategies.arrivalOrder }, undefined, { maxRuns: 5 });
     expect(result.runs).toBe(5);
     expect(result.stoppedBy).toBe('maxRuns');
     expect(result.size).toBeLessThanOrEqual(result.originalSize);

@@ -1,9 +1,12 @@
+import { bankWorkload } from '@troupe/bank';
+import type { Workload } from '@troupe/runtime';
 import { describe, expect, it } from 'vitest';
 import type { SimCounts, SimReport } from './report.js';
 import { simulate } from './simulate.js';
+import { counterWorkload } from './workloads.js';
 
 /** Every invariant holds over a sweep of seeds, and the sweep actually reaches the hard cases. */
-async function sweep(workload: 'bank' | 'counter', seeds: number): Promise<{ reports: SimReport[]; total: SimCounts }> {
+async function sweep(workload: Workload, seeds: number): Promise<{ reports: SimReport[]; total: SimCounts }> {
   const reports: SimReport[] = [];
   for (let seed = 1; seed <= seeds; seed++) reports.push(await simulate({ seed, workload, steps: 150 }));
   const total = { ...reports[0]!.counts };
@@ -21,7 +24,7 @@ function failures(reports: SimReport[]): string[] {
 
 describe('seed sweep', () => {
   it('bank: 20 seeds, every invariant holds, with divergences, merges and compensations', async () => {
-    const { reports, total } = await sweep('bank', 20);
+    const { reports, total } = await sweep(bankWorkload, 20);
     expect(failures(reports)).toEqual([]);
     expect(reports.every((r) => r.ok)).toBe(true);
     expect(total.errors).toBe(0);
@@ -42,7 +45,7 @@ describe('seed sweep', () => {
   });
 
   it('counter: 15 seeds, every invariant holds, with merges and snapshot-bounded resolutions', async () => {
-    const { reports, total } = await sweep('counter', 15);
+    const { reports, total } = await sweep(counterWorkload, 15);
     expect(failures(reports)).toEqual([]);
     expect(total.errors).toBe(0);
     expect(total.merges).toBeGreaterThan(0);

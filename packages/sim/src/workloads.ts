@@ -1,8 +1,6 @@
-import { bankWorkload } from '@troupe/bank';
 import { type Workload, defineActor } from '@troupe/runtime';
 
 export type { Workload, WorkloadCommand } from '@troupe/runtime';
-export { bankWorkload };
 
 export interface CounterState {
   readonly value: number;
@@ -24,6 +22,7 @@ export const Counter = defineActor({
   snapshotEvery: 5,
 });
 
+/** The simulator's built-in workload (the default of `SimOptions.workload`): `add` of -5..10 (never 0) to one of `actors` counters. */
 export const counterWorkload: Workload = {
   name: 'counter',
   actors: [Counter],
@@ -32,5 +31,3 @@ export const counterWorkload: Workload = {
     return { actor, type: 'add', payload: { n: rng.int(-5, 10) || 1 } };
   },
 };
-
-export const workloads: Readonly<Record<string, Workload>> = { bank: bankWorkload, counter: counterWorkload };

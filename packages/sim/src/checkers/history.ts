@@ -1,4 +1,5 @@
-import { type ActorView, type EventRecord, VC } from '@troupe/runtime';
+import type { ActorView, EventRecord } from '@troupe/runtime';
+import { VC } from '@troupe/runtime/store';
 import { type TracedState, appliedLogOf } from '../traced.js';
 import type { CheckContext } from './types.js';
 

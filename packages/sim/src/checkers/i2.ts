@@ -1,4 +1,4 @@
-import { VC, actorKey } from '@troupe/runtime';
+import { VC, actorKey } from '@troupe/runtime/store';
 import { canonical } from '../canonical.js';
 import { type CheckContext, type CheckResult, Verdict } from './types.js';
 

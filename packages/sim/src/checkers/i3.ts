@@ -1,4 +1,4 @@
-import { type Pack, VC, actorKey } from '@troupe/runtime';
+import { type Pack, VC, actorKey } from '@troupe/runtime/store';
 import { canonical } from '../canonical.js';
 import { appliedIds } from './history.js';
 import { type CheckContext, type CheckResult, Verdict } from './types.js';

@@ -1,4 +1,4 @@
-import { actorKey } from '@troupe/runtime';
+import { actorKey } from '@troupe/runtime/store';
 import { appliedIds, eventIndex } from './history.js';
 import { type CheckContext, type CheckResult, Verdict } from './types.js';
 

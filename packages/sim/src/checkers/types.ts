@@ -1,5 +1,6 @@
-import type { Accepted, ActorRef, ActorView, AnyActorDefinition, MergeStrategy, Pack, Runtime } from '@troupe/runtime';
-import type { ReferenceModel } from '@troupe/runtime/reference';
+import type { Accepted, ActorRef, ActorView, AnyActorDefinition, Runtime } from '@troupe/runtime';
+import type { Pack } from '@troupe/runtime/store';
+import type { MergeStrategy, ReferenceModel } from '@troupe/runtime/testkit';
 import type { InstrumentedStore } from '../instrumentedStore.js';
 
 export interface Violation {

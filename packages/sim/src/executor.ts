@@ -1,0 +1,258 @@
+import { type CommandReply, Replicator, type UntypedRef } from '@troupe/runtime';
+import { type ActorRef, VC, actorKey } from '@troupe/runtime/store';
+import type { Accepted } from '@troupe/runtime';
+import { SimulatedCrash } from './instrumentedStore.js';
+import { Network } from './network.js';
+import type { Replica, Replicas } from './replicas.js';
+import type { SimCounts } from './report.js';
+import type { ScheduleCommand, ScheduleStep } from './schedule.js';
+import type { TraceLog } from './trace.js';
+
+/** Virtual time of one tick, ms (plus each replica's jitter of the tick). */
+export const tickMs = 5;
+
+type Outcome = { reply: CommandReply } | { error: unknown };
+
+/**
+ * Runs the steps of a run, drawn (`StepGenerator`) or recorded (`options.schedule`): the one
+ * interpreter of `ScheduleStep`s, so a recorded schedule replays exactly what the drawn run did.
+ * It draws nothing. A step that no longer makes sense (as in a shrunk schedule: a replica index
+ * out of range, a crash of a replica that is down, a heal with nothing partitioned, a sync of a
+ * replica with itself) is skipped, so any subset of a schedule is a valid schedule.
+ *
+ * Besides the steps, time: `startTick` moves the clocks, restarts crashed replicas that are due
+ * and lets every runtime passivate its idle actors; `healAndConverge` ends the run.
+ */
+export class Executor {
+  /** Virtual time since the start, ms: the clocks' common part (each also has its jitter and steps). */
+  virtualMs = 0;
+  readonly network: Network;
+  /** First accepted (non-duplicate) replies per command id, for I1. */
+  readonly acks = new Map<string, Accepted[]>();
+  private readonly replicators: Replicator[][];
+  private tick = 0;
+
+  constructor(
+    private readonly replicas: Replicas,
+    private readonly trace: TraceLog,
+    private readonly counts: SimCounts,
+    private readonly settings: {
+      /** Passivate idle actors at each tick's start (0: never). */
+      readonly idleTimeoutMs: number;
+      /** A command got no reply (replica down, crash after persist, error): a client may retry it. */
+      readonly noReply?: (command: ScheduleCommand) => void;
+    },
+  ) {
+    this.network = new Network(replicas.all.length);
+    // The runtime is looked up at each sync: a restart replaces it.
+    const endpoint = (r: Replica) => ({ store: r.store, resolve: (actor: ActorRef) => r.runtime.resolve(actor) });
+    this.replicators = replicas.all.map((from) => replicas.all.map((to) => new Replicator(endpoint(from), endpoint(to))));
+  }
+
+  /** Tick `t` begins: 5 ms pass on every clock, replicas due restart, idle actors are passivated. */
+  async startTick(t: number): Promise<void> {
+    this.tick = t;
+    this.trace.tick = t;
+    this.virtualMs += tickMs;
+    for (const r of this.replicas.all) r.clock.advance(tickMs);
+    for (const r of this.replicas.all) if (!r.up && r.restartAt <= t) await this.restart(r);
+    if (this.settings.idleTimeoutMs > 0) {
+      for (const r of this.replicas.all) {
+        if (!r.up) continue;
+        const passivated = r.runtime.passivateIdle();
+        if (passivated > 0) this.trace.record({ k: 'passivate', r: r.index, actors: passivated });
+      }
+    }
+  }
+
+  async execute(step: ScheduleStep): Promise<void> {
+    const n = this.replicas.all.length;
+    const inRange = (...indices: number[]) => indices.every((i) => Number.isInteger(i) && i >= 0 && i < n);
+    switch (step.k) {
+      case 'jitter':
+        for (const r of this.replicas.all) r.clock.advance(step.ms[r.index] ?? 0);
+        return;
+      case 'partition':
+        if (step.side ? !inRange(...step.side) : !step.link || !inRange(...step.link) || step.link[0] === step.link[1]) return;
+        if (step.side) this.network.split(step.side);
+        else this.network.cut(step.link![0], step.link![1]);
+        this.counts.partitions++;
+        this.trace.record({ k: 'partition', mode: step.mode, ...(step.side ? { side: step.side } : { link: step.link }), down: this.network.downLinks() });
+        return;
+      case 'heal':
+        if (!this.network.partitioned) return;
+        this.network.heal();
+        this.counts.heals++;
+        this.trace.record({ k: 'heal' });
+        return;
+      case 'clock':
+        if (!inRange(step.r)) return;
+        this.replicas.get(step.r).clock.advance(step.deltaMs);
+        this.counts.clockSteps++;
+        this.trace.record({ k: 'clock', r: step.r, deltaMs: step.deltaMs });
+        return;
+      case 'crash':
+        if (inRange(step.r) && this.replicas.get(step.r).up) await this.crash(this.replicas.get(step.r), 'crash', step.restartIn);
+        return;
+      case 'send':
+        if (inRange(step.r)) await this.send(this.replicas.get(step.r), step);
+        return;
+      case 'burst':
+        if (inRange(step.r) && step.commands.length > 0) await this.burst(this.replicas.get(step.r), step.commands);
+        return;
+      case 'drop':
+      case 'duplicate':
+        if (inRange(step.from, step.to)) this.messageFault({ k: step.k, from: step.from, to: step.to });
+        return;
+      case 'delay':
+        if (inRange(step.from, step.to)) this.messageFault({ k: 'delay', from: step.from, to: step.to, due: step.due });
+        return;
+      case 'sync':
+        if (inRange(step.from, step.to) && step.from !== step.to) await this.sync(step.from, step.to);
+        return;
+    }
+  }
+
+  /**
+   * Liveness, after the last tick (its trace lines are stamped `t` = the tick count): heal
+   * everything, restart crashed replicas, then sync every ordered pair in rounds until nothing moves.
+   */
+  async healAndConverge(t: number, roundsMax: number): Promise<{ converged: boolean; rounds: number; detail?: string }> {
+    this.tick = t;
+    this.trace.tick = t;
+    this.network.heal();
+    for (const r of this.replicas.all) if (!r.up) await this.restart(r);
+    this.trace.record({ k: 'heal-all' });
+    const n = this.replicas.all.length;
+    let failures = 0;
+    for (let round = 1; round <= roundsMax; round++) {
+      let work = 0;
+      failures = 0;
+      for (let from = 0; from < n; from++) {
+        for (let to = 0; to < n; to++) {
+          if (from === to) continue;
+          const done = await this.sync(from, to);
+          work += done.work;
+          failures += done.failed;
+        }
+      }
+      if (work === 0 && failures === 0) {
+        this.trace.record({ k: 'converged', rounds: round });
+        return { converged: true, rounds: round };
+      }
+    }
+    this.trace.record({ k: 'not-converged', rounds: roundsMax });
+    return {
+      converged: false,
+      rounds: roundsMax + 1,
+      detail: `replication did not go quiet within ${roundsMax} sync rounds after the heal${failures ? ` (${failures} failed syncs or resolutions in the last round)` : ''}`,
+    };
+  }
+
+  /** `restartIn` ticks from now the replica comes back (default 1, for a schedule without it). */
+  private async crash(replica: Replica, why: string, restartIn = 1): Promise<void> {
+    await this.replicas.crash(replica, this.tick + restartIn);
+    this.counts.crashes++;
+    this.trace.record({ k: 'crash', r: replica.index, why, restartAt: replica.restartAt });
+  }
+
+  private async restart(replica: Replica): Promise<void> {
+    await this.replicas.restart(replica);
+    this.trace.record({ k: 'restart', r: replica.index });
+  }
+
+  /** One command at one replica (a first send or a retry), possibly crashing it after the persist. */
+  private async send(replica: Replica, step: Extract<ScheduleStep, { k: 'send' }>): Promise<void> {
+    const command: ScheduleCommand = { id: step.id, actor: step.actor, type: step.type, payload: step.payload };
+    if (step.retry) this.trace.record({ k: 'retry', id: command.id });
+    if (!replica.up) return this.unavailable(replica, command);
+    if (step.crashAfterPersist) replica.store.crashAfterNextAppend();
+    const outcome = await this.attempt(replica, command);
+    // The crash belongs to this command: if it appended nothing (rejected, a duplicate), no crash.
+    replica.store.cancelCrash();
+    await this.settle(replica, command, outcome, step.restartIn);
+  }
+
+  /** Several commands to one actor at once, racing a resolution of it: the mailbox serializes them. */
+  private async burst(replica: Replica, commands: readonly ScheduleCommand[]): Promise<void> {
+    this.trace.record({ k: 'burst', r: replica.index, ids: commands.map((c) => c.id) });
+    if (!replica.up) {
+      for (const c of commands) this.unavailable(replica, c);
+      return;
+    }
+    const resolving = replica.runtime.resolve(commands[0]!.actor).then(
+      (reply) => ({ resolved: reply.resolved }),
+      (error: Error) => ({ error: error.message }),
+    );
+    const replies = await Promise.all(commands.map((c) => this.attempt(replica, c)));
+    this.trace.record({ k: 'burst-resolve', r: replica.index, ...(await resolving) });
+    for (const [i, outcome] of replies.entries()) await this.settle(replica, commands[i]!, outcome);
+  }
+
+  private unavailable(replica: Replica, command: ScheduleCommand): void {
+    this.counts.unavailable++;
+    this.settings.noReply?.(command);
+    this.trace.record({ k: 'unavailable', r: replica.index, id: command.id });
+  }
+
+  private attempt(replica: Replica, c: ScheduleCommand): Promise<Outcome> {
+    return replica.runtime
+      .send(c.actor as UntypedRef, { type: c.type, payload: c.payload, commandId: c.id })
+      .then((reply) => ({ reply }), (error: unknown) => ({ error }));
+  }
+
+  private async settle(replica: Replica, c: ScheduleCommand, outcome: Outcome, restartIn?: number): Promise<void> {
+    this.counts.commands++;
+    if ('error' in outcome) {
+      const crashed = outcome.error instanceof SimulatedCrash;
+      if (crashed) this.counts.lostReplies++;
+      else this.counts.errors++;
+      this.settings.noReply?.(c);
+      this.trace.record({ k: crashed ? 'lost-reply' : 'error', r: replica.index, id: c.id, error: (outcome.error as Error).message });
+      if (crashed && replica.up) await this.crash(replica, 'after-persist', restartIn);
+      return;
+    }
+    const reply = outcome.reply;
+    const actor = actorKey(c.actor);
+    if (reply.status === 'rejected') {
+      this.counts.rejected++;
+      this.trace.record({ k: 'cmd', r: replica.index, id: c.id, actor, type: c.type, payload: c.payload, status: 'rejected', reason: reply.reason });
+      return;
+    }
+    if (reply.duplicate) this.counts.duplicates++;
+    else {
+      this.counts.accepted++;
+      if (reply.events.length > 0) this.acks.set(c.id, [...(this.acks.get(c.id) ?? []), reply]);
+    }
+    this.trace.record({
+      k: 'cmd', r: replica.index, id: c.id, actor, type: c.type, payload: c.payload, status: 'accepted',
+      duplicate: reply.duplicate, version: VC.encode(reply.version), events: reply.events.map((e) => e.id),
+    });
+  }
+
+  /** A dropped, held back or duplicated message: counted and traced (the sync itself is its own step). */
+  private messageFault(entry: { k: 'drop' | 'delay' | 'duplicate'; from: number; to: number; due?: number }): void {
+    if (entry.k === 'drop') this.counts.droppedSyncs++;
+    else if (entry.k === 'delay') this.counts.delayedSyncs++;
+    else this.counts.duplicatedSyncs++;
+    this.trace.record(entry);
+  }
+
+  /** Runs one sync if both replicas are up and the link is; returns the work it did (copies + resolutions) and failures. */
+  private async sync(from: number, to: number): Promise<{ work: number; failed: number }> {
+    if (!this.replicas.get(from).up || !this.replicas.get(to).up || !this.network.isUp(from, to)) {
+      this.trace.record({ k: 'sync-lost', from, to });
+      return { work: 0, failed: 0 };
+    }
+    this.counts.syncs++;
+    try {
+      const report = await this.replicators[from]![to]!.sync();
+      this.trace.record({ k: 'sync', from, to, copied: report.copied, skipped: report.skipped, resolved: report.resolved.map(actorKey), failed: report.failed.map((x) => actorKey(x.actor)) });
+      return { work: report.copied + report.resolved.length, failed: report.failed.length };
+    } catch (error) {
+      this.counts.errors++;
+      this.trace.record({ k: 'sync-error', from, to, error: (error as Error).message });
+      return { work: 0, failed: 1 };
+    }
+  }
+}
