@@ -6,6 +6,7 @@ import {
   createRuntime,
   defineActor,
   encodeValue,
+  InvalidActorIdError,
   InvalidPayloadError,
   LimitExceededError,
   MemoryStore,
@@ -237,5 +238,33 @@ describe('Runtime hosting', () => {
     expect(() => defineActor({ type: 'bad type!', initial: () => 0, commands: { a: () => [] }, events: {} })).toThrow(TroupeError);
     expect(() => createRuntime({ actors: [Counter, Counter] })).toThrow(/registered twice/);
     expect(() => createRuntime({ actors: [Counter], replicaId: 'has space' })).toThrow(/replicaId/);
+  });
+});
+
+describe('Runtime input', () => {
+  // R4: the entity decided later on the caller's own object, so a change after send() was decided.
+  it('decides the payload as it was when send() was called, not as the caller mutated it afterwards', async () => {
+    const rt = runtime({ store: new MemoryStore() });
+    const ref = Counter.ref('mutated');
+    const payload = { by: 10 };
+    const sent = rt.send(ref, { type: 'add', payload });
+    payload.by = 999; // still a valid payload: only the copy taken by send() may count
+    expect(await sent).toMatchObject({ status: 'accepted', events: [{ data: { by: 10 } }] });
+    expect((await rt.inspect<CounterState>(ref)).state.value).toBe(10);
+  });
+
+  // R12: ids are store keys; a lone surrogate does not read back the same from every store.
+  it('refuses actor ids and command ids that are not well-formed Unicode, and persists nothing', async () => {
+    const store = new MemoryStore();
+    const rt = runtime({ store });
+    const badActor = await rt.send(Counter.ref('x\ud800'), { type: 'add', payload: { by: 1 } }).catch((e: unknown) => e);
+    expect(badActor).toBeInstanceOf(InvalidActorIdError);
+    expect(badActor).toMatchObject({ code: 'INVALID_ACTOR_ID' });
+    expect((badActor as Error).message).toMatch(/well-formed/);
+    const badCommandId = await rt.send(Counter.ref('x'), { type: 'add', payload: { by: 1 }, commandId: 'c\ud83d' }).catch((e: unknown) => e);
+    expect(badCommandId).toBeInstanceOf(InvalidPayloadError);
+    expect(badCommandId).toMatchObject({ code: 'INVALID_PAYLOAD' });
+    expect((badCommandId as Error).message).toMatch(/well-formed/);
+    expect(store.packCount).toBe(0);
   });
 });

@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { VersionCollisionError } from '../errors/index.js';
+import { ManualClock } from '../ids/index.js';
 import { createRuntime, MemoryStore, ReplicationLink, Replicator, type Runtime } from '../index.js';
 import { TestCluster } from '../testkit/cluster.js';
 import { Ledger, type LedgerState } from '../testkit/ledger.js';
@@ -95,5 +97,48 @@ describe('Replicator', () => {
     const { packs } = await a.store.changesSince(undefined, 10);
     await expect(b.store.merge([packs[0]!, packs[2]!])).rejects.toThrow(/acc/);
     expect((await b.store.heads(ref)).map((p) => p.version)).toEqual([{ a: 1 }]);
+  });
+});
+
+describe('Replicator: failures', () => {
+  // R3: a resolution that failed once was never tried again, leaving the target with two heads.
+  it('retries on the next sync a resolution that failed', async () => {
+    const clock = new ManualClock();
+    const r0 = createRuntime({ actors: [Ledger], replicaId: 'r0', machineId: 0, clock, store: new MemoryStore() });
+    const r1 = createRuntime({ actors: [Ledger], replicaId: 'r1', machineId: 1, clock, store: new MemoryStore() });
+    cleanup.push(() => r0.stop(), () => r1.stop());
+    let failOnce = true;
+    const flaky = {
+      store: r1.store,
+      resolve: async (actor: typeof ref) => {
+        if (failOnce) {
+          failOnce = false;
+          throw new Error('transient store error');
+        }
+        return r1.resolve(actor);
+      },
+    };
+    const replicator = new Replicator(r0, flaky);
+    await r0.send(ref, { type: 'deposit', payload: { n: 1 } });
+    await r1.send(ref, { type: 'deposit', payload: { n: 2 } });
+    const first = await replicator.sync();
+    expect(first.failed.map((f) => (f.error as Error).message)).toEqual(['transient store error']);
+    const again = await replicator.sync();
+    expect(again.resolved).toEqual([ref]);
+    expect(await r1.store.heads(ref)).toHaveLength(1);
+  });
+
+  // R8: two replicas left at the default replicaId wrote different packs under one version.
+  it('fails loudly with VersionCollisionError, naming replicaId, when two replicas share a replicaId', async () => {
+    // Both left at the default replicaId.
+    const [a, b] = [createRuntime({ actors: [Ledger], store: new MemoryStore() }), createRuntime({ actors: [Ledger], store: new MemoryStore() })];
+    cleanup.push(() => a.stop(), () => b.stop());
+    const link = new ReplicationLink(a, b);
+    await a.send(ref, { type: 'deposit', payload: { n: 1 } });
+    await b.send(ref, { type: 'deposit', payload: { n: 2 } });
+    const error = await link.settle().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(VersionCollisionError);
+    expect(error).toMatchObject({ code: 'VERSION_COLLISION' });
+    await expect(link.settle()).rejects.toThrow(/replicaId/);
   });
 });

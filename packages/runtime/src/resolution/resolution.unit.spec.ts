@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { defineActor, reject } from '../actor/index.js';
+import { InvalidDefinitionError } from '../errors/index.js';
+import type { Runtime, RuntimeOptions } from '../hosting/index.js';
+import { ManualClock, machineIdFor } from '../ids/index.js';
 import { type ActorRef, type EventStore, MemoryStore, type Pack, VC, commandHeads, computeMerge, createRuntime, Replicator } from '../index.js';
+import { ReplicationLink } from '../replication/index.js';
 import { ReferenceModel } from '../reference/index.js';
 import { TestCluster } from '../testkit/cluster.js';
 import { Ledger, type LedgerState } from '../testkit/ledger.js';
@@ -232,5 +237,70 @@ describe('divergence resolution', () => {
     expect(heads.map((h) => h.kind).sort()).toEqual(['command', 'merge']);
     const flat = await commandHeads(c.stores[0]!, ref, heads);
     expect(flat.map((p) => VC.encode(p.version))).toEqual(['r0:1', 'r1:1', 'r2:1']);
+  });
+});
+
+describe('divergence resolution: what it must not depend on, and handlers that throw', () => {
+  let running: Runtime[] = [];
+  afterEach(async () => {
+    await Promise.all(running.map((rt) => rt.stop()));
+    running = [];
+  });
+  function start(options: RuntimeOptions): Runtime {
+    const rt = createRuntime(options);
+    running.push(rt);
+    return rt;
+  }
+
+  // R2: replicas with the same machine id can write events with equal ids; a merge must keep both.
+  it('loses no event in a merge when two replicas got the same default machine id (region-0 / region-39)', async () => {
+    expect(machineIdFor('region-0')).toBe(machineIdFor('region-39'));
+    const clock = new ManualClock();
+    const a = start({ actors: [Ledger], replicaId: 'region-0', clock, store: new MemoryStore() });
+    const b = start({ actors: [Ledger], replicaId: 'region-39', clock, store: new MemoryStore() });
+    const link = new ReplicationLink(a, b);
+    link.partition();
+    await a.send(ref, { type: 'deposit', payload: { n: 1 }, commandId: 'A' });
+    await b.send(ref, { type: 'deposit', payload: { n: 2 }, commandId: 'B' });
+    link.heal();
+    await link.settle();
+    const [va, vb] = [await a.inspect<LedgerState>(ref), await b.inspect<LedgerState>(ref)];
+    expect(va.state.balance).toBe(3);
+    expect(vb).toEqual(va);
+  });
+
+  // R9: the error of a handler that threw during a replay did not say which handler or why it matters.
+  it('an event handler that throws while replaying a merge blocks the resolution with an InvalidDefinitionError naming it', async () => {
+    const Strict = defineActor({
+      type: 'strict',
+      initial: () => ({ balance: 0 }),
+      commands: {
+        deposit: (_s, p: { n: number }) => [{ type: 'deposited', data: { n: p.n } }],
+        withdraw: (s, p: { n: number }) => (s.balance >= p.n ? [{ type: 'withdrew', data: { n: p.n } }] : reject('no')),
+      },
+      events: {
+        deposited: (s: { balance: number }, d: { n: number }) => ({ balance: s.balance + d.n }),
+        withdrew: (s: { balance: number }, d: { n: number }) => {
+          if (s.balance < d.n) throw new Error('invariant: balance would go negative');
+          return { balance: s.balance - d.n };
+        },
+      },
+    });
+    const clock = new ManualClock();
+    const r0 = start({ actors: [Strict], replicaId: 'r0', machineId: 0, clock, store: new MemoryStore() });
+    const r1 = start({ actors: [Strict], replicaId: 'r1', machineId: 1, clock, store: new MemoryStore() });
+    const link = new ReplicationLink(r0, r1);
+    const x = Strict.ref('x');
+    await r0.send(x, { type: 'deposit', payload: { n: 10 } });
+    await link.settle();
+    link.partition();
+    await r0.send(x, { type: 'withdraw', payload: { n: 8 } });
+    await r1.send(x, { type: 'withdraw', payload: { n: 8 } });
+    link.heal();
+    // Event handlers must accept any state: a merge replays branches on states no branch saw.
+    await expect(link.settle()).rejects.toThrow(/'withdrew' handler of 'strict' threw .* event handlers must accept any state/);
+    const error = await r1.send(x, { type: 'deposit', payload: { n: 100 } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidDefinitionError);
+    expect(error).toMatchObject({ code: 'INVALID_DEFINITION' });
   });
 });

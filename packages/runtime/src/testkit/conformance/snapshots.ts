@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { type ActorRef, actorKey } from '../../model/index.js';
 import type { EventStore } from '../../store/index.js';
 import { makeChain, uniqueActor } from '../fixtures.js';
-import { type CurrentStore, drain, key, keysOf, mine, richData } from './support.js';
+import { type CurrentStore, drain, key, keysOf, richData } from './support.js';
 
 /** Snapshots written with append() or merge() travel with their packs in the log. */
 export function shippedSnapshotTests(current: CurrentStore): void {
