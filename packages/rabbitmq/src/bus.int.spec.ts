@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import amqp from 'amqplib';
-import { MemoryStore, encodeValue, type UntypedRef } from '@troupe/runtime';
+import { MemoryStore, type UntypedRef } from '@troupe/runtime';
+import { encodeValue } from '@troupe/runtime/store';
 import { connectBus, type CommandBus } from './client/index.js';
 import { CommandFailedError, CommandTimeoutError, TopologyMismatchError, BusUnavailableError } from './errors/index.js';
 import { startWorker, type Worker } from './worker/index.js';

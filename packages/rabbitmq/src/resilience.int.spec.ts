@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { type ActorRef, type EventStore, MemoryStore, type UntypedRef, actorKey } from '@troupe/runtime';
+import { type ActorRef, type EventStore, MemoryStore, type UntypedRef } from '@troupe/runtime';
+import { actorKey } from '@troupe/runtime/store';
 import { connectBus, type CommandBus } from './client/index.js';
 import { startWorker, type WorkerHooks } from './worker/index.js';
 import { SequenceLog, type SequenceState } from './testing/sequenceActor.js';

@@ -1,4 +1,4 @@
-import { type ActorRef, actorKey } from '@troupe/runtime';
+import { type ActorRef, actorKey } from '@troupe/runtime/store';
 
 /**
  * Runs one actor's work one piece after another, in the order it was queued, while different

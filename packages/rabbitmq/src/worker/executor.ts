@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { type ActorRef, type CommandReply, type Runtime, TroupeError, actorKey } from '@troupe/runtime';
+import { type ActorRef, type CommandReply, type Runtime, TroupeError } from '@troupe/runtime';
+import { actorKey } from '@troupe/runtime/store';
 import { ActorFailedError } from '../errors/index.js';
 import { type CommandMessage, busProtocolVersion } from '../protocol/messages.js';
 import type { DeadLetters } from './deadLetters.js';
