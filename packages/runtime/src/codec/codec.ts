@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import { Packr } from 'msgpackr';
 import { CorruptDataError } from '../errors/index.js';
 import type { ActorRef, EventRecord, Pack, PackKind } from '../model/index.js';
@@ -6,11 +7,18 @@ import type { VectorClock } from '../vectorClock/index.js';
 /**
  * First byte of every encoded record: the layout of what follows, so a future format can live
  * beside this one.
- * - 1: a msgpack value as is (snapshots, and packs written by the first releases);
- * - 2: a pack in the compact layout of `encodePack` below.
+ * - 1: a msgpack value as is (snapshots, and packs written by the first releases); read only;
+ * - 2: a pack in the compact layout of `encodePack` below; read only;
+ * - 3: as 1, then the CRC-32 of the msgpack body (4 bytes, big-endian): what `encodeValue` writes;
+ * - 4: as 2, then the CRC-32 of the body: what `encodePack` writes.
+ * Every read checks the checksum (as Lokad's event store does), so a flipped byte in a store is a
+ * CorruptDataError naming its key, never a silently different state (#14 guard rail 9).
  */
-export const formatVersion = 1;
-export const packFormatVersion = 2;
+export const formatVersion = 3;
+export const packFormatVersion = 4;
+const plainFormat = 1;
+const compactFormat = 2;
+const checksumBytes = 4;
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: true });
 
@@ -63,19 +71,54 @@ export function protoKeyPath(value: unknown, path = 'payload'): string | undefin
   return undefined;
 }
 
+/** The format byte, the body, and the body's CRC-32. */
 function withFormatByte(format: number, body: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(body.length + 1);
+  const out = Buffer.allocUnsafe(body.length + 1 + checksumBytes);
   out[0] = format;
   out.set(body, 1);
+  out.writeUInt32BE(crc32(body), body.length + 1);
   return out;
 }
 
+/** The msgpack body of a record, its checksum verified when its format has one. */
+function bodyOf(bytes: Uint8Array, where: string): Uint8Array {
+  const format = bytes[0];
+  if (format === plainFormat || format === compactFormat) return bytes.subarray(1);
+  if (bytes.length < 2 + checksumBytes) throw new CorruptDataError(where, `${bytes.length} bytes is too short for a record of format ${format}`);
+  const end = bytes.length - checksumBytes;
+  const body = bytes.subarray(1, end);
+  const stored = Buffer.from(bytes.buffer, bytes.byteOffset + end, checksumBytes).readUInt32BE(0);
+  const actual = crc32(body);
+  if (stored !== actual) {
+    throw new CorruptDataError(where, `checksum mismatch (stored ${hex(stored)}, computed ${hex(actual)} over ${body.length} bytes): the record was altered after it was written`);
+  }
+  return body;
+}
+
+function hex(n: number): string {
+  return n.toString(16).padStart(8, '0');
+}
+
 function unpackBody(bytes: Uint8Array, where: string): unknown {
+  const body = bodyOf(bytes, where);
   try {
-    return unpack(bytes.subarray(1));
+    return unpack(body);
   } catch (error) {
     throw new CorruptDataError(where, `msgpack decoding failed: ${(error as Error).message}`, error);
   }
+}
+
+/**
+ * The bytes a command pack's fingerprint (`packFingerprint`) covers: its encoding in the compact
+ * format without checksum (format byte 2 and the body). Stores written before checksums existed
+ * hold fingerprints of exactly those bytes, so a pack copied between stores of two releases is
+ * still recognised as the same pack, never reported as a VersionCollisionError.
+ */
+export function fingerprintBytes(encoded: Uint8Array): Uint8Array {
+  if (encoded[0] !== packFormatVersion) return encoded;
+  const out = Buffer.from(encoded.subarray(0, encoded.length - checksumBytes));
+  out[0] = compactFormat;
+  return out;
 }
 
 /**
@@ -113,8 +156,8 @@ export function encodeValue(value: unknown): Buffer {
 /** Decodes what `encodeValue` wrote; `where` names the key in errors. */
 export function decodeValue(bytes: Uint8Array, where: string): unknown {
   if (bytes.length < 2) throw new CorruptDataError(where, `${bytes.length} bytes is too short for a record`);
-  if (bytes[0] !== formatVersion) {
-    throw new CorruptDataError(where, `unknown format byte ${bytes[0]} (this build reads format ${formatVersion} here)`);
+  if (bytes[0] !== formatVersion && bytes[0] !== plainFormat) {
+    throw new CorruptDataError(where, `unknown format byte ${bytes[0]} (this build reads formats ${plainFormat} and ${formatVersion} here)`);
   }
   return unpackBody(bytes, where);
 }
@@ -161,9 +204,9 @@ export function encodePack(pack: Pack): Buffer {
 /** Decodes and shape-checks a pack (either format): a decodable but foreign value is corrupt data too. */
 export function decodePack(bytes: Uint8Array, where: string): Pack {
   if (bytes.length < 2) throw new CorruptDataError(where, `${bytes.length} bytes is too short for a record`);
-  if (bytes[0] === packFormatVersion) return decodeCompactPack(unpackBody(bytes, where), where);
-  if (bytes[0] === formatVersion) return checkPlainPack(unpackBody(bytes, where), where);
-  throw new CorruptDataError(where, `unknown format byte ${bytes[0]} (this build reads packs in formats ${formatVersion} and ${packFormatVersion})`);
+  if (bytes[0] === packFormatVersion || bytes[0] === compactFormat) return decodeCompactPack(unpackBody(bytes, where), where);
+  if (bytes[0] === formatVersion || bytes[0] === plainFormat) return checkPlainPack(unpackBody(bytes, where), where);
+  throw new CorruptDataError(where, `unknown format byte ${bytes[0]} (this build reads packs in formats ${plainFormat} to ${packFormatVersion})`);
 }
 
 function notAPack(where: string, detail: string): CorruptDataError {

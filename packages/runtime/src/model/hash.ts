@@ -1,3 +1,5 @@
+import { fingerprintBytes } from '../codec/codec.js';
+
 /** FNV-1a, 32 bits: a stable, fast, well-spread hash for routing (shards, default machine ids). Not cryptographic. */
 export function fnv1a32(text: string): number {
   let hash = 0x811c9dc5;
@@ -22,7 +24,8 @@ export function fnv1a32Bytes(bytes: Uint8Array): number {
  * 8 hex characters that tell two packs of one version apart. Stores keep it beside each pack so
  * that `merge` recognises a different pack arriving under a version they hold
  * (VersionCollisionError) without decoding anything. A command pack's fingerprint covers its
- * encoded bytes (written once, by one replica, then copied verbatim); a merge pack's covers its
+ * encoded bytes (written once, by one replica, then copied verbatim; without the checksum trailer,
+ * see `fingerprintBytes`, so releases before and after checksums agree); a merge pack's covers its
  * kind and event ids only, because replicas compute merge packs independently and their states,
  * equal in value, need not encode byte for byte the same.
  */
@@ -35,6 +38,6 @@ export function packFingerprint(
   const hash =
     pack.kind === 'merge'
       ? fnv1a32(`merge\u0000${pack.events.map((e) => e.id).join('\u0000')}`)
-      : fnv1a32Bytes(typeof encoded === 'function' ? encoded() : encoded);
+      : fnv1a32Bytes(fingerprintBytes(typeof encoded === 'function' ? encoded() : encoded));
   return hash.toString(16).padStart(8, '0');
 }
