@@ -1,4 +1,4 @@
-import { MissingAncestorError, VC } from '@troupe/runtime';
+import { InvalidCursorError, InvalidOptionError, MissingAncestorError, VC } from '@troupe/runtime';
 import { appendChain, makeChain, makePack, requireService, uniqueActor } from '@troupe/runtime/testkit';
 import { runStoreConformance } from '@troupe/runtime/testkit/conformance';
 import { Redis } from 'ioredis';
@@ -101,11 +101,29 @@ describe.skipIf(!available)('RedisStore review regressions', () => {
     }
   });
 
-  it('refuses a chainPacksPerCallMax that would never make progress, and a malformed cursor', async () => {
-    await expect(createTestStore({ chainPacksPerCallMax: 0 })).rejects.toThrow(/chainPacksPerCallMax/);
-    const store = await createTestStore({ shards: 1 });
+  it('refuses a chainPacksPerCallMax that would never make progress (InvalidOptionError naming it), and reads the old name one more release', async () => {
+    const error = await createTestStore({ chainPacksPerCallMax: 0 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as InvalidOptionError).option).toBe('chainPacksPerCallMax');
+    await expect(createTestStore({ chainPacksPerCall: 0 })).rejects.toBeInstanceOf(InvalidOptionError);
+  });
+
+  it('refuses a malformed cursor, one of another shard count and one past the end of a shard log: InvalidCursorError', async () => {
+    const store = await createTestStore({ shards: 2 });
     try {
-      await expect(store.changesSince('', 10)).rejects.toThrow(/not a cursor/);
+      for (const cursor of ['', '0', '0.0.0', '0.x', '-1.0', '0.1e3']) {
+        const error = await store.changesSince(cursor, 10).catch((e: unknown) => e);
+        expect(error, cursor).toBeInstanceOf(InvalidCursorError);
+        expect((error as InvalidCursorError).cursor).toBe(cursor);
+        expect((error as Error).message).toContain('not a cursor of this store, which has 2 shards');
+      }
+      await appendChain(store, makeChain(uniqueActor(), 3));
+      const end = (await store.changesSince(undefined, 100)).cursor;
+      expect(await store.changesSince(end, 10)).toMatchObject({ packs: [], cursor: end });
+      const ahead = end.split('.').map((n) => String(Number(n) + 1)).join('.');
+      const error = await store.changesSince(ahead, 10).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidCursorError);
+      expect((error as Error).message).toMatch(/it is at entry \d+ of shard \d+, whose log .* holds \d+/);
     } finally {
       await store.destroy();
     }
