@@ -14,6 +14,7 @@ export {
   TroupeError,
   type RuntimeErrorCode,
   AppendConflictError,
+  DuplicateCommandError,
   CorruptDataError,
   InvalidCursorError,
   LimitExceededError,

@@ -9,6 +9,7 @@ export { OnMergeNotIdempotentError } from './onMergeNotIdempotentError.js';
 export { InvalidOptionError } from './invalidOptionError.js';
 export { InvalidCursorError } from './invalidCursorError.js';
 export { AppendConflictError } from './appendConflictError.js';
+export { DuplicateCommandError } from './duplicateCommandError.js';
 export { CorruptDataError } from './corruptDataError.js';
 export { MissingAncestorError } from './missingAncestorError.js';
 export { LimitExceededError } from './limitExceededError.js';

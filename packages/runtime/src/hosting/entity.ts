@@ -1,5 +1,5 @@
 import { type AnyActorDefinition, type DecideContext, fold, isRejection } from '../actor/index.js';
-import { AppendConflictError, InvalidDecisionError, LimitExceededError, OnMergeNotIdempotentError } from '../errors/index.js';
+import { AppendConflictError, DuplicateCommandError, InvalidDecisionError, LimitExceededError, OnMergeNotIdempotentError } from '../errors/index.js';
 import type { Clock, IdSource } from '../ids/index.js';
 import { type ActorRef, type Pack, type Snapshot, actorKey } from '../model/index.js';
 import { type AncestryLimits, copiesOf, snapshotWeight, stateAt, survivingCopy } from '../resolution/index.js';
@@ -91,6 +91,14 @@ export class Entity {
       try {
         await this.env.store.append(outcome.pack, current.head ? [VC.encode(current.head.version)] : [], outcome.snapshot);
       } catch (error) {
+        if (error instanceof DuplicateCommandError) {
+          // The store holds this command id already (a resend that claimed to be new): answer
+          // with the recorded result, as for any retry.
+          this.loaded = undefined;
+          const earlier = await this.earlierResult(command.commandId);
+          if (earlier) return earlier;
+          throw error;
+        }
         if (!(error instanceof AppendConflictError)) throw error;
         this.conflicted(error, attempt);
         this.loaded = undefined;

@@ -46,6 +46,10 @@ export interface EventStore {
    * (as a set; empty for an actor with no packs). Records the pack's command ids, updates the
    * heads, writes the snapshot if one is given, and appends to the replication log.
    * Throws AppendConflictError (with the actual heads) otherwise, and writes nothing.
+   * A pack carrying a command id this store already recorded for the actor throws
+   * DuplicateCommandError and writes nothing: a command is applied at most once per store,
+   * whatever its sender claimed. (`merge` accepts such packs: a retry accepted on two branches
+   * during a partition is a fact both branches hold, and resolution keeps one copy.)
    */
   append(pack: Pack, expectedHeads: readonly string[], snapshot?: Snapshot): Promise<void>;
 

@@ -1,5 +1,5 @@
 import { decodePack, decodeValue, encodePack, encodeValue } from '../codec/index.js';
-import { AppendConflictError, InvalidCursorError, LimitExceededError, MissingAncestorError, VersionCollisionError } from '../errors/index.js';
+import { AppendConflictError, DuplicateCommandError, InvalidCursorError, LimitExceededError, MissingAncestorError, VersionCollisionError } from '../errors/index.js';
 import { type ActorRef, type ActorSnapshot, type Pack, type Snapshot, actorKey, packFingerprint } from '../model/index.js';
 import { VC, type VectorClock } from '../vectorClock/index.js';
 import { causalOrder, historyPacksMax } from './causalOrder.js';
@@ -44,6 +44,8 @@ export class MemoryStore implements EventStore {
     if (!sameKeySet(record.headKeys, expectedHeads) || record.packs.has(key)) {
       throw new AppendConflictError(actorKey(pack.actor), expectedHeads, record.headKeys);
     }
+    const applied = pack.commandIds.find((id) => record.commands.has(id));
+    if (applied !== undefined) throw new DuplicateCommandError(actorKey(pack.actor), applied);
     // Encode everything before changing anything: an append either happens whole or not at all.
     const snapshotBytes = snapshot ? encodeValue(snapshot.state) : undefined;
     const entry = this.add(record, pack, key);

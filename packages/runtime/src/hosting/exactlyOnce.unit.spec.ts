@@ -1,0 +1,52 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { DuplicateCommandError, MemoryStore, type Runtime, createRuntime } from '../index.js';
+import { Ledger, makePack } from '../testkit/index.js';
+
+let runtimes: Runtime[] = [];
+afterEach(async () => {
+  await Promise.all(runtimes.map((r) => r.stop()));
+  runtimes = [];
+});
+
+describe('exactly once per store, whatever the message says (#14 defect 3)', () => {
+  it('a command id resent with checkDuplicate: false is answered with the first result and applied once', async () => {
+    const store = new MemoryStore();
+    const rt = createRuntime({ actors: [Ledger], store });
+    runtimes.push(rt);
+    const alice = Ledger.ref('alice');
+    const first = await rt.send(alice, { type: 'deposit', payload: { n: 5 }, commandId: 'pay-1' });
+    const again = await rt.send(alice, { type: 'deposit', payload: { n: 5 }, commandId: 'pay-1', checkDuplicate: false });
+    expect(first).toMatchObject({ status: 'accepted', duplicate: false });
+    expect(again).toMatchObject({ status: 'accepted', duplicate: true, version: first.status === 'accepted' ? first.version : undefined });
+    expect((await rt.inspect<{ balance: number }>(alice)).state.balance).toBe(5);
+    expect((await store.history(alice)).length).toBe(1);
+  });
+
+  it('from another runtime on the same store, too (one id, one pack)', async () => {
+    const store = new MemoryStore();
+    const a = createRuntime({ actors: [Ledger], store, replicaId: 'a' });
+    const b = createRuntime({ actors: [Ledger], store, replicaId: 'b' });
+    runtimes.push(a, b);
+    const alice = Ledger.ref('alice');
+    await b.inspect(alice); // b caches the empty actor
+    await a.send(alice, { type: 'deposit', payload: { n: 5 }, commandId: 'pay-1' });
+    const again = await b.send(alice, { type: 'deposit', payload: { n: 5 }, commandId: 'pay-1', checkDuplicate: false });
+    expect(again).toMatchObject({ status: 'accepted', duplicate: true });
+    expect((await store.history(alice)).length).toBe(1);
+  });
+
+  it('the store refuses to append a pack with a recorded command id, and writes nothing', async () => {
+    const store = new MemoryStore();
+    const actor = { type: 'ledger', id: 'x' };
+    const first = makePack({ actor, version: { r: 1 }, commandIds: ['cmd-1'] });
+    await store.append(first, []);
+    const second = makePack({ actor, version: { r: 2 }, parents: [{ r: 1 }], commandIds: ['cmd-1'] });
+    const error = await store.append(second, ['r:1']).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DuplicateCommandError);
+    expect(error).toMatchObject({ code: 'DUPLICATE_COMMAND', commandId: 'cmd-1', actorKey: 'ledger:x' });
+    expect((await store.heads(actor)).map((p) => p.version)).toEqual([{ r: 1 }]);
+    // merge() still takes a copy applied on another branch (resolution keeps one of them).
+    const otherBranch = makePack({ actor, version: { q: 1, r: 1 }, parents: [{ r: 1 }], commandIds: ['cmd-1'] });
+    expect(await store.merge([otherBranch])).toEqual({ added: 1, skipped: 0 });
+  });
+});
