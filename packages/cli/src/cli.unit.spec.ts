@@ -80,42 +80,4 @@ describe('troupe', () => {
     expect(lines[1]).toMatch(/^troupe: RabbitMQ at amqp:\/\/guest:\*\*\*@127\.0\.0\.1:1 is unavailable: .*\[BUS_UNAVAILABLE\]$/);
     for (const line of lines) expect(line).not.toContain('\n');
   });
-
-  it('runs a simulation: exit 0 and a JSON report when every invariant held', async () => {
-    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
-    expect(await run(['sim', '--seed', '3', '--steps', '150', '--json'])).toBe(0);
-    const report = JSON.parse(String(log.mock.calls[0]![0])) as { seed: number; ok: boolean; invariants: Record<string, { ok: boolean }> };
-    expect(report.seed).toBe(3);
-    expect(report.ok).toBe(true);
-    expect(Object.keys(report.invariants)).toEqual(['I1', 'I2', 'I3', 'I4', 'I5', 'I6']);
-  });
-
-  it('sim --commands-per-tick: several client steps per tick; 0 is a usage error (exit 2)', async () => {
-    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
-    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
-    expect(await run(['sim', '--seed', '3', '--steps', '40', '--workload', 'counter', '--actors', '20', '--commands-per-tick', '10', '--json'])).toBe(0);
-    const report = JSON.parse(String(log.mock.calls[0]![0])) as { ok: boolean; options: { commandsPerTick: number; steps: number }; counts: { commands: number } };
-    expect(report.options.commandsPerTick).toBe(10);
-    expect(report.counts.commands).toBeGreaterThan(5 * report.options.steps);
-    expect(await run(['sim', '--seed', '3', '--commands-per-tick', '0'])).toBe(2);
-    expect(String(errors.mock.calls[0]![0])).toMatch(/--commands-per-tick must be at least 1/);
-  });
-
-  it('simulates any app that exports a workload (--app), and says clearly when it has none', async () => {
-    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
-    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
-    expect(await run(['sim', '--seed', '5', '--steps', '120', '--app', fixture('tallyApp.mjs'), '--json'])).toBe(0);
-    const report = JSON.parse(String(log.mock.calls[0]![0])) as { ok: boolean; options: { workload: string }; counts: { accepted: number; merges: number } };
-    expect(report.options.workload).toBe('tally');
-    expect(report.counts.accepted).toBeGreaterThan(0);
-    expect(await run(['sim', '--seed', '5', '--app', fixture('emptyApp.mjs')])).toBe(2);
-    expect(String(errors.mock.calls[0]![0])).toMatch(/exports no actor definitions/);
-  });
-
-  it('passes a broken resolution to the simulator and exits 1 when an invariant fails', async () => {
-    vi.spyOn(console, 'log').mockImplementation(() => undefined);
-    let failed = 0;
-    for (const seed of [1, 2, 3, 4, 5, 6]) if ((await run(['sim', '--seed', String(seed), '--steps', '200', '--broken', 'dropBranch', '--json'])) === 1) failed++;
-    expect(failed).toBeGreaterThan(0);
-  });
 });

@@ -1,0 +1,144 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { run } from './program.js';
+
+const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
+
+interface Report {
+  seed: number;
+  ok: boolean;
+  traceHash: string;
+  options: { workload: string; commandsPerTick: number; steps: number; replicas: number };
+  invariants: Record<string, { ok: boolean }>;
+  counts: { commands: number; accepted: number; passivations: number };
+  store: { kind: string };
+  shrink?: { status: string; size: number; originalSize: number; replay: string; schedule: unknown[] };
+}
+
+/** Runs `troupe sim ...` in process: its exit code, what it printed (console.log), and stderr (console.error and commander's messages). */
+async function sim(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+  const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  try {
+    const code = await run(['sim', ...args]);
+    return {
+      code,
+      out: [...log.mock.calls.map((c) => String(c[0])), ...stdout.mock.calls.map((c) => String(c[0]))].join('\n'),
+      err: [...error.mock.calls.map((c) => String(c[0])), ...stderr.mock.calls.map((c) => String(c[0]))].join(''),
+    };
+  } finally {
+    vi.restoreAllMocks();
+  }
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'troupe-sim-cli-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+afterEach(() => vi.restoreAllMocks());
+
+describe('troupe sim', () => {
+  it('runs the default app\'s workload (the bank): exit 0 and a JSON report when every invariant held', async () => {
+    const { code, out } = await sim('--seed', '3', '--steps', '150', '--json');
+    expect(code).toBe(0);
+    const report = JSON.parse(out) as Report;
+    expect(report.seed).toBe(3);
+    expect(report.ok).toBe(true);
+    expect(report.options.workload).toBe('bank');
+    expect(report.store).toEqual({ kind: 'memory' });
+    expect(Object.keys(report.invariants)).toEqual(['I1', 'I2', 'I3', 'I4', 'I5', 'I6']);
+  });
+
+  it('prints the terminal summary by default; the same seed and options give the same trace hash', async () => {
+    const text = await sim('--seed', '7', '--steps', '60');
+    expect(text.code).toBe(0);
+    expect(text.out).toMatch(/^troupe sim seed 7: OK {2}trace [0-9a-f]{16}/);
+    expect(text.out).toMatch(/I1 {2}ok/);
+    const json = JSON.parse((await sim('--seed', '7', '--steps', '60', '--json')).out) as Report;
+    expect(text.out).toContain(json.traceHash.slice(0, 16));
+  });
+
+  it('--workload counter runs the simulator\'s own workload; --commands-per-tick sends several client steps per tick', async () => {
+    const { code, out } = await sim('--seed', '3', '--steps', '40', '--workload', 'counter', '--actors', '20', '--commands-per-tick', '10', '--json');
+    expect(code).toBe(0);
+    const report = JSON.parse(out) as Report;
+    expect(report.options.workload).toBe('counter');
+    expect(report.options.commandsPerTick).toBe(10);
+    expect(report.counts.commands).toBeGreaterThan(5 * report.options.steps);
+  });
+
+  it('simulates any app that exports a workload (--app)', async () => {
+    const { code, out } = await sim('--seed', '5', '--steps', '120', '--app', fixture('tallyApp.mjs'), '--json');
+    expect(code).toBe(0);
+    const report = JSON.parse(out) as Report;
+    expect(report.options.workload).toBe('tally');
+    expect(report.counts.accepted).toBeGreaterThan(0);
+  });
+
+  it('bad arguments exit 2 with one error line, before anything runs', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--seed', '3', '--commands-per-tick', '0'], /option '--commands-per-tick <n>' argument '0' is invalid/],
+      [['--seed', 'x'], /option '--seed <n>' argument 'x' is invalid/],
+      [['--partition-mode', 'sideways'], /argument 'sideways' is invalid. Allowed choices are halves, majority/],
+      [['--broken', 'nope'], /Allowed choices are wrongAncestor, arrivalOrder, perReplicaVersion, dropBranch/],
+      [['--bogus'], /unknown option '--bogus'/],
+      [['--workload', 'counter', '--app', fixture('tallyApp.mjs')], /give --workload or --app, not both/],
+      [['--redis-url', 'redis://127.0.0.1:6379/3'], /--redis-url needs --store redis/],
+      [['--seed', '5', '--app', fixture('emptyApp.mjs')], /exports no actor definitions.*\[APP_[A-Z_]+\]/],
+      [['--seed', '5', '--app', './no/such/app'], /\[APP_NOT_FOUND\]/],
+      [['--schedule', join(tmpdir(), 'no-such-schedule.json')], /--schedule .*no-such-schedule\.json: ENOENT/],
+    ];
+    for (const [args, message] of cases) {
+      const { code, out, err } = await sim(...args);
+      expect(code, args.join(' ')).toBe(2);
+      expect(err, args.join(' ')).toMatch(message);
+      expect(err.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      expect(out).toBe('');
+    }
+  });
+
+  it('--help lists every option and the exit codes (exit 0)', async () => {
+    const { code, out } = await sim('--help');
+    expect(code).toBe(0);
+    for (const option of ['--seed', '--json', '--app', '--workload', '--steps', '--replicas', '--actors', '--commands-per-tick', '--partition-mode', '--no-swarm', '--broken', '--html', '--store', '--redis-url', '--shrink', '--schedule']) {
+      expect(out).toContain(option);
+    }
+    expect(out).toMatch(/Exit codes: 0 every invariant held, 1 one failed, 2 bad arguments, 3 the run itself failed/);
+  });
+
+  it('exits 1 when an invariant fails (a broken resolution); --shrink prints a small schedule that --schedule replays, still failing', async () => {
+    const { code, out } = await sim('--seed', '4', '--steps', '120', '--workload', 'bank', '--broken', 'dropBranch', '--shrink', '--json');
+    expect(code).toBe(1);
+    const report = JSON.parse(out) as Report;
+    expect(report.ok).toBe(false);
+    expect(report.shrink!.status).toBe('shrunk');
+    expect(report.shrink!.size).toBeLessThan(report.shrink!.originalSize);
+    expect(report.shrink!.replay).toMatch(/^troupe sim --seed 4 --workload bank --replicas \d --steps \d+ --actors \d+ --partition-mode \w+ --broken dropBranch --schedule shrunk\.json$/);
+    const file = join(dir, 'shrunk.json');
+    await writeFile(file, JSON.stringify(report.shrink!.schedule));
+    const replayArgs = report.shrink!.replay.split(' ').slice(2).map((a) => (a === 'shrunk.json' ? file : a));
+    const replayed = await sim(...replayArgs, '--json');
+    expect(replayed.code).toBe(1);
+    expect(JSON.parse(replayed.out)).toMatchObject({ ok: false, replayedSteps: report.shrink!.size });
+    // The whole --shrink --json output is a schedule file too.
+    await writeFile(file, out);
+    expect((await sim(...replayArgs, '--json')).code).toBe(1);
+  });
+
+  it('--shrink of a passing run says so; --html writes the report', async () => {
+    const html = join(dir, 'run.html');
+    const { code, out, err } = await sim('--seed', '2', '--steps', '40', '--shrink', '--html', html);
+    expect(code).toBe(0);
+    expect(out).toContain('shrink: the run passed, nothing to shrink');
+    expect(err).toContain(`HTML report written to ${html}`);
+    expect(await readFile(html, 'utf8')).toMatch(/<svg id="timeline"/);
+  });
+});
