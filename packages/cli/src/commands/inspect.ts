@@ -1,5 +1,8 @@
 import { Command, Option } from 'commander';
-import { type ActorRef, type EventStore, type Pack, UnknownActorTypeError, VC, stateAt } from '@troupe/runtime';
+import { type ActorRef, type EventStore, type Pack, UnknownActorTypeError } from '@troupe/runtime';
+import { VC } from '@troupe/runtime/store';
+// stateAt (the folded state at one version) lives in the testkit, which is safe at run time (no vitest).
+import { stateAt } from '@troupe/runtime/testkit';
 import { connectRedisStore } from '@troupe/redis';
 import { loadApp } from '../appModule.js';
 import { appOption, integer, json, redisPrefixOption } from '../shared.js';
