@@ -8,11 +8,10 @@ import {
   CorruptDataError,
   LimitExceededError,
   type Runtime,
-  VC,
   createRuntime,
   defineActor,
-  encodeValue,
 } from '@troupe/runtime';
+import { VC, encodeValue } from '@troupe/runtime/store';
 import { makePack, requireService, uniqueActor } from '@troupe/runtime/testkit';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';

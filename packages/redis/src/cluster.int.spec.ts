@@ -1,4 +1,5 @@
-import { InvalidOptionError, MemoryStore, type Pack, VC, actorKey } from '@troupe/runtime';
+import { InvalidOptionError, MemoryStore } from '@troupe/runtime';
+import { type Pack, VC, actorKey } from '@troupe/runtime/store';
 import { appendChain, makeChain, requireService, uniqueActor, uniqueSuffix } from '@troupe/runtime/testkit';
 import { runStoreConformance } from '@troupe/runtime/testkit/conformance';
 import { Cluster, Redis } from 'ioredis';

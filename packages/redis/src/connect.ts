@@ -1,4 +1,4 @@
-import { StoreUnavailableError } from '@troupe/runtime';
+import { StoreUnavailableError } from '@troupe/runtime/store';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { RedisStore, type RedisStoreOptions } from './redisStore/index.js';
 

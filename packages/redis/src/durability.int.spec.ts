@@ -1,4 +1,5 @@
-import { type ActorRef, type ActorSnapshot, MemoryStore, type Pack, type Snapshot, StoreUnavailableError, VC, actorKey } from '@troupe/runtime';
+import { type ActorRef, MemoryStore, StoreUnavailableError } from '@troupe/runtime';
+import { type ActorSnapshot, type Pack, type Snapshot, VC, actorKey } from '@troupe/runtime/store';
 import { makeChain, makePack, requireService, uniqueActor, uniqueSuffix } from '@troupe/runtime/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';

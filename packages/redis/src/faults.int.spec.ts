@@ -7,10 +7,10 @@ import {
   type ActorRef,
   type Runtime,
   StoreUnavailableError,
-  VC,
   createRuntime,
   defineActor,
 } from '@troupe/runtime';
+import { VC } from '@troupe/runtime/store';
 import { makeEvent, makePack, requireService, uniqueActor } from '@troupe/runtime/testkit';
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';

@@ -1,4 +1,5 @@
-import { InvalidCursorError, InvalidOptionError, MissingAncestorError, VC } from '@troupe/runtime';
+import { InvalidCursorError, InvalidOptionError, MissingAncestorError } from '@troupe/runtime';
+import { VC } from '@troupe/runtime/store';
 import { appendChain, makeChain, makePack, requireService, uniqueActor } from '@troupe/runtime/testkit';
 import { runStoreConformance } from '@troupe/runtime/testkit/conformance';
 import { Redis } from 'ioredis';

@@ -5,16 +5,8 @@
  * interleaved by replication), with data written before the index existed, and with a damaged
  * index.
  */
-import {
-  type ActorRef,
-  type ActorSnapshot,
-  type Chain,
-  MemoryStore,
-  MissingAncestorError,
-  type Pack,
-  VC,
-  type VectorClock,
-} from '@troupe/runtime';
+import { type ActorRef, MemoryStore, MissingAncestorError, type VectorClock } from '@troupe/runtime';
+import { type ActorSnapshot, type Chain, type Pack, VC } from '@troupe/runtime/store';
 import { appendChain, makeChain, makePack, requireService, uniqueActor } from '@troupe/runtime/testkit';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';

@@ -10,16 +10,15 @@ import {
   type ActorRef,
   type Checkpoint,
   type CommandReply,
-  type Pack,
   ReplicationLink,
   Replicator,
   type Runtime,
   type SyncReport,
-  VC,
   createRuntime,
   defineActor,
   reject,
 } from '@troupe/runtime';
+import { type Pack, VC } from '@troupe/runtime/store';
 import { ReferenceModel, requireService } from '@troupe/runtime/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,15 +1,5 @@
-import type {
-  ActorRef,
-  ActorSnapshot,
-  Chain,
-  Changes,
-  Checkpoint,
-  EventStore,
-  MergeReport,
-  Pack,
-  Snapshot,
-  VectorClock,
-} from '@troupe/runtime';
+import type { Checkpoint } from '@troupe/runtime';
+import type { ActorRef, ActorSnapshot, Chain, Changes, EventStore, HistoryOptions, MergeReport, Pack, Snapshot, VectorClock } from '@troupe/runtime/store';
 import { commandVersions, getPacks, heads } from './actorReads.js';
 import { append, saveSnapshot } from './append.js';
 import { loadChain } from './chainWalk.js';
@@ -103,7 +93,7 @@ export class RedisStore implements EventStore {
    * Every pack of the actor held here, each after its parents (ties broken by version key), at
    * most `limit` (default 10,000; more throws LimitExceededError naming `limit`).
    */
-  history(actor: ActorRef, options: { readonly limit?: number } = {}): Promise<Pack[]> {
+  history(actor: ActorRef, options: HistoryOptions = {}): Promise<Pack[]> {
     return history(this.ctx, actor, options);
   }
 
