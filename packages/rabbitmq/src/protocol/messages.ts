@@ -1,5 +1,6 @@
+import { Packr } from 'msgpackr';
 import type { CommandReply, EventRecord, VectorClock } from '@troupe/runtime';
-import { decodeValue, encodeValue } from '@troupe/runtime/store';
+import { decodeValue } from '@troupe/runtime/store';
 import { MalformedMessageError } from '../errors/index.js';
 
 /** Wire format version of bus messages (the first byte is the codec's format byte). */
@@ -27,12 +28,32 @@ export type ReplyMessage =
   | ({ readonly v: typeof busProtocolVersion } & CommandReply)
   | { readonly v: typeof busProtocolVersion; readonly status: 'failed'; readonly commandId: string; readonly code: string; readonly message: string };
 
+/**
+ * First byte of every bus message: 1, the runtime codec's plain msgpack format, then the msgpack
+ * body (the same packer options as the codec). Pinned here instead of following the codec's
+ * current record format (which may add a checksum or change layout for stored records): the bus
+ * has its own version, `busProtocolVersion`; a rolling upgrade must not make workers of the
+ * previous release dead-letter the new clients' commands; other-language clients stay simple; and
+ * AMQP over TCP needs no record checksum. Reading goes through the codec, which reads format 1.
+ */
+export const busFrameFormat = 1;
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: true });
+
+function encodeFrame(value: unknown): Buffer {
+  const body = packr.pack(value);
+  const out = Buffer.allocUnsafe(body.length + 1);
+  out[0] = busFrameFormat;
+  out.set(body, 1);
+  return out;
+}
+
 export function encodeCommand(message: CommandMessage): Buffer {
-  return encodeValue(message);
+  return encodeFrame(message);
 }
 
 export function encodeReply(message: ReplyMessage): Buffer {
-  return encodeValue(message);
+  return encodeFrame(message);
 }
 
 const isText = (value: unknown, max = 256): value is string => typeof value === 'string' && value.length > 0 && value.length <= max;
