@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { type ActorRef, type CommandReply, type Runtime, TroupeError } from '@troupe/runtime';
+import { type ActorRef, type CommandReply, type Runtime, type RuntimeErrorCode, TroupeError } from '@troupe/runtime';
 import { actorKey } from '@troupe/runtime/store';
 import { ActorFailedError } from '../errors/index.js';
 import { type CommandMessage, busProtocolVersion } from '../protocol/messages.js';
@@ -9,8 +9,11 @@ import type { WorkerMetrics } from './metrics.js';
 import type { WorkerHooks } from './options.js';
 import type { ShardConsumers } from './shardConsumers.js';
 
-/** Codes worth retrying in place: the store was unreachable, or the head kept moving. */
-const transientCodes = new Set(['STORE_UNAVAILABLE', 'APPEND_CONFLICT', 'RUNTIME_STOPPED']);
+/**
+ * Codes worth retrying in place: the store was unreachable, the head kept moving, or the runtime
+ * is stopping (then the delivery is no longer current and goes back to the queue instead).
+ */
+const transientCodes: ReadonlySet<string> = new Set<RuntimeErrorCode>(['STORE_UNAVAILABLE', 'APPEND_CONFLICT', 'RUNTIME_STOPPED']);
 
 /** One decoded command to execute, with the delivery it came in. */
 export interface Execution {
