@@ -224,13 +224,18 @@ describe('the publishable packages as a user installs them (npm pack, npm instal
 
   it('npx troupe --help lists the commands', { timeout: 300_000 }, async () => {
     await install();
-    const { stdout } = await mustRun('npx', ['--no', 'troupe', '--help'], consumer);
+    const { stdout } = await mustRun('npx', ['--no', '--', 'troupe', '--help'], consumer);
     expect(stdout).toMatch(/worker[\s\S]*send[\s\S]*inspect[\s\S]*load[\s\S]*sim/);
   });
 
-  it('npx troupe sim --seed 1 runs a simulation in which every invariant holds (no services, no example app)', { timeout: 300_000 }, async () => {
+  it('npx troupe sim --seed 1: without the example app it says what to pass (exit 2); --workload counter runs with every invariant held', { timeout: 300_000 }, async () => {
     await install();
-    const { stdout } = await mustRun('npx', ['--no', 'troupe', 'sim', '--seed', '1'], consumer);
+    // troupe sim simulates the app's workload, by default the example bank, which only troupe's
+    // repository has (private): an installed troupe must say so and name the ways out, not crash.
+    const bare = await sh('npx', ['--no', 'troupe', 'sim', '--seed', '1'], consumer);
+    expect(bare.code, bare.stderr).toBe(2);
+    expect(bare.stderr).toMatch(/@troupe\/bank is troupe's example app.*pass --app .*--workload counter/);
+    const { stdout } = await mustRun('npx', ['--no', 'troupe', 'sim', '--seed', '1', '--workload', 'counter'], consumer);
     expect(stdout).toMatch(/I1.*ok/);
   });
 
