@@ -1,5 +1,5 @@
 import { InvalidCursorError, InvalidOptionError, MissingAncestorError } from '@troupe/runtime';
-import { VC } from '@troupe/runtime/store';
+import { DuplicateCommandError, VC } from '@troupe/runtime/store';
 import { appendChain, makeChain, makePack, requireService, uniqueActor } from '@troupe/runtime/testkit';
 import { runStoreConformance } from '@troupe/runtime/testkit/conformance';
 import { Redis } from 'ioredis';
@@ -126,6 +126,33 @@ describe.skipIf(!available)('RedisStore review regressions', () => {
       expect(error).toBeInstanceOf(InvalidCursorError);
       expect((error as Error).message).toMatch(/it is at entry \d+ of shard \d+, whose log .* holds \d+/);
     } finally {
+      await store.destroy();
+    }
+  });
+});
+
+describe.skipIf(!available)('RedisStore refuses a command id it already holds', () => {
+  it('append: DuplicateCommandError naming the id, nothing written (pack, heads, log, run index); merge accepts such a pack', async () => {
+    const store = await createTestStore({ shards: 1 });
+    const redis = new Redis(testRedisUrl);
+    try {
+      const actor = uniqueActor();
+      const first = makePack({ actor, version: { a: 1 }, commandIds: ['cmd-1'] });
+      await store.append(first, []);
+      const keys = store.keysOf(actor);
+      const before = await Promise.all([redis.hlen(keys.packs), redis.smembers(keys.heads), redis.llen(keys.log), redis.llen(keys.runs), redis.hgetall(keys.commands)]);
+      const resend = makePack({ actor, version: { a: 2 }, parents: [{ a: 1 }], commandIds: ['cmd-2', 'cmd-1'] });
+      const error = await store.append(resend, ['a:1']).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(DuplicateCommandError);
+      expect((error as DuplicateCommandError).commandId).toBe('cmd-1');
+      expect((error as DuplicateCommandError).code).toBe('DUPLICATE_COMMAND');
+      expect(await Promise.all([redis.hlen(keys.packs), redis.smembers(keys.heads), redis.llen(keys.log), redis.llen(keys.runs), redis.hgetall(keys.commands)])).toEqual(before);
+      // The same command accepted on another branch during a partition arrives by merge: kept.
+      const branch = makePack({ actor, version: { a: 1, b: 1 }, parents: [{ a: 1 }], commandIds: ['cmd-1'] });
+      expect(await store.merge([branch])).toEqual({ added: 1, skipped: 0 });
+      expect((await store.commandVersions(actor, 'cmd-1')).map(VC.encode)).toEqual(['a:1', 'a:1,b:1']);
+    } finally {
+      redis.disconnect();
       await store.destroy();
     }
   });

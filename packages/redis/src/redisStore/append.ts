@@ -1,11 +1,12 @@
-import { type ActorRef, AppendConflictError, type Pack, type Snapshot, VC, actorKey, encodeValue } from '@troupe/runtime/store';
+import { type ActorRef, AppendConflictError, DuplicateCommandError, type Pack, type Snapshot, VC, actorKey, encodeValue } from '@troupe/runtime/store';
 import type { StoreContext } from './context.js';
 import { encodePackChecked, logEntry, parentInfo } from './packCodec.js';
 
 /**
- * The conditional append of one pack: one script call (append.lua) that compares the heads,
- * writes pack, parent link, run index, heads, command ids, a snapshot at the pack's own version
- * and the log entry, or writes nothing and reports the heads it found.
+ * The conditional append of one pack: one script call (append.lua) that compares the heads and
+ * looks up the pack's command ids, then writes pack, parent link, run index, heads, command ids, a
+ * snapshot at the pack's own version and the log entry; or writes nothing and reports the heads
+ * it found (AppendConflictError) or the command id it already holds (DuplicateCommandError).
  */
 export async function append(ctx: StoreContext, pack: Pack, expectedHeads: readonly string[], snapshot?: Snapshot): Promise<void> {
   const keys = ctx.keys.actor(pack.actor);
@@ -22,9 +23,9 @@ export async function append(ctx: StoreContext, pack: Pack, expectedHeads: reado
     (dominates ? '1' : '0') + (pack.kind === 'merge' ? 'm' : dominates && expectedHeads.length === 1 && expectedHeads[0] === firstParent ? 'c' : 's') + expectedHeads.length,
     ...expectedHeads, ...pack.commandIds,
   )) as Buffer[];
-  if (String(reply[0]) === 'conflict') {
-    throw new AppendConflictError(actorKey(pack.actor), expectedHeads, reply.slice(1).map(String).sort());
-  }
+  const status = String(reply[0]);
+  if (status === 'conflict') throw new AppendConflictError(actorKey(pack.actor), expectedHeads, reply.slice(1).map(String).sort());
+  if (status === 'duplicate') throw new DuplicateCommandError(actorKey(pack.actor), String(reply[1]));
   // A snapshot at another version than the pack's is not part of the append (and not shipped).
   if (snapshot && snapshotBytes === '') await saveSnapshot(ctx, pack.actor, snapshot);
 }

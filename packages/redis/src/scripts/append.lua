@@ -13,6 +13,8 @@
 --       indexed, the list's tail, unless a writer without the index wrote it, which loads notice
 --       and fall back from; 's' or 'm' otherwise), then n = the number of expected heads;
 --       7..6+n the expected heads, then the command ids.
+-- Returns {'ok'}, {'conflict', head, ...} (the heads differ from the expected ones, or the version
+-- is held) or {'duplicate', command id}.
 -- Heads are compared as a set (SCARD + SISMEMBER), never by sorting in Lua: Lua's string order
 -- follows the server's locale.
 local version = ARGV[2]
@@ -32,6 +34,13 @@ if not same or redis.call('HEXISTS', KEYS[2], version) == 1 then
   local result = redis.call('SMEMBERS', KEYS[4])
   table.insert(result, 1, 'conflict')
   return result
+end
+-- A command id this store already recorded for the actor: the command was applied here, whatever
+-- its sender claimed (a resend that says it is new), so it is not applied again and nothing is
+-- written (the client throws DuplicateCommandError). merge does not check this: a retry accepted
+-- on two branches during a partition is a fact both branches hold.
+for i = 7 + expected, #ARGV do
+  if redis.call('HEXISTS', KEYS[6], ARGV[i]) == 1 then return {'duplicate', ARGV[i]} end
 end
 -- Redis does not undo a script's writes when a later command fails, so nothing is written until
 -- every key is known to hold its type: SCARD and HEXISTS read :h and :p, HLEN reads :r and :c (and
