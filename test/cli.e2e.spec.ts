@@ -97,3 +97,29 @@ describe.skipIf(!available)('the README\'s troupe commands, run as a user would 
     expect(await new Promise((r) => worker!.once('exit', (code) => r(code)))).toBe(0);
   });
 });
+
+describe('troupe --app takes an app folder (the built CLI, as a user runs it; no services)', () => {
+  const run = (args: string[]) =>
+    execute(troupe, args, { cwd: root }).then(
+      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+    );
+
+  it('apps/bank and ./apps/bank load through the folder\'s package.json exports', { timeout: 120_000 }, async () => {
+    for (const app of ['apps/bank', './apps/bank']) {
+      const result = await run(['sim', '--seed', '1', '--steps', '60', '--app', app, '--json']);
+      expect(result.code, result.stderr).toBe(0);
+      const report = JSON.parse(result.stdout) as { ok: boolean; options: { workload: string } };
+      expect(report.options.workload).toBe('bank');
+      expect(report.ok).toBe(true);
+    }
+  });
+
+  it('a folder that does not exist: one line naming every candidate tried, exit 1, before connecting', async () => {
+    const result = await run(['load', '--app', 'apps/nope', '--amqp', 'amqp://guest:guest@127.0.0.1:1']);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toContain(`troupe: cannot load app module 'apps/nope': tried ${root}apps/nope: no such file or directory; package 'apps': not in the node_modules of ${root.replace(/\/$/, '')} or its parents;`);
+    expect(result.stderr).toMatch(/\[APP_NOT_FOUND\]\n$/);
+  });
+});
