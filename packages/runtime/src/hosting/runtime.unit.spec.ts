@@ -5,7 +5,6 @@ import {
   CorruptDataError,
   createRuntime,
   defineActor,
-  encodeValue,
   InvalidActorIdError,
   InvalidPayloadError,
   LimitExceededError,
@@ -14,12 +13,13 @@ import {
   reject,
   type Runtime,
   RuntimeStoppedError,
-  type Snapshot,
   TroupeError,
   UnknownActorTypeError,
   UnknownCommandError,
-  VC,
 } from '../index.js';
+import { encodeValue } from '../codec/index.js';
+import type { Snapshot } from '../model/index.js';
+import { VC } from '../vectorClock/index.js';
 
 interface CounterState {
   readonly value: number;
@@ -152,8 +152,10 @@ describe('Runtime hosting', () => {
 
   it('reloads and re-decides after append conflicts (two runtimes on one store)', async () => {
     const store = new MemoryStore();
-    const a = runtime({ store, replicaId: 'w' });
-    const b = runtime({ store, replicaId: 'w' });
+    // Distinct machine ids, as writers of the same actors need: default command ids are drawn from
+    // the machine id, two runtimes sharing one draw the same ids, and a store applies an id once.
+    const a = runtime({ store, replicaId: 'w', machineId: 1 });
+    const b = runtime({ store, replicaId: 'w', machineId: 2 });
     const ref = Counter.ref('shared');
     const sends = Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).send(ref, { type: 'add', payload: { by: 1 } }));
     const replies = await Promise.all(sends);

@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { FlakeIdSource, InvalidOptionError, ManualClock, machineIdFor, machineIdMax, parseEventId } from '../index.js';
+import { InvalidOptionError } from '../errors/index.js';
+import { FlakeIdSource, ManualClock, machineIdFor, machineIdMax, parseEventId } from './index.js';
 
 interface FlakeIdGenerator {
   gen(): string;

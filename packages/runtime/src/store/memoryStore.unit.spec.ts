@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CorruptDataError, MemoryStore, type EventStore, encodeValue } from '../index.js';
+import { encodeValue } from '../codec/index.js';
+import { CorruptDataError } from '../errors/index.js';
+import { MemoryStore, type EventStore } from './index.js';
 import { runStoreConformance } from '../testkit/conformance/index.js';
 import { appendChain, makeChain, makePack, uniqueActor } from '../testkit/index.js';
 

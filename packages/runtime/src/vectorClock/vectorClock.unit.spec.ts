@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { VC, type Ordering, type VectorClock } from '../index.js';
+import { VC, type Ordering, type VectorClock } from './index.js';
 
 /**
  * Small alphabet so that random clocks often share replicas (and so are often ordered), with
