@@ -3,6 +3,7 @@ import type { EventStore } from '../../store/index.js';
 import { appendTests } from './append.js';
 import { loadChainTests } from './chains.js';
 import { commandVersionsTests } from './commands.js';
+import { commandOnceTests } from './commandsOnce.js';
 import { appendConflictTests } from './conflicts.js';
 import { divergentHeadsTests } from './heads.js';
 import { historyTests } from './history.js';
@@ -36,6 +37,7 @@ export interface ConformanceOptions {
 const groups: readonly ((current: CurrentStore) => void)[] = [
   appendTests,
   appendConflictTests,
+  commandOnceTests,
   loadChainTests,
   commandVersionsTests,
   changesSinceTests,
