@@ -17,7 +17,9 @@
  */
 import { connectRedisStore } from '@troupe/redis';
 import { deleteKeysMatching } from '@troupe/redis/testing';
-import { type ActorRef, type ActorSnapshot, encodePack, fold, type Pack, VC } from '@troupe/runtime';
+import { type ActorRef, type Pack } from '@troupe/runtime';
+import { type ActorSnapshot, encodePack, VC } from '@troupe/runtime/store';
+import { fold } from '@troupe/runtime/resolution';
 import { workerDefaults } from '@troupe/rabbitmq';
 import { Unpackr } from 'msgpackr';
 import { type BusBenchOptions, type BusSkipped, throughputRound, type ThroughputSample, withBusBench, withWorker } from './bus.js';

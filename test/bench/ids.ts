@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { FlakeIdSource, parseEventId } from '@troupe/runtime';
+import { FlakeIdSource, parseEventId } from '@troupe/runtime/store';
 import { Bench } from 'tinybench';
 import { type Summary, summarize } from './stats.js';
 

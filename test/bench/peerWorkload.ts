@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { DeciderCommandHandler } from '@event-driven-io/emmett';
-import type { DecideContext } from '@troupe/runtime';
+import { type DecideContext } from '@troupe/runtime';
 import { Counter, type CounterState } from './counter.js';
 import { Ledger, type LedgerState, PackWriter, type Posted, posting } from './redis.js';
 

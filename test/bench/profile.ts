@@ -5,7 +5,8 @@
  *   cd test && node --import tsx --cpu-prof --cpu-prof-dir=bench/results/profiles bench/profile.ts resolution [history] [origin|copy] [repetitions]
  *   cd test && node --import tsx --cpu-prof --cpu-prof-dir=bench/results/profiles bench/profile.ts throughput [serial|pipelined|distinct] [commands]
  */
-import { type ActorRef, computeMerge, createRuntime, type MemoryStore } from '@troupe/runtime';
+import { type ActorRef, createRuntime, type MemoryStore } from '@troupe/runtime';
+import { computeMerge } from '@troupe/runtime/resolution';
 import { Counter } from './counter.js';
 import { buildDiverged, type ReplicaRole } from './resolution.js';
 

@@ -12,19 +12,10 @@
  * run, deleted at the end (SCAN MATCH prefix:* + DEL). Redis not reachable: the scenario is
  * skipped (the caller prints a loud line and fails under CI=true).
  */
-import {
-  type ActorRef,
-  commandPack,
-  decodePack,
-  defineActor,
-  encodePack,
-  encodeValue,
-  FlakeIdSource,
-  fold,
-  ManualClock,
-  type Pack,
-  VC,
-} from '@troupe/runtime';
+import { type ActorRef, defineActor, type Pack } from '@troupe/runtime';
+import { commandPack, decodePack, encodePack, encodeValue, FlakeIdSource, VC } from '@troupe/runtime/store';
+import { fold } from '@troupe/runtime/resolution';
+import { ManualClock } from '@troupe/runtime/testkit';
 import { connectRedisStore, type RedisStore, redisStoreDefaults } from '@troupe/redis';
 import { deleteKeysMatching } from '@troupe/redis/testing';
 import { Redis } from 'ioredis';

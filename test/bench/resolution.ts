@@ -1,16 +1,7 @@
-import {
-  type ActorRef,
-  commandPack,
-  computeMerge,
-  type EventStore,
-  FlakeIdSource,
-  fold,
-  ManualClock,
-  MemoryStore,
-  type Pack,
-  Replicator,
-  VC,
-} from '@troupe/runtime';
+import { type ActorRef, type EventStore, MemoryStore, type Pack, Replicator } from '@troupe/runtime';
+import { commandPack, FlakeIdSource, VC } from '@troupe/runtime/store';
+import { computeMerge, fold } from '@troupe/runtime/resolution';
+import { ManualClock } from '@troupe/runtime/testkit';
 import { Bench } from 'tinybench';
 import { Counter, type CounterState } from './counter.js';
 import { collectGarbage, type Summary, summarize } from './stats.js';

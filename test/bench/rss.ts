@@ -22,7 +22,8 @@
  * by actor key; mapBytes = (heap + external with the Map) - (after dropping it).
  */
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { type ActorRef, type Chain, type Changes, createRuntime, type EventStore, type MergeReport, MemoryStore, type Pack, runtimeDefaults, type Runtime } from '@troupe/runtime';
+import { type ActorRef, createRuntime, type EventStore, MemoryStore, type Pack, runtimeDefaults, type Runtime } from '@troupe/runtime';
+import { type Chain, type Changes, type MergeReport } from '@troupe/runtime/store';
 import { runJsonChild } from './child.js';
 import { Counter, type CounterState, rawFoldOne } from './counter.js';
 
@@ -110,6 +111,9 @@ class DiscardStore implements EventStore {
   }
   async merge(packs: readonly Pack[]): Promise<MergeReport> {
     return { added: 0, skipped: packs.length };
+  }
+  async history(): Promise<Pack[]> {
+    return [];
   }
   async close(): Promise<void> {}
 }

@@ -20,17 +20,13 @@ import {
   type ResolveReply,
   type Runtime,
   type VectorClock,
-  ManualClock,
   MemoryStore,
   ReplicationLink,
-  VC,
-  compareEvents,
-  computeMerge,
   createRuntime,
-  findDivergence,
-  fold,
-  stateAt,
 } from '@troupe/runtime';
+import { compareEvents, computeMerge, findDivergence, fold, stateAt } from '@troupe/runtime/resolution';
+import { VC } from '@troupe/runtime/store';
+import { ManualClock } from '@troupe/runtime/testkit';
 import { Account, type AccountDefinition, type AccountState } from './account.js';
 
 /** Where the manual clock starts: a fixed instant, so timestamps and event ids are reproducible. */

@@ -9,6 +9,7 @@ export { type ActorRef, type EventRecord, type Pack, type PackKind, type Snapsho
 export { fnv1a32, packFingerprint } from './model/index.js';
 export { VC, type VectorClock, type Ordering } from './vectorClock/index.js';
 export { canonical, encodeValue, decodeValue, encodePack, decodePack, packFormatVersion } from './codec/index.js';
+export { commandPack, type CommandPackInput } from './hosting/commandPack.js';
 export { type EventId, type IdSource, type FlakeIdSourceOptions, FlakeIdSource, parseEventId, machineIdFor } from './ids/index.js';
 export {
   TroupeError,

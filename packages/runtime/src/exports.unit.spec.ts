@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * Every entry point's values, as documented in this package's README (section "API"). A new
+ * export fails here until it is added to this list and to the README; an internal that leaks into
+ * an entry point fails the same way.
+ */
+const documented: Record<string, readonly string[]> = {
+  '@troupe/runtime': [
+    'AppendConflictError', 'CorruptDataError', 'DuplicateCommandError', 'InvalidActorIdError', 'InvalidCursorError',
+    'InvalidDecisionError', 'InvalidDefinitionError', 'InvalidOptionError', 'InvalidPayloadError', 'LimitExceededError',
+    'MemoryStore', 'MissingAncestorError', 'OnMergeNotIdempotentError', 'ReplicationLink', 'ReplicationMesh', 'Replicator',
+    'Runtime', 'RuntimeStoppedError', 'StoreUnavailableError', 'TroupeError', 'UnknownActorTypeError',
+    'UnknownCommandError', 'VersionCollisionError', 'combineObservers', 'createRuntime', 'defaultSnapshotEvery',
+    'defineActor', 'isRejection', 'reject', 'runtimeDefaults', 'untyped',
+  ],
+  '@troupe/runtime/store': [
+    'AppendConflictError', 'CorruptDataError', 'DuplicateCommandError', 'FlakeIdSource', 'InvalidCursorError',
+    'LimitExceededError', 'MissingAncestorError', 'StoreUnavailableError', 'TroupeError', 'VC', 'VersionCollisionError',
+    'actorKey', 'canonical', 'causalOrder', 'commandPack', 'decodePack', 'decodeValue', 'encodePack', 'encodeValue',
+    'fnv1a32', 'historyPacksMax', 'machineIdFor', 'nextHeads', 'packFingerprint', 'packFormatVersion', 'parseEventId',
+    'sameKeySet',
+  ],
+  '@troupe/runtime/resolution': [
+    'commandHeads', 'compareEvents', 'computeMerge', 'copiesOf', 'defaultAncestryLimits', 'findDivergence', 'fold',
+    'mergeReplica', 'snapshotWeight', 'stateAt', 'survivingCopy',
+  ],
+};
+
+const modules: Record<string, () => Promise<Record<string, unknown>>> = {
+  '@troupe/runtime': () => import('./index.js'),
+  '@troupe/runtime/store': () => import('./adapterApi.js'),
+  '@troupe/runtime/resolution': () => import('./resolutionApi.js'),
+};
+
+const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+
+describe('public entry points', () => {
+  for (const [entry, names] of Object.entries(documented)) {
+    it(`${entry} exports exactly its documented values`, async () => {
+      expect(Object.keys(await modules[entry]!()).sort()).toEqual([...names].sort());
+    });
+
+    it(`${entry}: the README names every value it exports`, () => {
+      const missing = names.filter((name) => !readme.includes(`\`${name}`));
+      expect(missing, `add these to the API section of packages/runtime/README.md`).toEqual([]);
+    });
+  }
+});
