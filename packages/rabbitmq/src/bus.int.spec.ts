@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import amqp from 'amqplib';
-import { MemoryStore, type UntypedRef } from '@troupe/runtime';
+import { MemoryStore, Runtime, type RuntimeObserver, type UntypedRef } from '@troupe/runtime';
 import { encodeValue } from '@troupe/runtime/store';
 import { connectBus, type CommandBus } from './client/index.js';
 import { CommandFailedError, CommandTimeoutError, TopologyMismatchError, BusUnavailableError } from './errors/index.js';
@@ -112,6 +112,36 @@ describe.skipIf(!available)('command bus on RabbitMQ', () => {
     expect(text).toMatch(/troupe_commands_total\{outcome="dead_lettered"\} 7/);
     expect(text).toMatch(/troupe_command_duration_seconds_count [1-9]/);
     expect(text).toMatch(/troupe_live_actors [1-9]/);
+  });
+});
+
+describe.skipIf(!available)('worker metrics from the runtime observer', () => {
+  it('counts an append conflict (another writer moved the head) and calls the user observer too', async () => {
+    const t = testTopology(2);
+    const store = new MemoryStore();
+    const conflicts: string[] = [];
+    const loaded: string[] = [];
+    const observer: RuntimeObserver = {
+      appendConflict: ({ actor }) => conflicts.push(actor.id),
+      loaded: ({ actor }) => loaded.push(actor.id),
+    };
+    const worker = await startWorker({ url: amqpUrl, ...t, actors: [SequenceLog], store, logger: quiet, defaultMetrics: false, runtime: { observer } });
+    const bus = await connectBus({ url: amqpUrl, ...t, timeoutMs: 10_000 });
+    const other = new Runtime({ actors: [SequenceLog], store, replicaId: 'other' });
+    try {
+      const ref = { type: 'seqlog', id: 'moved' } as UntypedRef;
+      expect((await bus.send(ref, { type: 'record', payload: { client: 'c', seq: 1 } })).status).toBe('accepted');
+      expect((await other.send(ref, { type: 'record', payload: { client: 'o', seq: 1 } })).status).toBe('accepted');
+      expect((await bus.send(ref, { type: 'record', payload: { client: 'c', seq: 2 } })).status).toBe('accepted');
+      expect(conflicts).toContain('moved');
+      expect(loaded).toContain('moved');
+      expect((await worker.metrics.appendConflicts.get()).values[0]?.value).toBeGreaterThanOrEqual(1);
+    } finally {
+      await other.stop();
+      await bus.close();
+      await worker.stop();
+      await deleteTopology(t);
+    }
   });
 });
 
