@@ -75,6 +75,14 @@ describe('troupe sim', () => {
     expect(report.counts.commands).toBeGreaterThan(5 * report.options.steps);
   });
 
+  it('--idle-timeout sets when replicas passivate idle actors (0: never)', async () => {
+    const busy = JSON.parse((await sim('--seed', '3', '--steps', '80', '--idle-timeout', '10', '--json')).out) as Report & { options: { idleTimeoutMs: number } };
+    expect(busy.options.idleTimeoutMs).toBe(10);
+    expect(busy.counts.passivations).toBeGreaterThan(0);
+    const never = JSON.parse((await sim('--seed', '3', '--steps', '80', '--idle-timeout', '0', '--json')).out) as Report;
+    expect(never.counts.passivations).toBe(0);
+  });
+
   it('simulates any app that exports a workload (--app)', async () => {
     const { code, out } = await sim('--seed', '5', '--steps', '120', '--app', fixture('tallyApp.mjs'), '--json');
     expect(code).toBe(0);
@@ -108,7 +116,7 @@ describe('troupe sim', () => {
   it('--help lists every option and the exit codes (exit 0)', async () => {
     const { code, out } = await sim('--help');
     expect(code).toBe(0);
-    for (const option of ['--seed', '--json', '--app', '--workload', '--steps', '--replicas', '--actors', '--commands-per-tick', '--partition-mode', '--no-swarm', '--broken', '--html', '--store', '--redis-url', '--shrink', '--schedule']) {
+    for (const option of ['--seed', '--json', '--app', '--workload', '--steps', '--replicas', '--actors', '--commands-per-tick', '--partition-mode', '--idle-timeout', '--no-swarm', '--broken', '--html', '--store', '--redis-url', '--shrink', '--schedule']) {
       expect(out).toContain(option);
     }
     expect(out).toMatch(/Exit codes: 0 every invariant held, 1 one failed, 2 bad arguments, 3 the run itself failed/);
@@ -121,7 +129,7 @@ describe('troupe sim', () => {
     expect(report.ok).toBe(false);
     expect(report.shrink!.status).toBe('shrunk');
     expect(report.shrink!.size).toBeLessThan(report.shrink!.originalSize);
-    expect(report.shrink!.replay).toMatch(/^troupe sim --seed 4 --workload bank --replicas \d --steps \d+ --actors \d+ --partition-mode \w+ --broken dropBranch --schedule shrunk\.json$/);
+    expect(report.shrink!.replay).toMatch(/^troupe sim --seed 4 --workload bank --replicas \d --steps \d+ --actors \d+ --partition-mode \w+ --idle-timeout \d+ --broken dropBranch --schedule shrunk\.json$/);
     const file = join(dir, 'shrunk.json');
     await writeFile(file, JSON.stringify(report.shrink!.schedule));
     const replayArgs = report.shrink!.replay.split(' ').slice(2).map((a) => (a === 'shrunk.json' ? file : a));

@@ -4,7 +4,7 @@
  * Every export is listed in README.md ("API"); exports.unit.spec.ts keeps the two in step.
  */
 export { simulate, simulateWithTrace, type SimTrace, type TraceEvent, type TraceResolution } from './simulate.js';
-export { type SimOptions, type RunOptions, type FaultRates, type PartitionMode, partitionModes, defaultFaults } from './options.js';
+export { type SimOptions, type RunOptions, type FaultRates, type PartitionMode, partitionModes, defaultFaults, simDefaults } from './options.js';
 export { type SimReport, type SimCounts, type ReplicaSummary, formatReport } from './report.js';
 export { type StoreFactory, type SimStores, type StoreRun, type StoreUsed, memoryStores } from './stores.js';
 export { type CounterState, Counter, counterWorkload } from './workloads.js';

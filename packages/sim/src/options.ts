@@ -1,4 +1,4 @@
-import type { Workload } from '@troupe/runtime';
+import { InvalidOptionError, type Workload } from '@troupe/runtime';
 import type { MergeStrategy } from '@troupe/runtime/testkit';
 import type { Rng } from './rng.js';
 import type { Schedule } from './schedule.js';
@@ -43,9 +43,9 @@ export interface SimOptions {
    * `counterWorkload`, the commutative counter defined here. The report names it (`workload.name`).
    */
   readonly workload?: Workload;
-  /** Ticks of workload under faults before the heal. Default 200. */
+  /** Ticks of workload under faults before the heal (5 ms of virtual time each). Default 200. */
   readonly steps?: number;
-  /** Replica count, 2-5. Drawn when swarm, else 3. */
+  /** Replica count, at least 2. Drawn 2-5 when swarm, else 3. */
   readonly replicas?: number;
   /** Number of actor ids the clients use. Drawn 1-4 when swarm, else 3. */
   readonly actors?: number;
@@ -55,11 +55,21 @@ export interface SimOptions {
    * and faults then act on batches of writes, and the run simulates more commands per tick.
    */
   readonly commandsPerTick?: number;
+  /** Kind of partitions the nemesis makes. Drawn when swarm, else 'mixed'. */
   readonly partitionMode?: PartitionMode;
+  /** Fault rates (each given one wins over the drawn or default one). Drawn when swarm, else `defaultFaults`. */
   readonly faults?: Partial<FaultRates>;
+  /**
+   * Ms an actor may stay unused on its replica's (virtual) clock before the replica passivates
+   * it: every tick starts with `Runtime.passivateIdle()` on each replica that is up, so the
+   * actor's next message reloads it from the store (traced as `passivate`, counted as
+   * `passivations`). 0 = never. Drawn when swarm (0 in a quarter of the runs, else 10-1,000 ms),
+   * else 250.
+   */
+  readonly idleTimeoutMs?: number;
   /** Sync rounds (every ordered pair once) allowed after the heal before "did not converge". Default 12. */
   readonly convergeRoundsMax?: number;
-  /** Draw the options that are not given from the seed. Default true. */
+  /** Draw the options that are not given from the seed (swarm testing). Default true; false uses `simDefaults`. */
   readonly swarm?: boolean;
   /** Resolution each replica's runtime uses (a factory, so it can close over the replica id). Default computeMerge. */
   readonly mergeStrategy?: (replicaId: string) => MergeStrategy;
@@ -88,10 +98,24 @@ export interface RunOptions {
   readonly commandsPerTick: number;
   readonly partitionMode: PartitionMode;
   readonly faults: FaultRates;
+  /** 0 = passivation off. */
+  readonly idleTimeoutMs: number;
   readonly convergeRoundsMax: number;
   readonly swarm: boolean;
   readonly mergeStrategy: string;
 }
+
+/** The options' values when neither given nor drawn (`swarm: false`, or never drawn). */
+export const simDefaults = {
+  steps: 200,
+  replicas: 3,
+  actors: 3,
+  commandsPerTick: 1,
+  partitionMode: 'mixed',
+  idleTimeoutMs: 250,
+  convergeRoundsMax: 12,
+  swarm: true,
+} as const satisfies Partial<Record<keyof RunOptions, unknown>>;
 
 export const defaultFaults: FaultRates = {
   partition: 0.04,
@@ -141,20 +165,28 @@ export function resolveOptions(rng: Rng, given: SimOptions): RunOptions {
       retry: maybe(0, 0.1),
       burst: maybe(0, 0.08),
     } satisfies FaultRates,
+    idleTimeoutMs: rng.chance(0.25) ? 0 : rng.int(10, 1_000),
   };
-  if (given.commandsPerTick !== undefined && !(Number.isInteger(given.commandsPerTick) && given.commandsPerTick >= 1)) {
-    throw new Error(`commandsPerTick must be an integer >= 1, got ${given.commandsPerTick}`);
-  }
+  const integer = (name: string, value: number | undefined, min: number) => {
+    if (value !== undefined && !(Number.isInteger(value) && value >= min)) throw new InvalidOptionError(name, `must be an integer >= ${min}, got ${value}`);
+  };
+  integer('steps', given.steps, 0);
+  integer('replicas', given.replicas, 2);
+  integer('actors', given.actors, 1);
+  integer('commandsPerTick', given.commandsPerTick, 1);
+  integer('idleTimeoutMs', given.idleTimeoutMs, 0);
+  integer('convergeRoundsMax', given.convergeRoundsMax, 1);
   return {
     workload: given.workload?.name ?? 'counter',
-    steps: given.steps ?? 200,
-    replicas: given.replicas ?? (swarm ? drawn.replicas : 3),
-    actors: given.actors ?? (swarm ? drawn.actors : 3),
-    // Never drawn (runs of a seed stay what they were): 1 unless given.
-    commandsPerTick: given.commandsPerTick ?? 1,
-    partitionMode: given.partitionMode ?? (swarm ? drawn.partitionMode : 'mixed'),
+    steps: given.steps ?? simDefaults.steps,
+    replicas: given.replicas ?? (swarm ? drawn.replicas : simDefaults.replicas),
+    actors: given.actors ?? (swarm ? drawn.actors : simDefaults.actors),
+    // Never drawn: a busy system is asked for, not found by chance.
+    commandsPerTick: given.commandsPerTick ?? simDefaults.commandsPerTick,
+    partitionMode: given.partitionMode ?? (swarm ? drawn.partitionMode : simDefaults.partitionMode),
     faults: { ...(swarm ? drawn.faults : defaultFaults), ...given.faults },
-    convergeRoundsMax: given.convergeRoundsMax ?? 12,
+    idleTimeoutMs: given.idleTimeoutMs ?? (swarm ? drawn.idleTimeoutMs : simDefaults.idleTimeoutMs),
+    convergeRoundsMax: given.convergeRoundsMax ?? simDefaults.convergeRoundsMax,
     swarm,
     mergeStrategy: given.mergeStrategy ? (given.mergeStrategyName ?? 'custom') : 'computeMerge',
   };

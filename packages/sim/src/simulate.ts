@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { runtimeDefaults } from '@troupe/runtime';
 import { checkAll } from './checkers/index.js';
 import { collectFinalState } from './collect.js';
 import { Executor } from './executor.js';
@@ -49,7 +50,8 @@ async function run(options: SimOptions, keepTrace: boolean): Promise<{ report: S
     definitions,
     stores,
     ...(options.mergeStrategy ? { strategy: options.mergeStrategy } : {}),
-    idleTimeoutMs: 60_000,
+    // 0 (off): the runtime's own default, never reached (nothing calls passivateIdle).
+    idleTimeoutMs: config.idleTimeoutMs > 0 ? config.idleTimeoutMs : runtimeDefaults.idleTimeoutMs,
     observer: (replica) => observer.of(replica),
   });
   let report: SimReport & ScheduleFields;
@@ -61,7 +63,7 @@ async function run(options: SimOptions, keepTrace: boolean): Promise<{ report: S
     const recorded: ScheduleStep[] | undefined = options.recordSchedule && !options.schedule ? [] : undefined;
     let generator: StepGenerator | undefined;
     const executor: Executor = new Executor(replicas, trace, counts, {
-      idleTimeoutMs: 0,
+      idleTimeoutMs: config.idleTimeoutMs,
       noReply: (command) => generator?.noReply(command),
     });
     const scheduled = options.schedule ? byTick(options.schedule) : undefined;

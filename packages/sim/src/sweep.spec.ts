@@ -38,6 +38,9 @@ describe('seed sweep', () => {
     expect(total.partitions).toBeGreaterThan(0);
     expect(total.clockSteps).toBeGreaterThan(0);
     expect(total.crashes).toBeGreaterThan(0);
+    // Passivation is drawn too (off in some runs): actors are dropped and reloaded under the faults above.
+    expect(total.passivations).toBeGreaterThan(0);
+    expect(new Set(reports.map((r) => r.options.idleTimeoutMs === 0)).size).toBe(2);
     expect(total.droppedSyncs + total.delayedSyncs + total.duplicatedSyncs).toBeGreaterThan(0);
     expect(new Set(reports.map((r) => r.options.replicas)).size).toBeGreaterThan(2);
     expect(new Set(reports.map((r) => r.options.partitionMode)).size).toBeGreaterThan(2);

@@ -31,6 +31,7 @@ interface SimFlags {
   readonly actors?: number;
   readonly commandsPerTick?: number;
   readonly partitionMode?: PartitionMode;
+  readonly idleTimeout?: number;
   readonly swarm: boolean;
   readonly broken?: BrokenStrategyName;
   readonly html?: string;
@@ -65,6 +66,7 @@ export function simCommand(outcome: Outcome): Command {
     .addOption(new Option('--actors <n>', 'actor ids the clients use (default: drawn 1-4, 3 with --no-swarm)').argParser(integer(1)))
     .addOption(new Option('--commands-per-tick <n>', 'client steps per tick (default 1)').argParser(integer(1)))
     .addOption(new Option('--partition-mode <mode>', 'kind of partitions (default: drawn, mixed with --no-swarm)').choices(partitionModes))
+    .addOption(new Option('--idle-timeout <ms>', 'passivate actors unused this long (virtual ms; 0: never; default: drawn, 250 with --no-swarm)').argParser(integer(0)))
     .option('--no-swarm', 'use the defaults for what is not given instead of drawing it from the seed')
     .addOption(new Option('--broken <strategy>', 'plug a deliberately wrong resolution into every replica, to watch the checkers catch it').choices(Object.keys(brokenStrategies)))
     .addOption(new Option('--html <file>', 'also write a self-contained HTML report with the timeline'))
@@ -90,6 +92,7 @@ export function simCommand(outcome: Outcome): Command {
         ...(flags.actors === undefined ? {} : { actors: flags.actors }),
         ...(flags.commandsPerTick === undefined ? {} : { commandsPerTick: flags.commandsPerTick }),
         ...(flags.partitionMode === undefined ? {} : { partitionMode: flags.partitionMode }),
+        ...(flags.idleTimeout === undefined ? {} : { idleTimeoutMs: flags.idleTimeout }),
         ...(flags.broken ? { mergeStrategy: brokenStrategies[flags.broken], mergeStrategyName: flags.broken } : {}),
         ...(flags.store === 'redis' ? { stores: redisSimStores(flags.redisUrl) } : {}),
         ...(schedule ? { schedule } : {}),
@@ -105,7 +108,7 @@ export function simCommand(outcome: Outcome): Command {
       const replay = (shrunk: { replicas: number; steps: number }) =>
         [
           'troupe sim', `--seed ${seed}`, ...workloadFlags, `--replicas ${shrunk.replicas}`, `--steps ${shrunk.steps}`, `--actors ${report.options.actors}`,
-          `--partition-mode ${report.options.partitionMode}`,
+          `--partition-mode ${report.options.partitionMode}`, `--idle-timeout ${report.options.idleTimeoutMs}`,
           ...(report.options.commandsPerTick === 1 ? [] : [`--commands-per-tick ${report.options.commandsPerTick}`]),
           ...(flags.swarm ? [] : ['--no-swarm']), ...(flags.broken ? [`--broken ${flags.broken}`] : []),
           ...(flags.store === 'redis' ? ['--store redis', ...(given('redisUrl') ? [`--redis-url ${flags.redisUrl}`] : [])] : []),

@@ -1,0 +1,33 @@
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import * as sim from './index.js';
+
+/** The root's run-time exports, as README.md's "API" section documents them (types are not listed by Object.keys). */
+const documented = [
+  'Counter',
+  'brokenStrategies',
+  'counterWorkload',
+  'defaultFaults',
+  'formatReport',
+  'memoryStores',
+  'partitionModes',
+  'renderHtml',
+  'shrink',
+  'simDefaults',
+  'simulate',
+  'simulateWithTrace',
+  'writeHtmlReport',
+];
+
+describe('the package root', () => {
+  it('exports exactly the documented names', () => {
+    expect(Object.keys(sim).sort()).toEqual(documented);
+  });
+
+  it('README.md documents each of them in its API section', async () => {
+    const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+    const api = readme.slice(readme.indexOf('\n## API'), readme.indexOf('\n## ', readme.indexOf('\n## API') + 1));
+    expect(api.length).toBeGreaterThan(0);
+    for (const name of documented) expect(api, name).toContain(`\`${name}`);
+  });
+});
