@@ -17,16 +17,19 @@ export interface ScheduleCommand {
  *
  * - `jitter`: extra ms (0-2) each replica's clock advances this tick on top of the 5 ms of virtual
  *   time (without the step: none);
- * - `partition`, `heal`, `clock` (a skew or step back), `crash` (`restartIn` ticks later);
- * - `send`: a command (or a `retry` of an earlier id) at replica `r`, with `crashAfterPersist`;
+ * - `partition`, `heal`, `clock` (a skew or step back), `crash` (restarting `restartIn` ticks later);
+ * - `send`: a command (or a `retry` of an earlier id) at replica `r`; with `crashAfterPersist` the
+ *   replica dies right after persisting it (restarting `restartIn` ticks later), if it persists it;
  * - `burst`: several commands to one actor at replica `r`, racing a resolution of it;
  * - `drop`, `delay`, `duplicate`: what happened to a replication message (traced and counted; a
  *   delayed or duplicated sync runs as its own `sync` step);
  * - `sync`: one replicator run from `from` to `to` (skipped by the run itself if either is down or
  *   the link is cut).
  *
- * `restartIn` on `crash`, `send` and `burst`: a replica crashed during the step, and restarts that
- * many ticks later.
+ * Everything a step needs is on it (drawn with it), so running a step draws nothing: that is what
+ * lets one `Executor` run drawn and recorded steps alike. `restartIn` missing (a hand-written
+ * step): 1. Restarts and passivation sweeps are not steps: they follow from the time (`restartIn`,
+ * `idleTimeoutMs`).
  */
 export type ScheduleStep =
   | { t: number; k: 'jitter'; ms: number[] }
@@ -35,7 +38,7 @@ export type ScheduleStep =
   | { t: number; k: 'clock'; r: number; deltaMs: number }
   | { t: number; k: 'crash'; r: number; restartIn?: number }
   | ({ t: number; k: 'send'; r: number; retry?: boolean; crashAfterPersist?: boolean; restartIn?: number } & ScheduleCommand)
-  | { t: number; k: 'burst'; r: number; commands: ScheduleCommand[]; restartIn?: number }
+  | { t: number; k: 'burst'; r: number; commands: ScheduleCommand[] }
   | { t: number; k: 'drop' | 'duplicate'; from: number; to: number }
   | { t: number; k: 'delay'; from: number; to: number; due: number }
   | { t: number; k: 'sync'; from: number; to: number };
