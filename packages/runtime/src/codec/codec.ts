@@ -137,15 +137,22 @@ export function canonical<T>(value: T): T {
  * into a prototype change. Throws a `TypeError` naming the key's path; the runtime reports it as
  * an InvalidPayloadError. The walk runs only when the encoded bytes contain `__proto_`.
  */
-export function canonicalInput<T>(value: T): T {
-  if (value === undefined) return value;
+export function canonicalInput<T>(value: T): { readonly value: T; readonly bytes: number } {
+  if (value === undefined) return { value, bytes: 0 };
   const bytes = packr.pack(value);
   const result = unpack(bytes) as T;
   if (bytes.indexOf(protoKeyBytes) >= 0) {
     const path = protoKeyPath(result);
     if (path) throw new TypeError(`${path}: a key named __proto__ is not accepted in a payload`);
   }
-  return result;
+  return { value: result, bytes: bytes.length };
+}
+
+/** `canonical`, and the size of the value's msgpack encoding (what it adds to a pack, roughly). */
+export function canonicalSized<T>(value: T): { readonly value: T; readonly bytes: number } {
+  if (value === undefined) return { value, bytes: 0 };
+  const bytes = packr.pack(value);
+  return { value: unpack(bytes) as T, bytes: bytes.length };
 }
 
 /** Encodes any msgpack-able value behind the format byte. */

@@ -1,1 +1,1 @@
-export { canonical, canonicalInput, protoKeyPath, fingerprintBytes, encodeValue, decodeValue, encodePack, decodePack, formatVersion, packFormatVersion } from './codec.js';
+export { canonical, canonicalInput, canonicalSized, protoKeyPath, fingerprintBytes, encodeValue, decodeValue, encodePack, decodePack, formatVersion, packFormatVersion } from './codec.js';

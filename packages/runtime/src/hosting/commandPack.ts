@@ -1,4 +1,5 @@
-import { canonical } from '../codec/index.js';
+import { canonicalSized } from '../codec/index.js';
+import { LimitExceededError } from '../errors/index.js';
 import type { IdSource } from '../ids/index.js';
 import type { ActorRef, EventRecord, Pack } from '../model/index.js';
 import { nextTimestamp } from '../resolution/index.js';
@@ -19,6 +20,8 @@ export interface CommandPackInput {
   readonly ids: IdSource;
   /** The events the decider emitted. */
   readonly emitted: readonly { readonly type: string; readonly data: unknown }[];
+  /** Most bytes the events' data may take, encoded; more throws LimitExceededError naming `packBytesMax`. Default: no limit. */
+  readonly dataBytesMax?: number;
 }
 
 /**
@@ -30,11 +33,19 @@ export function commandPack(input: CommandPackInput): Pack {
   const { actor, head, replica, commandId } = input;
   const ts = nextTimestamp(input.now, head?.ts);
   const correlationId = input.correlationId ?? commandId;
-  const events: EventRecord[] = input.emitted.map((e) => ({
+  const data = input.emitted.map((e) => canonicalSized(e.data));
+  const dataBytes = data.reduce((n, d) => n + d.bytes, 0);
+  if (input.dataBytesMax !== undefined && dataBytes > input.dataBytesMax) {
+    throw new LimitExceededError(
+      'packBytesMax',
+      `${actor.type}.${commandId}: the ${input.emitted.length} event(s) emitted encode to ${dataBytes} bytes, more than ${input.dataBytesMax}`,
+    );
+  }
+  const events: EventRecord[] = input.emitted.map((e, i) => ({
     id: input.ids.next(),
     actor,
     type: e.type,
-    data: canonical(e.data),
+    data: data[i]!.value,
     ts,
     correlationId,
     causationId: commandId,

@@ -39,6 +39,7 @@ export interface EntityEnvironment {
   readonly mergeStrategy: MergeStrategy;
   readonly observer: ReturnType<typeof guardedObserver>;
   readonly onMergeCheck: 'warn' | 'throw' | 'off';
+  readonly packBytesMax: number;
 }
 
 const warnedTypes = new Set<string>();
@@ -230,6 +231,7 @@ export class Entity {
       now,
       ids: this.env.ids,
       emitted: decision as { type: string; data: unknown }[],
+      dataBytesMax: this.env.packBytesMax,
     });
     // Fold before persisting: an event handler that throws must not leave a pack behind.
     const state = fold(this.definition, current.state, pack.events);

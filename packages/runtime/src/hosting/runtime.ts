@@ -49,6 +49,10 @@ export interface RuntimeOptions {
   readonly conflictRetriesMax?: number;
   /** Most events one command may emit. Default 1,000. */
   readonly eventsPerCommandMax?: number;
+  /** Most bytes a command's payload may encode to (as the bus's limit of the same name). Default 1 MiB. */
+  readonly commandBytesMax?: number;
+  /** Most bytes the events of one command may encode to. Default 1 MiB. */
+  readonly packBytesMax?: number;
   /** Limits of divergence resolution. */
   readonly ancestryLimits?: Partial<AncestryLimits>;
   /**
@@ -72,6 +76,8 @@ export const runtimeDefaults = {
   mailboxMax: 10_000,
   conflictRetriesMax: 16,
   eventsPerCommandMax: 1_000,
+  commandBytesMax: 1 << 20,
+  packBytesMax: 1 << 20,
   onMergeCheck: 'warn',
 } as const;
 
@@ -109,6 +115,7 @@ export class Runtime {
   private readonly environment: ConstructorParameters<typeof Entity>[2];
   private readonly sweeper: NodeJS.Timeout | undefined;
   private readonly clock: Clock;
+  private readonly commandBytesMax: number;
   private readonly observer: ReturnType<typeof guardedObserver>;
   private pendingTotal = 0;
   private drained: (() => void) | undefined;
@@ -145,7 +152,9 @@ export class Runtime {
       mergeStrategy: mergeStrategyOf(options) ?? computeMerge,
       observer: this.observer,
       onMergeCheck: options.onMergeCheck ?? runtimeDefaults.onMergeCheck,
+      packBytesMax: positiveInteger('packBytesMax', options.packBytesMax ?? runtimeDefaults.packBytesMax),
     };
+    this.commandBytesMax = positiveInteger('commandBytesMax', options.commandBytesMax ?? runtimeDefaults.commandBytesMax);
     if (!['warn', 'throw', 'off'].includes(this.environment.onMergeCheck)) {
       throw new InvalidOptionError('onMergeCheck', `must be 'warn', 'throw' or 'off', got '${String(this.environment.onMergeCheck)}'`);
     }
@@ -235,10 +244,14 @@ export class Runtime {
     // mutating its object after send() cannot change what was validated; and the codec's canonical
     // form of it, which is what every replica will read back.
     let payload: unknown;
+    let payloadBytes: number;
     try {
-      payload = canonicalInput(command.payload);
+      ({ value: payload, bytes: payloadBytes } = canonicalInput(command.payload));
     } catch (error) {
       throw new InvalidPayloadError(definition.type, command.type, `payload must be plain data (${(error as Error).message})`);
+    }
+    if (payloadBytes > this.commandBytesMax) {
+      throw new LimitExceededError('commandBytesMax', `the payload of ${definition.type}.${command.type} encodes to ${payloadBytes} bytes, more than ${this.commandBytesMax}`);
     }
     const validator = definition.validate?.[command.type];
     const problem = validator ? validator(payload) : undefined;
@@ -382,6 +395,11 @@ async function handle(entity: Entity, message: Message): Promise<void> {
 /** 1-256 characters of well-formed Unicode: ids are keys in stores and must read back the same. */
 function isIdentifier(id: unknown): id is string {
   return typeof id === 'string' && id.length > 0 && id.length <= 256 && id.isWellFormed();
+}
+
+function positiveInteger(option: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw new InvalidOptionError(option, `must be a positive integer, got ${value}`);
+  return value;
 }
 
 /** Creates a runtime; see RuntimeOptions for defaults (memory store, local replica). */
