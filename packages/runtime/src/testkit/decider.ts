@@ -85,14 +85,14 @@ export function given<Def extends AnyActorDefinition>(
     replica: deciderContextDefaults.replica,
     ...options.context,
   };
-  const state = fold(definition, definition.initial(), records(events, context)) as StateOf<Def>;
+  const state = fold(definition, definition.initial(), givenRecords(events, context)) as StateOf<Def>;
   return {
     state,
     when(command) {
       const label = `${definition.type}.${String(command.type)}`;
       const commandContext = command.commandId === undefined ? context : { ...context, commandId: command.commandId };
       let outcome: Outcome | undefined;
-      const decided = (): Outcome => (outcome ??= decide(definition, state, command, commandContext));
+      const decided = (): Outcome => (outcome ??= decide(definition, state, command, commandContext, events.length));
       return {
         then(expected) {
           const result = decided();
@@ -133,10 +133,10 @@ export function given<Def extends AnyActorDefinition>(
   };
 }
 
-/** The `given` events as records the event handlers accept: fixed ids and timestamps, in order. */
-function records(events: readonly { readonly type: string; readonly data: unknown }[], context: DecideContext): EventRecord[] {
+/** The `given` events as records the event handlers accept: ids 1..n, one ms apart before `now`. */
+function givenRecords(events: readonly { readonly type: string; readonly data: unknown }[], context: DecideContext): EventRecord[] {
   return events.map((event, i) => ({
-    id: String(i + 1).padStart(20, '0'),
+    id: eventId(i + 1),
     actor: context.actor,
     type: event.type,
     data: event.data,
@@ -147,8 +147,33 @@ function records(events: readonly { readonly type: string; readonly data: unknow
   }));
 }
 
+/** The emitted events as the runtime writes them: ids after the given ones, one ts (`now`), caused by the command. */
+function emittedRecords(events: readonly { readonly type: string; readonly data: unknown }[], context: DecideContext, givenCount: number): EventRecord[] {
+  return events.map((event, i) => ({
+    id: eventId(givenCount + i + 1),
+    actor: context.actor,
+    type: event.type,
+    data: event.data,
+    ts: context.now,
+    correlationId: context.commandId,
+    causationId: context.commandId,
+    replica: context.replica,
+  }));
+}
+
+/** A fixed-width decimal id, like the runtime's flake ids, so string order is numeric order. */
+function eventId(n: number): string {
+  return String(n).padStart(20, '0');
+}
+
 /** What the runtime does with a command between validation and persisting, without a store. */
-function decide(definition: AnyActorDefinition, state: unknown, command: { readonly type: string; readonly payload?: unknown }, context: DecideContext): Outcome {
+function decide(
+  definition: AnyActorDefinition,
+  state: unknown,
+  command: { readonly type: string; readonly payload?: unknown },
+  context: DecideContext,
+  givenCount: number,
+): Outcome {
   try {
     if (!Object.hasOwn(definition.commands, command.type)) {
       throw new UnknownCommandError(definition.type, String(command.type), definition.commandNames);
@@ -175,7 +200,7 @@ function decide(definition: AnyActorDefinition, state: unknown, command: { reado
     }
     const emitted = decision as { type: string; data: unknown }[];
     const persisted = emitted.map((e) => ({ type: e.type, data: canonical(e.data) }));
-    return { kind: 'events', events: emitted, state: fold(definition, state, records(persisted, context)) };
+    return { kind: 'events', events: emitted, state: fold(definition, state, emittedRecords(persisted, context, givenCount)) };
   } catch (error) {
     return { kind: 'threw', error };
   }
@@ -207,9 +232,12 @@ function describeValue(value: unknown): string {
   return inspect(value, { depth: 2, breakLength: Infinity });
 }
 
-/** Freezes `value` and everything reachable from it, so a mutation throws (modules are strict). */
+/**
+ * Freezes `value` and everything reachable from it, so a mutation throws (modules are strict).
+ * Typed arrays cannot be frozen and are left as they are.
+ */
 function deepFreeze<T>(value: T): T {
-  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value) || ArrayBuffer.isView(value)) return value;
   Object.freeze(value);
   for (const key of Reflect.ownKeys(value)) deepFreeze((value as Record<PropertyKey, unknown>)[key]);
   return value;

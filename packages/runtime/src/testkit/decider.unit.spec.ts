@@ -217,6 +217,29 @@ describe('decider kit: given(...).when(...).then...', () => {
         .then([{ type: 'stamped', data: { ...base, now: 5, replica: 'eu' } }]);
     });
 
+    it('hands event handlers records as the runtime writes them: ids in order after the given ones, one ts, the command as cause', () => {
+      const Trail = defineActor({
+        type: 'trail',
+        initial: () => ({ seen: [] as string[] }),
+        commands: { note: () => [{ type: 'noted', data: {} }, { type: 'noted', data: {} }] },
+        events: { noted: (s, _d: Record<string, never>, e) => ({ seen: [...s.seen, `${e.id.slice(-2)} ${e.causationId} ${e.ts - deciderContextDefaults.now}`] }) },
+      });
+      const state = given(Trail, [{ type: 'noted', data: {} }])
+        .when({ type: 'note', payload: {}, commandId: 'c-1' })
+        .then([{ type: 'noted', data: {} }, { type: 'noted', data: {} }]);
+      expect(state.seen).toEqual(['01 given-1 -1', '02 c-1 0', '03 c-1 0']);
+    });
+
+    it('a state holding a typed array (which cannot be frozen) is decided on as any other', () => {
+      const Bytes = defineActor({
+        type: 'bytes',
+        initial: () => ({ raw: new Uint8Array([1, 2]) }),
+        commands: { check: (s) => (s.raw.length === 2 ? [] : reject('bad')) },
+        events: {},
+      });
+      given(Bytes).when({ type: 'check', payload: {} }).then([]);
+    });
+
     it('decides once, however many then... calls follow', () => {
       decisions = 0;
       const spend = given(Wallet, [funded(1)]).when({ type: 'spend', payload: { amount: 4 } });
