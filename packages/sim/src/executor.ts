@@ -1,6 +1,5 @@
-import { type CommandReply, Replicator, type UntypedRef } from '@troupe/runtime';
+import { type Accepted, type CommandReply, Replicator, type UntypedRef } from '@troupe/runtime';
 import { type ActorRef, VC, actorKey } from '@troupe/runtime/store';
-import type { Accepted } from '@troupe/runtime';
 import { SimulatedCrash } from './instrumentedStore.js';
 import { Network } from './network.js';
 import type { Replica, Replicas } from './replicas.js';

@@ -62,15 +62,18 @@ async function run(options: SimOptions, keepTrace: boolean): Promise<{ report: S
     trace.record({ k: 'options', ...shared, ...(commandsPerTick === 1 ? {} : { commandsPerTick }) });
     const recorded: ScheduleStep[] | undefined = options.recordSchedule && !options.schedule ? [] : undefined;
     let generator: StepGenerator | undefined;
-    const executor: Executor = new Executor(replicas, trace, counts, {
+    const executor = new Executor(replicas, trace, counts, {
       idleTimeoutMs: config.idleTimeoutMs,
       noReply: (command) => generator?.noReply(command),
     });
     const scheduled = options.schedule ? byTick(options.schedule) : undefined;
-    if (!scheduled) generator = new StepGenerator(rng, config, workload, { isUp: (r) => replicas.get(r).up, get partitioned() { return executor.network.partitioned; } });
+    if (!scheduled) {
+      const network = executor.network;
+      generator = new StepGenerator(rng, config, workload, { isUp: (r) => replicas.get(r).up, get partitioned() { return network.partitioned; } });
+    }
     for (let t = 0; t < config.steps; t++) {
       await executor.startTick(t);
-      // Replaying skips the generator: the recorded steps of the tick, in their order, run through the same executor.
+      // Replaying skips the generator: the recorded steps of the tick, in their order, through the same executor.
       for (const step of scheduled ? (scheduled.get(t) ?? []) : generator!.tick(t)) {
         recorded?.push(step);
         await executor.execute(step);
