@@ -79,7 +79,7 @@ export function formatReport(report: SimReport): string {
   const faults = Object.entries(o.faults).map(([k, v]) => `${k}=${v}`).join(' ');
   const lines = [
     `troupe sim seed ${report.seed}: ${report.ok ? 'OK' : 'FAILED'}  trace ${report.traceHash.slice(0, 16)}`,
-    `  options   workload=${o.workload} replicas=${o.replicas} actors=${o.actors} steps=${o.steps}${o.commandsPerTick === 1 ? '' : ` commands-per-tick=${o.commandsPerTick}`} partition=${o.partitionMode} merge=${o.mergeStrategy}${o.swarm ? ' (swarm)' : ''}`,
+    `  options   workload=${o.workload} replicas=${o.replicas} actors=${o.actors} steps=${o.steps}${o.commandsPerTick === 1 ? '' : ` commands-per-tick=${o.commandsPerTick}`} partition=${o.partitionMode} idle-timeout=${o.idleTimeoutMs === 0 ? 'off' : `${o.idleTimeoutMs}ms`} merge=${o.mergeStrategy}${o.swarm ? ' (swarm)' : ''}`,
     `  faults    ${faults}`,
     `  store     ${describeStore(report.store)}`,
     `  commands  ${c.commands} (accepted ${c.accepted}, rejected ${c.rejected}, duplicates ${c.duplicates}, unavailable ${c.unavailable}, lost replies ${c.lostReplies}, errors ${c.errors})`,
