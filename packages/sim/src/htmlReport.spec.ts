@@ -53,6 +53,7 @@ describe('HTML report', () => {
     expect(count(svg, /class="divergence"/g)).toBe(trace.resolutions.length);
     expect(count(svg, /class="write accepted"/g)).toBe(trace.events.filter((e) => e.k === 'cmd' && e.status === 'accepted' && !e.duplicate).length);
     expect(count(svg, /class="crash"/g)).toBe(report.counts.crashes);
+    expect(count(svg, /<rect class="passivate"/g)).toBe(trace.events.filter((e) => e.k === 'passivate').length);
     expect(html).toContain('<table id="counts">');
     // No network, no scripts: nothing the page would fetch.
     expect(html).not.toMatch(/https?:/i);

@@ -10,7 +10,7 @@ import type { SimTrace, TraceEvent } from './trace.js';
  * marks, then the heal-and-converge phase) and the counts table. Stable ids and classes:
  * `svg#timeline`, `g.lane[data-replica]`, `g.partition`, `rect.down`, `.write.accepted`,
  * `.write.rejected`, `.write.duplicate`, `.write.unavailable`, `.write.lost`, `.divergence`, `.merge`,
- * `.crash`, `.restart`, `.clock`.
+ * `.crash`, `.restart`, `.clock`, `.passivate`.
  */
 export function renderHtml(report: SimReport, trace: SimTrace): string {
   const o = report.options;
@@ -206,6 +206,13 @@ export function renderTimeline(report: SimReport, trace: SimTrace): string {
         marks.push(`<circle class="restart" cx="${ex}" cy="${mid(r)}" r="3"><title>tick ${e.t}: r${r} restarted</title></circle>`);
         break;
       }
+      case 'passivate': {
+        // Actors dropped from memory at the tick's sweep: their next message reloads them from the store.
+        const r = e.r as number;
+        const y = mid(r) + 12;
+        marks.push(`<rect class="passivate" data-replica="r${r}" x="${ex - 2}" y="${y - 2}" width="4" height="4"><title>tick ${e.t}: r${r} passivated ${String(e.actors)} idle actor(s)</title></rect>`);
+        break;
+      }
       case 'clock': {
         const r = e.r as number;
         const delta = e.deltaMs as number;
@@ -237,6 +244,7 @@ const legend = `<p class="legend">
 <svg width="14" height="14"><circle class="divergence" cx="7" cy="7" r="6"/></svg> divergence (resolution computed) &nbsp;
 <svg width="14" height="14"><path class="merge" d="M7 1L13 7L7 13L1 7Z"/></svg> merge written (sync source → target) &nbsp;
 <svg width="14" height="14"><path class="crash" d="M2 2L12 12M2 12L12 2"/></svg> crash &nbsp;
+<svg width="8" height="14"><rect class="passivate" x="2" y="5" width="4" height="4"/></svg> idle actors passivated &nbsp;
 <svg width="14" height="14"><path class="clock forward" d="M7 2L11 10L3 10Z"/></svg><svg width="14" height="14"><path class="clock back" d="M7 12L11 4L3 4Z"/></svg> clock jump / step back
 </p>`;
 
@@ -270,6 +278,7 @@ tr.invariant ul { margin: 0; padding-left: 16px; }
 .crash { stroke: #c62828; stroke-width: 2.5; fill: none; }
 .restart { fill: #fff; stroke: #2e7d32; stroke-width: 1.5; }
 .clock { fill: #6d4c41; } .clock.back { fill: #8e24aa; }
+.passivate { fill: #90a4ae; }
 .legend svg { vertical-align: middle; }
 `;
 
