@@ -17,7 +17,7 @@
  */
 import { connectRedisStore } from '@troupe/redis';
 import { deleteKeysMatching } from '@troupe/redis/testing';
-import { type ActorRef, type Pack } from '@troupe/runtime';
+import type { ActorRef } from '@troupe/runtime';
 import { type ActorSnapshot, encodePack, VC } from '@troupe/runtime/store';
 import { fold } from '@troupe/runtime/resolution';
 import { workerDefaults } from '@troupe/rabbitmq';
