@@ -1,6 +1,6 @@
 import type { ActorRef, EventRecord, EventStore } from '@troupe/runtime';
 import { type Pack, VC } from '@troupe/runtime/store';
-import { type MergeStrategy, compareEvents, computeMerge, findDivergence, fold, stateAt } from '@troupe/runtime/testkit';
+import { type MergeStrategy, compareEvents, computeMerge, findDivergence, fold, stateAt } from '@troupe/runtime/resolution';
 
 /**
  * Deliberately wrong resolutions, each a wrapper around the real `computeMerge` that alters its

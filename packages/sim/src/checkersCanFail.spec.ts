@@ -1,6 +1,6 @@
 import { type AnyActorDefinition, type EventStore, MemoryStore, type Runtime, createRuntime, defineActor } from '@troupe/runtime';
 import { VC } from '@troupe/runtime/store';
-import { type MergeStrategy, computeMerge } from '@troupe/runtime/testkit';
+import { type MergeStrategy, computeMerge } from '@troupe/runtime/resolution';
 import { describe, expect, it } from 'vitest';
 import { checkI4, checkI6 } from './checkers/index.js';
 import type { CheckContext, FinalReplica } from './checkers/types.js';

@@ -1,6 +1,7 @@
 import type { ActorRef, ActorView, Accepted, AnyActorDefinition, Runtime } from '@troupe/runtime';
 import { type Pack, VC, actorKey } from '@troupe/runtime/store';
-import { type MergeStrategy, ReferenceModel } from '@troupe/runtime/testkit';
+import type { MergeStrategy } from '@troupe/runtime/resolution';
+import { ReferenceModel } from '@troupe/runtime/testkit';
 import type { CheckContext, FinalReplica, ResolutionRecord } from './checkers/index.js';
 import type { InstrumentedStore } from './instrumentedStore.js';
 import type { SimCounts } from './report.js';

@@ -1,5 +1,5 @@
 import { InvalidOptionError, type Workload } from '@troupe/runtime';
-import type { MergeStrategy } from '@troupe/runtime/testkit';
+import type { MergeStrategy } from '@troupe/runtime/resolution';
 import type { Rng } from './rng.js';
 import type { Schedule } from './schedule.js';
 import type { StoreFactory } from './stores.js';

@@ -1,6 +1,7 @@
 import { type AnyActorDefinition, type Runtime, type RuntimeObserver, createRuntime } from '@troupe/runtime';
 import { FlakeIdSource } from '@troupe/runtime/store';
-import { ManualClock, type MergeStrategy, computeMerge, withMergeStrategy } from '@troupe/runtime/testkit';
+import { type MergeStrategy, computeMerge } from '@troupe/runtime/resolution';
+import { ManualClock, withMergeStrategy } from '@troupe/runtime/testkit';
 import { InstrumentedStore } from './instrumentedStore.js';
 import type { SimStores } from './stores.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fold } from '@troupe/runtime/testkit';
+import { fold } from '@troupe/runtime/resolution';
 import { AppliedLog, type TracedState, appliedLogOf, traced } from './traced.js';
 import { Counter } from './workloads.js';
 

@@ -1,5 +1,5 @@
 import { VC, actorKey } from '@troupe/runtime/store';
-import { commandHeads } from '@troupe/runtime/testkit';
+import { commandHeads } from '@troupe/runtime/resolution';
 import { canonical } from '../canonical.js';
 import { collectPageSize } from '../collect.js';
 import { type CheckContext, type CheckResult, type FinalReplica, Verdict } from './types.js';

@@ -1,6 +1,7 @@
 import type { Accepted, ActorRef, ActorView, AnyActorDefinition, Runtime } from '@troupe/runtime';
 import type { Pack } from '@troupe/runtime/store';
-import type { MergeStrategy, ReferenceModel } from '@troupe/runtime/testkit';
+import type { MergeStrategy } from '@troupe/runtime/resolution';
+import type { ReferenceModel } from '@troupe/runtime/testkit';
 import type { InstrumentedStore } from '../instrumentedStore.js';
 
 export interface Violation {
