@@ -71,7 +71,8 @@ export class Entity {
     private readonly env: EntityEnvironment,
   ) {}
 
-  async handle(command: CommandEnvelope): Promise<CommandReply> {
+  async handle(envelope: CommandEnvelope): Promise<CommandReply> {
+    let command = envelope;
     if (command.callerChoseId) {
       const earlier = await this.earlierResult(command.commandId);
       if (earlier) return earlier;
@@ -93,9 +94,20 @@ export class Entity {
         await this.env.store.append(outcome.pack, current.head ? [VC.encode(current.head.version)] : [], outcome.snapshot);
       } catch (error) {
         if (error instanceof DuplicateCommandError) {
+          this.loaded = undefined;
+          if (!command.idFromCaller) {
+            // An id this runtime drew itself is never a retry: another runtime with the same
+            // replica id and machine id drew the same one (e.g. two processes of one region left
+            // on the default machineId). Draw a new id and decide again; answering with the
+            // other command's result would lose this one.
+            if (attempt >= this.env.conflictRetriesMax) throw error;
+            const commandId = `${this.env.replicaId}.${this.env.ids.next()}`;
+            const defaulted = command.correlationId === command.commandId;
+            command = { ...command, commandId, correlationId: defaulted ? commandId : command.correlationId };
+            continue;
+          }
           // The store holds this command id already (a resend that claimed to be new): answer
           // with the recorded result, as for any retry.
-          this.loaded = undefined;
           const earlier = await this.earlierResult(command.commandId);
           if (earlier) return earlier;
           throw error;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DuplicateCommandError, MemoryStore, type Runtime, createRuntime } from '../index.js';
-import { Ledger, makePack } from '../testkit/index.js';
+import { Ledger, ManualClock, makePack } from '../testkit/index.js';
 
 let runtimes: Runtime[] = [];
 afterEach(async () => {
@@ -48,5 +48,25 @@ describe('exactly once per store, whatever the message says (#14 defect 3)', () 
     // merge() still takes a copy applied on another branch (resolution keeps one of them).
     const otherBranch = makePack({ actor, version: { q: 1, r: 1 }, parents: [{ r: 1 }], commandIds: ['cmd-1'] });
     expect(await store.merge([otherBranch])).toEqual({ added: 1, skipped: 0 });
+  });
+});
+
+describe('ids the runtime draws itself', () => {
+  it('two runtimes with one replica id and one machine id on one store never swallow each other\'s commands', async () => {
+    const store = new MemoryStore();
+    const clock = new ManualClock(1_000); // both draw the same flake ids in the same millisecond
+    const a = createRuntime({ actors: [Ledger], store, replicaId: 'w', clock });
+    const b = createRuntime({ actors: [Ledger], store, replicaId: 'w', clock });
+    runtimes.push(a, b);
+    const alice = Ledger.ref('alice');
+    const replies = [];
+    for (let i = 0; i < 10; i++) {
+      replies.push(await a.send(alice, { type: 'deposit', payload: { n: 1 } }));
+      replies.push(await b.send(alice, { type: 'deposit', payload: { n: 1 } }));
+    }
+    expect(replies.every((r) => r.status === 'accepted' && !r.duplicate)).toBe(true);
+    expect(new Set(replies.map((r) => r.commandId)).size).toBe(20);
+    expect((await a.inspect<{ balance: number }>(alice)).state.balance).toBe(20);
+    expect((await store.history(alice)).length).toBe(20);
   });
 });

@@ -35,7 +35,7 @@ export interface MergeReport {
 
 /**
  * Where actors' packs, heads, snapshots and applied command ids live. Every implementation runs
- * the conformance suite in `@troupe/runtime/testkit`.
+ * the conformance suite in `@troupe/runtime/testkit/conformance`.
  *
  * Versions are addressed by their canonical key (`VC.encode`). Heads are the packs whose version
  * no other pack's version dominates; one head means consistent, several mean divergence.
