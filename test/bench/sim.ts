@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRuntime, MemoryStore } from '@troupe/runtime';
-import { Counter, counterWorkload, Rng, simulate, type WorkloadCommand } from '@troupe/sim';
+import { createRuntime, MemoryStore, type WorkloadCommand, type WorkloadRandom } from '@troupe/runtime';
+import { Counter, counterWorkload, simulate } from '@troupe/sim';
 import { runJsonChild } from './child.js';
 import type { SimMillionOptions, SimMillionResult } from './simMillion.js';
 import { collectGarbage, settle, type Summary, summarize } from './stats.js';
@@ -12,7 +12,7 @@ import { collectGarbage, settle, type Summary, summarize } from './stats.js';
  * partitions, default fault rates, memory stores), at several run sizes.
  *
  * Baseline, measured right after each simulator run: the same number of commands, drawn by the
- * same workload from an Rng of the same seed, sent one by one (each awaited) through ONE plain
+ * same workload from a seeded PRNG, sent one by one (each awaited) through ONE plain
  * embedded runtime (`createRuntime` + `MemoryStore`, the sim's own `Counter` definition, unwrapped:
  * no tracing, no replication, no nemesis, no checkers). Ratio = sim rate / baseline rate, per run.
  */
@@ -89,13 +89,27 @@ export async function baseline(commands: readonly WorkloadCommand[], minCommands
 
 /** The counter workload's first `n` commands for a seed (same actor ids and payloads as the simulator draws). */
 export function commandList(seed: number, n: number, actors: number): WorkloadCommand[] {
-  const rng = new Rng(seed);
-  return Array.from({ length: n }, (_, i) => counterWorkload.nextCommand(rng, i, actors));
+  const random = seededRandom(seed);
+  return Array.from({ length: n }, (_, i) => counterWorkload.nextCommand(random, i, actors));
+}
+
+/** mulberry32: a small seeded PRNG for the baseline's commands (the same shape of workload as the simulator's, not its stream). */
+function seededRandom(seed: number): WorkloadRandom {
+  let state = seed >>> 0;
+  const next = (): number => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+  return { int: (min, max) => min + Math.floor(next() * (max - min + 1)) };
 }
 
 export async function benchSim(options: SimBenchOptions, log: (text: string) => void): Promise<SimResults> {
   const actors = options.actors ?? 1_000;
-  const shape = { workload: 'counter', replicas: 3, swarm: false, actors, commandsPerTick: options.commandsPerTick ?? 50 } as const;
+  // idleTimeoutMs 0: no passivation, as in the runs BENCHMARKS.md compares with.
+  const shape = { workload: counterWorkload, replicas: 3, swarm: false, actors, commandsPerTick: options.commandsPerTick ?? 50, idleTimeoutMs: 0 } as const;
   // Warm-up (not recorded): one small run and one small baseline, so JIT is not billed to the first size.
   await simulate({ ...shape, seed: 999, steps: 20 });
   await baseline(commandList(999, 1_000, actors), 1_000);

@@ -4,7 +4,7 @@
  *   node --expose-gc --max-old-space-size=16384 --import tsx bench/simMillion.ts '{"steps":20000,...}'
  * Prints progress on stderr and one JSON line (`SimMillionResult`) on stdout.
  */
-import { simulate } from '@troupe/sim';
+import { counterWorkload, simulate } from '@troupe/sim';
 import { baseline, commandList } from './sim.js';
 
 export interface SimMillionOptions {
@@ -61,7 +61,8 @@ async function main(): Promise<void> {
   let lastTenth = 0;
   const report = await simulate({
     seed: options.seed,
-    workload: 'counter',
+    workload: counterWorkload,
+    idleTimeoutMs: 0,
     replicas: 3,
     swarm: false,
     steps: options.steps,

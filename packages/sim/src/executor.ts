@@ -29,6 +29,8 @@ export class Executor {
   /** First accepted (non-duplicate) replies per command id, for I1. */
   readonly acks = new Map<string, Accepted[]>();
   private readonly replicators: Replicator[][];
+  /** The last failed sync or resolution, named in the convergence failure (not traced: messages may vary). */
+  private lastFailure = '';
   private tick = 0;
 
   constructor(
@@ -144,7 +146,9 @@ export class Executor {
     return {
       converged: false,
       rounds: roundsMax + 1,
-      detail: `replication did not go quiet within ${roundsMax} sync rounds after the heal${failures ? ` (${failures} failed syncs or resolutions in the last round)` : ''}`,
+      detail:
+        `replication did not go quiet within ${roundsMax} sync rounds after the heal` +
+        (failures ? ` (${failures} failed syncs or resolutions in the last round; the last: ${this.lastFailure})` : ''),
     };
   }
 
@@ -247,9 +251,12 @@ export class Executor {
     try {
       const report = await this.replicators[from]![to]!.sync();
       this.trace.record({ k: 'sync', from, to, copied: report.copied, skipped: report.skipped, resolved: report.resolved.map(actorKey), failed: report.failed.map((x) => actorKey(x.actor)) });
+      const failed = report.failed[0];
+      if (failed) this.lastFailure = `resolving ${actorKey(failed.actor)} at r${to}: ${(failed.error as Error)?.message ?? String(failed.error)}`;
       return { work: report.copied + report.resolved.length, failed: report.failed.length };
     } catch (error) {
       this.counts.errors++;
+      this.lastFailure = `sync r${from} -> r${to}: ${(error as Error).message}`;
       this.trace.record({ k: 'sync-error', from, to, error: (error as Error).message });
       return { work: 0, failed: 1 };
     }

@@ -112,6 +112,9 @@ export class Replicas {
       // No timer: the simulation calls passivateIdle() at a fixed point of each tick.
       idleSweepEveryMs: 0,
       observer: this.settings.observer(replica),
+      // An onMerge that emits again on its own result books compensations twice when a later merge
+      // covers an earlier one (#14): the resolution fails, so the run cannot converge and I2 names it.
+      onMergeCheck: 'throw' as const,
     };
     return createRuntime(replica.strategy === computeMerge ? options : withMergeStrategy(options, replica.strategy));
   }

@@ -94,7 +94,8 @@ export class Entity {
         await this.env.store.append(outcome.pack, current.head ? [VC.encode(current.head.version)] : [], outcome.snapshot);
       } catch (error) {
         if (error instanceof DuplicateCommandError) {
-          this.loaded = undefined;
+          // The store checks command ids after the expected heads, so the cached state is still
+          // the head's: no reload.
           if (!command.idFromCaller) {
             // An id this runtime drew itself is never a retry: another runtime with the same
             // replica id and machine id drew the same one (e.g. two processes of one region left
