@@ -11,6 +11,7 @@ const documented = [
   'formatReport',
   'memoryStores',
   'partitionModes',
+  'prefixedStores',
   'renderHtml',
   'shrink',
   'simDefaults',

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { type EventStore, MemoryStore } from '@troupe/runtime';
 
 /**
@@ -55,3 +56,41 @@ export const memoryStores: StoreFactory = () => {
     },
   };
 };
+
+/** A store that can delete everything it holds (as `RedisStore.destroy()` does) and closes. */
+export interface DestroyableStore extends EventStore {
+  destroy(): Promise<unknown>;
+}
+
+/**
+ * Stores under a fresh key prefix per replica, `sim-<seed>-<8 random hex>-r<i>` (the random part
+ * from crypto, never from the seeded PRNG, so it stays out of the trace), for stores in a shared
+ * server such as Redis: `connect(prefix)` opens one. A crash closes the replica's store (the process
+ * died with its connection; the data stays under its prefix); the restart connects again on the same
+ * prefix. At the end, also when the run threw, every prefix is destroyed, those of replicas that were
+ * down or never connected included. `used` is what the report shows, with the prefixes added.
+ */
+export function prefixedStores(connect: (prefix: string) => Promise<DestroyableStore>, used: StoreUsed): StoreFactory {
+  return ({ seed, replicas }) => {
+    const base = `sim-${seed}-${randomBytes(4).toString('hex')}`;
+    const prefixes = Array.from({ length: replicas }, (_, i) => `${base}-r${i}`);
+    const open = new Map<number, DestroyableStore>();
+    return {
+      used: { ...used, prefixes },
+      open: async (index) => {
+        const store = await connect(prefixes[index]!);
+        open.set(index, store);
+        return store;
+      },
+      crashed: async (index) => {
+        await open.get(index)?.close();
+        open.delete(index);
+      },
+      dispose: async () => {
+        const results = await Promise.allSettled(prefixes.map(async (prefix, index) => (open.get(index) ?? (await connect(prefix))).destroy()));
+        open.clear();
+        for (const r of results) if (r.status === 'rejected') throw r.reason;
+      },
+    };
+  };
+}
