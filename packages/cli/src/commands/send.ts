@@ -1,7 +1,6 @@
 import { Command, Option } from 'commander';
 import { connectBus } from '@troupe/rabbitmq';
 import type { UntypedRef } from '@troupe/runtime';
-import { BusUnavailableError, CommandTimeoutError } from '@troupe/rabbitmq';
 import { type BusFlags, CliError, type Outcome, busOptions, integer, json, timeoutMaxMs } from '../shared.js';
 
 /** Exit code of `troupe send` when the actor rejected the command (the reply is still printed). */
@@ -12,6 +11,28 @@ export const unknownOutcomeExitCode = 4;
 interface SendFlags extends BusFlags {
   readonly timeout: number;
   readonly commandId?: string;
+}
+
+/**
+ * The command id of an error whose outcome is unknown (no reply in time, the channel or the
+ * connection lost once it was handed to the channel: the bus sets `commandId` on those), else
+ * undefined. Read by code and property rather than by class, so a second copy of
+ * @troupe/rabbitmq in node_modules cannot turn exit 4 into exit 1.
+ */
+export function unknownOutcomeCommandId(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { code, commandId } = error as { code?: unknown; commandId?: unknown };
+  if (code !== 'COMMAND_TIMEOUT' && code !== 'BUS_UNAVAILABLE') return undefined;
+  return typeof commandId === 'string' && commandId !== '' ? commandId : undefined;
+}
+
+/** The CLI error for a failed send: exit 4 with the id to resend when its outcome is unknown, else the error itself. */
+export function sendFailure(error: unknown): unknown {
+  const commandId = unknownOutcomeCommandId(error);
+  if (commandId === undefined) return error;
+  // Sent, but its fate is unknown: say how to find out without applying it twice.
+  const { message, code } = error as Error & { code: string };
+  return new CliError(`${message} [${code}]; resend with --command-id ${commandId} to get its result`, unknownOutcomeExitCode);
 }
 
 export function parsePayload(text: string | undefined): unknown {
@@ -41,10 +62,7 @@ export function sendCommand(outcome: Outcome): Command {
       try {
         reply = await bus.send({ type, id } as UntypedRef, { type: name, payload }, { timeoutMs: flags.timeout, ...(flags.commandId ? { commandId: flags.commandId } : {}) });
       } catch (error) {
-        const commandId = error instanceof CommandTimeoutError || error instanceof BusUnavailableError ? error.commandId : undefined;
-        if (commandId === undefined) throw error;
-        // Sent, but its fate is unknown: say how to find out without applying it twice.
-        throw new CliError(`${(error as Error).message} [${(error as CommandTimeoutError).code}]; resend with --command-id ${commandId} to get its result`, unknownOutcomeExitCode);
+        throw sendFailure(error);
       }
       console.log(json(reply));
       if (reply.status === 'rejected') outcome.exitCode = rejectedExitCode;

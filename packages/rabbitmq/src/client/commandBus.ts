@@ -17,8 +17,24 @@ import { type Topology, checkTopology, shardOf, topology as resolveTopology } fr
 import { type BusOptions, type BusSettings, type SendOptions, busSettings, checkTimeout } from './options.js';
 import { PendingReplies } from './pendingReplies.js';
 import { PublishGate } from './publishGate.js';
+import { unknownOutcomeError } from './unknownOutcome.js';
 
 const replyQueue = 'amq.rabbitmq.reply-to';
+
+/**
+ * The channel commands are published and replies consumed on. Direct reply-to ties a reply to
+ * the channel that published the command, so when it closes, the replies of its commands can no
+ * longer come.
+ */
+interface ChannelState {
+  readonly channel: ConfirmChannel;
+  /** Names the channel in `PendingReplies`. */
+  readonly number: number;
+  /** The connection it belongs to. */
+  readonly model: ChannelModel;
+  /** Why the broker closed it (its 'error' event comes before its confirms fail). */
+  closeReason: Error | undefined;
+}
 
 /**
  * Sends commands to actors over RabbitMQ and waits for their replies (direct reply-to, publisher
@@ -31,7 +47,10 @@ export class CommandBus {
   private readonly gate = new PublishGate();
   /** 122 random bits: generated command ids must not collide across clients (they skip the duplicate lookup). */
   private readonly clientId = randomUUID();
-  private channel: ConfirmChannel | undefined;
+  private current: ChannelState | undefined;
+  /** The connection now up (set by the recovery's setup, cleared when it is lost). */
+  private connection: ChannelModel | undefined;
+  private channels = 0;
   private model: RecoveringChannelModel | undefined;
   private sequence = 0;
   private closed = false;
@@ -76,8 +95,14 @@ export class CommandBus {
    * Sends a command and resolves to accepted (version, events) or rejected (reason), as
    * `Runtime.send` does. Rejects with CommandTimeoutError (retry with the same commandId),
    * BusUnavailableError, CommandFailedError (the worker dead-lettered it: bad input or a failing
-   * actor), LimitExceededError (too large), InvalidPayloadError (not plain data) or
-   * InvalidOptionError (a `timeoutMs` out of range).
+   * actor), LimitExceededError (too large for `commandBytesMax`, or refused by the broker's
+   * `max_message_size`), InvalidPayloadError (not plain data) or InvalidOptionError (a
+   * `timeoutMs` out of range).
+   *
+   * Once the command was handed to the channel, every error whose outcome is unknown carries its
+   * `commandId` (CommandTimeoutError, and BusUnavailableError for a failed publish, a failed
+   * confirm, or the channel or connection closing before the reply): retrying with it applies
+   * the command at most once. A BusUnavailableError without `commandId` means nothing was sent.
    */
   send<Def>(ref: TypedRef<Def>, command: CommandOf<Def>, options?: SendOptions): Promise<CommandReply>;
   send(ref: UntypedRef | ActorRef, command: { readonly type: string; readonly payload?: unknown } & CommandOptions, options?: SendOptions): Promise<CommandReply>;
@@ -109,12 +134,14 @@ export class CommandBus {
     }
     const waiting = this.gate.waiting;
     if (waiting) await waiting;
-    const channel = this.channel;
+    const state = this.current;
     if (this.closed) throw new BusUnavailableError(this.redactedUrl, 'this bus is closed');
-    if (!channel) throw new BusUnavailableError(this.redactedUrl, 'not connected (reconnecting)');
+    if (!state) throw new BusUnavailableError(this.redactedUrl, 'not connected (reconnecting); nothing was sent');
+    const { channel } = state;
     const queue = this.topology.shardQueues[shardOf(ref, this.topology.shards)]!;
     const correlationId = `${this.clientId}.r${(this.sequence++).toString(36)}`;
-    const reply = this.pending.wait(correlationId, commandId, timeoutMs, () => new CommandTimeoutError(commandId, timeoutMs, `${message.type}:${message.id}`));
+    const sent = { commandId, channel: state.number, bytes: body.length };
+    const reply = this.pending.wait(correlationId, sent, timeoutMs, () => new CommandTimeoutError(commandId, timeoutMs, `${message.type}:${message.id}`));
     try {
       const ok = channel.publish(
         this.topology.commandsExchange,
@@ -129,12 +156,16 @@ export class CommandBus {
           contentType: 'application/x-troupe-msgpack',
         },
         (error) => {
-          if (error) this.pending.reject(correlationId, new BusUnavailableError(this.redactedUrl, `the broker did not confirm command ${commandId}: ${String(error)}`));
+          // A confirm fails when the channel or its connection closes (or the broker nacks): the
+          // broker may have queued the command before that, and a worker may have applied it.
+          if (error) this.pending.reject(correlationId, unknownOutcomeError(this.redactedUrl, sent, `the broker did not confirm command ${commandId} (${String(error)})`, state.closeReason));
         },
       );
       if (!ok) this.gate.close(channel);
     } catch (error) {
-      this.pending.reject(correlationId, new BusUnavailableError(this.redactedUrl, (error as Error).message, error));
+      // amqplib refuses before writing when it already knows the channel closed, but nothing here
+      // proves a partial write did not happen: the id costs the caller nothing.
+      this.pending.reject(correlationId, unknownOutcomeError(this.redactedUrl, sent, `publishing command ${commandId} failed (${(error as Error).message})`, state.closeReason));
     }
     return reply;
   }
@@ -154,8 +185,16 @@ export class CommandBus {
 
   private async setup(model: ChannelModel): Promise<void> {
     await checkTopology(model, this.topology);
+    this.connection = model;
+    await this.openChannel(model);
+  }
+
+  /** Opens the publishing channel and its reply consumer on `model`, and makes it current. */
+  private async openChannel(model: ChannelModel): Promise<void> {
     const channel = await model.createConfirmChannel();
-    channel.on('error', () => undefined);
+    const state: ChannelState = { channel, number: ++this.channels, model, closeReason: undefined };
+    channel.on('error', (error: Error) => (state.closeReason = error));
+    channel.on('close', () => this.channelClosed(state));
     channel.on('return', (message: ConsumeMessage) => {
       this.pending.reject(
         String(message.properties.correlationId),
@@ -163,7 +202,40 @@ export class CommandBus {
       );
     });
     await channel.consume(replyQueue, (message) => message && this.onReply(message), { noAck: true });
-    this.channel = channel;
+    if (this.closed || this.connection !== model) {
+      await channel.close().catch(() => undefined); // the bus closed or the connection dropped meanwhile
+      return;
+    }
+    this.current = state;
+  }
+
+  /**
+   * The publishing channel closed: with its connection, or alone (the broker closes a channel on
+   * a protocol error, e.g. a message over its `max_message_size`). Its commands' replies cannot
+   * come any more, so they fail now, each with its id, instead of timing out; and, when the
+   * connection is still up, a new channel takes its place so later sends work again.
+   */
+  private channelClosed(state: ChannelState): void {
+    if (this.current === state) this.current = undefined;
+    this.pending.rejectChannel(state.number, (command) =>
+      unknownOutcomeError(this.redactedUrl, command, `the channel closed before the reply to command ${command.commandId} came${state.closeReason ? ` (${state.closeReason.message})` : ''}`, state.closeReason),
+    );
+    // Deferred one turn: when the whole connection dropped, its 'disconnect' comes after the
+    // channels' 'close' events, and the recovery's setup opens a channel on the next connection.
+    setImmediate(() => void this.reopen(state.model));
+  }
+
+  /** Opens a new publishing channel on a connection that is still up, retrying a few times. */
+  private async reopen(model: ChannelModel): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (this.closed || this.connection !== model || this.current) return;
+      try {
+        await this.openChannel(model);
+        return;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+      }
+    }
   }
 
   private onReply(message: ConsumeMessage): void {
@@ -177,7 +249,8 @@ export class CommandBus {
   }
 
   private lost(error: Error): void {
-    this.channel = undefined;
+    this.current = undefined;
+    this.connection = undefined;
     this.gate.open();
     this.pending.rejectAll(
       (commandId) =>

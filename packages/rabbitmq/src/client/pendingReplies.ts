@@ -1,7 +1,15 @@
 import type { CommandReply } from '@troupe/runtime';
 
-interface Pending {
+/** What a waiting command is known by. */
+export interface PendingCommand {
   readonly commandId: string;
+  /** The channel it was published on (`ChannelState.number`): its replies come on that channel only. */
+  readonly channel: number;
+  /** Its encoded size, bytes: tells which commands a broker's size refusal was about. */
+  readonly bytes: number;
+}
+
+interface Pending extends PendingCommand {
   readonly resolve: (reply: CommandReply) => void;
   readonly reject: (error: unknown) => void;
   readonly timer: NodeJS.Timeout;
@@ -20,13 +28,13 @@ export class PendingReplies {
   }
 
   /** Waits for the reply to `correlationId`; rejects with `onTimeout()` after `timeoutMs`. */
-  wait(correlationId: string, commandId: string, timeoutMs: number, onTimeout: () => Error): Promise<CommandReply> {
+  wait(correlationId: string, command: PendingCommand, timeoutMs: number, onTimeout: () => Error): Promise<CommandReply> {
     return new Promise<CommandReply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(correlationId);
         reject(onTimeout());
       }, timeoutMs);
-      this.pending.set(correlationId, { commandId, resolve, reject, timer });
+      this.pending.set(correlationId, { ...command, resolve, reject, timer });
     });
   }
 
@@ -45,9 +53,19 @@ export class PendingReplies {
 
   /** Rejects everything still waiting, each with its own error. */
   rejectAll(error: (commandId: string) => Error): void {
-    for (const key of [...this.pending.keys()]) {
-      const entry = this.take(key)!;
-      entry.reject(error(entry.commandId));
+    this.rejectWhere(() => true, (entry) => error(entry.commandId));
+  }
+
+  /** Rejects every waiting command published on `channel` (its replies can no longer come). */
+  rejectChannel(channel: number, error: (command: PendingCommand) => Error): void {
+    this.rejectWhere((entry) => entry.channel === channel, error);
+  }
+
+  private rejectWhere(selected: (entry: Pending) => boolean, error: (command: PendingCommand) => Error): void {
+    for (const [key, entry] of [...this.pending]) {
+      if (!selected(entry)) continue;
+      this.take(key);
+      entry.reject(error(entry));
     }
   }
 

@@ -18,6 +18,9 @@ export class TcpProxy {
         return;
       }
       const upstream = connect(targetPort, targetHost);
+      // As the clients themselves do: without it, Nagle's algorithm adds ~40 ms to each round trip.
+      client.setNoDelay(true);
+      upstream.setNoDelay(true);
       for (const s of [client, upstream]) {
         proxy.sockets.add(s);
         s.on('close', () => proxy.sockets.delete(s));
