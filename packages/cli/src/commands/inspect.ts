@@ -1,8 +1,7 @@
 import { Command, Option } from 'commander';
 import { type ActorRef, type EventStore, type Pack, UnknownActorTypeError } from '@troupe/runtime';
 import { VC } from '@troupe/runtime/store';
-// stateAt (the folded state at one version) lives in the testkit, which is safe at run time (no vitest).
-import { stateAt } from '@troupe/runtime/testkit';
+import { stateAt } from '@troupe/runtime/resolution';
 import { connectRedisStore } from '@troupe/redis';
 import { loadApp } from '../appModule.js';
 import { appOption, integer, json, redisPrefixOption } from '../shared.js';
