@@ -8,6 +8,7 @@ describe('@troupe/rabbitmq exports', () => {
       'CommandBus',
       'CommandFailedError',
       'CommandTimeoutError',
+      'InvalidReplyToError',
       'MalformedMessageError',
       'TopologyMismatchError',
       'Worker',
@@ -44,6 +45,7 @@ describe('@troupe/rabbitmq exports', () => {
       new root.TopologyMismatchError('other shard count'),
       new root.MalformedMessageError('not msgpack'),
       new root.ActorFailedError({ type: 'a', id: 'b' }, 'go', new Error('boom')),
+      new root.InvalidReplyToError('victim-queue'),
     ];
     expect(errors.map((e) => [e.name, e.code])).toEqual([
       ['BusUnavailableError', 'BUS_UNAVAILABLE'],
@@ -52,6 +54,7 @@ describe('@troupe/rabbitmq exports', () => {
       ['TopologyMismatchError', 'TOPOLOGY_MISMATCH'],
       ['MalformedMessageError', 'MALFORMED_MESSAGE'],
       ['ActorFailedError', 'ACTOR_FAILED'],
+      ['InvalidReplyToError', 'INVALID_REPLY_TO'],
     ]);
   });
 });

@@ -16,4 +16,5 @@ export {
   TopologyMismatchError,
   MalformedMessageError,
   ActorFailedError,
+  InvalidReplyToError,
 } from './errors/index.js';

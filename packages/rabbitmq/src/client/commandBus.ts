@@ -18,8 +18,7 @@ import { type BusOptions, type BusSettings, type SendOptions, busSettings, check
 import { PendingReplies } from './pendingReplies.js';
 import { PublishGate } from './publishGate.js';
 import { unknownOutcomeError } from './unknownOutcome.js';
-
-const replyQueue = 'amq.rabbitmq.reply-to';
+import { directReplyTo as replyQueue } from '../protocol/replyTo.js';
 
 /**
  * The channel commands are published and replies consumed on. Direct reply-to ties a reply to

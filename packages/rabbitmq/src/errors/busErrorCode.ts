@@ -17,7 +17,9 @@ export type BusErrorCode =
   /** Worker side: a message that is not a command of this protocol version. */
   | 'MALFORMED_MESSAGE'
   /** Worker side: the actor's code threw while handling the command. */
-  | 'ACTOR_FAILED';
+  | 'ACTOR_FAILED'
+  /** Worker side: a command whose replyTo is not a direct reply-to name; dead-lettered unexecuted, unanswered. */
+  | 'INVALID_REPLY_TO';
 
 /** A code a worker can report for a failed command: the runtime's, the bus's, or one from a newer release. */
 export type RemoteErrorCode = RuntimeErrorCode | BusErrorCode | (string & {});

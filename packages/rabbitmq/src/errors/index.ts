@@ -5,3 +5,4 @@ export { CommandFailedError } from './commandFailedError.js';
 export { TopologyMismatchError } from './topologyMismatchError.js';
 export { MalformedMessageError } from './malformedMessageError.js';
 export { ActorFailedError } from './actorFailedError.js';
+export { InvalidReplyToError } from './invalidReplyToError.js';

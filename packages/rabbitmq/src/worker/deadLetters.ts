@@ -20,8 +20,13 @@ export class DeadLetters {
     private readonly log: Logger,
   ) {}
 
-  /** Dead-letters with the error's code and message (`commandId` when the message could be decoded). */
-  async send(delivery: Delivery, error: TroupeError, commandId?: string): Promise<void> {
+  /**
+   * Dead-letters with the error's code and message, and answers the client unless `answer` is
+   * false (a replyTo that is not a direct reply-to name is answered nobody). `commandId`: when
+   * the message could be decoded.
+   */
+  async send(delivery: Delivery, error: TroupeError, options: { readonly commandId?: string; readonly answer?: boolean } = {}): Promise<void> {
+    const { commandId, answer = true } = options;
     const { channel, message } = delivery;
     const { code, message: reason } = error;
     const queue = this.topology.shardQueues.find((q) => q === message.fields.routingKey) ?? message.fields.routingKey;
@@ -58,6 +63,7 @@ export class DeadLetters {
       }
     }
     this.metrics.commands.inc({ outcome: 'dead_lettered' });
+    if (!answer) return;
     reply(delivery, { v: busProtocolVersion, status: 'failed', commandId: commandId ?? String(message.properties.messageId ?? ''), code, message: reason }, this.log);
   }
 }

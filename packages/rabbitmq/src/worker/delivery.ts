@@ -1,6 +1,7 @@
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import { type ReplyMessage, encodeReply } from '../protocol/messages.js';
+import { isDirectReplyTo } from '../protocol/replyTo.js';
 
 /** A message as a shard consumer received it, with what decides whether it may still be started. */
 export interface Delivery {
@@ -25,11 +26,19 @@ export function ack(delivery: Delivery, log: Logger): void {
   }
 }
 
-/** Answers the client on its reply-to queue, when it asked for an answer. */
+/**
+ * Answers the client on its reply-to queue, when it asked for an answer, and only when that is
+ * a direct reply-to name (the worker refuses other names on delivery already; this keeps any
+ * later path from publishing where a message says).
+ */
 export function reply(delivery: Delivery, body: ReplyMessage, log: Logger): void {
   const { channel, message } = delivery;
-  const replyTo = message.properties.replyTo as string | undefined;
-  if (!replyTo) return;
+  const replyTo = message.properties.replyTo as unknown;
+  if (replyTo === undefined || replyTo === null || replyTo === '') return;
+  if (typeof replyTo !== 'string' || !isDirectReplyTo(replyTo)) {
+    log.warn({ replyTo: String(replyTo).slice(0, 300) }, 'not answering: replyTo is not a direct reply-to name');
+    return;
+  }
   try {
     channel.sendToQueue(replyTo, encodeReply(body), { correlationId: message.properties.correlationId });
   } catch (error) {

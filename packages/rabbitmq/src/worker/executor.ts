@@ -66,7 +66,7 @@ export class CommandExecutor {
           const failure = error instanceof TroupeError ? error : new ActorFailedError(ref, command.command, error);
           const code = failure.code;
           if (!transientCodes.has(code)) {
-            await deadLetters.send(delivery, failure, command.commandId);
+            await deadLetters.send(delivery, failure, { commandId: command.commandId });
             return;
           }
           if (!shards.isCurrent(delivery)) return; // back to the queue

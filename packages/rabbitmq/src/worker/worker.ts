@@ -5,8 +5,9 @@ import { pino, type Logger } from 'pino';
 import { type ActorRef, InvalidOptionError, LimitExceededError, Runtime, TroupeError } from '@troupe/runtime';
 import { fnv1a32 } from '@troupe/runtime/store';
 import { connectRecovering, redactUrl } from '../connection.js';
-import { MalformedMessageError, TopologyMismatchError } from '../errors/index.js';
+import { InvalidReplyToError, MalformedMessageError, TopologyMismatchError } from '../errors/index.js';
 import { type CommandMessage, decodeCommand } from '../protocol/messages.js';
+import { isDirectReplyTo } from '../protocol/replyTo.js';
 import { type Topology, declareTopology, topology as resolveTopology } from '../topology.js';
 import { ActorChains } from './actorChains.js';
 import { DeadLetters } from './deadLetters.js';
@@ -201,6 +202,14 @@ export class Worker {
   private onDelivery(delivery: Delivery): void {
     const { message, shard } = delivery;
     if (message.fields.redelivered) this.metrics.redeliveries.inc();
+    // A reply goes where the message says: only a direct reply-to name, which reaches nothing
+    // but the publishing client's channel, may say it. Anything else is not executed at all (a
+    // command from a publisher that can aim the worker's writes is not a command to trust).
+    const replyTo = message.properties.replyTo as unknown;
+    if (replyTo !== undefined && replyTo !== null && replyTo !== '' && (typeof replyTo !== 'string' || !isDirectReplyTo(replyTo))) {
+      this.track(shard, this.deadLetters.send(delivery, new InvalidReplyToError(String(replyTo)), { answer: false }));
+      return;
+    }
     if (message.content.length > this.settings.commandBytesMax) {
       const error = new LimitExceededError('commandBytesMax', `message of ${message.content.length} bytes exceeds commandBytesMax ${this.settings.commandBytesMax}`);
       this.track(shard, this.deadLetters.send(delivery, error));
