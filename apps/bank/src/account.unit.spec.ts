@@ -10,7 +10,8 @@ import {
   createRuntime,
 } from '@troupe/runtime';
 import { VC } from '@troupe/runtime/store';
-import { ManualClock, computeMerge, fold, given } from '@troupe/runtime/testkit';
+import { computeMerge, fold } from '@troupe/runtime/resolution';
+import { ManualClock, given } from '@troupe/runtime/testkit';
 import {
   Account,
   type AccountEvent,

@@ -22,6 +22,10 @@ const documented: Record<string, readonly string[]> = {
     'fnv1a32', 'historyPacksMax', 'machineIdFor', 'nextHeads', 'packFingerprint', 'packFormatVersion', 'parseEventId',
     'sameKeySet',
   ],
+  '@troupe/runtime/testkit': [
+    'Ledger', 'ManualClock', 'ReferenceModel', 'TestCluster', 'appendChain', 'canConnect', 'deciderContextDefaults',
+    'given', 'makeChain', 'makeEvent', 'makePack', 'requireService', 'uniqueActor', 'uniqueSuffix', 'withMergeStrategy',
+  ],
   '@troupe/runtime/resolution': [
     'commandHeads', 'compareEvents', 'computeMerge', 'copiesOf', 'defaultAncestryLimits', 'findDivergence', 'fold',
     'mergeReplica', 'snapshotWeight', 'stateAt', 'survivingCopy',
@@ -32,6 +36,7 @@ const modules: Record<string, () => Promise<Record<string, unknown>>> = {
   '@troupe/runtime': () => import('./index.js'),
   '@troupe/runtime/store': () => import('./adapterApi.js'),
   '@troupe/runtime/resolution': () => import('./resolutionApi.js'),
+  '@troupe/runtime/testkit': () => import('./testkit/index.js'),
 };
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');

@@ -24,20 +24,7 @@ export { canConnect, requireService, type ServiceCheck } from './serviceGate.js'
 export { ReferenceModel } from '../reference/index.js';
 export { TestCluster } from './cluster.js';
 export { Ledger, type LedgerState } from './ledger.js';
-// Resolution internals for checkers and simulators, and the hook to replace resolution in tests.
+// The hook to replace resolution in tests (the resolution functions themselves are in
+// @troupe/runtime/resolution), and a clock to drive time by hand.
 export { withMergeStrategy, type MergeStrategy } from '../hosting/mergeStrategyOption.js';
 export { ManualClock } from '../ids/index.js';
-export { fold, compareEvents } from '../actor/index.js';
-export {
-  computeMerge,
-  stateAt,
-  findDivergence,
-  commandHeads,
-  defaultAncestryLimits,
-  mergeReplica,
-  snapshotWeight,
-  type MergeOutcome,
-  type AncestryLimits,
-  type Divergence,
-  type StateAt,
-} from '../resolution/index.js';
