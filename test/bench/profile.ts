@@ -9,13 +9,9 @@ import { type ActorRef, createRuntime, type MemoryStore } from '@troupe/runtime'
 import { computeMerge } from '@troupe/runtime/resolution';
 import { Counter } from './counter.js';
 import { buildDiverged, type ReplicaRole } from './resolution.js';
+import { median } from './stats.js';
 
 const [mode = 'resolution', ...rest] = process.argv.slice(2);
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 if (mode === 'resolution') {
   const history = Number(rest[0] ?? 100_000);
