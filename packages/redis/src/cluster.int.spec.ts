@@ -208,9 +208,10 @@ describe.skipIf(!available)('RedisStore on a 3-master Redis Cluster', () => {
           cursor = next;
         } while (cursor !== '0');
       }
-      // 6 keys per actor (p r h s c l), one log per shard in use, and the layout key.
+      // 6 keys per actor (p r h s c l), one log per shard in use, the layout key, and the store
+      // identity in every shard and under the meta tag.
       const logs = new Set(actors.map((a) => store.keysOf(a).log));
-      expect(counted).toBe(actors.length * 6 + logs.size + 1);
+      expect(counted).toBe(actors.length * 6 + logs.size + 1 + store.shards + 1);
 
       // The replication log, read by a script that builds the pack keys inside Lua from the shard tag.
       const changes = await store.changesSince(undefined, 10_000);

@@ -1,5 +1,8 @@
 import { StoreUnavailableError } from '@troupe/runtime/store';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { StoreAuthenticationError } from './errors/index.js';
+import { redactUrl } from './redactUrl.js';
+import { isAuthenticationError } from './redisStore/errorMapping.js';
 import { RedisStore, type RedisStoreOptions } from './redisStore/index.js';
 
 /**
@@ -27,7 +30,8 @@ export interface ConnectOptions extends Omit<RedisStoreOptions, 'client' | 'owns
 /** Connects, checks the key layout, and returns a store that closes its client on `close()`. */
 export async function connectRedisStore(options: ConnectOptions = {}): Promise<RedisStore> {
   const { url = 'redis://127.0.0.1:6379', cluster, redisOptions, ...storeOptions } = options;
-  const endpoint = cluster ? `redis cluster ${cluster.join(',')}` : url;
+  // Errors name the server without its password (a URL may carry one: redis://:pw@host).
+  const endpoint = redactUrl(cluster ? `redis cluster ${cluster.join(',')}` : url);
   const client = cluster
     ? new Cluster(
         cluster.map((node) => {
@@ -37,15 +41,21 @@ export async function connectRedisStore(options: ConnectOptions = {}): Promise<R
         { lazyConnect: true, enableOfflineQueue: false, redisOptions: { ...failFastRedisOptions, ...redisOptions } } satisfies ClusterOptions,
       )
     : new Redis(url, { ...failFastRedisOptions, ...redisOptions });
-  client.on('error', () => {
-    // Connection errors surface as StoreUnavailableError on the commands that meet them; the
-    // client keeps reconnecting in the background.
+  // Connection errors surface as StoreUnavailableError on the commands that meet them; the
+  // client keeps reconnecting in the background. The last one is kept for a failed connect:
+  // ioredis rejects connect() with "Connection is closed" after Redis refused the password, and
+  // only the 'error' event carries the WRONGPASS / NOAUTH reply.
+  let lastError: unknown;
+  client.on('error', (error: unknown) => {
+    lastError = error;
   });
   try {
     await client.connect();
   } catch (error) {
     client.disconnect();
-    throw new StoreUnavailableError(endpoint, (error as Error).message, error);
+    const reason = isAuthenticationError(lastError) ? lastError : error;
+    if (isAuthenticationError(reason)) throw new StoreAuthenticationError(endpoint, redactUrl((reason as Error).message), reason);
+    throw new StoreUnavailableError(endpoint, redactUrl((error as Error).message), error);
   }
   let store: RedisStore;
   try {

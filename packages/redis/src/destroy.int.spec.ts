@@ -72,7 +72,9 @@ describe.skipIf(!available)('RedisStore destroy', () => {
       const again = new RedisStore({ client, prefix });
       await again.verifyLayout();
       await appendChain(again, makeChain(uniqueActor(), 2));
-      expect(await again.destroy()).toBe(7); // the actor's 5 keys (no snapshot), its shard's log, the layout record
+      // The actor's 5 keys (no snapshot), its shard's log, the layout record, the store identity
+      // in each of the 16 shards and under the meta tag.
+      expect(await again.destroy()).toBe(7 + 16 + 1);
       expect(await client.ping()).toBe('PONG');
     } finally {
       await deleteKeysMatching(client, `${prefix}:*`);

@@ -7,7 +7,15 @@ import { describe, expect, it } from 'vitest';
  */
 describe('@troupe/redis exports', () => {
   it('the root exports exactly the values README.md lists under "API"', async () => {
-    expect(Object.keys(await import('./index.js')).sort()).toEqual(['RedisStore', 'connectRedisStore', 'failFastRedisOptions', 'redisStoreDefaults']);
+    expect(Object.keys(await import('./index.js')).sort()).toEqual([
+      'RedisStore',
+      'ReplicationTimeoutError',
+      'StoreAuthenticationError',
+      'StoreDataLostError',
+      'connectRedisStore',
+      'failFastRedisOptions',
+      'redisStoreDefaults',
+    ]);
   });
 
   it('@troupe/redis/testing exports the test servers and the key scans', async () => {

@@ -3,5 +3,13 @@
  * application needs (listed in README.md, "API"); test servers and key scans are in
  * `@troupe/redis/testing`.
  */
-export { RedisStore, redisStoreDefaults, type RedisStoreOptions } from './redisStore/index.js';
+export {
+  RedisStore,
+  redisStoreDefaults,
+  type RedisStoreOptions,
+  type PersistenceReport,
+  type PersistenceProtection,
+  type NodePersistence,
+} from './redisStore/index.js';
 export { connectRedisStore, failFastRedisOptions, type ConnectOptions } from './connect.js';
+export { type RedisStoreErrorCode, StoreDataLostError, StoreAuthenticationError, ReplicationTimeoutError } from './errors/index.js';

@@ -1,12 +1,17 @@
 import { type ActorRef, AppendConflictError, DuplicateCommandError, type Pack, type Snapshot, VC, actorKey, encodeValue } from '@troupe/runtime/store';
+import { ReplicationTimeoutError } from '../errors/index.js';
 import type { StoreContext } from './context.js';
 import { encodePackChecked, logEntry, parentInfo } from './packCodec.js';
+import type { Reply } from './scriptCalls.js';
+import { identityFound } from './storeIdentity.js';
 
 /**
  * The conditional append of one pack: one script call (append.lua) that compares the heads and
  * looks up the pack's command ids, then writes pack, parent link, run index, heads, command ids, a
  * snapshot at the pack's own version and the log entry; or writes nothing and reports the heads
- * it found (AppendConflictError) or the command id it already holds (DuplicateCommandError).
+ * it found (AppendConflictError), the command id it already holds (DuplicateCommandError) or that
+ * the Redis lost the store's data (StoreDataLostError, see storeIdentity.ts). With
+ * `replicasToAcknowledge`, a write fewer replicas confirmed in time is a ReplicationTimeoutError.
  */
 export async function append(ctx: StoreContext, pack: Pack, expectedHeads: readonly string[], snapshot?: Snapshot): Promise<void> {
   const keys = ctx.keys.actor(pack.actor);
@@ -15,25 +20,39 @@ export async function append(ctx: StoreContext, pack: Pack, expectedHeads: reado
   const snapshotBytes = snapshot && VC.encode(snapshot.version) === version ? encodeValue(snapshot.state) : '';
   const firstParent = pack.parents.length > 0 ? VC.encode(pack.parents[0]!) : '';
   const dominates = dominatesAll(pack, expectedHeads);
-  const reply = (await ctx.scripts.fixed('troupeAppend')(
-    keys.log, keys.packs, keys.parents, keys.heads, keys.snapshots, keys.commands, keys.runs,
-    logEntry(pack.actor, version, snapshotBytes !== ''),
-    version, bytes, parentInfo(pack, bytes, firstParent), snapshotBytes,
-    // Dominance, run-index flag and head count in one argument (see the script).
-    (dominates ? '1' : '0') + (pack.kind === 'merge' ? 'm' : dominates && expectedHeads.length === 1 && expectedHeads[0] === firstParent ? 'c' : 's') + expectedHeads.length,
-    ...expectedHeads, ...pack.commandIds,
-  )) as Buffer[];
-  const status = String(reply[0]);
-  if (status === 'conflict') throw new AppendConflictError(actorKey(pack.actor), expectedHeads, reply.slice(1).map(String).sort());
-  if (status === 'duplicate') throw new DuplicateCommandError(actorKey(pack.actor), String(reply[1]));
+  const identity = ctx.identity.known ?? (await ctx.identity.current());
+  const { options } = ctx;
+  const { reply, replicasAcknowledged } = await ctx.scripts.write(
+    'troupeAppend',
+    [keys.log, keys.packs, keys.parents, keys.heads, keys.snapshots, keys.commands, keys.runs, keys.identity],
+    [
+      logEntry(pack.actor, version, snapshotBytes !== ''),
+      version, bytes, parentInfo(pack, bytes, firstParent), snapshotBytes,
+      // Dominance, run-index flag and head count in one argument (see the script).
+      (dominates ? '1' : '0') + (pack.kind === 'merge' ? 'm' : dominates && expectedHeads.length === 1 && expectedHeads[0] === firstParent ? 'c' : 's') + expectedHeads.length,
+      identity,
+      ...expectedHeads, ...pack.commandIds,
+    ],
+    options.replicasToAcknowledge > 0 ? { replicas: options.replicasToAcknowledge, timeoutMs: options.replicationTimeoutMs } : undefined,
+  );
+  const replies = reply as Reply[];
+  const status = String(replies[0]);
+  if (status === 'conflict') throw new AppendConflictError(actorKey(pack.actor), expectedHeads, replies.slice(1).map(String).sort());
+  if (status === 'duplicate') throw new DuplicateCommandError(actorKey(pack.actor), String(replies[1]));
+  if (status === 'lost') throw ctx.identity.lose([identityFound(keys.identity, replies[1])]);
+  if (replicasAcknowledged !== undefined && replicasAcknowledged < options.replicasToAcknowledge) {
+    throw new ReplicationTimeoutError(ctx.runner.endpoint, replicasAcknowledged, options.replicasToAcknowledge, options.replicationTimeoutMs);
+  }
   // A snapshot at another version than the pack's is not part of the append (and not shipped).
   if (snapshot && snapshotBytes === '') await saveSnapshot(ctx, pack.actor, snapshot);
 }
 
-/** Stores a snapshot (a cache: not shipped in the log unless written with its pack). */
+/** Stores a snapshot (a cache: not shipped in the log unless written with its pack), unless the Redis lost the data. */
 export async function saveSnapshot(ctx: StoreContext, actor: ActorRef, snapshot: Snapshot): Promise<void> {
   const keys = ctx.keys.actor(actor);
-  await ctx.runner.run(() => ctx.client.hset(keys.snapshots, VC.encode(snapshot.version), encodeValue(snapshot.state)), [keys.snapshots]);
+  const identity = ctx.identity.known ?? (await ctx.identity.current());
+  const reply = (await ctx.scripts.fixed('troupeSaveSnapshot')(keys.identity, keys.snapshots, identity, VC.encode(snapshot.version), encodeValue(snapshot.state))) as Reply[];
+  if (String(reply[0]) === 'lost') throw ctx.identity.lose([identityFound(keys.identity, reply[1])]);
 }
 
 /** True when the pack's version is at or after every expected head: the append makes it the only head. */

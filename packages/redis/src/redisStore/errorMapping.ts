@@ -1,5 +1,7 @@
 import { CorruptDataError, StoreUnavailableError } from '@troupe/runtime/store';
 import type { Cluster, Redis } from 'ioredis';
+import { StoreAuthenticationError, type StoreDataLostError } from '../errors/index.js';
+import { redactUrl } from '../redactUrl.js';
 import { KeySchema } from './keySchema.js';
 
 /** Keys a command reaches, for error reports only: a list, or a function that makes it when needed. */
@@ -8,13 +10,18 @@ export type KeysOfCommand = readonly string[] | (() => readonly string[]);
 /**
  * Runs Redis commands for a store and maps their failures to troupe's errors: connection
  * failures and "not now" replies become `StoreUnavailableError` naming the server; a WRONGTYPE
- * reply (foreign data under troupe's keys) becomes `CorruptDataError` naming the offending key.
- * Anything else (a bug, a script error) is rethrown as it is.
+ * reply (foreign data under troupe's keys) becomes `CorruptDataError` naming the offending key;
+ * WRONGPASS / NOAUTH (credentials refused) become `StoreAuthenticationError`.
+ * Anything else (a bug, a script error) is rethrown as it is. Once the store knows its Redis lost
+ * the data (`lost`, see storeIdentity.ts), every command rejects with that error without running.
  */
 export class CommandRunner {
+  /** Set when the Redis lost the store's data: every later command rejects with it. */
+  lost: StoreDataLostError | undefined;
+
   constructor(
     private readonly client: Redis | Cluster,
-    /** Names the server in errors. */
+    /** Names the server in errors (credentials redacted). */
     readonly endpoint: string,
     /** Named when a WRONGTYPE reply cannot be pinned on a key. */
     private readonly prefix: string,
@@ -22,6 +29,7 @@ export class CommandRunner {
 
   /** Runs a command; `keys` are those it touches, searched for the foreign one after WRONGTYPE. */
   async run<T>(command: () => Promise<T>, keys: KeysOfCommand = []): Promise<T> {
+    if (this.lost) throw this.lost;
     try {
       return await command();
     } catch (error) {
@@ -31,7 +39,8 @@ export class CommandRunner {
 
   /** The troupe error for a failed command (or the error itself when it is not Redis's). */
   async map(error: unknown, keys: KeysOfCommand = []): Promise<unknown> {
-    if (isConnectionError(error)) return new StoreUnavailableError(this.endpoint, (error as Error).message, error);
+    if (isAuthenticationError(error)) return new StoreAuthenticationError(this.endpoint, redactUrl((error as Error).message), error);
+    if (isConnectionError(error)) return new StoreUnavailableError(this.endpoint, redactUrl((error as Error).message), error);
     if (error instanceof Error && /WRONGTYPE/.test(error.message)) return this.wrongTypeError(typeof keys === 'function' ? keys() : keys, error);
     return error;
   }
@@ -59,12 +68,20 @@ const connectionErrorPatterns = [
   // Server replies that mean "not now" (loading a dump, a replica or a failing-over master, a
   // script running too long, out of memory, a resharding or failing cluster): retry later.
   /(^|ReplyError )(LOADING|READONLY|BUSY|OOM|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|NOREPLICAS) /,
+  // A slot moved (resharding, a failover) and redirections ran out: the command did not run.
+  /(^|ReplyError )(MOVED|ASK) \d+ /,
 ];
 
 /** True for an error that means "Redis cannot be reached or cannot serve now" rather than "this request is wrong". */
 export function isConnectionError(error: unknown): boolean {
   const message = error instanceof Error ? `${error.name} ${error.message}` : String(error);
   return connectionErrorPatterns.some((pattern) => pattern.test(message));
+}
+
+/** True for Redis refusing the credentials: WRONGPASS (wrong password or user), NOAUTH (none given). */
+export function isAuthenticationError(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error);
+  return /^(WRONGPASS|NOAUTH)\b|invalid username-password pair|Authentication required/i.test(message);
 }
 
 /** How errors name the server of a client built elsewhere: `redis://host:port/db` or the Cluster's masters. */

@@ -1,3 +1,4 @@
 export { RedisStore } from './redisStore.js';
 export { type RedisStoreOptions, redisStoreDefaults } from './options.js';
 export type { ActorKeys } from './keySchema.js';
+export type { NodePersistence, PersistenceProtection, PersistenceReport } from './persistence.js';

@@ -18,6 +18,8 @@ export interface ActorKeys {
   readonly runs: string;
   /** The replication log of the actor's shard. */
   readonly log: string;
+  /** The store identity of the actor's shard (a string), which every write script checks first. */
+  readonly identity: string;
 }
 
 /**
@@ -25,8 +27,10 @@ export interface ActorKeys {
  *
  * - per actor, `<prefix>:{<prefix>.<shard>}:<type>:<id>:<p|r|h|s|c|l>` (see `ActorKeys`);
  * - per shard, the replication log `<prefix>:{<prefix>.<shard>}:log`;
+ * - per shard, the store identity `<prefix>:{<prefix>.<shard>}:identity` (a string);
  * - per store, under the `{<prefix>.meta}` tag: the layout record `…:layout` (the shard count the
- *   data was written with) and replication checkpoints `…:cursor:<name>`.
+ *   data was written with, and the identity once every shard holds it), the identity `…:identity`
+ *   and replication checkpoints `…:cursor:<name>`.
  *
  * `<shard>` is `fnv1a32('type:id') % shards`. Every key starts with `<prefix>:{<prefix>.`, which
  * `pattern` matches and nothing of another prefix does (a prefix holds no ':', '{' or glob characters).
@@ -35,6 +39,7 @@ export class KeySchema {
   /** Per shard: the hash tag prefix `<prefix>:{<prefix>.<shard>}`. */
   private readonly tags: readonly string[];
   private readonly logs: readonly string[];
+  private readonly identities: readonly string[];
   private readonly meta: string;
 
   constructor(
@@ -43,6 +48,7 @@ export class KeySchema {
   ) {
     this.tags = Array.from({ length: shards }, (_, shard) => `${prefix}:{${prefix}.${shard}}`);
     this.logs = this.tags.map((tag) => `${tag}:log`);
+    this.identities = this.tags.map((tag) => `${tag}:identity`);
     this.meta = `${prefix}:{${prefix}.meta}`;
   }
 
@@ -65,12 +71,26 @@ export class KeySchema {
       commands: `${base}:c`,
       runs: `${base}:l`,
       log: this.logs[shard]!,
+      identity: this.identities[shard]!,
     };
   }
 
   /** The replication log of one shard (a list of JSON `[type, id, version, 0 | 1]`). */
   log(shard: number): string {
     return this.logs[shard]!;
+  }
+
+  /**
+   * The store identity key of one shard (a string): written once when the store is first
+   * connected, checked by every write script (see storeIdentity.ts).
+   */
+  identity(shard: number): string {
+    return this.identities[shard]!;
+  }
+
+  /** The store identity under the meta tag (a string), decided first when a store is initialised. */
+  get metaIdentity(): string {
+    return `${this.meta}:identity`;
   }
 
   /** The hash recording the shard count the data under this prefix was written with. */
@@ -90,7 +110,7 @@ export class KeySchema {
 
   /** The Redis type troupe keeps at one of these keys: sets of heads, list logs and run indexes, string cursors, hashes otherwise. */
   static expectedTypeOf(key: string): string {
-    if (/\.meta\}:cursor:/.test(key)) return 'string';
+    if (/\.meta\}:cursor:/.test(key) || key.endsWith(':identity')) return 'string';
     if (key.endsWith(':h')) return 'set';
     if (key.endsWith(':log') || key.endsWith(':l')) return 'list';
     return 'hash';

@@ -1,5 +1,7 @@
 import { type ActorSnapshot, type MergeReport, MissingAncestorError, type Pack, VC, VersionCollisionError, actorKey, encodeValue } from '@troupe/runtime/store';
+import { ReplicationTimeoutError } from '../errors/index.js';
 import type { StoreContext } from './context.js';
+import { identityFound } from './storeIdentity.js';
 import { encodePackChecked, parentInfo } from './packCodec.js';
 import type { Reply } from './scriptCalls.js';
 
@@ -9,17 +11,23 @@ const mergePacksPerCallMax = 500;
 /**
  * Copies packs from another store, idempotently: one script call (merge.lua) per run of
  * consecutive packs of one shard (at most `mergePacksPerCallMax`), in order. A missing parent or
- * a different pack under a held version stops it; runs merged before the error stay merged.
+ * a different pack under a held version stops it; runs merged before the error stay merged. A
+ * Redis that lost the store's data takes nothing (StoreDataLostError); with
+ * `replicasToAcknowledge`, a run fewer replicas confirmed in time is a ReplicationTimeoutError
+ * (merge is idempotent: call it again with the same packs).
  */
 export async function merge(ctx: StoreContext, packs: readonly Pack[], snapshots: readonly ActorSnapshot[] = []): Promise<MergeReport> {
   const snapshotByKey = new Map(snapshots.map((s) => [`${actorKey(s.actor)}@${VC.encode(s.version)}`, s]));
   let added = 0;
   let skipped = 0;
   let i = 0;
+  const { options } = ctx;
+  const wait = options.replicasToAcknowledge > 0 ? { replicas: options.replicasToAcknowledge, timeoutMs: options.replicationTimeoutMs } : undefined;
+  const identity = packs.length > 0 ? (ctx.identity.known ?? (await ctx.identity.current())) : '';
   while (i < packs.length) {
     const shard = ctx.keys.shardOf(packs[i]!.actor);
-    const keys: string[] = [ctx.keys.log(shard)];
-    const args: (string | Buffer)[] = [];
+    const keys: string[] = [ctx.keys.log(shard), ctx.keys.identity(shard)];
+    const args: (string | Buffer)[] = [identity];
     let j = i;
     for (; j < packs.length && j - i < mergePacksPerCallMax && ctx.keys.shardOf(packs[j]!.actor) === shard; j++) {
       const pack = packs[j]!;
@@ -34,9 +42,14 @@ export async function merge(ctx: StoreContext, packs: readonly Pack[], snapshots
         snapshot ? encodeValue(snapshot.state) : '',
       );
     }
-    const reply = (await ctx.scripts.merge(keys, args)) as Reply[];
+    const written = await ctx.scripts.write('troupeMerge', keys, args, wait);
+    const reply = written.reply as Reply[];
+    if (String(reply[2]) === 'lost') throw ctx.identity.lose([identityFound(ctx.keys.identity(shard), reply[3])]);
     added += Number(reply[0]);
     skipped += Number(reply[1]);
+    if (Number(reply[0]) > 0 && written.replicasAcknowledged !== undefined && written.replicasAcknowledged < options.replicasToAcknowledge) {
+      throw new ReplicationTimeoutError(ctx.runner.endpoint, written.replicasAcknowledged, options.replicasToAcknowledge, options.replicationTimeoutMs);
+    }
     if (reply.length > 2) {
       if (String(reply[2]) === 'collision') throw new VersionCollisionError(String(reply[3]), String(reply[4]));
       throw new MissingAncestorError(String(reply[3]), String(reply[4]));

@@ -1,9 +1,13 @@
 import { type Checkpoint, InvalidOptionError } from '@troupe/runtime';
 import type { StoreContext } from './context.js';
+import { identityFound } from './storeIdentity.js';
+import type { Reply } from './scriptCalls.js';
 
 /**
  * Checks that the data under this prefix was written with the same shard count, recording it the
- * first time (HSETNX, then HGET: two stores connecting at once agree on the first value).
+ * first time (HSETNX, then HGET: two stores connecting at once agree on the first value), then
+ * establishes the store identity every write checks (see storeIdentity.ts): a Redis whose data
+ * was partly lost since the store was first connected is a StoreDataLostError here.
  */
 export async function verifyLayout(ctx: StoreContext): Promise<void> {
   const key = ctx.keys.layout;
@@ -17,15 +21,22 @@ export async function verifyLayout(ctx: StoreContext): Promise<void> {
         `changing it would move actors to other keys`,
     );
   }
+  await ctx.identity.establish();
 }
 
-/** A replication checkpoint kept as a string under the store's meta tag. */
+/**
+ * A replication checkpoint kept as a string under the store's meta tag, saved by a script that
+ * checks the store identity first: a cursor saved into an emptied Redis would make the replicator
+ * skip what was lost.
+ */
 export function checkpoint(ctx: StoreContext, name: string): Checkpoint {
   const key = ctx.keys.checkpoint(name);
   return {
     load: async () => (await ctx.runner.run(() => ctx.client.get(key), [key])) ?? undefined,
     save: async (cursor) => {
-      await ctx.runner.run(() => ctx.client.set(key, cursor), [key]);
+      const identity = ctx.identity.known ?? (await ctx.identity.current());
+      const reply = (await ctx.scripts.fixed('troupeSaveCheckpoint')(ctx.keys.metaIdentity, key, identity, cursor)) as Reply[];
+      if (String(reply[0]) === 'lost') throw ctx.identity.lose([identityFound(ctx.keys.metaIdentity, reply[1])]);
     },
   };
 }

@@ -22,6 +22,16 @@ export interface RedisStoreOptions {
   readonly chainPacksPerCallMax?: number;
   /** @deprecated Renamed `chainPacksPerCallMax`; this name is read for one more release. */
   readonly chainPacksPerCall?: number;
+  /**
+   * Replicas that must confirm each append and merge before it resolves: after the write, `WAIT
+   * replicasToAcknowledge replicationTimeoutMs` on the same connection. A write fewer replicas
+   * confirmed in time rejects with `ReplicationTimeoutError` (a `StoreUnavailableError`: outcome
+   * unknown, retry with the same command id). Default 0: no WAIT (Redis replication is
+   * asynchronous; a failover can lose the last acknowledged writes, see README "Durability").
+   */
+  readonly replicasToAcknowledge?: number;
+  /** How long a write waits for `replicasToAcknowledge` replicas, ms. Default 1,000. */
+  readonly replicationTimeoutMs?: number;
   /** Close the client on `close()`. Default false (true from `connectRedisStore`). */
   readonly ownsClient?: boolean;
   /** Names the server in errors. Default: taken from the client's options. */
@@ -36,6 +46,8 @@ export const redisStoreDefaults = {
   chainPacksPerCallMax: 2_000,
   /** @deprecated Renamed `chainPacksPerCallMax`; kept for one more release. */
   chainPacksPerCall: 2_000,
+  replicasToAcknowledge: 0,
+  replicationTimeoutMs: 1_000,
   ownsClient: false,
 } as const;
 
@@ -48,6 +60,8 @@ export interface ResolvedOptions {
   readonly shards: number;
   readonly packBytesMax: number;
   readonly chainPacksPerCallMax: number;
+  readonly replicasToAcknowledge: number;
+  readonly replicationTimeoutMs: number;
   readonly ownsClient: boolean;
 }
 
@@ -57,6 +71,8 @@ export function resolveOptions(options: RedisStoreOptions): ResolvedOptions {
     shards: options.shards ?? redisStoreDefaults.shards,
     packBytesMax: options.packBytesMax ?? redisStoreDefaults.packBytesMax,
     chainPacksPerCallMax: options.chainPacksPerCallMax ?? options.chainPacksPerCall ?? redisStoreDefaults.chainPacksPerCallMax,
+    replicasToAcknowledge: options.replicasToAcknowledge ?? redisStoreDefaults.replicasToAcknowledge,
+    replicationTimeoutMs: options.replicationTimeoutMs ?? redisStoreDefaults.replicationTimeoutMs,
     ownsClient: options.ownsClient ?? redisStoreDefaults.ownsClient,
   };
   if (!Number.isInteger(resolved.shards) || resolved.shards < 1 || resolved.shards > shardsMax) {
@@ -64,6 +80,13 @@ export function resolveOptions(options: RedisStoreOptions): ResolvedOptions {
   }
   if (!Number.isInteger(resolved.chainPacksPerCallMax) || resolved.chainPacksPerCallMax < 1) {
     throw new InvalidOptionError('chainPacksPerCallMax', `must be a positive integer, got ${resolved.chainPacksPerCallMax}`);
+  }
+  if (!Number.isInteger(resolved.replicasToAcknowledge) || resolved.replicasToAcknowledge < 0) {
+    throw new InvalidOptionError('replicasToAcknowledge', `must be a non-negative integer, got ${resolved.replicasToAcknowledge}`);
+  }
+  // WAIT's timeout 0 means "forever": a write would hang while the replicas are gone.
+  if (!Number.isInteger(resolved.replicationTimeoutMs) || resolved.replicationTimeoutMs < 1) {
+    throw new InvalidOptionError('replicationTimeoutMs', `must be a positive integer (ms), got ${resolved.replicationTimeoutMs}`);
   }
   // Key names are built from the prefix without escaping, and the SCAN pattern of `destroy()`
   // must match this store's keys only: no glob characters, no ':' or braces.

@@ -1,5 +1,6 @@
 import type { Checkpoint } from '@troupe/runtime';
 import type { ActorRef, ActorSnapshot, Chain, Changes, EventStore, HistoryOptions, MergeReport, Pack, Snapshot, VectorClock } from '@troupe/runtime/store';
+import { redactUrl } from '../redactUrl.js';
 import { commandVersions, getPacks, heads } from './actorReads.js';
 import { append, saveSnapshot } from './append.js';
 import { loadChain } from './chainWalk.js';
@@ -12,7 +13,9 @@ import { changesSince } from './logPaging.js';
 import { merge } from './merge.js';
 import { checkpoint, verifyLayout } from './meta.js';
 import { type RedisStoreOptions, resolveOptions } from './options.js';
+import { type PersistenceReport, readPersistence } from './persistence.js';
 import { ScriptCalls } from './scriptCalls.js';
+import { StoreIdentity } from './storeIdentity.js';
 
 /**
  * EventStore on Redis. Per actor: a hash of packs by version key (`:p`), a hash of parent links
@@ -30,23 +33,48 @@ export class RedisStore implements EventStore {
   readonly shards: number;
   private readonly ctx: StoreContext;
   private readonly ownsClient: boolean;
+  private readonly onReady: () => void;
 
   constructor(options: RedisStoreOptions) {
     const resolved = resolveOptions(options);
     const client = options.client;
-    const runner = new CommandRunner(client, options.endpoint ?? describeEndpoint(client), resolved.prefix);
-    this.ctx = { client, keys: new KeySchema(resolved.prefix, resolved.shards), runner, scripts: new ScriptCalls(client, runner), options: resolved };
+    const runner = new CommandRunner(client, redactUrl(options.endpoint ?? describeEndpoint(client)), resolved.prefix);
+    const keys = new KeySchema(resolved.prefix, resolved.shards);
+    const identity = new StoreIdentity(client, keys, runner);
+    this.ctx = { client, keys, runner, scripts: new ScriptCalls(client, runner), options: resolved, identity };
     this.prefix = resolved.prefix;
     this.shards = resolved.shards;
     this.ownsClient = resolved.ownsClient;
+    // After a reconnect, check at once that the Redis still holds the store's data, so that reads
+    // fail too (writes check it in their scripts anyway). A failed check is retried at the next one.
+    this.onReady = () => {
+      identity.recheck().catch(() => {});
+    };
+    client.on('ready', this.onReady);
+  }
+
+  /** The server, as errors name it (credentials redacted). */
+  get endpoint(): string {
+    return this.ctx.runner.endpoint;
   }
 
   /**
    * Checks that the data under this prefix was written with the same shard count (recording it
-   * the first time). Called by `connectRedisStore`; call it yourself when you build the client.
+   * the first time), and establishes the store identity every write checks (StoreDataLostError
+   * when the Redis lost part of the store's data). Called by `connectRedisStore`; call it yourself
+   * when you build the client (otherwise the first write does).
    */
   verifyLayout(): Promise<void> {
     return verifyLayout(this.ctx);
+  }
+
+  /**
+   * The persistence settings of the server (of every master of a Cluster): whether an append-only
+   * file or RDB snapshots protect the data across a restart (`CONFIG GET`, or `INFO persistence`
+   * where CONFIG is disabled). `protection: 'none'` means a restart empties the store.
+   */
+  persistence(): Promise<PersistenceReport> {
+    return readPersistence(this.ctx.client, this.ctx.runner);
   }
 
   /**
@@ -98,6 +126,7 @@ export class RedisStore implements EventStore {
   }
 
   async close(): Promise<void> {
+    this.ctx.client.off('ready', this.onReady);
     if (this.ownsClient) await this.ctx.client.quit().catch(() => this.ctx.client.disconnect());
   }
 

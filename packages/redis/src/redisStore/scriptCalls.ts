@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
+import { StoreUnavailableError } from '@troupe/runtime/store';
 import type { Cluster, Redis } from 'ioredis';
-import { appendLua, commonLua, headsLua, loadChainLua, mergeLua } from '../scripts/index.js';
+import { appendLua, commonLua, headsLua, loadChainLua, mergeLua, saveCheckpointLua, saveSnapshotLua } from '../scripts/index.js';
 import type { CommandRunner, KeysOfCommand } from './errorMapping.js';
 
 /** A reply of a troupe script, as ioredis returns it with Buffer replies. */
@@ -8,12 +10,30 @@ export type ScriptCall = (...args: (string | Buffer | number)[]) => Promise<Repl
 
 /** Scripts with a fixed number of KEYS (the first arguments of a call). */
 const fixedKeyScripts = {
-  troupeAppend: { numberOfKeys: 7, lua: appendLua },
+  troupeAppend: { numberOfKeys: 8, lua: appendLua },
   troupeLoadChain: { numberOfKeys: 4, lua: loadChainLua },
   troupeHeads: { numberOfKeys: 2, lua: headsLua },
+  troupeSaveSnapshot: { numberOfKeys: 2, lua: saveSnapshotLua },
+  troupeSaveCheckpoint: { numberOfKeys: 2, lua: saveCheckpointLua },
 } as const;
 
 export type FixedKeyScript = keyof typeof fixedKeyScripts;
+type ScriptName = FixedKeyScript | 'troupeMerge';
+
+/** How a write waits for replicas: `WAIT replicas timeoutMs` after it, on the same connection. */
+export interface ReplicaWait {
+  readonly replicas: number;
+  readonly timeoutMs: number;
+}
+
+/** A write script's reply and, when a `ReplicaWait` was asked for, how many replicas confirmed it. */
+export interface WriteReply {
+  readonly reply: Reply;
+  readonly replicasAcknowledged: number | undefined;
+}
+
+/** MOVED / ASK replies to a pipeline (a slot moved, a failover): the script did not run; refresh the slot map and send it again, this many times. */
+const redirectionsMax = 3;
 
 /**
  * The troupe scripts on one client, registered with ioredis `defineCommand`, which sends EVALSHA
@@ -21,20 +41,33 @@ export type FixedKeyScript = keyof typeof fixedKeyScripts;
  * use the `…Buffer` variants: packs travel as binary.
  */
 export class ScriptCalls {
-  private readonly calls: Record<FixedKeyScript | 'troupeMerge', ScriptCall>;
+  private readonly calls: Record<ScriptName, ScriptCall>;
+  private readonly sources: Record<ScriptName, { lua: string; sha: string }>;
 
   constructor(
-    client: Redis | Cluster,
+    private readonly client: Redis | Cluster,
     private readonly runner: CommandRunner,
   ) {
     const named = client as unknown as Record<string, ScriptCall>;
+    const source = (lua: string) => ({ lua: commonLua + lua, sha: createHash('sha1').update(commonLua + lua).digest('hex') });
+    const sources = {} as Record<ScriptName, { lua: string; sha: string }>;
     for (const [name, definition] of Object.entries(fixedKeyScripts)) {
+      sources[name as FixedKeyScript] = source(definition.lua);
       client.defineCommand(name, { numberOfKeys: definition.numberOfKeys, lua: commonLua + definition.lua });
     }
     // The merge script declares a variable number of keys (6 per pack): its first argument says how many.
     client.defineCommand('troupeMerge', { lua: commonLua + mergeLua });
-    const bound = (name: FixedKeyScript | 'troupeMerge'): ScriptCall => named[`${name}Buffer`]!.bind(client);
-    this.calls = { troupeAppend: bound('troupeAppend'), troupeLoadChain: bound('troupeLoadChain'), troupeHeads: bound('troupeHeads'), troupeMerge: bound('troupeMerge') };
+    sources.troupeMerge = source(mergeLua);
+    this.sources = sources;
+    const bound = (name: ScriptName): ScriptCall => named[`${name}Buffer`]!.bind(client);
+    this.calls = {
+      troupeAppend: bound('troupeAppend'),
+      troupeLoadChain: bound('troupeLoadChain'),
+      troupeHeads: bound('troupeHeads'),
+      troupeSaveSnapshot: bound('troupeSaveSnapshot'),
+      troupeSaveCheckpoint: bound('troupeSaveCheckpoint'),
+      troupeMerge: bound('troupeMerge'),
+    };
   }
 
   /**
@@ -51,9 +84,59 @@ export class ScriptCalls {
       );
   }
 
-  /** The merge script: `keys.length`, the keys, then the arguments (see merge.lua). */
-  merge(keys: readonly string[], args: readonly (string | Buffer)[]): Promise<Reply> {
-    const call = this.calls.troupeMerge;
-    return this.runner.run(() => call(keys.length, ...keys, ...args), keys);
+  /**
+   * A write script (`troupeAppend` or `troupeMerge`): `keys`, then `args`. With `wait`, the script
+   * and `WAIT replicas timeoutMs` go in one pipeline, so WAIT runs on the connection (the master)
+   * that ran the script, right after it, and counts the replicas that have everything up to that
+   * write. Sent apart, a failover in between could send WAIT to a promoted replica that never got
+   * the write, which would confirm a lost write.
+   */
+  async write(name: 'troupeAppend' | 'troupeMerge', keys: readonly string[], args: readonly (string | Buffer | number)[], wait?: ReplicaWait): Promise<WriteReply> {
+    if (!wait || wait.replicas <= 0) {
+      const call = this.calls[name];
+      const reply = await this.runner.run(() => (name === 'troupeMerge' ? call(keys.length, ...keys, ...args) : call(...keys, ...args)), keys);
+      return { reply, replicasAcknowledged: undefined };
+    }
+    return this.runner.run(() => this.writeAndWait(name, keys, args, wait), keys);
+  }
+
+  private async writeAndWait(name: ScriptName, keys: readonly string[], args: readonly (string | Buffer | number)[], wait: ReplicaWait): Promise<WriteReply> {
+    const { lua, sha } = this.sources[name];
+    let sendSource = false;
+    for (let redirections = 0; ; ) {
+      // evalsha / eval directly, not the defined command: ioredis would answer NOSCRIPT by sending
+      // the script again outside the pipeline, after the WAIT.
+      const pipeline = this.client.pipeline();
+      // The …Buffer variants (replies as Buffers, like the defined commands) exist at run time but not in ioredis's types.
+      const buffered = pipeline as unknown as Record<'evalBuffer' | 'evalshaBuffer', (...args: (string | Buffer | number)[]) => unknown>;
+      if (sendSource) buffered.evalBuffer(lua, keys.length, ...keys, ...args);
+      else buffered.evalshaBuffer(sha, keys.length, ...keys, ...args);
+      pipeline.wait(wait.replicas, wait.timeoutMs);
+      const results = await pipeline.exec();
+      if (!results || results.length !== 2) throw new StoreUnavailableError(this.runner.endpoint, 'the pipeline of a write and its WAIT got no reply');
+      const [[scriptError, reply], [waitError, acknowledged]] = results as [[Error | null, Reply], [Error | null, number]];
+      if (scriptError) {
+        if (/^NOSCRIPT/.test(scriptError.message) && !sendSource) {
+          sendSource = true;
+          continue;
+        }
+        if (/^(MOVED|ASK) /.test(scriptError.message) && redirections < redirectionsMax) {
+          redirections++;
+          await this.refreshSlots();
+          continue;
+        }
+        throw scriptError;
+      }
+      // A WAIT that failed after a script that ran: the write's replication is unknown.
+      if (waitError) throw waitError;
+      return { reply, replicasAcknowledged: Number(acknowledged) };
+    }
+  }
+
+  /** A Cluster's slot map, read again (after MOVED / ASK); nothing for a single Redis. */
+  private refreshSlots(): Promise<void> {
+    const client = this.client as Cluster;
+    if (!('isCluster' in client) || !client.isCluster) return Promise.resolve();
+    return new Promise((resolve) => client.refreshSlotsCache(() => resolve()));
   }
 }

@@ -1,7 +1,7 @@
 -- Conditional append of one pack: atomic, one round trip.
 -- KEYS: 1 shard log (list), 2 packs (hash), 3 parent links (hash), 4 heads (set),
---       5 snapshots (hash), 6 command ids (hash), 7 linear-run index (list): all with the shard's
---       hash tag, all declared, so
+--       5 snapshots (hash), 6 command ids (hash), 7 linear-run index (list), 8 the shard's store
+--       identity (string): all with the shard's hash tag, all declared, so
 --       Redis Cluster routes (and, during a slot migration, redirects) the script correctly.
 -- ARGV: 1 the shard log entry (JSON [type, id, version, 0 or 1 = with a snapshot], made by the
 --       client), 2 version key, 3 pack bytes, 4 parent info (kind 'c' or 'm', 8 hex of
@@ -12,18 +12,23 @@
 --       one expected head and it dominates it: that head is then the last pack this store
 --       indexed, the list's tail, unless a writer without the index wrote it, which loads notice
 --       and fall back from; 's' or 'm' otherwise), then n = the number of expected heads;
---       7..6+n the expected heads, then the command ids.
+--       7 the store identity the client read at connect, 8..7+n the expected heads, then the
+--       command ids.
 -- Returns {'ok'}, {'conflict', head, ...} (the heads differ from the expected ones, or the version
--- is held) or {'duplicate', command id}.
+-- is held), {'duplicate', command id} or {'lost', identity found ('' for none)}.
 -- Heads are compared as a set (SCARD + SISMEMBER), never by sorting in Lua: Lua's string order
 -- follows the server's locale.
+-- First of all, the store identity (see storeIdentity.ts): a Redis that lost the data lost it too,
+-- and the empty heads it would report must not decide anything. Nothing is written.
+local identity = redis.call('GET', KEYS[8])
+if identity ~= ARGV[7] then return {'lost', identity or ''} end
 local version = ARGV[2]
 local control = ARGV[6]
 local expected = tonumber(string.sub(control, 3))
 local held = redis.call('SCARD', KEYS[4])
 local same = held == expected
 if same then
-  for i = 7, 6 + expected do
+  for i = 8, 7 + expected do
     if redis.call('SISMEMBER', KEYS[4], ARGV[i]) == 0 then
       same = false
       break
@@ -39,7 +44,7 @@ end
 -- its sender claimed (a resend that says it is new), so it is not applied again and nothing is
 -- written (the client throws DuplicateCommandError). merge does not check this: a retry accepted
 -- on two branches during a partition is a fact both branches hold.
-for i = 7 + expected, #ARGV do
+for i = 8 + expected, #ARGV do
   if redis.call('HEXISTS', KEYS[6], ARGV[i]) == 1 then return {'duplicate', ARGV[i]} end
 end
 -- Redis does not undo a script's writes when a later command fails, so nothing is written until
@@ -59,6 +64,6 @@ if string.byte(control, 1) == 49 then -- '1'
 else
   add_head(KEYS[4], version)
 end
-for i = 7 + expected, #ARGV do add_command(KEYS[6], ARGV[i], version) end
+for i = 8 + expected, #ARGV do add_command(KEYS[6], ARGV[i], version) end
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[5], version, ARGV[5]) end
 return {'ok'}

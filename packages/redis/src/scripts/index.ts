@@ -16,11 +16,15 @@ function lua(name: string): string {
 
 /** Helpers every script uses: clock parsing, heads upkeep, type checks, the run index, command ids. */
 export const commonLua = lua('common');
-/** Conditional append of one pack (KEYS: 7). */
+/** Conditional append of one pack (KEYS: 8). */
 export const appendLua = lua('append');
-/** Idempotent merge of packs of one shard (KEYS: the log, then 6 per pack). */
+/** Idempotent merge of packs of one shard (KEYS: the log, the shard's identity, then 6 per pack). */
 export const mergeLua = lua('merge');
 /** One batch of the first-parent walk of `loadChain` (KEYS: 4). */
 export const loadChainLua = lua('loadChain');
 /** The heads of an actor with their packs (KEYS: 2). */
 export const headsLua = lua('heads');
+/** A snapshot write checked against the store identity (KEYS: 2). */
+export const saveSnapshotLua = lua('saveSnapshot');
+/** A checkpoint write checked against the store identity (KEYS: 2). */
+export const saveCheckpointLua = lua('saveCheckpoint');

@@ -1,13 +1,19 @@
 -- Idempotent merge of packs copied from another store, all of one shard, in order.
 -- Stops at the first pack whose parent is missing (the packs before it stay merged).
--- KEYS: 1 shard log (list), then 6 keys per pack: packs, parent links, heads, snapshots, command ids,
---       linear-run index (list)
--- ARGV: 8 arguments per pack: type, id, version key, pack bytes, parent info, parents (JSON array
---       of keys), command ids (JSON array), snapshot bytes ('' for none)
+-- KEYS: 1 shard log (list), 2 the shard's store identity (string), then 6 keys per pack: packs,
+--       parent links, heads, snapshots, command ids, linear-run index (list)
+-- ARGV: 1 the store identity the client read at connect, then 8 arguments per pack: type, id,
+--       version key, pack bytes, parent info, parents (JSON array of keys), command ids (JSON
+--       array), snapshot bytes ('' for none)
+-- Returns {added, skipped}, {added, skipped, 'collision' | 'missing', actor, version} or
+-- {0, 0, 'lost', identity found ('' for none)}.
+-- The store identity first (see append.lua): nothing is merged into a Redis that lost the data.
+local identity = redis.call('GET', KEYS[2])
+if identity ~= ARGV[1] then return {0, 0, 'lost', identity or ''} end
 local added, skipped = 0, 0
 local pack = 0
-for i = 1, #ARGV, 8 do
-  local k = 2 + 6 * pack
+for i = 2, #ARGV, 8 do
+  local k = 3 + 6 * pack
   local packs, parents, heads, snapshots, commands, runs = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5]
   pack = pack + 1
   local version = ARGV[i + 2]

@@ -1,0 +1,212 @@
+/**
+ * A Redis that lost the store's data (restarted without persistence, flushed) is noticed: every
+ * write refuses with StoreDataLostError and writes nothing, reads of a store that noticed it
+ * fail too, and a new connection refuses a Redis that lost part of the data. `persistence()`
+ * reports how the server protects the data.
+ */
+import { MemoryStore } from '@troupe/runtime';
+import { StoreUnavailableError, VC } from '@troupe/runtime/store';
+import { makeChain, requireService, uniqueActor, uniqueSuffix } from '@troupe/runtime/testkit';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { connectRedisStore } from './connect.js';
+import { StoreDataLostError } from './errors/index.js';
+import type { RedisStore } from './redisStore/index.js';
+import { RedisServer } from './testing/redisServer.js';
+
+const available = await requireService({ name: 'Redis', host: '127.0.0.1', port: 6379 });
+
+const servers: RedisServer[] = [];
+const stores: RedisStore[] = [];
+
+async function startServer(args: readonly string[] = []): Promise<RedisServer> {
+  const server = await RedisServer.start({ args });
+  servers.push(server);
+  return server;
+}
+
+async function connect(server: RedisServer, prefix: string): Promise<RedisStore> {
+  const store = await connectRedisStore({ url: server.url, prefix, shards: 4 });
+  stores.push(store);
+  return store;
+}
+
+/**
+ * The first rejection of `attempt` other than StoreUnavailableError (the store reconnecting),
+ * trying again while it resolves (a check on reconnect not done yet) or is unavailable.
+ */
+async function firstFailure(attempt: () => Promise<unknown>, timeoutMs = 10_000): Promise<unknown> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const error = await attempt().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (error !== undefined && !(error instanceof StoreUnavailableError)) return error;
+    if (Date.now() > deadline) throw new Error(`no failure but unavailability within ${timeoutMs} ms: ${String(error)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection, but it resolved');
+    },
+    (error: unknown) => error,
+  );
+}
+
+async function keyCount(server: RedisServer): Promise<number> {
+  const admin = new Redis(server.url);
+  try {
+    return await admin.dbsize();
+  } finally {
+    admin.disconnect();
+  }
+}
+
+describe.skipIf(!available)('RedisStore on a Redis that lost its data', () => {
+  afterAll(async () => {
+    await Promise.all(stores.map((store) => store.close().catch(() => {})));
+    await Promise.all(servers.map((server) => server.destroy()));
+  });
+
+  it('after a restart without persistence, an append refuses with StoreDataLostError and writes nothing; every later call, and the reads of a store that reconnected, fail too', async () => {
+    const server = await startServer();
+    const prefix = `test-${uniqueSuffix()}`;
+    const store = await connect(server, prefix);
+    const reader = await connect(server, prefix);
+    const actor = uniqueActor('lost', 'dataloss');
+    const [first, second] = makeChain(actor, 2);
+    await store.append(first!, []);
+    expect((await reader.heads(actor)).map((p) => VC.encode(p.version))).toEqual(['a:1']);
+
+    // SIGKILL and boot on the same directory: with `--save ""` and no AOF, Redis comes back empty.
+    await server.kill();
+    await server.boot();
+    expect(await keyCount(server)).toBe(0);
+
+    // The writer's next command, decided on an empty state (no heads): refused, nothing written.
+    const other = makeChain(uniqueActor('fresh', 'dataloss'), 1)[0]!;
+    const error = await firstFailure(() => store.append(other, []));
+    expect(error).toBeInstanceOf(StoreDataLostError);
+    const lost = error as StoreDataLostError;
+    expect(lost.code).toBe('STORE_DATA_LOST');
+    expect(lost.prefix).toBe(prefix);
+    expect(lost.endpoint).toBe(server.url);
+    expect(lost.message).toContain(`'${prefix}'`);
+    expect(lost.message).toContain(server.url);
+    expect(lost.message).toMatch(/identity key .*:identity is missing/);
+    expect(lost.message).toContain('appendonly yes');
+    expect(await keyCount(server)).toBe(0);
+
+    // From then on every call of that store rejects with the same error, reads included.
+    await expect(store.append(second!, ['a:1'])).rejects.toBe(lost);
+    await expect(store.heads(actor)).rejects.toBe(lost);
+    await expect(store.changesSince(undefined, 10)).rejects.toBe(lost);
+
+    // The other store noticed it when its client reconnected ('ready'): its reads fail, and its
+    // writes would be refused by the scripts anyway.
+    const readError = await firstFailure(() => reader.heads(actor));
+    expect(readError).toBeInstanceOf(StoreDataLostError);
+    expect(await keyCount(server)).toBe(0);
+  });
+
+  it('each write script checks the identity itself: merge, snapshot and checkpoint on an emptied Redis write nothing', async () => {
+    const server = await startServer();
+    const prefix = `test-${uniqueSuffix()}`;
+    const actor = uniqueActor('scripts', 'dataloss');
+    const chain = makeChain(actor, 2);
+    const source = new MemoryStore();
+    await source.merge(chain);
+    // Three stores that saw the Redis before it was emptied, none of which has noticed yet.
+    const [merger, snapshotter, checkpointer] = [await connect(server, prefix), await connect(server, prefix), await connect(server, prefix)];
+    const admin = new Redis(server.url);
+    try {
+      // FLUSHALL on this test's own throw-away server: what a restart without persistence does,
+      // without a reconnect (so no 'ready' check): only the scripts can notice.
+      await admin.flushall();
+      const mergeError = await rejection(merger.merge(chain));
+      expect(mergeError).toBeInstanceOf(StoreDataLostError);
+      const snapshotError = await rejection(snapshotter.saveSnapshot(actor, { version: chain[1]!.version, state: { n: 2 } }));
+      expect(snapshotError).toBeInstanceOf(StoreDataLostError);
+      const checkpointError = await rejection(checkpointer.checkpoint('from-eu').save('cursor-1'));
+      expect(checkpointError).toBeInstanceOf(StoreDataLostError);
+      expect(await admin.dbsize()).toBe(0);
+    } finally {
+      admin.disconnect();
+    }
+  });
+
+  it('a new connection refuses a Redis that lost part of the store (one shard, or the meta slot)', async () => {
+    const server = await startServer();
+    const prefix = `test-${uniqueSuffix()}`;
+    const store = await connect(server, prefix);
+    const actor = uniqueActor('partial', 'dataloss');
+    await store.append(makeChain(actor, 1)[0]!, []);
+    const admin = new Redis(server.url);
+    try {
+      // A shard's slot lost its keys (on a Cluster: a master restarted empty).
+      await admin.del(store.keysOf(actor).identity);
+      const shardLost = await rejection(connectRedisStore({ url: server.url, prefix, shards: 4 }));
+      expect(shardLost).toBeInstanceOf(StoreDataLostError);
+      expect((shardLost as Error).message).toContain(`${store.keysOf(actor).identity} is missing`);
+      // The meta slot lost its keys (layout record and identity), the shards kept theirs.
+      await admin.set(store.keysOf(actor).identity, (await admin.get(`${prefix}:{${prefix}.meta}:identity`))!);
+      await admin.del(`${prefix}:{${prefix}.meta}:identity`, `${prefix}:{${prefix}.meta}:layout`);
+      const metaLost = await rejection(connectRedisStore({ url: server.url, prefix, shards: 4 }));
+      expect(metaLost).toBeInstanceOf(StoreDataLostError);
+      expect((metaLost as Error).message).toContain('layout record are gone');
+    } finally {
+      admin.disconnect();
+    }
+  });
+
+  it('stores connecting at once to a new prefix agree on one identity; data written before identities gets one', async () => {
+    const server = await startServer();
+    const prefix = `test-${uniqueSuffix()}`;
+    const racing = await Promise.all(Array.from({ length: 5 }, () => connect(server, prefix)));
+    const actor = uniqueActor('race', 'dataloss');
+    const chain = makeChain(actor, 5);
+    for (const [i, store] of racing.entries()) await store.append(chain[i]!, i === 0 ? [] : [VC.encode(chain[i - 1]!.version)]);
+    expect((await racing[0]!.heads(actor)).map((p) => VC.encode(p.version))).toEqual(['a:5']);
+
+    // A store written by a release without identities: the identity keys and the seal are absent.
+    const admin = new Redis(server.url);
+    try {
+      const legacy = `test-${uniqueSuffix()}`;
+      const old = await connect(server, legacy);
+      await old.append(makeChain(actor, 1)[0]!, []);
+      const identityKeys = [`${legacy}:{${legacy}.meta}:identity`, ...Array.from({ length: 4 }, (_, shard) => `${legacy}:{${legacy}.${shard}}:identity`)];
+      await Promise.all(identityKeys.map((key) => admin.del(key)));
+      await admin.hdel(`${legacy}:{${legacy}.meta}:layout`, 'identity');
+      const upgraded = await connect(server, legacy);
+      expect((await upgraded.heads(actor)).map((p) => VC.encode(p.version))).toEqual(['a:1']);
+      expect(await Promise.all(identityKeys.map((key) => admin.exists(key)))).toEqual([1, 1, 1, 1, 1]);
+    } finally {
+      admin.disconnect();
+    }
+  });
+
+  it('persistence() reports AOF, RDB only, none, and falls back to INFO where CONFIG is disabled', async () => {
+    const cases = [
+      { args: ['--appendonly', 'yes'], expected: { aof: true, rdb: false, protection: 'aof' } },
+      { args: ['--save', '3600 1'], expected: { aof: false, rdb: true, protection: 'rdb-only' } },
+      { args: [], expected: { aof: false, rdb: false, protection: 'none' } },
+      { args: ['--rename-command', 'CONFIG', ''], expected: { aof: false, rdb: undefined, protection: 'unknown' } },
+      { args: ['--appendonly', 'yes', '--rename-command', 'CONFIG', ''], expected: { aof: true, rdb: undefined, protection: 'aof' } },
+    ] as const;
+    for (const { args: fixed, expected } of cases) {
+      const args: readonly string[] = fixed;
+      const server = await startServer(args);
+      const store = await connect(server, `test-${uniqueSuffix()}`);
+      const report = await store.persistence();
+      expect({ aof: report.aof, rdb: report.rdb, protection: report.protection }, args.join(' ')).toEqual(expected);
+      expect(report.nodes).toHaveLength(1);
+      expect(report.nodes[0]!.node).toBe(`127.0.0.1:${server.port}`);
+      expect(report.nodes[0]!.source).toBe(args.includes('CONFIG') ? 'info' : 'config');
+      if (!args.includes('CONFIG')) expect(report.nodes[0]!.appendfsync).toBe('everysec');
+    }
+  });
+});
