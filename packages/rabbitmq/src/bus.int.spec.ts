@@ -81,7 +81,8 @@ describe.skipIf(!available)('command bus on RabbitMQ', () => {
     await publishRaw(t, t.shardQueues[0]!, Buffer.from('not msgpack at all'), { messageId: 'garbage-1' });
     const wrongVersion = encodeValue({ v: 99, type: 'seqlog', id: 'q', command: 'record', commandId: 'v99', checkDuplicate: false });
     await publishRaw(t, t.shardQueues[0]!, wrongVersion);
-    await publishRaw(t, t.shardQueues[1]!, Buffer.alloc(2 << 20, 1), { messageId: 'huge-1' });
+    // Over the worker's commandBytesMax (1 MiB), under the broker's max_message_size (2 MiB).
+    await publishRaw(t, t.shardQueues[1]!, Buffer.alloc((1 << 20) + 1, 1), { messageId: 'huge-1' });
     // The worker keeps going: a good command after all of them is accepted.
     const after = await bus.send(log('bad'), { type: 'record', payload: { client: 'c', seq: 1 } });
     expect(after.status).toBe('accepted');

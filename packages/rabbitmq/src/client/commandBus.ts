@@ -50,6 +50,8 @@ export class CommandBus {
   /** The connection now up (set by the recovery's setup, cleared when it is lost). */
   private connection: ChannelModel | undefined;
   private channels = 0;
+  /** A new channel being opened on the same connection after the broker closed the last one. */
+  private reopening: Promise<void> | undefined;
   private model: RecoveringChannelModel | undefined;
   private sequence = 0;
   private closed = false;
@@ -133,6 +135,8 @@ export class CommandBus {
     }
     const waiting = this.gate.waiting;
     if (waiting) await waiting;
+    // The broker closed the channel alone (the connection is up): wait the few ms for the new one.
+    if (!this.current && this.reopening) await this.reopening;
     const state = this.current;
     if (this.closed) throw new BusUnavailableError(this.redactedUrl, 'this bus is closed');
     if (!state) throw new BusUnavailableError(this.redactedUrl, 'not connected (reconnecting); nothing was sent');
@@ -221,7 +225,11 @@ export class CommandBus {
     );
     // Deferred one turn: when the whole connection dropped, its 'disconnect' comes after the
     // channels' 'close' events, and the recovery's setup opens a channel on the next connection.
-    setImmediate(() => void this.reopen(state.model));
+    const reopening = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.reopen(state.model));
+    this.reopening = reopening;
+    void reopening.finally(() => {
+      if (this.reopening === reopening) this.reopening = undefined;
+    });
   }
 
   /** Opens a new publishing channel on a connection that is still up, retrying a few times. */

@@ -22,11 +22,11 @@ export class DeadLetters {
 
   /**
    * Dead-letters with the error's code and message, and answers the client unless `answer` is
-   * false (a replyTo that is not a direct reply-to name is answered nobody). `commandId`: when
-   * the message could be decoded.
+   * false (a replyTo that is not a direct reply-to name is answered nobody). `commandId` and
+   * `body` (the command encoded again): when the message was decoded, and its bytes dropped.
    */
-  async send(delivery: Delivery, error: TroupeError, options: { readonly commandId?: string; readonly answer?: boolean } = {}): Promise<void> {
-    const { commandId, answer = true } = options;
+  async send(delivery: Delivery, error: TroupeError, options: { readonly commandId?: string; readonly answer?: boolean; readonly body?: Buffer } = {}): Promise<void> {
+    const { commandId, answer = true, body = delivery.message.content } = options;
     const { channel, message } = delivery;
     const { code, message: reason } = error;
     const queue = this.topology.shardQueues.find((q) => q === message.fields.routingKey) ?? message.fields.routingKey;
@@ -37,7 +37,7 @@ export class DeadLetters {
       await new Promise<void>((resolve, reject) => {
         confirm.sendToQueue(
           this.topology.deadLetterQueue,
-          message.content,
+          body,
           {
             ...message.properties,
             persistent: true,

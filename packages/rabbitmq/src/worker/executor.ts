@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { type ActorRef, type CommandReply, type Runtime, type RuntimeErrorCode, TroupeError } from '@troupe/runtime';
 import { actorKey } from '@troupe/runtime/store';
 import { ActorFailedError } from '../errors/index.js';
-import { type CommandMessage, busProtocolVersion } from '../protocol/messages.js';
+import { type CommandMessage, busProtocolVersion, encodeCommand } from '../protocol/messages.js';
 import type { DeadLetters } from './deadLetters.js';
 import { type Delivery, ack, reply } from './delivery.js';
 import type { WorkerMetrics } from './metrics.js';
@@ -66,7 +66,7 @@ export class CommandExecutor {
           const failure = error instanceof TroupeError ? error : new ActorFailedError(ref, command.command, error);
           const code = failure.code;
           if (!transientCodes.has(code)) {
-            await deadLetters.send(delivery, failure, { commandId: command.commandId });
+            await deadLetters.send(delivery, failure, { commandId: command.commandId, body: encodeCommand(command) });
             return;
           }
           if (!shards.isCurrent(delivery)) return; // back to the queue

@@ -19,6 +19,8 @@ import { type WorkerOptions, type WorkerSettings, workerSettings } from './optio
 import { Session } from './session.js';
 import { ShardConsumers } from './shardConsumers.js';
 
+const noContent = Buffer.alloc(0);
+
 /**
  * Consumes the shard queues and executes commands on a Runtime. Single active consumer means one
  * worker holds a shard at a time; the others stand by and take over when it dies. A message is
@@ -224,7 +226,12 @@ export class Worker {
       return;
     }
     const ref: ActorRef = { type: command.type, id: command.id };
-    this.chains.enqueue(ref, () => this.executor.execute({ delivery, command, ref }));
+    // Decoded: drop the bytes before the command waits behind its actor. A small message's
+    // content is a view of amqplib's whole socket read, so keeping it would hold that chunk for
+    // as long as the command waits; the ack needs only the delivery tag, and a dead letter gets
+    // the command encoded again.
+    const decoded: Delivery = { ...delivery, message: { ...message, content: noContent } };
+    this.chains.enqueue(ref, () => this.executor.execute({ delivery: decoded, command, ref }));
   }
 
   /** Background work on a shard's message (dead-lettering undecodable ones): a hand-over waits for it too. */

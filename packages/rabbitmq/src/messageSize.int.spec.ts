@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import amqp from 'amqplib';
+import { LimitExceededError, MemoryStore, type UntypedRef } from '@troupe/runtime';
+import { connectBus } from './client/index.js';
+import { startWorker } from './worker/index.js';
+import { SequenceLog } from './testing/sequenceActor.js';
+import { amqpUrl, deleteTopology, requireRabbitMq, testTopology } from './testing/amqpTest.js';
+import { maxMessageBytes, requireMessageSizeLimit } from './testing/brokerLimits.js';
+import { busProtocolVersion, encodeCommand } from './protocol/messages.js';
+import { shardOf } from './topology.js';
+
+const available = (await requireRabbitMq()) && (await requireMessageSizeLimit());
+const quiet = pino({ level: 'silent' });
+const memoryWorkerScript = fileURLToPath(new URL('../dist-testing/testing/memoryWorker.js', import.meta.url));
+
+/** A process's resident set now and at its peak (VmRSS, VmHWM), bytes. */
+function rssOf(pid: number): { now: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)![1]) * 1024;
+  return { now: kib('VmRSS'), peak: kib('VmHWM') };
+}
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
+// Issue #14 defect 3: the size limit was checked only once a whole message was in the worker's
+// memory (one 100 MB message took a worker from 82 to 468 MB RSS). The broker's
+// max_message_size now refuses oversize publishes before any worker sees them.
+describe.skipIf(!available)('message size bound by the broker', () => {
+  it(`a command over the broker's max_message_size (${maxMessageBytes} bytes) fails with LimitExceededError naming it; the bus keeps working`, async () => {
+    const t = testTopology(2);
+    const worker = await startWorker({ url: amqpUrl, ...t, actors: [SequenceLog], store: new MemoryStore(), logger: quiet, defaultMetrics: false });
+    // A client whose own limit is above the broker's: the broker is the one to refuse.
+    const bus = await connectBus({ url: amqpUrl, ...t, commandBytesMax: 4 * maxMessageBytes, timeoutMs: 10_000 });
+    try {
+      const ref = { type: 'seqlog', id: 'big' } as UntypedRef;
+      const error = await bus.send(ref, { type: 'record', payload: { client: 'x'.repeat(maxMessageBytes + 10), seq: 1 } }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(LimitExceededError);
+      expect((error as LimitExceededError).limit).toBe('max_message_size');
+      expect((error as Error).message).toMatch(/the broker refused command \S+: its \d+ bytes exceed the broker's max_message_size of \d+ bytes/);
+      // The broker closed the channel; the bus opened another on the same connection.
+      expect(await bus.send(ref, { type: 'record', payload: { client: 'c', seq: 2 } })).toMatchObject({ status: 'accepted' });
+      const view = await worker.runtime.inspect<{ seen: unknown[] }>(ref);
+      expect(view.state.seen).toEqual([['c', 2]]);
+    } finally {
+      await bus.close();
+      await worker.stop();
+      await deleteTopology(t);
+    }
+  });
+
+  it("a worker's memory stays bounded while 32 MiB messages are published to its shard queue", { timeout: 60_000 }, async () => {
+    const t = testTopology(2);
+    const child = spawn(process.execPath, [memoryWorkerScript], {
+      env: { ...process.env, AMQP_URL: amqpUrl, PREFIX: t.prefix, SHARDS: String(t.shards) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise<unknown>((resolve) => child.once('exit', resolve));
+    const connection = await amqp.connect(amqpUrl);
+    try {
+      const pid = await new Promise<number>((resolve, reject) => {
+        createInterface({ input: child.stdout! }).on('line', (line) => {
+          if (line.startsWith('{"ready":true')) resolve((JSON.parse(line) as { pid: number }).pid);
+        });
+        void exited.then((code) => reject(new Error(`memory worker exited (${String(code)}) before it was ready`)));
+      });
+      const bus = await connectBus({ url: amqpUrl, ...t, timeoutMs: 20_000 });
+      try {
+        const ref = { type: 'seqlog', id: Array.from({ length: 50 }, (_, i) => `m${i}`).find((id) => shardOf({ type: 'seqlog', id }, t.shards) === 0)! } as UntypedRef;
+        for (let seq = 0; seq < 20; seq++) expect((await bus.send(ref, { type: 'record', payload: { client: 'm', seq } })).status).toBe('accepted');
+        const before = rssOf(pid);
+        // Four 32 MiB commands at once, each on its own channel, as a hostile client would.
+        const huge = encodeCommand({ v: busProtocolVersion, type: 'seqlog', id: ref.id, command: 'record', payload: { client: 'x'.repeat(32 << 20), seq: -1 }, commandId: 'huge', checkDuplicate: true });
+        const outcomes = await Promise.all(
+          Array.from({ length: 4 }, async () => {
+            const channel = await connection.createConfirmChannel();
+            channel.on('error', () => undefined);
+            channel.publish(t.commandsExchange, t.shardQueues[0]!, huge, { persistent: true });
+            return channel.waitForConfirms().then(
+              () => 'queued',
+              () => 'refused',
+            );
+          }),
+        );
+        // A command behind them in the same queue is answered: the worker has had every message
+        // queued before it.
+        expect((await bus.send(ref, { type: 'record', payload: { client: 'm', seq: 20 } })).status).toBe('accepted');
+        const after = rssOf(pid);
+        // Generous: one 32 MiB message in the worker raises its peak by more than this.
+        expect(after.peak - before.peak, `peak RSS ${mib(before.peak)} -> ${mib(after.peak)}`).toBeLessThan(32 << 20);
+        expect(outcomes).toEqual(['refused', 'refused', 'refused', 'refused']);
+      } finally {
+        await bus.close();
+      }
+    } finally {
+      await connection.close().catch(() => undefined);
+      child.kill('SIGTERM');
+      await exited;
+      await deleteTopology(t);
+    }
+  });
+});
