@@ -1,9 +1,9 @@
 import type { ActorRef, ActorView, Accepted, AnyActorDefinition, Runtime } from '@troupe/runtime';
 import { type Pack, VC, actorKey } from '@troupe/runtime/store';
 import type { MergeStrategy } from '@troupe/runtime/resolution';
-import { ReferenceModel } from '@troupe/runtime/testkit';
 import type { CheckContext, FinalReplica, ResolutionRecord } from './checkers/index.js';
 import type { InstrumentedStore } from './instrumentedStore.js';
+import { OrderingOracle } from './oracle/index.js';
 import type { SimCounts } from './report.js';
 
 /** What the end of a run hands over: the replicas as they are, and what the run recorded. */
@@ -21,7 +21,7 @@ export const collectPageSize = 10_000;
 
 /**
  * Reads every replica's final packs, heads and states for the checkers, and builds one
- * ReferenceModel per actor from the union of all replicas' packs.
+ * OrderingOracle per actor from the union of all replicas' packs.
  */
 export async function collectFinalState(run: RunRecord, convergence: { converged: boolean; rounds: number; detail?: string }): Promise<CheckContext> {
   const finals: FinalReplica[] = [];
@@ -65,10 +65,10 @@ export async function collectFinalState(run: RunRecord, convergence: { converged
       (final.views as Map<string, ActorView | undefined>).set(actorKey(actor), view);
     }
   }
-  const references = new Map<string, ReferenceModel>();
+  const references = new Map<string, OrderingOracle>();
   for (const actor of actors) {
     const key = actorKey(actor);
-    references.set(key, new ReferenceModel(run.definitions.get(actor.type)!, allPacks.get(key)!.values()));
+    references.set(key, new OrderingOracle(run.definitions.get(actor.type)!, allPacks.get(key)!.values()));
     for (const pack of allPacks.get(key)!.values()) {
       if (pack.kind !== 'merge') continue;
       run.counts.merges++;

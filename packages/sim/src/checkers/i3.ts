@@ -1,13 +1,16 @@
 import { type Pack, VC, actorKey } from '@troupe/runtime/store';
 import { canonical } from '../canonical.js';
-import { appliedIds } from './history.js';
+import { appliedIds, versionKey } from './history.js';
 import { type CheckContext, type CheckResult, Verdict } from './types.js';
 
 /**
- * I3 deterministic order: each replica's final state equals the independent full-history
- * ReferenceModel's recomputation at its head (same events, same order: the traced state lists
- * them), every merge pack carries the state the reference computes for its version, and no event
- * is folded before an event of one of its pack's ancestors (causes before effects).
+ * I3 deterministic order: each replica's final state equals the ordering oracle's recomputation
+ * at its head (`oracle/`, written from the README's rules and sharing no code with the runtime;
+ * same events, same order: the traced state lists them); every merge pack is the one the oracle
+ * computes for its version (state, parents = command heads, version = their pointwise max,
+ * compensations with their ids and ts); no event is folded before an event of one of its pack's
+ * ancestors (causes before effects); and the events of one pack are folded in the order the pack
+ * lists them (a command's events in the order it emitted them).
  */
 export function checkI3(ctx: CheckContext): CheckResult {
   const verdict = new Verdict();
@@ -35,6 +38,15 @@ export function checkI3(ctx: CheckContext): CheckResult {
       verdict.checked++;
       const expected = canonical(reference.stateAt(packKey));
       if (canonical(pack.state) !== expected) verdict.fail(key, `merge pack ${packKey} carries a state that differs from the reference`);
+      const merge = reference.mergeAt(packKey);
+      if (merge.version !== packKey) verdict.fail(key, `merge pack ${packKey}: the pointwise max of its command heads (${merge.heads.join(' ')}) is ${merge.version}`);
+      const parents = pack.parents.map(versionKey).sort();
+      if (parents.join(' ') !== merge.heads.join(' ')) verdict.fail(key, `merge pack ${packKey}: parents ${parents.join(' ')}, but its command heads are ${merge.heads.join(' ')}`);
+      const compensations = canonical(pack.events);
+      const expectedCompensations = canonical(merge.compensations);
+      if (compensations !== expectedCompensations) {
+        verdict.fail(key, `merge pack ${packKey}: compensations ${compensations.slice(0, 300)} differ from the reference's ${expectedCompensations.slice(0, 300)}`);
+      }
     }
     // Causes before effects, in the first replica's final history.
     const first = ctx.replicas.find((r) => r.views.get(key));
@@ -56,6 +68,17 @@ export function checkI3(ctx: CheckContext): CheckResult {
       latest.set(packKey, at);
     }
     const latestOf = (packKey: string): number => latest.get(packKey) ?? -1;
+    // Inside one pack: its events in the order the pack lists them (one command's events share a
+    // ts, so only the id tie-break orders them in a merge's replay).
+    for (const [packKey, pack] of packs) {
+      const folded = pack.events.filter((e) => position.has(e.id));
+      if (folded.length < 2) continue;
+      verdict.checked++;
+      const outOfOrder = folded.findIndex((e, i) => i > 0 && position.get(e.id)! < position.get(folded[i - 1]!.id)!);
+      if (outOfOrder > 0) {
+        verdict.fail(key, `${first!.id}: event ${folded[outOfOrder]!.id} of pack ${packKey} is folded before ${folded[outOfOrder - 1]!.id}, which the pack lists before it`);
+      }
+    }
     for (const [packKey, pack] of packs) {
       const effects = pack.events.filter((e) => position.has(e.id));
       if (effects.length === 0) continue;

@@ -1,8 +1,8 @@
 import type { Accepted, ActorRef, ActorView, AnyActorDefinition, Runtime } from '@troupe/runtime';
 import type { Pack } from '@troupe/runtime/store';
 import type { MergeStrategy } from '@troupe/runtime/resolution';
-import type { ReferenceModel } from '@troupe/runtime/testkit';
 import type { InstrumentedStore } from '../instrumentedStore.js';
+import type { OrderingOracle } from '../oracle/index.js';
 
 export interface Violation {
   /** `type:id` of the actor, or '*' for the whole run. */
@@ -51,8 +51,8 @@ export interface CheckContext {
   readonly definitions: ReadonlyMap<string, AnyActorDefinition>;
   /** First accepted (non-duplicate) replies per command id: several when it was retried on two branches. */
   readonly acks: ReadonlyMap<string, readonly Accepted[]>;
-  /** Reference models over the union of every replica's packs, by actor key. */
-  readonly references: ReadonlyMap<string, ReferenceModel>;
+  /** The ordering oracle (`oracle/`) over the union of every replica's packs, by actor key. */
+  readonly references: ReadonlyMap<string, OrderingOracle>;
   /** Every pack of every replica by actor key then version key. */
   readonly allPacks: ReadonlyMap<string, ReadonlyMap<string, Pack>>;
   readonly resolutions: readonly ResolutionRecord[];
