@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import amqp from 'amqplib';
 import { LimitExceededError, MemoryStore, type UntypedRef } from '@troupe/runtime';
 import { connectBus } from './client/index.js';
+import { CommandTimeoutError } from './errors/index.js';
 import { startWorker } from './worker/index.js';
 import { SequenceLog } from './testing/sequenceActor.js';
 import { amqpUrl, deleteTopology, requireRabbitMq, testTopology } from './testing/amqpTest.js';
@@ -100,6 +101,31 @@ describe.skipIf(!available)('message size bound by the broker', () => {
       await connection.close().catch(() => undefined);
       child.kill('SIGTERM');
       await exited;
+      await deleteTopology(t);
+    }
+  });
+
+  it('a reply over the broker limit is not sent (the broker would close the shard channel and the redelivery would loop): the client times out with the id, the shard goes on', { timeout: 30_000 }, async () => {
+    const t = testTopology(2);
+    // The runtime's limits raised so one event can carry (almost) a whole command's worth.
+    const worker = await startWorker({ url: amqpUrl, ...t, actors: [SequenceLog], store: new MemoryStore(), logger: quiet, defaultMetrics: false, commandBytesMax: maxMessageBytes, runtime: { commandBytesMax: 4 * maxMessageBytes, packBytesMax: 4 * maxMessageBytes } });
+    const bus = await connectBus({ url: amqpUrl, ...t, commandBytesMax: maxMessageBytes, timeoutMs: 10_000 });
+    try {
+      const ref = { type: 'seqlog', id: 'echo' } as UntypedRef;
+      // A command just under the broker's limit; its reply (the event with its metadata) is over it.
+      const overhead = encodeCommand({ v: busProtocolVersion, type: 'seqlog', id: 'echo', command: 'record', payload: { client: '', seq: 1 }, commandId: 'x'.repeat(40), checkDuplicate: false }).length;
+      const client = 'x'.repeat(maxMessageBytes - overhead - 16);
+      const error = await bus.send(ref, { type: 'record', payload: { client, seq: 1 } }, { timeoutMs: 2_000 }).catch((e: unknown) => e);
+      expect(error, String(error)).toBeInstanceOf(CommandTimeoutError);
+      // The next command of the same actor is served at once: the big one was acknowledged once,
+      // not redelivered over and over.
+      expect(await bus.send(ref, { type: 'record', payload: { client: 'c', seq: 2 } })).toMatchObject({ status: 'accepted' });
+      expect((await worker.metrics.redeliveries.get()).values[0]?.value ?? 0).toBe(0);
+      const view = await worker.runtime.inspect<{ seen: [string, number][] }>(ref);
+      expect(view.state.seen.map(([, seq]) => seq)).toEqual([1, 2]);
+    } finally {
+      await bus.close();
+      await worker.stop();
       await deleteTopology(t);
     }
   });

@@ -18,6 +18,7 @@ export class DeadLetters {
     private readonly workerId: string,
     private readonly metrics: WorkerMetrics,
     private readonly log: Logger,
+    private readonly replyBytesMax: number,
   ) {}
 
   /**
@@ -64,6 +65,6 @@ export class DeadLetters {
     }
     this.metrics.commands.inc({ outcome: 'dead_lettered' });
     if (!answer) return;
-    reply(delivery, { v: busProtocolVersion, status: 'failed', commandId: commandId ?? String(message.properties.messageId ?? ''), code, message: reason }, this.log);
+    reply(delivery, { v: busProtocolVersion, status: 'failed', commandId: commandId ?? String(message.properties.messageId ?? ''), code, message: reason }, this.log, this.replyBytesMax);
   }
 }

@@ -29,9 +29,11 @@ export function ack(delivery: Delivery, log: Logger): void {
 /**
  * Answers the client on its reply-to queue, when it asked for an answer, and only when that is
  * a direct reply-to name (the worker refuses other names on delivery already; this keeps any
- * later path from publishing where a message says).
+ * later path from publishing where a message says). A reply over `bytesMax` is not sent: the
+ * broker would refuse it by closing the shard's channel, which brings the command back to be
+ * answered (and refused) again, for ever; the client times out instead.
  */
-export function reply(delivery: Delivery, body: ReplyMessage, log: Logger): void {
+export function reply(delivery: Delivery, body: ReplyMessage, log: Logger, bytesMax: number): void {
   const { channel, message } = delivery;
   const replyTo = message.properties.replyTo as unknown;
   if (replyTo === undefined || replyTo === null || replyTo === '') return;
@@ -40,7 +42,12 @@ export function reply(delivery: Delivery, body: ReplyMessage, log: Logger): void
     return;
   }
   try {
-    channel.sendToQueue(replyTo, encodeReply(body), { correlationId: message.properties.correlationId });
+    const bytes = encodeReply(body);
+    if (bytes.length > bytesMax) {
+      log.error({ commandId: body.commandId, bytes: bytes.length, replyBytesMax: bytesMax }, 'not answering: the reply is larger than replyBytesMax (the broker would close the channel); the client times out');
+      return;
+    }
+    channel.sendToQueue(replyTo, bytes, { correlationId: message.properties.correlationId });
   } catch (error) {
     log.warn({ err: (error as Error).message }, 'could not send the reply');
   }

@@ -29,6 +29,7 @@ export interface ExecutorOptions {
   readonly metrics: WorkerMetrics;
   readonly log: Logger;
   readonly retryDelayMaxMs: number;
+  readonly replyBytesMax: number;
   readonly hooks: WorkerHooks | undefined;
 }
 
@@ -83,7 +84,7 @@ export class CommandExecutor {
       // between them, the broker redelivers and the duplicate lookup answers again. Ack first
       // would lose the reply whenever the ack got through and the reply did not (measured with the
       // reconnect test: ack first lost 2-4 replies in 4 runs of 8, reply first none in 8).
-      reply(delivery, { v: busProtocolVersion, ...result }, log);
+      reply(delivery, { v: busProtocolVersion, ...result }, log, this.options.replyBytesMax);
       ack(delivery, log);
       const outcome = result.status === 'rejected' ? 'rejected' : result.duplicate ? 'duplicate' : 'accepted';
       metrics.commands.inc({ outcome });

@@ -28,6 +28,13 @@ export interface WorkerOptions extends TopologyOptions {
   readonly prefetch?: number;
   /** Larger messages are dead-lettered without decoding, bytes. Default 1 MiB. */
   readonly commandBytesMax?: number;
+  /**
+   * Largest reply sent, bytes; at most the broker's `max_message_size`, whose refusal would close
+   * the shard's channel and bring the command back, again and again. A larger reply (a command
+   * whose events are that large) is not sent: the command is applied and acknowledged, and the
+   * client times out. Default 2 MiB, the `max_message_size` the README asks for.
+   */
+  readonly replyBytesMax?: number;
   /** Default: pino at level TROUPE_LOG_LEVEL or 'info', to stdout. */
   readonly logger?: Logger;
   /** Serve Prometheus metrics on this port (0: any free port). Default: no endpoint. */
@@ -58,6 +65,7 @@ export const workerDefaults = {
   url: defaultAmqpUrl,
   prefetch: 64,
   commandBytesMax: 1 << 20,
+  replyBytesMax: 2 << 20,
   metricsHost: '127.0.0.1',
   defaultMetrics: true,
   retryDelayMaxMs: 2_000,
@@ -71,6 +79,7 @@ export interface WorkerSettings {
   readonly url: string;
   readonly prefetch: number;
   readonly commandBytesMax: number;
+  readonly replyBytesMax: number;
   readonly metricsHost: string;
   readonly defaultMetrics: boolean;
   readonly retryDelayMaxMs: number;
@@ -96,6 +105,7 @@ export function workerSettings(options: WorkerOptions): WorkerSettings {
     url: options.url ?? workerDefaults.url,
     prefetch: integerIn('prefetch', options.prefetch ?? workerDefaults.prefetch, 1, 65_535),
     commandBytesMax: integerIn('commandBytesMax', options.commandBytesMax ?? workerDefaults.commandBytesMax, 1),
+    replyBytesMax: integerIn('replyBytesMax', options.replyBytesMax ?? workerDefaults.replyBytesMax, 1),
     metricsPort: options.metricsPort === undefined ? undefined : integerIn('metricsPort', options.metricsPort, 0, 65_535),
     metricsHost: options.metricsHost ?? workerDefaults.metricsHost,
     defaultMetrics: options.defaultMetrics ?? workerDefaults.defaultMetrics,

@@ -73,7 +73,7 @@ export class Worker {
       log: this.log,
       onDelivery: (delivery) => this.onDelivery(delivery),
     });
-    this.deadLetters = new DeadLetters(this.topology, this.session, this.id, this.metrics, this.log);
+    this.deadLetters = new DeadLetters(this.topology, this.session, this.id, this.metrics, this.log, this.settings.replyBytesMax);
     this.executor = new CommandExecutor({
       runtime: this.runtime,
       shards: this.shards,
@@ -81,6 +81,7 @@ export class Worker {
       metrics: this.metrics,
       log: this.log,
       retryDelayMaxMs: this.settings.retryDelayMaxMs,
+      replyBytesMax: this.settings.replyBytesMax,
       hooks: options.hooks,
     });
   }
