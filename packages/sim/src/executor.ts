@@ -1,5 +1,6 @@
 import { type Accepted, type CommandReply, Replicator, type UntypedRef } from '@troupe/runtime';
 import { type ActorRef, VC, actorKey } from '@troupe/runtime/store';
+import type { ReplyRecord } from './checkers/index.js';
 import { SimulatedCrash } from './instrumentedStore.js';
 import { Network } from './network.js';
 import type { Replica, Replicas } from './replicas.js';
@@ -28,6 +29,8 @@ export class Executor {
   readonly network: Network;
   /** First accepted (non-duplicate) replies per command id, for I1. */
   readonly acks = new Map<string, Accepted[]>();
+  /** Every reply a client got, for I7. */
+  readonly replies: ReplyRecord[] = [];
   private readonly replicators: Replicator[][];
   /** The last failed sync or resolution, named in the convergence failure (not traced: messages may vary). */
   private lastFailure = '';
@@ -48,6 +51,8 @@ export class Executor {
     // The runtime is looked up at each sync: a restart replaces it.
     const endpoint = (r: Replica) => ({ store: r.store, resolve: (actor: ActorRef) => r.runtime.resolve(actor) });
     this.replicators = replicas.all.map((from) => replicas.all.map((to) => new Replicator(endpoint(from), endpoint(to))));
+    // The decider's `now` at each command append, recorded by the store wrapper for I7.
+    for (const r of replicas.all) r.store.now = () => r.clock.now();
   }
 
   /** Tick `t` begins: 5 ms pass on every clock, replicas due restart, idle actors are passivated. */
@@ -173,7 +178,20 @@ export class Executor {
     const outcome = await this.attempt(replica, command);
     // The crash belongs to this command: if it appended nothing (rejected, a duplicate), no crash.
     replica.store.cancelCrash();
-    await this.settle(replica, command, outcome, step.restartIn);
+    await this.settle(replica, command, outcome, step.restartIn, await this.heldAfter(replica, command, outcome));
+  }
+
+  /**
+   * What a replica held right after answering a single send with a rejection or a duplicate (I7):
+   * nothing else ran since it decided. An accepted first execution needs none (the store wrapper
+   * saw its append).
+   */
+  private async heldAfter(replica: Replica, c: ScheduleCommand, outcome: Outcome): Promise<ReplyRecord['after']> {
+    if ('error' in outcome || (outcome.reply.status === 'accepted' && !outcome.reply.duplicate) || !replica.up) return undefined;
+    const store = replica.store.inner;
+    const heads = (await store.heads(c.actor)).map((h) => VC.encode(h.version));
+    const copies = outcome.reply.status === 'accepted' ? (await store.commandVersions(c.actor, c.id)).map(VC.encode) : [];
+    return { heads, nowMs: replica.clock.now(), copies };
   }
 
   /** Several commands to one actor at once, racing a resolution of it: the mailbox serializes them. */
@@ -204,7 +222,7 @@ export class Executor {
       .then((reply) => ({ reply }), (error: unknown) => ({ error }));
   }
 
-  private async settle(replica: Replica, c: ScheduleCommand, outcome: Outcome, restartIn?: number): Promise<void> {
+  private async settle(replica: Replica, c: ScheduleCommand, outcome: Outcome, restartIn?: number, after?: ReplyRecord['after']): Promise<void> {
     this.counts.commands++;
     if ('error' in outcome) {
       const crashed = outcome.error instanceof SimulatedCrash;
@@ -217,6 +235,7 @@ export class Executor {
     }
     const reply = outcome.reply;
     const actor = actorKey(c.actor);
+    this.replies.push({ replica: replica.index, command: c, reply, ...(after ? { after } : {}) });
     if (reply.status === 'rejected') {
       this.counts.rejected++;
       this.trace.record({ k: 'cmd', r: replica.index, id: c.id, actor, type: c.type, payload: c.payload, status: 'rejected', reason: reply.reason });

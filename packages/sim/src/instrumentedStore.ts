@@ -24,6 +24,15 @@ export interface IsolationViolation {
   readonly detail: string;
 }
 
+/**
+ * What a replica held when it appended a command pack (I7): the version keys of the actor's heads
+ * in its store just before the append, and its clock then (the decider's `now`).
+ */
+export interface HeldRecord {
+  readonly heads: readonly string[];
+  readonly nowMs: number;
+}
+
 export interface LoadRecord {
   readonly actor: string;
   readonly version: string;
@@ -53,6 +62,14 @@ export class InstrumentedStore implements EventStore {
   appendsChecked = 0;
   /** Off while the checkers inspect the store. */
   watching = true;
+  /**
+   * What the replica held at each command append, by `commandId@versionKey` (I7 checks every
+   * accepted reply against the decision its held state gives). Read from the wrapped store right
+   * before the append, so a store that accepts a writer who saw only some of the heads shows.
+   */
+  readonly held = new Map<string, HeldRecord>();
+  /** The replica's clock (set by the executor): the `now` a command append was decided at. */
+  now: () => number = () => 0;
 
   /**
    * `loadBound(actorType)`: the most packs a load outside a resolution may read (I6: the type's
@@ -129,6 +146,11 @@ export class InstrumentedStore implements EventStore {
     try {
       // Yield first, so an overlapping execution of the same actor would be caught in the window.
       await Promise.resolve();
+      if (this.watching && pack.kind === 'command') {
+        const nowMs = this.now();
+        const heads = (await this.inner.heads(pack.actor)).map((h) => VC.encode(h.version));
+        for (const id of pack.commandIds) this.held.set(heldKey(id, VC.encode(pack.version)), { heads, nowMs });
+      }
       await this.inner.append(pack, expectedHeads, snapshot);
     } finally {
       this.inFlight.set(key, this.inFlight.get(key)! - 1);
@@ -204,6 +226,11 @@ export class InstrumentedStore implements EventStore {
   close(): Promise<void> {
     return this.inner.close();
   }
+}
+
+/** The key of `InstrumentedStore.held`: a command id and the version its pack was appended at. */
+export function heldKey(commandId: string, versionKey: string): string {
+  return `${commandId}@${versionKey}`;
 }
 
 export class SimulatedCrash extends Error {

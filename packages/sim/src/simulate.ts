@@ -5,7 +5,7 @@ import { collectFinalState } from './collect.js';
 import { Executor } from './executor.js';
 import { StepGenerator } from './generator.js';
 import { RunObserver } from './observer.js';
-import { type SimOptions, resolveOptions } from './options.js';
+import { type SimOptions, resolveOptions, workloadFor } from './options.js';
 import { Replicas, epochMs } from './replicas.js';
 import { type SimReport, emptyCounts } from './report.js';
 import { Rng } from './rng.js';
@@ -13,7 +13,6 @@ import type { Schedule, ScheduleFields, ScheduleStep } from './schedule.js';
 import { memoryStores } from './stores.js';
 import { type SimTrace, TraceLog } from './trace.js';
 import { traced } from './traced.js';
-import { counterWorkload } from './workloads.js';
 
 export type { SimTrace, TraceEvent, TraceResolution } from './trace.js';
 
@@ -22,7 +21,7 @@ export type { SimTrace, TraceEvent, TraceResolution } from './trace.js';
  * one-way replicators between every pair, clients sending the workload's commands to random
  * replicas, a nemesis (partitions, dropped / duplicated / delayed syncs, clock skew and steps
  * back, crashes) for `steps` ticks; then a full heal and a bounded number of sync rounds to
- * converge; then the checkers of I1-I6. Everything is drawn from one PRNG seeded by
+ * converge; then the checkers of I1-I7. Everything is drawn from one PRNG seeded by
  * `options.seed` (`StepGenerator`), or replayed from `options.schedule`, and run by one
  * `Executor`; every observable step is appended to a trace whose sha256 is the report's `traceHash`.
  */
@@ -39,7 +38,7 @@ async function run(options: SimOptions, keepTrace: boolean): Promise<{ report: S
   const started = performance.now();
   const rng = new Rng(options.seed);
   const config = resolveOptions(rng, options);
-  const workload = options.workload ?? counterWorkload;
+  const workload = workloadFor(config, options);
   const definitions = new Map(workload.actors.map((d) => [d.type, traced(d)]));
   const trace = new TraceLog(keepTrace);
   const counts = emptyCounts();
@@ -84,7 +83,7 @@ async function run(options: SimOptions, keepTrace: boolean): Promise<{ report: S
     for (const r of replicas.all) r.store.watching = false;
     const context = await collectFinalState({ replicas: replicas.all, definitions, acks: executor.acks, resolutions: observer.resolutions, counts }, convergence);
     const checkStarted = performance.now();
-    const invariants = await checkAll(context);
+    const invariants = await checkAll(context, executor.replies);
     const checkMs = Math.round(performance.now() - checkStarted);
     const durationMs = Math.max(1, Math.round(performance.now() - started));
     report = {

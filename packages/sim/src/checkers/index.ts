@@ -4,21 +4,24 @@ import { checkI3 } from './i3.js';
 import { checkI4 } from './i4.js';
 import { checkI5 } from './i5.js';
 import { checkI6 } from './i6.js';
+import { type ReplyRecord, checkI7 } from './replies.js';
 import type { CheckContext, CheckResult } from './types.js';
 
-export type InvariantName = 'I1' | 'I2' | 'I3' | 'I4' | 'I5' | 'I6';
+export type InvariantName = 'I1' | 'I2' | 'I3' | 'I4' | 'I5' | 'I6' | 'I7';
 export type Invariants = Record<InvariantName, CheckResult>;
 
-/** Runs every checker. I4 writes (re-merges, re-resolves), so it runs last. */
-export async function checkAll(ctx: CheckContext): Promise<Invariants> {
+/** Runs every checker (I7 over the replies the run recorded). I4 writes (re-merges, re-resolves), so it runs last. */
+export async function checkAll(ctx: CheckContext, replies: readonly ReplyRecord[] = []): Promise<Invariants> {
   const I1 = checkI1(ctx);
   const I2 = checkI2(ctx);
   const I3 = checkI3(ctx);
   const I5 = checkI5(ctx);
   const I6 = checkI6(ctx);
+  const I7 = checkI7(ctx, replies);
   const I4 = await checkI4(ctx);
-  return { I1, I2, I3, I4, I5, I6 };
+  return { I1, I2, I3, I4, I5, I6, I7 };
 }
 
-export { checkI1, checkI2, checkI3, checkI4, checkI5, checkI6 };
+export { checkI1, checkI2, checkI3, checkI4, checkI5, checkI6, checkI7 };
+export type { ReplyRecord } from './replies.js';
 export type { CheckContext, CheckResult, Violation, ResolutionRecord, FinalReplica } from './types.js';

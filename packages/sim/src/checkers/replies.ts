@@ -1,0 +1,170 @@
+import { type CommandReply, type DecideContext, type EventRecord, isRejection } from '@troupe/runtime';
+import { type Pack, type VectorClock, VC, actorKey } from '@troupe/runtime/store';
+import { canonical } from '../canonical.js';
+import { heldKey } from '../instrumentedStore.js';
+import type { ScheduleCommand } from '../schedule.js';
+import { type CheckContext, type CheckResult, Verdict } from './types.js';
+
+/** One reply a client got, as the executor recorded it for I7. */
+export interface ReplyRecord {
+  /** Index of the replica that answered. */
+  readonly replica: number;
+  readonly command: ScheduleCommand;
+  readonly reply: CommandReply;
+  /**
+   * For a rejection or a duplicate answered to a single send: what the replica held right after
+   * answering (nothing runs between the decision and this read in a single send; the runtime
+   * decides a rejection on the store's current head). Accepted first executions need none: the
+   * store wrapper records what was held at their append (`InstrumentedStore.held`).
+   */
+  readonly after?: { readonly heads: readonly string[]; readonly nowMs: number; readonly copies: readonly string[] };
+}
+
+/**
+ * I7 every reply checked against a sequential model of the replica that answered:
+ * - an accepted first execution: the decision `decide` gives on the state the replica held when it
+ *   appended (its heads in the store just before the append, several heads resolved: the merge at
+ *   their pointwise-max version, as the converged history computes it) must be this reply (same
+ *   event types and data), and its version must be that state's version plus one step at the replica;
+ * - a rejection (single sends): `decide` on the state held must reject it, for the same reason;
+ * - a duplicate (a retry answered with the recorded result, single sends): it must name the copy of
+ *   the command that survives a merge among the copies the replica held.
+ * I1 only asks that some copy of each acknowledged command is in the final history; this asks that
+ * each answer is the one the replica's state called for. The rules (version step, pointwise max,
+ * which copy survives) are written here from the README, not imported from the runtime.
+ */
+export function checkI7(ctx: CheckContext, replies: readonly ReplyRecord[]): CheckResult {
+  const verdict = new Verdict();
+  for (const record of replies) {
+    const { command, reply } = record;
+    const key = actorKey(command.actor);
+    const replica = ctx.replicas[record.replica]!;
+    const where = `${replica.id}: ${command.id} (${command.type} ${canonical(command.payload)})`;
+    if (reply.status === 'accepted' && reply.duplicate) {
+      if (!record.after) continue;
+      verdict.checked++;
+      const problem = checkDuplicate(ctx, key, command.id, reply, record.after.copies);
+      if (problem) verdict.fail(key, `${where}: ${problem}`);
+      continue;
+    }
+    let held: { readonly heads: readonly string[]; readonly nowMs: number } | undefined;
+    if (reply.status === 'accepted') {
+      held = replica.store.held.get(heldKey(command.id, VC.encode(reply.version)));
+      if (!held) {
+        verdict.checked++;
+        verdict.fail(key, `${where}: accepted at ${VC.encode(reply.version)}, but no append of that pack was seen`);
+        continue;
+      }
+    } else {
+      held = record.after;
+      if (!held) continue; // a rejection inside a burst: what was held is not known
+    }
+    verdict.checked++;
+    const state = heldState(ctx, key, held.heads);
+    const expected = decide(ctx, command, state.state, { actor: command.actor, commandId: command.id, now: held.nowMs, replica: replica.id });
+    const heldText = `heads [${held.heads.join(' | ')}]`;
+    if ('error' in expected) {
+      verdict.fail(key, `${where}: decide on the state held (${heldText}) throws: ${expected.error}`);
+    } else if (reply.status === 'rejected') {
+      if (!expected.rejected) verdict.fail(key, `${where}: rejected (${reply.reason}), but decide on the state held (${heldText}) accepts it: ${canonical(expected.events)}`);
+      else if (expected.reason !== reply.reason) verdict.fail(key, `${where}: rejected for '${reply.reason}', decide on the state held (${heldText}) rejects for '${expected.reason}'`);
+    } else if (expected.rejected) {
+      verdict.fail(key, `${where}: accepted at ${VC.encode(reply.version)}, but decide on the state held (${heldText}) rejects it: ${expected.reason}`);
+    } else {
+      const actual = canonical(reply.events.map((e) => ({ type: e.type, data: e.data })));
+      const wanted = canonical(expected.events);
+      if (actual !== wanted) verdict.fail(key, `${where}: emitted ${actual.slice(0, 200)}, decide on the state held (${heldText}) emits ${wanted.slice(0, 200)}`);
+      const version = VC.encode(step(state.version, replica.id));
+      if (VC.encode(reply.version) !== version) verdict.fail(key, `${where}: accepted at ${VC.encode(reply.version)}, but the state held (${heldText}) is at ${VC.encode(state.version)}: the next version is ${version}`);
+    }
+  }
+  return verdict.result();
+}
+
+type Decision = { rejected: true; reason: string } | { rejected: false; events: { type: string; data: unknown }[] } | { error: string };
+
+function decide(ctx: CheckContext, command: ScheduleCommand, state: unknown, context: DecideContext): Decision {
+  const handler = ctx.definitions.get(command.actor.type)?.commands[command.type] as ((s: unknown, p: unknown, c: DecideContext) => unknown) | undefined;
+  if (!handler) return { error: `no command '${command.type}' on '${command.actor.type}'` };
+  try {
+    const decision = handler(state, command.payload, context);
+    if (isRejection(decision)) return { rejected: true, reason: decision.reason };
+    return { rejected: false, events: (decision as { type: string; data: unknown }[]).map((e) => ({ type: e.type, data: e.data })) };
+  } catch (error) {
+    return { error: (error as Error)?.message ?? String(error) };
+  }
+}
+
+/**
+ * The state a replica held with these heads: none = the initial state; one = the history folded up
+ * to it; several = their merge, the converged state at their pointwise-max version (the merge pack
+ * there if the history has it, else the reference's merge of the command heads at that version).
+ */
+function heldState(ctx: CheckContext, key: string, heads: readonly string[]): { state: unknown; version: VectorClock } {
+  const reference = ctx.references.get(key);
+  if (heads.length === 0 || !reference) {
+    const type = key.slice(0, key.indexOf(':'));
+    return { state: ctx.definitions.get(type)!.initial(), version: {} };
+  }
+  if (heads.length === 1) return { state: reference.stateAt(heads[0]!), version: VC.decode(heads[0]!) };
+  const version = heads.map((h) => VC.decode(h)).reduce(pointwiseMax, {});
+  const at = VC.encode(version);
+  if (ctx.allPacks.get(key)?.has(at)) return { state: reference.stateAt(at), version };
+  return { state: reference.merge(reference.commandHeadsAt(version)).state, version };
+}
+
+/** Every replica's counter, the larger of the two (the version of a merge). */
+function pointwiseMax(a: VectorClock, b: VectorClock): VectorClock {
+  const out: Record<string, number> = { ...a };
+  for (const [replica, n] of Object.entries(b)) out[replica] = Math.max(out[replica] ?? 0, n);
+  return out;
+}
+
+/** The version a command pack written on `version` at `replica` takes: one step of that replica's counter. */
+function step(version: VectorClock, replica: string): VectorClock {
+  return { ...version, [replica]: (version[replica] ?? 0) + 1 };
+}
+
+/**
+ * A duplicate must name the copy that survives among the copies the replica held (README, "which
+ * copy survives"): the copy whose first event replays first (ts, then id, then replica), a copy
+ * with events before one without, and between copies without events the smaller version key.
+ */
+function checkDuplicate(ctx: CheckContext, key: string, commandId: string, reply: CommandReply & { status: 'accepted' }, copyKeys: readonly string[]): string | undefined {
+  const packs = ctx.allPacks.get(key);
+  const copies = copyKeys
+    .map((k) => ({ key: k, pack: packs?.get(k) }))
+    .filter((c): c is { key: string; pack: Pack } => c.pack !== undefined && c.pack.commandIds.includes(commandId))
+    .map((c) => ({ key: c.key, events: c.pack.events.filter((e) => e.causationId === commandId) }));
+  if (copies.length === 0) return `answered as a duplicate of ${VC.encode(reply.version)}, but the replica held no copy of the command`;
+  let best = copies[0]!;
+  for (const copy of copies.slice(1)) if (survivesOver(copy, best)) best = copy;
+  const answered = VC.encode(reply.version);
+  const ids = canonical(reply.events.map((e) => e.id));
+  const expectedIds = canonical(best.events.map((e) => e.id));
+  if (answered !== best.key || ids !== expectedIds) {
+    return `a retry answered with the copy at ${answered} (events ${ids}), but the copy that survives among the ${copies.length} held is ${best.key} (events ${expectedIds})`;
+  }
+  return undefined;
+}
+
+function survivesOver(a: { key: string; events: readonly EventRecord[] }, b: { key: string; events: readonly EventRecord[] }): boolean {
+  const x = earliest(a.events);
+  const y = earliest(b.events);
+  if (x && y) return replaysBefore(x, y);
+  if (x || y) return x !== undefined;
+  return a.key < b.key;
+}
+
+function earliest(events: readonly EventRecord[]): EventRecord | undefined {
+  let first: EventRecord | undefined;
+  for (const e of events) if (!first || replaysBefore(e, first)) first = e;
+  return first;
+}
+
+/** Replay order (README): timestamp, then event id, then replica. */
+function replaysBefore(a: EventRecord, b: EventRecord): boolean {
+  if (a.ts !== b.ts) return a.ts < b.ts;
+  if (a.id !== b.id) return a.id < b.id;
+  return a.replica < b.replica;
+}
