@@ -3,6 +3,7 @@ import type { MergeStrategy } from '@troupe/runtime/resolution';
 import type { Rng } from './rng.js';
 import type { Schedule } from './schedule.js';
 import type { StoreFactory } from './stores.js';
+import { type WorkloadShape, builtInWorkloads, shapeBounds, shapeDefaults, withShape } from './workloads.js';
 
 export const partitionModes = ['halves', 'majority', 'isolate', 'asymmetric', 'mixed'] as const;
 export type PartitionMode = (typeof partitionModes)[number];
@@ -39,10 +40,23 @@ export interface FaultRates {
 export interface SimOptions {
   readonly seed: number;
   /**
-   * What the clients send: an app's `Workload` (its actors and `nextCommand`). Default
-   * `counterWorkload`, the commutative counter defined here. The report names it (`workload.name`).
+   * What the clients send: an app's `Workload` (its actors and `nextCommand`), run as given (its
+   * own `snapshotEvery`, unless `shape.snapshotEvery` is given): fixing it means no workload is
+   * drawn. Not given: swarm draws one of the built-in workloads (`counter`, `tape`) and
+   * `workloads`, with a drawn `shape`; without swarm, `counterWorkload`. The report names it.
    */
   readonly workload?: Workload;
+  /**
+   * More workloads for swarm to draw from, besides the built-in `counter` and `tape` (e.g. an
+   * app's): a drawn one runs with the drawn `snapshotEvery` (its definitions re-made with it).
+   * Ignored when `workload` is given.
+   */
+  readonly workloads?: readonly Workload[];
+  /**
+   * Fixes parts of the workload's shape (each given field wins over the drawn or default one; see
+   * `WorkloadShape`). With a given `workload`, only `snapshotEvery` acts (an app's commands are its own).
+   */
+  readonly shape?: Partial<WorkloadShape>;
   /** Ticks of workload under faults before the heal (5 ms of virtual time each). Default 200. */
   readonly steps?: number;
   /** Replica count, at least 2. Drawn 2-5 when swarm, else 3. */
@@ -92,6 +106,12 @@ export interface SimOptions {
 /** The options a run actually used: printed in the report, enough to replay it. */
 export interface RunOptions {
   readonly workload: string;
+  /**
+   * The shape the workload ran with: present when the workload was drawn (the built-in ones use
+   * every field, an extra one only `snapshotEvery`) or a shape was given; absent for a given
+   * workload run as it is.
+   */
+  readonly shape?: WorkloadShape;
   readonly steps: number;
   readonly replicas: number;
   readonly actors: number;
@@ -166,6 +186,8 @@ export function resolveOptions(rng: Rng, given: SimOptions): RunOptions {
       burst: maybe(0, 0.08),
     } satisfies FaultRates,
     idleTimeoutMs: rng.chance(0.25) ? 0 : rng.int(10, 1_000),
+    // Drawn last, so the draws above are those of the runs before workloads were drawn.
+    ...drawWorkload(rng, given.workloads ?? []),
   };
   const integer = (name: string, value: number | undefined, min: number) => {
     if (value !== undefined && !(Number.isInteger(value) && value >= min)) throw new InvalidOptionError(name, `must be an integer >= ${min}, got ${value}`);
@@ -176,8 +198,15 @@ export function resolveOptions(rng: Rng, given: SimOptions): RunOptions {
   integer('commandsPerTick', given.commandsPerTick, 1);
   integer('idleTimeoutMs', given.idleTimeoutMs, 0);
   integer('convergeRoundsMax', given.convergeRoundsMax, 1);
+  integer('shape.eventsPerCommand', given.shape?.eventsPerCommand, 1);
+  integer('shape.snapshotEvery', given.shape?.snapshotEvery, 1);
+  if (given.shape?.mix !== undefined && !(given.shape.mix >= 0 && given.shape.mix <= 1)) throw new InvalidOptionError('shape.mix', `must be between 0 and 1, got ${given.shape.mix}`);
+  const drawsWorkload = swarm && given.workload === undefined;
+  const shapeApplies = drawsWorkload || given.shape !== undefined;
+  const workloadName = given.workload?.name ?? (drawsWorkload ? drawn.workload : 'counter');
   return {
-    workload: given.workload?.name ?? 'counter',
+    workload: workloadName,
+    ...(shapeApplies ? { shape: { ...(drawsWorkload ? drawn.shape : shapeDefaults), ...given.shape } } : {}),
     steps: given.steps ?? simDefaults.steps,
     replicas: given.replicas ?? (swarm ? drawn.replicas : simDefaults.replicas),
     actors: given.actors ?? (swarm ? drawn.actors : simDefaults.actors),
@@ -190,4 +219,34 @@ export function resolveOptions(rng: Rng, given: SimOptions): RunOptions {
     swarm,
     mergeStrategy: given.mergeStrategy ? (given.mergeStrategyName ?? 'custom') : 'computeMerge',
   };
+}
+
+/** Where a drawn workload comes from: the built-in ones by name, then the caller's extra ones. */
+function workloadCandidates(extra: readonly Workload[]): string[] {
+  return [...Object.keys(builtInWorkloads), ...extra.map((w) => w.name)];
+}
+
+/** The workload and its shape, drawn (always the same draws, whatever is given). */
+function drawWorkload(rng: Rng, extra: readonly Workload[]): { workload: string; shape: WorkloadShape } {
+  const workload = rng.pick(workloadCandidates(extra));
+  const eventsPerCommand = rng.int(1, shapeBounds.eventsPerCommandMax);
+  // Log-uniform over 1..max: a uniform draw would make thresholds under 10 rare, and small ones
+  // are where snapshots are written and read most.
+  const snapshotEvery = Math.min(shapeBounds.snapshotEveryMax, Math.max(1, Math.round(Math.exp(rng.float() * Math.log(shapeBounds.snapshotEveryMax)))));
+  const mix = round3(rng.float());
+  return { workload, shape: { eventsPerCommand, snapshotEvery, mix } };
+}
+
+/**
+ * The workload a run drives, for the options it resolved: the given one (re-made with a given
+ * `snapshotEvery`), or the drawn one with its shape.
+ */
+export function workloadFor(config: RunOptions, given: SimOptions): Workload {
+  if (given.workload) return config.shape ? withShape(given.workload, config.shape) : given.workload;
+  const shape = config.shape ?? shapeDefaults;
+  const builtIn = builtInWorkloads[config.workload];
+  if (builtIn) return builtIn(shape);
+  const extra = (given.workloads ?? []).find((w) => w.name === config.workload);
+  if (!extra) throw new InvalidOptionError('workloads', `no workload named '${config.workload}'`);
+  return withShape(extra, shape);
 }
