@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import amqp from 'amqplib';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deleteKeysMatching } from '@troupe/redis';
+import { deleteKeysMatching } from '@troupe/redis/testing';
 import { requireService } from '@troupe/runtime/testkit';
 import { deleteTopology, topology } from '@troupe/rabbitmq';
 

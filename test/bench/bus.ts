@@ -30,7 +30,8 @@ import { Redis } from 'ioredis';
 import { Packr, Unpackr } from 'msgpackr';
 import { pino } from 'pino';
 import { createRuntime } from '@troupe/runtime';
-import { connectRedisStore, deleteKeysMatching, type RedisStore } from '@troupe/redis';
+import { connectRedisStore, type RedisStore } from '@troupe/redis';
+import { deleteKeysMatching } from '@troupe/redis/testing';
 import { quantile } from '@troupe/cli/stats';
 import {
   type CommandBus,
