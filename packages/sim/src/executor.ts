@@ -1,7 +1,7 @@
-import { type Accepted, type CommandReply, Replicator, type UntypedRef } from '@troupe/runtime';
+import { type Accepted, type Checkpoint, type CommandReply, type ReplicaEndpoint, Replicator, type ReplicatorOptions, type SyncReport, type UntypedRef } from '@troupe/runtime';
 import { type ActorRef, VC, actorKey } from '@troupe/runtime/store';
 import type { ReplyRecord } from './checkers/index.js';
-import { SimulatedCrash } from './instrumentedStore.js';
+import { SimulatedCrash, SimulatedFault } from './instrumentedStore.js';
 import { Network } from './network.js';
 import type { Replica, Replicas } from './replicas.js';
 import type { SimCounts } from './report.js';
@@ -12,6 +12,24 @@ import type { TraceLog } from './trace.js';
 export const tickMs = 5;
 
 type Outcome = { reply: CommandReply } | { error: unknown };
+
+/** What the executor needs of a replicator: one sync at a time. */
+export interface SyncRunner {
+  sync(): Promise<SyncReport>;
+}
+
+/**
+ * Makes the replicator of one ordered pair (default: the runtime's `Replicator`). A hook for
+ * tests that plant a replication bug (e.g. a cursor advanced before the merge succeeded) and
+ * show the simulator catches it; the options are the simulator's (batch size, checkpoint).
+ */
+export type ReplicatorFactory = (source: ReplicaEndpoint, target: ReplicaEndpoint, options: ReplicatorOptions) => SyncRunner;
+
+/**
+ * Packs per replication batch: small, so that a sync of a busy tick spans several batches and a
+ * cut between batches, or a fault in one batch's merge, lands in the middle of a sync.
+ */
+export const syncBatchPacks = 8;
 
 /**
  * Runs the steps of a run, drawn (`StepGenerator`) or recorded (`options.schedule`): the one
@@ -31,7 +49,9 @@ export class Executor {
   readonly acks = new Map<string, Accepted[]>();
   /** Every reply a client got, for I7. */
   readonly replies: ReplyRecord[] = [];
-  private readonly replicators: Replicator[][];
+  private readonly replicators: SyncRunner[][];
+  /** Each replicator's saved cursor (kept at its target, surviving its crashes), by `from>to`. */
+  private readonly checkpoints = new Map<string, string>();
   /** The last failed sync or resolution, named in the convergence failure (not traced: messages may vary). */
   private lastFailure = '';
   private tick = 0;
@@ -45,14 +65,37 @@ export class Executor {
       readonly idleTimeoutMs: number;
       /** A command got no reply (replica down, crash after persist, error): a client may retry it. */
       readonly noReply?: (command: ScheduleCommand) => void;
+      /** Makes each link's replicator (default: the runtime's `Replicator`). */
+      readonly replicator?: ReplicatorFactory;
     },
   ) {
     this.network = new Network(replicas.all.length);
     // The runtime is looked up at each sync: a restart replaces it.
     const endpoint = (r: Replica) => ({ store: r.store, resolve: (actor: ActorRef) => r.runtime.resolve(actor) });
-    this.replicators = replicas.all.map((from) => replicas.all.map((to) => new Replicator(endpoint(from), endpoint(to))));
-    // The decider's `now` at each command append, recorded by the store wrapper for I7.
-    for (const r of replicas.all) r.store.now = () => r.clock.now();
+    const make: ReplicatorFactory = settings.replicator ?? ((source, target, options) => new Replicator(source, target, options));
+    this.replicators = replicas.all.map((from) =>
+      replicas.all.map((to) => make(endpoint(from), endpoint(to), { batchSize: syncBatchPacks, checkpoint: this.checkpoint(from, to) })),
+    );
+    for (const r of replicas.all) {
+      // The decider's `now` at each command append, recorded by the store wrapper for I7.
+      r.store.now = () => r.clock.now();
+      r.store.onFault = (op, when) => {
+        this.counts.storeFaults++;
+        this.trace.record({ k: 'fault', r: r.index, op, when });
+      };
+    }
+  }
+
+  /**
+   * A replicator's cursor, kept at its target (a store write there): a fault armed on the target's
+   * `checkpoint` fails the save before or after it is written.
+   */
+  private checkpoint(from: Replica, to: Replica): Checkpoint {
+    const key = `${from.index}>${to.index}`;
+    return {
+      load: async () => this.checkpoints.get(key),
+      save: (cursor) => to.store.faulty('checkpoint', async () => void this.checkpoints.set(key, cursor)),
+    };
   }
 
   /** Tick `t` begins: 5 ms pass on every clock, replicas due restart, idle actors are passivated. */
@@ -113,8 +156,12 @@ export class Executor {
       case 'delay':
         if (inRange(step.from, step.to)) this.messageFault({ k: 'delay', from: step.from, to: step.to, due: step.due });
         return;
+      case 'fault':
+        // Armed only on a replica that is up (a restart drops what was armed: a new process).
+        if (inRange(step.r) && this.replicas.get(step.r).up) this.replicas.get(step.r).store.arm(step.op, step.when);
+        return;
       case 'sync':
-        if (inRange(step.from, step.to) && step.from !== step.to) await this.sync(step.from, step.to);
+        if (inRange(step.from, step.to) && step.from !== step.to) await this.sync(step.from, step.to, step.cutAfter);
         return;
     }
   }
@@ -127,6 +174,7 @@ export class Executor {
     this.tick = t;
     this.trace.tick = t;
     this.network.heal();
+    for (const r of this.replicas.all) r.store.disarm();
     for (const r of this.replicas.all) if (!r.up) await this.restart(r);
     this.trace.record({ k: 'heal-all' });
     const n = this.replicas.all.length;
@@ -226,10 +274,12 @@ export class Executor {
     this.counts.commands++;
     if ('error' in outcome) {
       const crashed = outcome.error instanceof SimulatedCrash;
+      const faulted = outcome.error instanceof SimulatedFault;
       if (crashed) this.counts.lostReplies++;
+      else if (faulted) this.counts.faultedCommands++;
       else this.counts.errors++;
       this.settings.noReply?.(c);
-      this.trace.record({ k: crashed ? 'lost-reply' : 'error', r: replica.index, id: c.id, error: (outcome.error as Error).message });
+      this.trace.record({ k: crashed ? 'lost-reply' : faulted ? 'faulted' : 'error', r: replica.index, id: c.id, error: (outcome.error as Error).message });
       if (crashed && replica.up) await this.crash(replica, 'after-persist', restartIn);
       return;
     }
@@ -260,13 +310,18 @@ export class Executor {
     this.trace.record(entry);
   }
 
-  /** Runs one sync if both replicas are up and the link is; returns the work it did (copies + resolutions) and failures. */
-  private async sync(from: number, to: number): Promise<{ work: number; failed: number }> {
+  /**
+   * Runs one sync if both replicas are up and the link is; returns the work it did (copies +
+   * resolutions) and failures. `cutAfter`: the connection drops after that many batches.
+   */
+  private async sync(from: number, to: number, cutAfter?: number): Promise<{ work: number; failed: number }> {
     if (!this.replicas.get(from).up || !this.replicas.get(to).up || !this.network.isUp(from, to)) {
       this.trace.record({ k: 'sync-lost', from, to });
       return { work: 0, failed: 0 };
     }
     this.counts.syncs++;
+    const source = this.replicas.get(from).store;
+    if (cutAfter !== undefined) source.cutAfter(cutAfter);
     try {
       const report = await this.replicators[from]![to]!.sync();
       this.trace.record({ k: 'sync', from, to, copied: report.copied, skipped: report.skipped, resolved: report.resolved.map(actorKey), failed: report.failed.map((x) => actorKey(x.actor)) });
@@ -274,10 +329,14 @@ export class Executor {
       if (failed) this.lastFailure = `resolving ${actorKey(failed.actor)} at r${to}: ${(failed.error as Error)?.message ?? String(failed.error)}`;
       return { work: report.copied + report.resolved.length, failed: report.failed.length };
     } catch (error) {
-      this.counts.errors++;
+      // An injected fault is expected: the next sync of the link must pick up where this one failed.
+      if (error instanceof SimulatedFault) this.counts.faultedSyncs++;
+      else this.counts.errors++;
       this.lastFailure = `sync r${from} -> r${to}: ${(error as Error).message}`;
       this.trace.record({ k: 'sync-error', from, to, error: (error as Error).message });
       return { work: 0, failed: 1 };
+    } finally {
+      if (cutAfter !== undefined) source.cutAfter(undefined);
     }
   }
 }

@@ -1,4 +1,5 @@
 import type { Workload, WorkloadCommand } from '@troupe/runtime';
+import { type FaultOp, type FaultTiming, faultOps } from './instrumentedStore.js';
 import type { PartitionMode, RunOptions } from './options.js';
 import type { Rng } from './rng.js';
 import type { ScheduleCommand, ScheduleStep } from './schedule.js';
@@ -60,6 +61,15 @@ export class StepGenerator {
       const r = this.replica();
       if (this.view.isUp(r)) yield { t, k: 'crash', r, restartIn: this.restartDelay() };
     }
+    // Faults inside operations. A rate of 0 draws nothing, so runs without them draw as before.
+    if (f.storeFault > 0 && rng.chance(f.storeFault)) {
+      yield { t, k: 'fault', r: this.replica(), op: rng.pick(storeFaultOps), when: this.timing() };
+    }
+    if (f.checkpointFail > 0 && rng.chance(f.checkpointFail)) yield { t, k: 'fault', r: this.replica(), op: 'checkpoint', when: this.timing() };
+  }
+
+  private timing(): FaultTiming {
+    return this.rng.chance(0.5) ? 'before' : 'after';
   }
 
   /** One client step: a burst, a retry or a new command. */
@@ -117,7 +127,11 @@ export class StepGenerator {
         }
       }
     }
-    for (const s of rng.shuffle(now)) yield { t, k: 'sync', from: s.from, to: s.to };
+    for (const s of rng.shuffle(now)) {
+      // A connection dropped between batches: after 0-2 batches read from the source.
+      const cut = f.syncCut > 0 && rng.chance(f.syncCut);
+      yield { t, k: 'sync', from: s.from, to: s.to, ...(cut ? { cutAfter: rng.int(0, 2) } : {}) };
+    }
   }
 
   private replica(): number {
@@ -140,6 +154,9 @@ export class StepGenerator {
     return command;
   }
 }
+
+/** The store calls a `storeFault` lands in (a checkpoint save has its own rate, `checkpointFail`). */
+const storeFaultOps: readonly FaultOp[] = faultOps.filter((op) => op !== 'checkpoint');
 
 /**
  * A partition of the given mode, drawn for `size` replicas: halves = a random half against the

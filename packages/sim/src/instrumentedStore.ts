@@ -1,4 +1,4 @@
-import type { EventStore } from '@troupe/runtime';
+import { type EventStore, StoreUnavailableError } from '@troupe/runtime';
 import {
   type ActorRef,
   type ActorSnapshot,
@@ -32,6 +32,12 @@ export interface HeldRecord {
   readonly heads: readonly string[];
   readonly nowMs: number;
 }
+
+/** The store calls a fault can land in (`FaultStep`); `checkpoint` is a replicator's cursor save into this replica. */
+export const faultOps = ['append', 'merge', 'changesSince', 'saveSnapshot', 'checkpoint'] as const;
+export type FaultOp = (typeof faultOps)[number];
+/** A fault before the call takes effect (nothing happened), or after (it happened, but the caller gets an error: a lost reply). */
+export type FaultTiming = 'before' | 'after';
 
 export interface LoadRecord {
   readonly actor: string;
@@ -70,6 +76,12 @@ export class InstrumentedStore implements EventStore {
   readonly held = new Map<string, HeldRecord>();
   /** The replica's clock (set by the executor): the `now` a command append was decided at. */
   now: () => number = () => 0;
+  /** Called when an armed fault fires (the executor traces and counts it). */
+  onFault: (op: FaultOp | 'cut', when: FaultTiming) => void = () => undefined;
+  /** One-shot faults armed per call kind (`arm`), until they fire or `disarm`. */
+  private readonly armed = new Map<FaultOp, FaultTiming>();
+  /** `changesSince` calls left before the running sync is cut (undefined: no cut). */
+  private cutLeft: number | undefined;
 
   /**
    * `loadBound(actorType)`: the most packs a load outside a resolution may read (I6: the type's
@@ -93,6 +105,40 @@ export class InstrumentedStore implements EventStore {
   reopen(inner: EventStore): void {
     this.innerStore = inner;
     this.crashArmed = false;
+    this.disarm();
+  }
+
+  /** The next call of `op` fails, before or after taking effect (once). */
+  arm(op: FaultOp, when: FaultTiming): void {
+    this.armed.set(op, when);
+  }
+
+  /** Drops every armed fault and cut (a tick's faults belong to it; none during the final convergence). */
+  disarm(): void {
+    this.armed.clear();
+    this.cutLeft = undefined;
+  }
+
+  /**
+   * Cuts the running sync between batches: after `batches` more `changesSince` calls, the next
+   * one fails (as a dropped connection would). `undefined` ends the cut.
+   */
+  cutAfter(batches: number | undefined): void {
+    this.cutLeft = batches;
+  }
+
+  /**
+   * Runs `call` unless a fault of `op` is armed: then it fails before running it, or runs it and
+   * then fails (the effect stays, the caller never learns). Used for every faulty store call and by
+   * the simulator's replicator checkpoints.
+   */
+  async faulty<T>(op: FaultOp, call: () => Promise<T>): Promise<T> {
+    const when = this.watching ? this.armed.get(op) : undefined;
+    if (when === undefined) return call();
+    this.armed.delete(op);
+    if (when === 'after') await call();
+    this.onFault(op, when);
+    throw new SimulatedFault(this.replica, `simulated ${op} failure ${when === 'before' ? 'before taking effect' : 'after taking effect (the reply was lost)'}`);
   }
 
   crashAfterNextAppend(): void {
@@ -151,7 +197,7 @@ export class InstrumentedStore implements EventStore {
         const heads = (await this.inner.heads(pack.actor)).map((h) => VC.encode(h.version));
         for (const id of pack.commandIds) this.held.set(heldKey(id, VC.encode(pack.version)), { heads, nowMs });
       }
-      await this.inner.append(pack, expectedHeads, snapshot);
+      await this.faulty('append', () => this.inner.append(pack, expectedHeads, snapshot));
     } finally {
       this.inFlight.set(key, this.inFlight.get(key)! - 1);
     }
@@ -208,7 +254,7 @@ export class InstrumentedStore implements EventStore {
   }
 
   saveSnapshot(actor: ActorRef, snapshot: Snapshot): Promise<void> {
-    return this.inner.saveSnapshot(actor, snapshot);
+    return this.faulty('saveSnapshot', () => this.inner.saveSnapshot(actor, snapshot));
   }
 
   commandVersions(actor: ActorRef, commandId: string): Promise<VectorClock[]> {
@@ -216,11 +262,19 @@ export class InstrumentedStore implements EventStore {
   }
 
   changesSince(cursor: string | undefined, limit: number): Promise<Changes> {
-    return this.inner.changesSince(cursor, limit);
+    if (this.cutLeft !== undefined && this.watching) {
+      if (this.cutLeft === 0) {
+        this.cutLeft = undefined;
+        this.onFault('cut', 'before');
+        return Promise.reject(new SimulatedFault(this.replica, 'simulated connection drop: the sync was cut between batches'));
+      }
+      this.cutLeft--;
+    }
+    return this.faulty('changesSince', () => this.inner.changesSince(cursor, limit));
   }
 
   merge(packs: readonly Pack[], snapshots?: readonly ActorSnapshot[]): Promise<MergeReport> {
-    return this.inner.merge(packs, snapshots);
+    return this.faulty('merge', () => this.inner.merge(packs, snapshots));
   }
 
   close(): Promise<void> {
@@ -235,4 +289,13 @@ export function heldKey(commandId: string, versionKey: string): string {
 
 export class SimulatedCrash extends Error {
   override readonly name = 'SimulatedCrash';
+}
+
+/**
+ * A fault the simulator injected into a store call (`InstrumentedStore.arm`, `cutAfter`): the
+ * store's own "unavailable or timed out" error, so the runtime and the replicator handle it as
+ * they would a real one. The executor tells it from unexpected errors by its class.
+ */
+export class SimulatedFault extends StoreUnavailableError {
+  override readonly name = 'SimulatedFault';
 }

@@ -34,6 +34,17 @@ export interface FaultRates {
   readonly retry: number;
   /** 2-5 commands to one actor at once, racing a resolution of it. */
   readonly burst: number;
+  /**
+   * Per tick: a fault inside an operation of one replica's store: its next append, merge, log read
+   * (`changesSince`) or snapshot write (drawn) fails before or after taking effect (drawn; after:
+   * the call took effect, the caller gets an error, like a lost reply). Armed until it fires or
+   * the replica crashes. The runtime and the replicators must retry later.
+   */
+  readonly storeFault: number;
+  /** Per tick: the next checkpoint save (a replicator's cursor) into one replica fails, before or after it is written. */
+  readonly checkpointFail: number;
+  /** Per sync: the connection drops between batches (after 0-2 batches read), the rest of the sync is lost. */
+  readonly syncCut: number;
 }
 
 /** What `simulate` takes. Only `seed` is required; what is not given is drawn from the seed (swarm testing). */
@@ -150,6 +161,9 @@ export const defaultFaults: FaultRates = {
   crashAfterPersist: 0.005,
   retry: 0.05,
   burst: 0.04,
+  storeFault: 0.03,
+  checkpointFail: 0.01,
+  syncCut: 0.05,
 };
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -184,11 +198,13 @@ export function resolveOptions(rng: Rng, given: SimOptions): RunOptions {
       crashAfterPersist: maybe(0, 0.01),
       retry: maybe(0, 0.1),
       burst: maybe(0, 0.08),
-    } satisfies FaultRates,
+    } satisfies Omit<FaultRates, 'storeFault' | 'checkpointFail' | 'syncCut'>,
     idleTimeoutMs: rng.chance(0.25) ? 0 : rng.int(10, 1_000),
     // Drawn last, so the draws above are those of the runs before workloads were drawn.
     ...drawWorkload(rng, given.workloads ?? []),
   };
+  // Faults inside operations: drawn after everything above, so the draws above stay what they were.
+  const operationFaults = { storeFault: maybe(0, 0.06), checkpointFail: maybe(0, 0.03), syncCut: maybe(0, 0.1) };
   const integer = (name: string, value: number | undefined, min: number) => {
     if (value !== undefined && !(Number.isInteger(value) && value >= min)) throw new InvalidOptionError(name, `must be an integer >= ${min}, got ${value}`);
   };
@@ -213,7 +229,7 @@ export function resolveOptions(rng: Rng, given: SimOptions): RunOptions {
     // Never drawn: a busy system is asked for, not found by chance.
     commandsPerTick: given.commandsPerTick ?? simDefaults.commandsPerTick,
     partitionMode: given.partitionMode ?? (swarm ? drawn.partitionMode : simDefaults.partitionMode),
-    faults: { ...(swarm ? drawn.faults : defaultFaults), ...given.faults },
+    faults: { ...(swarm ? { ...drawn.faults, ...operationFaults } : defaultFaults), ...given.faults },
     idleTimeoutMs: given.idleTimeoutMs ?? (swarm ? drawn.idleTimeoutMs : simDefaults.idleTimeoutMs),
     convergeRoundsMax: given.convergeRoundsMax ?? simDefaults.convergeRoundsMax,
     swarm,

@@ -1,3 +1,4 @@
+import type { FaultOp, FaultTiming } from './instrumentedStore.js';
 import type { PartitionMode } from './options.js';
 
 /** A command as a schedule holds it (plain JSON): its id, actor, type and payload. */
@@ -23,8 +24,13 @@ export interface ScheduleCommand {
  * - `burst`: several commands to one actor at replica `r`, racing a resolution of it;
  * - `drop`, `delay`, `duplicate`: what happened to a replication message (traced and counted; a
  *   delayed or duplicated sync runs as its own `sync` step);
+ * - `fault`: the next `op` call of replica `r`'s store (an append, a merge, a log read, a
+ *   snapshot write, or a replicator's checkpoint save into `r`) fails `before` or `after` taking
+ *   effect (after: it took effect, the caller gets an error, as with a lost reply); it stays armed
+ *   until it fires, a crash of `r` drops it (a new process), and so does the final heal;
  * - `sync`: one replicator run from `from` to `to` (skipped by the run itself if either is down or
- *   the link is cut).
+ *   the link is cut); with `cutAfter` the connection drops after that many batches were read
+ *   from the source (the next read fails).
  *
  * Everything a step needs is on it (drawn with it), so running a step draws nothing: that is what
  * lets one `Executor` run drawn and recorded steps alike. `restartIn` missing (a hand-written
@@ -41,7 +47,8 @@ export type ScheduleStep =
   | { t: number; k: 'burst'; r: number; commands: ScheduleCommand[] }
   | { t: number; k: 'drop' | 'duplicate'; from: number; to: number }
   | { t: number; k: 'delay'; from: number; to: number; due: number }
-  | { t: number; k: 'sync'; from: number; to: number };
+  | { t: number; k: 'fault'; r: number; op: FaultOp; when: FaultTiming }
+  | { t: number; k: 'sync'; from: number; to: number; cutAfter?: number };
 
 export type Schedule = readonly ScheduleStep[];
 

@@ -183,6 +183,7 @@ export function withoutReplica(schedule: Schedule, r: number): ScheduleStep[] {
       case 'crash':
       case 'send':
       case 'burst':
+      case 'fault':
         if (step.r !== r) out.push({ ...step, r: shift(step.r) });
         break;
       default:

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { runtimeDefaults } from '@troupe/runtime';
 import { checkAll } from './checkers/index.js';
 import { collectFinalState } from './collect.js';
-import { Executor } from './executor.js';
+import { Executor, type ReplicatorFactory } from './executor.js';
 import { StepGenerator } from './generator.js';
 import { RunObserver } from './observer.js';
 import { type SimOptions, resolveOptions, workloadFor } from './options.js';
@@ -17,6 +17,15 @@ import { traced } from './traced.js';
 export type { SimTrace, TraceEvent, TraceResolution } from './trace.js';
 
 /**
+ * Hooks for tests that plant a bug outside the resolution (which `mergeStrategy` covers) and show
+ * the simulator catches it. Not options of a run: nothing is drawn for them, and they are not in the trace.
+ */
+export interface SimHooks {
+  /** Makes each link's replicator instead of the runtime's `Replicator` (e.g. one that advances its cursor too early). */
+  readonly replicator?: ReplicatorFactory;
+}
+
+/**
  * One deterministic run: N replicas with their stores (memory by default), virtual clocks and
  * one-way replicators between every pair, clients sending the workload's commands to random
  * replicas, a nemesis (partitions, dropped / duplicated / delayed syncs, clock skew and steps
@@ -25,16 +34,16 @@ export type { SimTrace, TraceEvent, TraceResolution } from './trace.js';
  * `options.seed` (`StepGenerator`), or replayed from `options.schedule`, and run by one
  * `Executor`; every observable step is appended to a trace whose sha256 is the report's `traceHash`.
  */
-export async function simulate(options: SimOptions): Promise<SimReport & ScheduleFields> {
+export async function simulate(options: SimOptions & SimHooks): Promise<SimReport & ScheduleFields> {
   return (await run(options, false)).report;
 }
 
 /** Like `simulate`, and also returns the trace events (same run, same `traceHash`). */
-export function simulateWithTrace(options: SimOptions): Promise<{ report: SimReport & ScheduleFields; trace: SimTrace }> {
+export function simulateWithTrace(options: SimOptions & SimHooks): Promise<{ report: SimReport & ScheduleFields; trace: SimTrace }> {
   return run(options, true);
 }
 
-async function run(options: SimOptions, keepTrace: boolean): Promise<{ report: SimReport & ScheduleFields; trace: SimTrace }> {
+async function run(options: SimOptions & SimHooks, keepTrace: boolean): Promise<{ report: SimReport & ScheduleFields; trace: SimTrace }> {
   const started = performance.now();
   const rng = new Rng(options.seed);
   const config = resolveOptions(rng, options);
@@ -64,6 +73,7 @@ async function run(options: SimOptions, keepTrace: boolean): Promise<{ report: S
     const executor = new Executor(replicas, trace, counts, {
       idleTimeoutMs: config.idleTimeoutMs,
       noReply: (command) => generator?.noReply(command),
+      ...(options.replicator ? { replicator: options.replicator } : {}),
     });
     const scheduled = options.schedule ? byTick(options.schedule) : undefined;
     if (!scheduled) {
