@@ -5,6 +5,7 @@ import * as sim from './index.js';
 /** The root's run-time exports, as README.md's "API" section documents them (types are not listed by Object.keys). */
 const documented = [
   'Counter',
+  'Tape',
   'brokenStrategies',
   'counterWorkload',
   'defaultFaults',
@@ -13,10 +14,12 @@ const documented = [
   'partitionModes',
   'prefixedStores',
   'renderHtml',
+  'shapeDefaults',
   'shrink',
   'simDefaults',
   'simulate',
   'simulateWithTrace',
+  'tapeWorkload',
   'writeHtmlReport',
 ];
 

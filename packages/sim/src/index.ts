@@ -7,7 +7,7 @@ export { simulate, simulateWithTrace, type SimTrace, type TraceEvent, type Trace
 export { type SimOptions, type RunOptions, type FaultRates, type PartitionMode, partitionModes, defaultFaults, simDefaults } from './options.js';
 export { type SimReport, type SimCounts, type ReplicaSummary, formatReport } from './report.js';
 export { type StoreFactory, type SimStores, type StoreRun, type StoreUsed, type DestroyableStore, memoryStores, prefixedStores } from './stores.js';
-export { type CounterState, Counter, counterWorkload } from './workloads.js';
+export { type CounterState, type TapeState, type WorkloadShape, Counter, Tape, counterWorkload, tapeWorkload, shapeDefaults } from './workloads.js';
 export type { InvariantName, Invariants, CheckResult, Violation } from './checkers/index.js';
 export { type ScheduleStep, type ScheduleCommand, type Schedule, type ScheduleFields } from './schedule.js';
 export { shrink, type ShrinkResult, type ShrinkLimits } from './shrink.js';
