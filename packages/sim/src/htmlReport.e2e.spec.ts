@@ -42,7 +42,7 @@ describe('HTML report', () => {
     const html = renderHtml(report, trace);
     expect(html).toContain(report.traceHash);
     expect(html).toContain(`<span id="seed">${report.seed}</span>`);
-    expect(count(html, /<tr class="invariant /g)).toBe(6);
+    expect(count(html, /<tr class="invariant /g)).toBe(7);
     const svg = html.slice(html.indexOf('<svg id="timeline"'), html.indexOf('</svg>', html.indexOf('<svg id="timeline"')));
     expect(svg.length).toBeGreaterThan(0);
     expect(count(svg, /<g class="lane"/g)).toBe(report.options.replicas);
@@ -54,6 +54,8 @@ describe('HTML report', () => {
     expect(count(svg, /class="write accepted"/g)).toBe(trace.events.filter((e) => e.k === 'cmd' && e.status === 'accepted' && !e.duplicate).length);
     expect(count(svg, /class="crash"/g)).toBe(report.counts.crashes);
     expect(count(svg, /<rect class="passivate"/g)).toBe(trace.events.filter((e) => e.k === 'passivate').length);
+    expect(count(svg, /<path class="fault"/g)).toBe(trace.events.filter((e) => e.k === 'fault').length);
+    expect(count(svg, /class="write faulted"/g)).toBe(report.counts.faultedCommands);
     expect(html).toContain('<table id="counts">');
     // No network, no scripts: nothing the page would fetch.
     expect(html).not.toMatch(/https?:/i);

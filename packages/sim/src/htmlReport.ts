@@ -9,8 +9,8 @@ import type { SimTrace, TraceEvent } from './trace.js';
  * shaded bands on the lanes they cut off, writes, divergences, merges, crashes and clock steps as
  * marks, then the heal-and-converge phase) and the counts table. Stable ids and classes:
  * `svg#timeline`, `g.lane[data-replica]`, `g.partition`, `rect.down`, `.write.accepted`,
- * `.write.rejected`, `.write.duplicate`, `.write.unavailable`, `.write.lost`, `.divergence`, `.merge`,
- * `.crash`, `.restart`, `.clock`, `.passivate`.
+ * `.write.rejected`, `.write.duplicate`, `.write.unavailable`, `.write.lost`, `.write.faulted`,
+ * `.divergence`, `.merge`, `.crash`, `.restart`, `.clock`, `.passivate`, `.fault`.
  */
 export function renderHtml(report: SimReport, trace: SimTrace): string {
   const o = report.options;
@@ -175,9 +175,10 @@ export function renderTimeline(report: SimReport, trace: SimTrace): string {
       case 'cmd':
       case 'unavailable':
       case 'lost-reply':
+      case 'faulted':
       case 'error': {
         const r = e.r as number;
-        const kind = e.k === 'cmd' ? (e.status === 'rejected' ? 'rejected' : e.duplicate ? 'duplicate' : 'accepted') : e.k === 'unavailable' ? 'unavailable' : e.k === 'lost-reply' ? 'lost' : 'error';
+        const kind = e.k === 'cmd' ? (e.status === 'rejected' ? 'rejected' : e.duplicate ? 'duplicate' : 'accepted') : e.k === 'unavailable' ? 'unavailable' : e.k === 'lost-reply' ? 'lost' : e.k;
         const y0 = mid(r) - 16;
         const detail = e.k === 'cmd' ? `${String(e.type)} ${String(e.actor)}${e.reason ? `: ${String(e.reason)}` : ''}` : String(e.error ?? '');
         writes.push(`<line class="write ${kind}" x1="${ex}" y1="${y0}" x2="${ex}" y2="${y0 + 9}"><title>tick ${e.t} r${r} ${String(e.id)} ${kind} ${esc(detail)}</title></line>`);
@@ -204,6 +205,13 @@ export function renderTimeline(report: SimReport, trace: SimTrace): string {
       case 'restart': {
         const r = e.r as number;
         marks.push(`<circle class="restart" cx="${ex}" cy="${mid(r)}" r="3"><title>tick ${e.t}: r${r} restarted</title></circle>`);
+        break;
+      }
+      case 'fault': {
+        // A fault injected inside a store call or a sync (the call failed before or after taking effect).
+        const r = e.r as number;
+        const y = mid(r) + 12;
+        marks.push(`<path class="fault" data-replica="r${r}" data-op="${esc(String(e.op))}" data-when="${esc(String(e.when))}" d="M${ex - 3} ${y - 4}L${ex + 3} ${y - 4}L${ex} ${y + 4}Z"><title>tick ${e.t}: r${r} ${esc(String(e.op))} failed ${e.when === 'after' ? 'after taking effect' : 'before taking effect'}</title></path>`);
         break;
       }
       case 'passivate': {
@@ -241,6 +249,8 @@ const legend = `<p class="legend">
 <svg width="6" height="14"><line class="write rejected" x1="3" y1="2" x2="3" y2="12"/></svg> rejected &nbsp;
 <svg width="6" height="14"><line class="write duplicate" x1="3" y1="2" x2="3" y2="12"/></svg> duplicate &nbsp;
 <svg width="6" height="14"><line class="write unavailable" x1="3" y1="2" x2="3" y2="12"/></svg> unavailable / lost reply &nbsp;
+<svg width="6" height="14"><line class="write faulted" x1="3" y1="2" x2="3" y2="12"/></svg> failed on an injected fault &nbsp;
+<svg width="8" height="14"><path class="fault" d="M1 3L7 3L4 11Z"/></svg> fault inside a store call or sync &nbsp;
 <svg width="14" height="14"><circle class="divergence" cx="7" cy="7" r="6"/></svg> divergence (resolution computed) &nbsp;
 <svg width="14" height="14"><path class="merge" d="M7 1L13 7L7 13L1 7Z"/></svg> merge written (sync source → target) &nbsp;
 <svg width="14" height="14"><path class="crash" d="M2 2L12 12M2 12L12 2"/></svg> crash &nbsp;
@@ -279,6 +289,8 @@ tr.invariant ul { margin: 0; padding-left: 16px; }
 .restart { fill: #fff; stroke: #2e7d32; stroke-width: 1.5; }
 .clock { fill: #6d4c41; } .clock.back { fill: #8e24aa; }
 .passivate { fill: #90a4ae; }
+.write.faulted { stroke: #d81b60; }
+.fault { fill: #d81b60; }
 .legend svg { vertical-align: middle; }
 `;
 
