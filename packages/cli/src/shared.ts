@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
+import type { ConnectOptions } from '@troupe/redis';
 import { defaultAmqpUrl, topologyDefaults } from '@troupe/rabbitmq';
 import { defaultApp } from './appModule.js';
 
@@ -24,6 +26,43 @@ export const appOption = () =>
   new Option('--app <module>', 'app exporting actor definitions: a package name, a module file or an app folder (its package.json exports/main)').env('TROUPE_APP').default(defaultApp);
 
 export const redisPrefixOption = () => new Option('--redis-prefix <name>', 'key prefix in Redis').env('TROUPE_REDIS_PREFIX').default('troupe');
+
+/** TLS to Redis: a `rediss://` URL, or any of these files, turns it on. */
+export const redisTlsOptions = () => [
+  new Option('--redis-tls-ca <file>', 'CA certificate (PEM) to verify the Redis server with; turns TLS on').env('TROUPE_REDIS_TLS_CA'),
+  new Option('--redis-tls-cert <file>', 'client certificate (PEM), for a Redis that requires one (with --redis-tls-key)').env('TROUPE_REDIS_TLS_CERT'),
+  new Option('--redis-tls-key <file>', 'private key (PEM) of --redis-tls-cert').env('TROUPE_REDIS_TLS_KEY'),
+];
+
+export interface RedisTlsFlags {
+  readonly redisTlsCa?: string;
+  readonly redisTlsCert?: string;
+  readonly redisTlsKey?: string;
+}
+
+/** The store's connect options for the TLS flags (none given: none, a `rediss://` URL still uses TLS). */
+export function redisTls(flags: RedisTlsFlags): Pick<ConnectOptions, 'redisOptions'> {
+  const { redisTlsCa: ca, redisTlsCert: cert, redisTlsKey: key } = flags;
+  if (ca === undefined && cert === undefined && key === undefined) return {};
+  if ((cert === undefined) !== (key === undefined)) throw new CliError('--redis-tls-cert and --redis-tls-key go together');
+  return {
+    redisOptions: {
+      tls: {
+        ...(ca === undefined ? {} : { ca: pemFile('--redis-tls-ca', ca) }),
+        ...(cert === undefined ? {} : { cert: pemFile('--redis-tls-cert', cert) }),
+        ...(key === undefined ? {} : { key: pemFile('--redis-tls-key', key) }),
+      },
+    },
+  };
+}
+
+function pemFile(flag: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new CliError(`${flag} ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
+}
 
 export interface BusFlags {
   readonly amqp: string;

@@ -4,9 +4,9 @@ import { VC } from '@troupe/runtime/store';
 import { stateAt } from '@troupe/runtime/resolution';
 import { connectRedisStore } from '@troupe/redis';
 import { loadApp } from '../appModule.js';
-import { appOption, integer, json, redisPrefixOption } from '../shared.js';
+import { type RedisTlsFlags, appOption, integer, json, redisPrefixOption, redisTls, redisTlsOptions } from '../shared.js';
 
-interface InspectFlags {
+interface InspectFlags extends RedisTlsFlags {
   readonly app: string;
   readonly redis: string;
   readonly redisPrefix: string;
@@ -91,7 +91,7 @@ export function formatInspect(view: InspectView): string {
 }
 
 export function inspectCommand(): Command {
-  return new Command('inspect')
+  const command = new Command('inspect')
     .description('print an actor\'s version, heads, ancestors and state, read from the Redis store')
     .argument('<type>', 'actor type, e.g. account')
     .argument('<id>', 'actor id, e.g. alice')
@@ -99,12 +99,13 @@ export function inspectCommand(): Command {
     .addOption(new Option('--redis <url>', 'Redis URL of the event store').env('TROUPE_REDIS_URL').default('redis://127.0.0.1:6379'))
     .addOption(redisPrefixOption())
     .addOption(new Option('--depth <n>', 'ancestors to show').default(10).argParser(integer(0)))
-    .option('--json', 'print one JSON object', false)
-    .action(async (type: string, id: string, flags: InspectFlags) => {
+    .option('--json', 'print one JSON object', false);
+  for (const option of redisTlsOptions()) command.addOption(option);
+  return command.action(async (type: string, id: string, flags: InspectFlags) => {
       const app = await loadApp(flags.app);
       const definition = app.actors.find((d) => d.type === type);
       if (!definition) throw new UnknownActorTypeError(type, app.actors.map((d) => d.type));
-      const store = await connectRedisStore({ url: flags.redis, prefix: flags.redisPrefix });
+      const store = await connectRedisStore({ url: flags.redis, prefix: flags.redisPrefix, ...redisTls(flags) });
       try {
         const view = await inspectActor(store, definition, { type, id }, flags.depth);
         console.log(flags.json ? json(view) : formatInspect(view));

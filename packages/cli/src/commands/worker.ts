@@ -4,15 +4,16 @@ import type { EventStore } from '@troupe/runtime';
 import { connectRedisStore } from '@troupe/redis';
 import { startWorker, workerDefaults } from '@troupe/rabbitmq';
 import { loadApp } from '../appModule.js';
-import { type BusFlags, appOption, busOptions, integer, redisPrefixOption } from '../shared.js';
+import { type BusFlags, type RedisTlsFlags, appOption, busOptions, integer, redisPrefixOption, redisTls, redisTlsOptions } from '../shared.js';
 
-interface WorkerFlags extends BusFlags {
+interface WorkerFlags extends BusFlags, RedisTlsFlags {
   readonly app: string;
   readonly redis?: string;
   readonly redisPrefix: string;
   readonly prefetch: number;
   readonly replica: string;
   readonly metricsPort: number | undefined;
+  readonly metricsHost: string;
   readonly metrics: boolean;
   readonly logLevel: string;
 }
@@ -26,15 +27,16 @@ export function workerCommand(): Command {
     .addOption(new Option('--prefetch <n>', 'unacknowledged messages per shard queue').default(workerDefaults.prefetch).argParser(integer(1, 65_535)))
     .addOption(new Option('--replica <id>', 'replica this worker writes as').env('TROUPE_REPLICA').default('local'))
     .addOption(new Option('--metrics-port <n>', 'port of the Prometheus /metrics endpoint (0: any free port)').env('TROUPE_METRICS_PORT').default(9464).argParser(integer(0, 65_535)))
+    .addOption(new Option('--metrics-host <host>', 'address the /metrics endpoint listens on (0.0.0.0: every interface)').env('TROUPE_METRICS_HOST').default(workerDefaults.metricsHost))
     .option('--no-metrics', 'serve no /metrics endpoint')
     .addOption(new Option('--log-level <level>', 'pino log level').env('TROUPE_LOG_LEVEL').default('info').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']));
-  for (const option of busOptions()) command.addOption(option);
+  for (const option of [...busOptions(), ...redisTlsOptions()]) command.addOption(option);
   return command.action(async (flags: WorkerFlags) => {
     const logger = pino({ name: 'troupe-worker', level: flags.logLevel });
     const app = await loadApp(flags.app);
     let store: EventStore | undefined;
     if (flags.redis) {
-      store = await connectRedisStore({ url: flags.redis, prefix: flags.redisPrefix });
+      store = await connectRedisStore({ url: flags.redis, prefix: flags.redisPrefix, ...redisTls(flags) });
     } else {
       logger.warn('no --redis: events live in this process\'s memory, are lost when it stops, and only this worker sees them');
     }
@@ -48,7 +50,7 @@ export function workerCommand(): Command {
         replicaId: flags.replica,
         prefetch: flags.prefetch,
         logger,
-        ...(flags.metrics && flags.metricsPort !== undefined ? { metricsPort: flags.metricsPort } : {}),
+        ...(flags.metrics && flags.metricsPort !== undefined ? { metricsPort: flags.metricsPort, metricsHost: flags.metricsHost } : {}),
       });
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
