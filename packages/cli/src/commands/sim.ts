@@ -11,6 +11,7 @@ import {
   partitionModes,
   simulate,
   simulateWithTrace,
+  tapeWorkload,
   writeHtmlReport,
 } from '@troupe/sim';
 import { defaultApp, loadApp } from '../appModule.js';
@@ -24,7 +25,7 @@ export const simExitCodes = { ok: 0, invariantFailed: 1, usage: 2, runFailed: 3 
 interface SimFlags {
   readonly seed?: number;
   readonly json: boolean;
-  readonly workload?: 'bank' | 'counter';
+  readonly workload?: 'bank' | 'counter' | 'tape';
   readonly app: string;
   readonly steps?: number;
   readonly replicas?: number;
@@ -60,7 +61,9 @@ export function simCommand(outcome: Outcome): Command {
     .addOption(new Option('--seed <n>', 'the only source of randomness (default: a random seed, printed in the report)').argParser(integer(Number.MIN_SAFE_INTEGER)))
     .option('--json', 'print the report as JSON (no progress bar)', false)
     .addOption(appOption())
-    .addOption(new Option('--workload <name>', 'instead of the app\'s workload: "counter" (the simulator\'s own), or "bank" (the example app)').choices(['bank', 'counter']))
+    .addOption(
+      new Option('--workload <name>', 'run this workload only: "counter" or "tape" (the simulator\'s own), or "bank" (the example app); default: swarm draws one of them and its shape (the app\'s with --no-swarm)').choices(['bank', 'counter', 'tape']),
+    )
     .addOption(new Option('--steps <n>', 'ticks of workload under faults before the heal (default 200)').argParser(integer(0)))
     .addOption(new Option('--replicas <n>', 'replica count (default: drawn 2-5, 3 with --no-swarm)').argParser(integer(2, 32)))
     .addOption(new Option('--actors <n>', 'actor ids the clients use (default: drawn 1-4, 3 with --no-swarm)').argParser(integer(1)))
@@ -81,11 +84,12 @@ export function simCommand(outcome: Outcome): Command {
       if (flags.workload !== undefined && given('app')) usage('give --workload or --app, not both');
       if (given('redisUrl') && flags.store !== 'redis') usage('--redis-url needs --store redis');
       const seed = flags.seed ?? Date.now() % 2 ** 31;
-      const { workload, workloadFlags } = await workloadOf(flags, command, usage);
+      const { workload, workloads, workloadFlags } = await workloadOf(flags, command, usage);
       const schedule = flags.schedule === undefined ? undefined : await loadSchedule(flags.schedule).catch((error: unknown) => usage(`--schedule ${flags.schedule}: ${oneLine(error)}`));
       const options: SimOptions = {
         seed,
-        workload,
+        ...(workload ? { workload } : {}),
+        ...(workloads ? { workloads } : {}),
         swarm: flags.swarm,
         ...(flags.steps === undefined ? {} : { steps: flags.steps }),
         ...(flags.replicas === undefined ? {} : { replicas: flags.replicas }),
@@ -146,16 +150,20 @@ export function simCommand(outcome: Outcome): Command {
 
 /**
  * The workload the run drives and the flags that select it again (for the replay line): the
- * simulator's counter (`--workload counter`), or an app's `workload` export (`--app`, default
- * the example bank app; `--workload bank` is the same).
+ * simulator's counter or tape (`--workload counter|tape`), or an app's `workload` export
+ * (`--app`; `--workload bank` is the example bank app). Neither given: swarm draws the workload
+ * and its shape among the simulator's own and the default app's (`workloads`), and the seed
+ * draws the same again on replay (no flag); with --no-swarm, the default app's.
  */
-async function workloadOf(flags: SimFlags, command: Command, usage: (message: string) => never): Promise<{ workload: Workload; workloadFlags: string[] }> {
+async function workloadOf(flags: SimFlags, command: Command, usage: (message: string) => never): Promise<{ workload?: Workload; workloads?: Workload[]; workloadFlags: string[] }> {
   if (flags.workload === 'counter') return { workload: counterWorkload, workloadFlags: ['--workload counter'] };
+  if (flags.workload === 'tape') return { workload: tapeWorkload, workloadFlags: ['--workload tape'] };
   const specifier = flags.workload === 'bank' ? defaultApp : flags.app;
   const fromDefault = flags.workload === undefined && command.getOptionValueSource('app') === 'default';
   const app = await loadApp(specifier).catch((error: unknown) =>
     usage(`${oneLine(error)}${fromDefault ? ' (or run the simulator\'s own workload: --workload counter)' : ''}`),
   );
   if (!app.workload) usage(`app module '${specifier}' exports no \`workload\` (actors and nextCommand(random, step, actors)); troupe sim needs one`);
+  if (fromDefault && flags.swarm) return { workloads: [app.workload!], workloadFlags: [] };
   return { workload: app.workload!, workloadFlags: [flags.workload === 'bank' ? '--workload bank' : `--app ${specifier}`] };
 }
