@@ -18,6 +18,8 @@ export type KeysOfCommand = readonly string[] | (() => readonly string[]);
 export class CommandRunner {
   /** Set when the Redis lost the store's data: every later command rejects with it. */
   lost: StoreDataLostError | undefined;
+  /** When the Cluster's slot map was last asked to refresh (see `map`). */
+  private slotsRefreshedAt = 0;
 
   constructor(
     private readonly client: Redis | Cluster,
@@ -40,9 +42,29 @@ export class CommandRunner {
   /** The troupe error for a failed command (or the error itself when it is not Redis's). */
   async map(error: unknown, keys: KeysOfCommand = []): Promise<unknown> {
     if (isAuthenticationError(error)) return new StoreAuthenticationError(this.endpoint, redactUrl((error as Error).message), error);
-    if (isConnectionError(error)) return new StoreUnavailableError(this.endpoint, redactUrl((error as Error).message), error);
+    if (isConnectionError(error)) {
+      this.refreshSlots();
+      return new StoreUnavailableError(this.endpoint, redactUrl((error as Error).message), error);
+    }
     if (error instanceof Error && /WRONGTYPE/.test(error.message)) return this.wrongTypeError(typeof keys === 'function' ? keys() : keys, error);
     return error;
+  }
+
+  /**
+   * On a Cluster, a connection error may mean a master died and a replica took over: ioredis
+   * learns the new master from a MOVED reply or a slot map refresh, but a command sent to the dead
+   * master's closed connection fails without either (ioredis refreshes only on "Connection is
+   * closed", not when the offline queue is off), so the store would keep failing until something
+   * else refreshed it. Ask for a refresh, at most every `slotsRefreshEveryMs`: callers retrying
+   * with backoff then reach the promoted replica as soon as the Cluster names it.
+   */
+  private refreshSlots(): void {
+    const client = this.client as Cluster;
+    if (!('isCluster' in client) || !client.isCluster || client.status !== 'ready') return;
+    const now = Date.now();
+    if (now - this.slotsRefreshedAt < slotsRefreshEveryMs) return;
+    this.slotsRefreshedAt = now;
+    client.refreshSlotsCache(() => {});
   }
 
   private async wrongTypeError(keys: readonly string[], error: Error): Promise<CorruptDataError> {
@@ -57,13 +79,20 @@ export class CommandRunner {
   }
 }
 
+/** Least time between two slot map refreshes a connection error asks for. */
+const slotsRefreshEveryMs = 250;
+
 const connectionErrorPatterns = [
   /Stream isn't writeable/i,
   /Connection is closed/i,
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|EPIPE/,
   /Command timed out/i,
+  // A pipeline (a write and its WAIT) cut by a closed connection: its outcome is unknown.
+  /Command aborted due to connection close/i,
   /Reached the max retries per request limit/i,
   /Failed to refresh slots cache|Cluster(AllFailed| isn't ready)/i,
+  // ioredis gave up redirecting (CLUSTERDOWN, TRYAGAIN, MOVED in a loop during a failover).
+  /Too many Cluster redirections/i,
   /None of startup nodes is available/i,
   // Server replies that mean "not now" (loading a dump, a replica or a failing-over master, a
   // script running too long, out of memory, a resharding or failing cluster): retry later.

@@ -4,5 +4,5 @@
  * `store.destroy()`.
  */
 export { RedisServer, freePort, type RedisServerOptions } from './redisServer.js';
-export { RedisCluster, type RedisClusterOptions } from './redisCluster.js';
+export { RedisCluster, type RedisClusterOptions, type ClusterNodeInfo } from './redisCluster.js';
 export { keysMatching, deleteKeysMatching } from './keys.js';
