@@ -1,5 +1,6 @@
 import type { Invariants } from './checkers/index.js';
 import type { RunOptions } from './options.js';
+import { builtInWorkloads } from './workloads.js';
 import type { StoreUsed } from './stores.js';
 
 export interface SimCounts {
@@ -85,7 +86,7 @@ export function formatReport(report: SimReport): string {
   const faults = Object.entries(o.faults).map(([k, v]) => `${k}=${v}`).join(' ');
   const lines = [
     `troupe sim seed ${report.seed}: ${report.ok ? 'OK' : 'FAILED'}  trace ${report.traceHash.slice(0, 16)}`,
-    `  options   workload=${o.workload} replicas=${o.replicas} actors=${o.actors} steps=${o.steps}${o.commandsPerTick === 1 ? '' : ` commands-per-tick=${o.commandsPerTick}`} partition=${o.partitionMode} idle-timeout=${o.idleTimeoutMs === 0 ? 'off' : `${o.idleTimeoutMs}ms`} merge=${o.mergeStrategy}${o.swarm ? ' (swarm)' : ''}`,
+    `  options   workload=${o.workload}${shapeText(o)} replicas=${o.replicas} actors=${o.actors} steps=${o.steps}${o.commandsPerTick === 1 ? '' : ` commands-per-tick=${o.commandsPerTick}`} partition=${o.partitionMode} idle-timeout=${o.idleTimeoutMs === 0 ? 'off' : `${o.idleTimeoutMs}ms`} merge=${o.mergeStrategy}${o.swarm ? ' (swarm)' : ''}`,
     `  faults    ${faults}`,
     `  store     ${describeStore(report.store)}`,
     `  commands  ${c.commands} (accepted ${c.accepted}, rejected ${c.rejected}, duplicates ${c.duplicates}, unavailable ${c.unavailable}, lost replies ${c.lostReplies}, errors ${c.errors})`,
@@ -107,4 +108,12 @@ export function describeStore(store: StoreUsed): string {
     .filter(([name]) => name !== 'kind')
     .map(([name, value]) => `${name}=${Array.isArray(value) ? value.join(' ') : String(value)}`);
   return [store.kind, ...details].join(' ');
+}
+
+/** The workload's shape for the summary: every field for a built-in workload, `snapshotEvery` alone for another (an app's commands are its own). */
+function shapeText(o: RunOptions): string {
+  if (!o.shape) return '';
+  if (!Object.hasOwn(builtInWorkloads, o.workload)) return ` (snapshot-every=${o.shape.snapshotEvery})`;
+  // The mix is the share of the tape's `append`; the counter has one command.
+  return ` (events-per-command<=${o.shape.eventsPerCommand} snapshot-every=${o.shape.snapshotEvery}${o.workload === 'tape' ? ` mix=${o.shape.mix}` : ''})`;
 }
