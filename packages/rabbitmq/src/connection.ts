@@ -76,6 +76,11 @@ export async function connectRecovering(options: RecoveringConnectionOptions): P
         jitter: 0.2,
         initialMaxRetries: options.initialRetries ?? 0,
         setup: async (model: ChannelModel) => {
+          // amqplib's recovery listens for this connection's 'error' only once setup has finished;
+          // a connection the broker closes during setup (a cluster node dying while a worker
+          // declares or subscribes its quorum queues: 541 INTERNAL_ERROR) would otherwise emit an
+          // unhandled 'error' and crash the process. The close fails the setup, which is retried.
+          model.on('error', () => undefined);
           if (options.batchWrites ?? true) batchFrameWrites(model);
           await options.setup(model);
         },
