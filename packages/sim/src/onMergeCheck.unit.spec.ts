@@ -34,7 +34,9 @@ describe('onMerge applied to its own result must emit nothing (#14 guard rail 10
       const good = await simulate({ ...options, seed, workload: stockWorkload('record') });
       expect(good.ok, `seed ${seed} record-style`).toBe(true);
       const bad = await simulate({ ...options, seed, workload: stockWorkload('delta') });
-      if (bad.counts.divergences === 0) continue;
+      // No merge of the record-style run booked an oversell: the delta style's onMerge emitted
+      // nothing either (both emit on the first oversell only), so the seed cannot tell them apart.
+      if (good.counts.compensations === 0) continue;
       expect(bad.ok, `seed ${seed} delta-style`).toBe(false);
       expect(bad.invariants.I2.violations.map((v) => v.detail).join('\n')).toMatch(/onMerge of 'stock' is not idempotent/);
       caught++;
