@@ -88,11 +88,22 @@ export class RedisCluster {
     return this.servers.filter((server) => server.running);
   }
 
-  /** Every node as a running node sees it (`CLUSTER NODES`). */
+  /** Every node as a running node sees it (`CLUSTER NODES` of the first running node that answers). */
   async describe(): Promise<ClusterNodeInfo[]> {
-    const server = this.running[0];
-    if (!server) throw new Error('no node of the Redis Cluster is running');
+    let lastError: unknown = new Error('no node of the Redis Cluster is running');
+    for (const server of this.running) {
+      try {
+        return await this.describeFrom(server);
+      } catch (error) {
+        lastError = error; // e.g. LOADING on a replica that is syncing: ask another node
+      }
+    }
+    throw lastError;
+  }
+
+  private async describeFrom(server: RedisServer): Promise<ClusterNodeInfo[]> {
     const client = new Redis({ host: '127.0.0.1', port: server.port, lazyConnect: true, maxRetriesPerRequest: 1 });
+    client.on('error', () => {});
     try {
       await client.connect();
       const text = (await client.cluster('NODES')) as string;
@@ -233,7 +244,8 @@ export class RedisCluster {
       await Promise.all(clients.map((client) => client.connect()));
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const infos = await Promise.all(clients.map((client) => client.cluster('INFO') as Promise<string>));
+        // A node that cannot answer yet (LOADING after a full sync, restarting) is not ok yet.
+        const infos = await Promise.all(clients.map((client) => (client.cluster('INFO') as Promise<string>).catch((error: Error) => `error: ${error.message}`)));
         if (infos.every((info) => /^cluster_state:ok\r?$/m.test(info))) return;
         if (Date.now() > deadline) throw new Error(`Redis Cluster ${this.nodes.join(',')} not ok after ${timeoutMs} ms:\n${infos.join('\n')}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
