@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { SimReport } from './report.js';
+import { type SimReport, shapeText } from './report.js';
 import type { SimTrace, TraceEvent } from './trace.js';
 
 /**
@@ -36,7 +36,7 @@ export function renderHtml(report: SimReport, trace: SimTrace): string {
 <header id="summary">
 <h1>troupe sim seed <span id="seed">${report.seed}</span> <span id="verdict" class="${report.ok ? 'ok' : 'fail'}">${report.ok ? 'OK' : 'FAILED'}</span></h1>
 <p>trace <code id="trace-hash">${esc(report.traceHash)}</code> &middot; ${report.traceLength} trace events &middot; converged in ${report.convergenceRounds} round(s) &middot; ${report.durationMs} ms</p>
-<p>workload=${esc(o.workload)} replicas=${o.replicas} actors=${o.actors} steps=${o.steps} partition=${esc(o.partitionMode)} idle-timeout=${o.idleTimeoutMs === 0 ? 'off' : `${o.idleTimeoutMs}ms`} merge=${esc(o.mergeStrategy)}${o.swarm ? ' (swarm)' : ''} store=<span id="store">${esc(report.store.kind)}</span><br><small>${faults}</small></p>
+<p>workload=${esc(o.workload)}${esc(shapeText(o))} replicas=${o.replicas} actors=${o.actors} steps=${o.steps} partition=${esc(o.partitionMode)} idle-timeout=${o.idleTimeoutMs === 0 ? 'off' : `${o.idleTimeoutMs}ms`} merge=${esc(o.mergeStrategy)}${o.swarm ? ' (swarm)' : ''} store=<span id="store">${esc(report.store.kind)}</span><br><small>${faults}</small></p>
 <table id="invariants"><thead><tr><th>invariant</th><th>verdict</th><th>checked</th><th>violations</th></tr></thead><tbody>
 ${invariantRows}
 </tbody></table>

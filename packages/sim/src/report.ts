@@ -111,7 +111,7 @@ export function describeStore(store: StoreUsed): string {
 }
 
 /** The workload's shape for the summary: every field for a built-in workload, `snapshotEvery` alone for another (an app's commands are its own). */
-function shapeText(o: RunOptions): string {
+export function shapeText(o: RunOptions): string {
   if (!o.shape) return '';
   if (!Object.hasOwn(builtInWorkloads, o.workload)) return ` (snapshot-every=${o.shape.snapshotEvery})`;
   // The mix is the share of the tape's `append`; the counter has one command.
