@@ -147,6 +147,7 @@ describe.skipIf(!available)('RabbitMQ cluster failover (3 nodes, quorum queues, 
     let inFlightAtKillCount = 0;
     let inFlightAtKillAnsweredMs = 0;
     let kill: Promise<void> | undefined;
+    let shardsOnVictimAtKill: number[] = [];
     let abandoned = false;
 
     const deliver = async (actor: number, seq: number, lane: { bus: number }): Promise<void> => {
@@ -176,6 +177,7 @@ describe.skipIf(!available)('RabbitMQ cluster failover (3 nodes, quorum queues, 
             inFlightAtKill = new Set(inFlight);
             inFlightAtKillCount = inFlightAtKill.size;
             killedAt = Date.now();
+            shardsOnVictimAtKill = workers[victim]!.ownedShards;
             kill = c.kill(victim);
           }
           return;
@@ -251,6 +253,8 @@ describe.skipIf(!available)('RabbitMQ cluster failover (3 nodes, quorum queues, 
     const deadLetters = await drainDeadLetters(nodes[survivors[0]!]!.url, t.deadLetterQueue);
     const deadLetteredUnapplied = deadLetters.ids.filter((id) => applied.get(id) !== 1);
     const reconnections = survivors.reduce((sum, i) => sum + workers[i]!.connectionCount - 1, 0);
+    let redeliveries = 0;
+    for (const i of survivors) redeliveries += (await workers[i]!.metrics.redeliveries.get()).values[0]?.value ?? 0;
 
     // The numbers first, so a failing run still shows them.
     const summary = {
@@ -263,6 +267,8 @@ describe.skipIf(!available)('RabbitMQ cluster failover (3 nodes, quorum queues, 
       ...stats,
       duplicatesOnFirstSend,
       inFlightAtKill: inFlightAtKillCount,
+      shardsOnVictimAtKill: shardsOnVictimAtKill.length,
+      survivorRedeliveries: redeliveries,
       inFlightAtKillAnsweredMs,
       ...moved,
       survivorReconnections: reconnections,
@@ -284,7 +290,9 @@ describe.skipIf(!available)('RabbitMQ cluster failover (3 nodes, quorum queues, 
     expect(lost).toEqual([]);
     expect(applied.size).toBe(total);
     expect(outOfOrder).toEqual([]);
-    // The consumers moved: every shard has a leader and an active consumer on a live node.
+    // The consumers moved: the victim's worker held shards when its node died, and every shard
+    // has a leader and an active consumer on a live node again.
+    expect(shardsOnVictimAtKill.length).toBeGreaterThan(0);
     expect(moved.leadersMovedMs).toBeGreaterThan(0);
     expect(moved.consumersMovedMs).toBeGreaterThan(0);
     // Nothing dead-lettered, and certainly no command that was never applied.
