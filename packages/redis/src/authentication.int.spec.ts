@@ -7,6 +7,7 @@ import { makeChain, requireService, uniqueActor, uniqueSuffix } from '@troupe/ru
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedisStore } from './connect.js';
 import { StoreAuthenticationError } from './errors/index.js';
+import { RedisCluster } from './testing/redisCluster.js';
 import { freePort, RedisServer } from './testing/redisServer.js';
 
 const available = await requireService({ name: 'Redis', host: '127.0.0.1', port: 6379 });
@@ -83,5 +84,43 @@ describe.skipIf(!available)('RedisStore credentials', () => {
     expect(error).toBeInstanceOf(StoreUnavailableError);
     expect((error as StoreUnavailableError).endpoint).toBe(redacted.replace('PORT', String(port)));
     expect(exposedText(error)).not.toContain(secret);
+  });
+
+  describe('on a Redis Cluster with requirepass', () => {
+    let cluster: RedisCluster | undefined;
+
+    beforeAll(async () => {
+      cluster = await RedisCluster.start({ masters: 3, password: secret });
+    }, 30_000);
+
+    afterAll(async () => {
+      await cluster?.destroy();
+    });
+
+    it.each([
+      ['a wrong password', { password: wrong }],
+      ['no password', {}],
+    ])('%s is a StoreAuthenticationError without the password', async (_what, redisOptions) => {
+      const error = await connectRedisStore({ cluster: cluster!.nodes, prefix: `test-${uniqueSuffix()}`, redisOptions }).then(
+        async (store) => {
+          await store.close();
+          throw new Error('connecting succeeded');
+        },
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(StoreAuthenticationError);
+      expect((error as StoreAuthenticationError).endpoint).toBe(`redis cluster ${cluster!.nodes.join(',')}`);
+      expect(exposedText(error)).not.toContain(wrong);
+      expect(exposedText(error)).not.toContain(secret);
+    });
+
+    it('the right password in redisOptions works', async () => {
+      const store = await connectRedisStore({ cluster: cluster!.nodes, prefix: `test-${uniqueSuffix()}`, redisOptions: { password: secret } });
+      try {
+        await store.append(makeChain(uniqueActor('auth', 'auth'), 1)[0]!, []);
+      } finally {
+        await store.destroy();
+      }
+    });
   });
 });

@@ -45,10 +45,14 @@ export async function connectRedisStore(options: ConnectOptions = {}): Promise<R
   // client keeps reconnecting in the background. The last one is kept for a failed connect:
   // ioredis rejects connect() with "Connection is closed" after Redis refused the password, and
   // only the 'error' event carries the WRONGPASS / NOAUTH reply.
+  // A Cluster reports each node's failure as 'node error' (its connect() then rejects with "None
+  // of startup nodes is available"): those count too.
   let lastError: unknown;
-  client.on('error', (error: unknown) => {
-    lastError = error;
-  });
+  const keep = (error: unknown) => {
+    if (!isAuthenticationError(lastError) || isAuthenticationError(error)) lastError = error;
+  };
+  client.on('error', keep);
+  if (cluster) client.on('node error', keep);
   try {
     await client.connect();
   } catch (error) {

@@ -11,6 +11,8 @@ export interface RedisClusterOptions {
   readonly replicas?: number;
   /** `cluster-node-timeout`: how long a master must be unreachable before its replica takes over, ms. Default 2,000. */
   readonly nodeTimeoutMs?: number;
+  /** `requirepass` (and `masterauth`) of every node; the helper's own connections use it too. Default: none. */
+  readonly password?: string;
   /** Extra redis-server arguments for every node. */
   readonly args?: readonly string[];
 }
@@ -43,7 +45,13 @@ export class RedisCluster {
     readonly servers: readonly RedisServer[],
     /** Replicas of each master asked for at start. */
     readonly replicasPerMaster = 0,
+    private readonly password: string | undefined = undefined,
   ) {}
+
+  /** A connection of the helper itself to one node. */
+  private connection(port: number): Redis {
+    return new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 1, ...(this.password === undefined ? {} : { password: this.password }) });
+  }
 
   /** Startup nodes as '127.0.0.1:port', for `connectRedisStore({ cluster: nodes })`. */
   get nodes(): string[] {
@@ -63,17 +71,19 @@ export class RedisCluster {
             '--cluster-config-file', 'nodes.conf',
             '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 2_000),
             '--cluster-port', String(ports[count + i]!),
+            ...(options.password === undefined ? [] : ['--requirepass', options.password, '--masterauth', options.password]),
             ...(options.args ?? []),
           ],
         }),
       ),
     );
     const servers = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
-    const cluster = new RedisCluster(servers, replicas);
+    const cluster = new RedisCluster(servers, replicas, options.password);
     try {
       const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
       if (failed) throw failed.reason;
-      await redisCli(['--cluster', 'create', ...cluster.nodes, '--cluster-replicas', String(replicas), '--cluster-yes']);
+      const auth = options.password === undefined ? [] : ['-a', options.password, '--no-auth-warning'];
+      await redisCli([...auth, '--cluster', 'create', ...cluster.nodes, '--cluster-replicas', String(replicas), '--cluster-yes']);
       await cluster.waitUntilOk(15_000);
       if (replicas > 0) await cluster.waitUntilReplicasInSync(15_000);
       return cluster;
@@ -102,7 +112,7 @@ export class RedisCluster {
   }
 
   private async describeFrom(server: RedisServer): Promise<ClusterNodeInfo[]> {
-    const client = new Redis({ host: '127.0.0.1', port: server.port, lazyConnect: true, maxRetriesPerRequest: 1 });
+    const client = this.connection(server.port);
     client.on('error', () => {});
     try {
       await client.connect();
@@ -173,7 +183,7 @@ export class RedisCluster {
     const old = nodes.find((node) => node.port === server.port);
     const master = await this.masterOf(slot);
     const masterId = nodes.find((node) => node.port === master.port)!.id;
-    const clients = this.running.map((s) => new Redis({ host: '127.0.0.1', port: s.port, lazyConnect: true, maxRetriesPerRequest: 1 }));
+    const clients = this.running.map((s) => this.connection(s.port));
     try {
       await Promise.all(clients.map((client) => client.connect()));
       if (old) await Promise.all(clients.map((client) => client.cluster('FORGET', old.id).catch(() => undefined)));
@@ -182,8 +192,8 @@ export class RedisCluster {
     }
     for (const name of readdirSync(server.dir)) rmSync(join(server.dir, name), { recursive: true, force: true });
     await server.boot();
-    const fresh = new Redis({ host: '127.0.0.1', port: server.port, lazyConnect: true, maxRetriesPerRequest: 1 });
-    const meeting = new Redis({ host: '127.0.0.1', port: master.port, lazyConnect: true, maxRetriesPerRequest: 1 });
+    const fresh = this.connection(server.port);
+    const meeting = this.connection(master.port);
     try {
       await Promise.all([fresh.connect(), meeting.connect()]);
       const freshBusPort = old?.busPort ?? Number(/@(\d+)/.exec((await fresh.cluster('NODES')) as string)![1]);
@@ -220,7 +230,7 @@ export class RedisCluster {
       const complete = masters.every((master) => replicas.filter((r) => r.masterId === master.id).length >= this.replicasPerMaster);
       const states = await Promise.all(
         replicas.map(async (node) => {
-          const client = new Redis({ host: '127.0.0.1', port: node.port, lazyConnect: true, maxRetriesPerRequest: 1 });
+          const client = this.connection(node.port);
           try {
             await client.connect();
             return /^master_link_status:up\r?$/m.test(await client.info('replication'));
@@ -239,7 +249,7 @@ export class RedisCluster {
 
   /** Waits until every running node reports `cluster_state:ok` (all slots covered, nodes agree; after a failover too). */
   async waitUntilOk(timeoutMs = 15_000): Promise<void> {
-    const clients = this.running.map((server) => new Redis({ host: '127.0.0.1', port: server.port, lazyConnect: true, maxRetriesPerRequest: 1 }));
+    const clients = this.running.map((server) => this.connection(server.port));
     try {
       await Promise.all(clients.map((client) => client.connect()));
       const deadline = Date.now() + timeoutMs;
