@@ -134,6 +134,15 @@ async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
+/** Whether pid is still the named node's process: its environment names the node (Linux /proc; elsewhere false). */
+function isNodeProcess(pid: number, name: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`RABBITMQ_NODENAME=${name}`);
+  } catch {
+    return false;
+  }
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Waits for a promise at most `ms`, leaving no timer behind (it would hold the process open). */
@@ -231,11 +240,17 @@ export class RabbitMqCluster {
     return this.stopped;
   }
 
-  /** SIGKILL to every node's process group and beam pid: the last resort (and at process exit). */
+  /**
+   * SIGKILL to what is left of every node: the process group of a script still running, and a
+   * beam.smp pid only while it is still that node's process (not a pid the OS handed on since).
+   * The last resort of `stop()`, and what runs at process exit.
+   */
   private killAllNow(): void {
     for (const p of this.processes) {
-      for (const target of [p.child.pid === undefined ? undefined : -p.child.pid, p.node.pid > 0 ? p.node.pid : undefined]) {
-        if (target === undefined) continue;
+      const targets: number[] = [];
+      if (p.child.pid !== undefined && p.child.exitCode === null && p.child.signalCode === null) targets.push(-p.child.pid);
+      if (p.node.pid > 0 && isNodeProcess(p.node.pid, p.node.name)) targets.push(p.node.pid);
+      for (const target of targets) {
         try {
           process.kill(target, 'SIGKILL');
         } catch {
