@@ -1,7 +1,7 @@
 import { type Accepted, type Checkpoint, type CommandReply, type ReplicaEndpoint, Replicator, type ReplicatorOptions, type SyncReport, type UntypedRef } from '@troupe/runtime';
 import { type ActorRef, VC, actorKey } from '@troupe/runtime/store';
 import type { ReplyRecord } from './checkers/index.js';
-import { SimulatedCrash, SimulatedFault } from './instrumentedStore.js';
+import { SimulatedCrash, SimulatedFault, heldKey } from './instrumentedStore.js';
 import { Network } from './network.js';
 import type { Replica, Replicas } from './replicas.js';
 import type { SimCounts } from './report.js';
@@ -50,6 +50,8 @@ export class Executor {
   /** Every reply a client got, for I7. */
   readonly replies: ReplyRecord[] = [];
   private readonly replicators: SyncRunner[][];
+  /** A new replicator for one link, resuming from its checkpoint. */
+  private readonly replicatorOf: (from: Replica, to: Replica) => SyncRunner;
   /** Each replicator's saved cursor (kept at its target, surviving its crashes), by `from>to`. */
   private readonly checkpoints = new Map<string, string>();
   /** The last failed sync or resolution, named in the convergence failure (not traced: messages may vary). */
@@ -73,9 +75,10 @@ export class Executor {
     // The runtime is looked up at each sync: a restart replaces it.
     const endpoint = (r: Replica) => ({ store: r.store, resolve: (actor: ActorRef) => r.runtime.resolve(actor) });
     const make: ReplicatorFactory = settings.replicator ?? ((source, target, options) => new Replicator(source, target, options));
-    this.replicators = replicas.all.map((from) =>
-      replicas.all.map((to) => make(endpoint(from), endpoint(to), { batchSize: syncBatchPacks, checkpoint: this.checkpoint(from, to) })),
-    );
+    this.replicatorOf = (from, to) => make(endpoint(from), endpoint(to), { batchSize: syncBatchPacks, checkpoint: this.checkpoint(from, to) });
+    // No replicator from a replica to itself (that sync never runs).
+    const none: SyncRunner = { sync: async () => ({ copied: 0, skipped: 0, resolved: [], failed: [] }) };
+    this.replicators = replicas.all.map((from) => replicas.all.map((to) => (from === to ? none : this.replicatorOf(from, to))));
     for (const r of replicas.all) {
       // The decider's `now` at each command append, recorded by the store wrapper for I7.
       r.store.now = () => r.clock.now();
@@ -212,8 +215,14 @@ export class Executor {
     this.trace.record({ k: 'crash', r: replica.index, why, restartAt: replica.restartAt });
   }
 
+  /**
+   * The replica comes back on its store. Its incoming replicators run in its process, so they
+   * restart too: each loads its cursor from its checkpoint (a save that failed leaves an older
+   * cursor, and the batches after it are read again) and has forgotten the actors it had yet to resolve.
+   */
   private async restart(replica: Replica): Promise<void> {
     await this.replicas.restart(replica);
+    for (const from of this.replicas.all) if (from !== replica) this.replicators[from.index]![replica.index] = this.replicatorOf(from, replica);
     this.trace.record({ k: 'restart', r: replica.index });
   }
 
@@ -255,7 +264,42 @@ export class Executor {
     );
     const replies = await Promise.all(commands.map((c) => this.attempt(replica, c)));
     this.trace.record({ k: 'burst-resolve', r: replica.index, ...(await resolving) });
-    for (const [i, outcome] of replies.entries()) await this.settle(replica, commands[i]!, outcome);
+    const held = await this.heldInBurst(replica, commands, replies);
+    for (const [i, outcome] of replies.entries()) await this.settle(replica, commands[i]!, outcome, undefined, held[i]);
+  }
+
+  /**
+   * What each rejected command of a burst was decided on (I7). The mailbox runs the resolve, then
+   * the commands in order, and nothing else writes to the actor meanwhile, so a rejection saw: the
+   * version of the last command accepted before it; or, with none, the heads the next accepted
+   * command's append found (rejections write nothing); or, with none either, the heads after the
+   * burst. After an error (a fault may have written without a reply) nothing more is known.
+   */
+  private async heldInBurst(replica: Replica, commands: readonly ScheduleCommand[], replies: readonly Outcome[]): Promise<(ReplyRecord['after'] | undefined)[]> {
+    const nowMs = replica.clock.now();
+    const out: (ReplyRecord['after'] | undefined)[] = commands.map(() => undefined);
+    let heads: readonly string[] | undefined;
+    let waiting: number[] = [];
+    for (const [i, outcome] of replies.entries()) {
+      if ('error' in outcome) return out;
+      const reply = outcome.reply;
+      if (reply.status === 'rejected') {
+        if (heads) out[i] = { heads, nowMs, copies: [] };
+        else waiting.push(i);
+        continue;
+      }
+      if (reply.duplicate) continue;
+      const version = VC.encode(reply.version);
+      const found = replica.store.held.get(heldKey(commands[i]!.id, version))?.heads;
+      if (found) for (const w of waiting) out[w] = { heads: found, nowMs, copies: [] };
+      waiting = [];
+      heads = [version];
+    }
+    if (waiting.length > 0 && replica.up) {
+      const after = (await replica.store.inner.heads(commands[0]!.actor)).map((h) => VC.encode(h.version));
+      for (const w of waiting) out[w] = { heads: after, nowMs, copies: [] };
+    }
+    return out;
   }
 
   private unavailable(replica: Replica, command: ScheduleCommand): void {

@@ -197,7 +197,9 @@ export class InstrumentedStore implements EventStore {
         const heads = (await this.inner.heads(pack.actor)).map((h) => VC.encode(h.version));
         for (const id of pack.commandIds) this.held.set(heldKey(id, VC.encode(pack.version)), { heads, nowMs });
       }
-      await this.faulty('append', () => this.inner.append(pack, expectedHeads, snapshot));
+      // An append that carries a snapshot is a snapshot write too: an armed snapshot fault lands in it.
+      const op: FaultOp = snapshot && this.armed.has('saveSnapshot') ? 'saveSnapshot' : 'append';
+      await this.faulty(op, () => this.inner.append(pack, expectedHeads, snapshot));
     } finally {
       this.inFlight.set(key, this.inFlight.get(key)! - 1);
     }

@@ -1,5 +1,5 @@
 import { bankWorkload } from '@troupe/bank';
-import type { ActorRef, ReplicaEndpoint, ReplicatorOptions, SyncReport } from '@troupe/runtime';
+import { type ActorRef, type ReplicaEndpoint, Replicator, type ReplicatorOptions, type SyncReport } from '@troupe/runtime';
 import { actorKey } from '@troupe/runtime/store';
 import { describe, expect, it } from 'vitest';
 import type { ReplicatorFactory, SyncRunner } from './executor.js';
@@ -68,7 +68,7 @@ describe('faults inside operations', () => {
         for (const e of trace.events) if (e.k === 'fault') fired.add(`${String(e.op)}/${String(e.when)}`);
       }
     }
-    for (const op of ['append', 'merge', 'changesSince', 'checkpoint']) {
+    for (const op of ['append', 'merge', 'changesSince', 'saveSnapshot', 'checkpoint']) {
       expect(fired.has(`${op}/before`) || fired.has(`${op}/after`), `${op} fired: ${[...fired].join(' ')}`).toBe(true);
     }
     expect(fired.has('cut/before')).toBe(true);
@@ -91,6 +91,27 @@ describe('faults inside operations', () => {
     for (const seed of seeds.slice(0, 3)) {
       const report = await simulate({ seed, steps: 150, workload: bankWorkload, replicas: 2, faults: { storeFault: 0, syncCut: 0, checkpointFail: 0 }, replicator: eagerCursor });
       expect(report.ok, `seed ${seed}`).toBe(true);
+    }
+  }, 60_000);
+
+  it('a restarted replica restarts its incoming replicators from their checkpoints (failed saves included); every invariant holds', async () => {
+    for (const seed of [1, 2, 3]) {
+      const made: { loads: number }[] = [];
+      const counting: ReplicatorFactory = (source, target, options) => {
+        const entry = { loads: 0 };
+        made.push(entry);
+        const checkpoint = options.checkpoint!;
+        return new Replicator(source, target, { ...options, checkpoint: { load: () => (entry.loads++, checkpoint.load()), save: (c) => checkpoint.save(c) } });
+      };
+      const { report, trace } = await simulateWithTrace({ seed, steps: 150, workload: bankWorkload, replicas: 3, faults: { ...faults, crash: 0.05, checkpointFail: 0.2 }, replicator: counting });
+      expect(report.ok, `seed ${seed}`).toBe(true);
+      const restarts = trace.events.filter((e) => e.k === 'restart').length;
+      expect(restarts).toBeGreaterThan(0);
+      // Six links at the start, then the two incoming links of each restarted replica.
+      expect(made.length).toBe(6 + 2 * restarts);
+      // Each loads its cursor once, at its first sync.
+      expect(made.every((m) => m.loads <= 1)).toBe(true);
+      expect(made.slice(6).filter((m) => m.loads === 1).length).toBeGreaterThan(0);
     }
   }, 60_000);
 

@@ -36,7 +36,8 @@ export interface FaultRates {
   readonly burst: number;
   /**
    * Per tick: a fault inside an operation of one replica's store: its next append, merge, log read
-   * (`changesSince`) or snapshot write (drawn) fails before or after taking effect (drawn; after:
+   * (`changesSince`) or snapshot write (`saveSnapshot`, or an append that carries a snapshot)
+   * (drawn) fails before or after taking effect (drawn; after:
    * the call took effect, the caller gets an error, like a lost reply). Armed until it fires or
    * the replica crashes. The runtime and the replicators must retry later.
    */

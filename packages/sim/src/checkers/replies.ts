@@ -12,10 +12,12 @@ export interface ReplyRecord {
   readonly command: ScheduleCommand;
   readonly reply: CommandReply;
   /**
-   * For a rejection or a duplicate answered to a single send: what the replica held right after
-   * answering (nothing runs between the decision and this read in a single send; the runtime
-   * decides a rejection on the store's current head). Accepted first executions need none: the
-   * store wrapper records what was held at their append (`InstrumentedStore.held`).
+   * For a rejection or a duplicate: what the replica held when it answered. A single send: read
+   * right after the reply (nothing runs between the decision and this read; the runtime decides a
+   * rejection on the store's current head). A rejection in a burst: inferred from the mailbox
+   * order (`Executor.heldInBurst`); absent when an error in the burst left it unknown. Accepted
+   * first executions need none: the store wrapper records what was held at their append
+   * (`InstrumentedStore.held`).
    */
   readonly after?: { readonly heads: readonly string[]; readonly nowMs: number; readonly copies: readonly string[] };
 }
@@ -26,8 +28,8 @@ export interface ReplyRecord {
  *   appended (its heads in the store just before the append, several heads resolved: the merge at
  *   their pointwise-max version, as the converged history computes it) must be this reply (same
  *   event types and data), and its version must be that state's version plus one step at the replica;
- * - a rejection (single sends): `decide` on the state held must reject it, for the same reason;
- * - a duplicate (a retry answered with the recorded result, single sends): it must name the copy of
+ * - a rejection: `decide` on the state held must reject it, for the same reason;
+ * - a duplicate (a retry answered with the recorded result): it must name the copy of
  *   the command that survives a merge among the copies the replica held.
  * I1 only asks that some copy of each acknowledged command is in the final history; this asks that
  * each answer is the one the replica's state called for. The rules (version step, pointwise max,
@@ -57,7 +59,7 @@ export function checkI7(ctx: CheckContext, replies: readonly ReplyRecord[]): Che
       }
     } else {
       held = record.after;
-      if (!held) continue; // a rejection inside a burst: what was held is not known
+      if (!held) continue; // a rejection after an error in a burst: what was held is not known
     }
     verdict.checked++;
     const state = heldState(ctx, key, held.heads);
