@@ -4,7 +4,7 @@
  * fail too, and a new connection refuses a Redis that lost part of the data. `persistence()`
  * reports how the server protects the data.
  */
-import { MemoryStore } from '@troupe/runtime';
+import { createRuntime, defineActor, MemoryStore, reject } from '@troupe/runtime';
 import { StoreUnavailableError, VC } from '@troupe/runtime/store';
 import { makeChain, requireService, uniqueActor, uniqueSuffix } from '@troupe/runtime/testkit';
 import { Redis } from 'ioredis';
@@ -15,6 +15,20 @@ import type { RedisStore } from './redisStore/index.js';
 import { RedisServer } from './testing/redisServer.js';
 
 const available = await requireService({ name: 'Redis', host: '127.0.0.1', port: 6379 });
+
+/** An account that must be opened before deposits: on an emptied store a deposit would be rejected "not open". */
+const Account = defineActor({
+  type: 'account',
+  initial: () => ({ open: false, balance: 0 }),
+  commands: {
+    open: (s) => (s.open ? reject('already open') : [{ type: 'opened', data: {} }]),
+    deposit: (s, p: { amount: number }) => (s.open ? [{ type: 'deposited', data: { amount: p.amount } }] : reject('account is not open')),
+  },
+  events: {
+    opened: (s) => ({ ...s, open: true }),
+    deposited: (s, d: { amount: number }) => ({ ...s, balance: s.balance + d.amount }),
+  },
+});
 
 const servers: RedisServer[] = [];
 const stores: RedisStore[] = [];
@@ -111,6 +125,31 @@ describe.skipIf(!available)('RedisStore on a Redis that lost its data', () => {
     const readError = await firstFailure(() => reader.heads(actor));
     expect(readError).toBeInstanceOf(StoreDataLostError);
     expect(await keyCount(server)).toBe(0);
+  });
+
+  it('a command on an emptied Redis is neither rejected on the empty state nor accepted: loads and appends refuse with StoreDataLostError', async () => {
+    const server = await startServer();
+    const prefix = `test-${uniqueSuffix()}`;
+    // Two workers that saw the Redis before it was emptied: one has the account in memory, the
+    // other never loaded it.
+    const [warmStore, coldStore] = [await connect(server, prefix), await connect(server, prefix)];
+    const warm = createRuntime({ actors: [Account], store: warmStore, replicaId: 'w1', machineId: 21 });
+    const cold = createRuntime({ actors: [Account], store: coldStore, replicaId: 'w2', machineId: 22 });
+    try {
+      const ref = Account.ref(`acct-${uniqueSuffix()}`);
+      expect((await warm.send(ref, { type: 'open', payload: {} })).status).toBe('accepted');
+      expect((await warm.send(ref, { type: 'deposit', payload: { amount: 5 } })).status).toBe('accepted');
+      // FLUSHALL on this test's own server: the data is gone without a reconnect ('ready' check).
+      const admin = new Redis(server.url);
+      await admin.flushall().finally(() => admin.disconnect());
+      // The cold worker loads the account: the heads script refuses, nothing is rejected on the empty state.
+      await expect(cold.send(ref, { type: 'deposit', payload: { amount: 1 } })).rejects.toBeInstanceOf(StoreDataLostError);
+      // The warm worker decides on its cached state: the append refuses.
+      await expect(warm.send(ref, { type: 'deposit', payload: { amount: 1 } })).rejects.toBeInstanceOf(StoreDataLostError);
+      expect(await keyCount(server)).toBe(0);
+    } finally {
+      await Promise.all([warm.stop(), cold.stop()]);
+    }
   });
 
   it('each write script checks the identity itself: merge, snapshot and checkpoint on an emptied Redis write nothing', async () => {

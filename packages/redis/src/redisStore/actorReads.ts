@@ -1,13 +1,19 @@
 import { type ActorRef, CorruptDataError, type Pack, VC, type VectorClock } from '@troupe/runtime/store';
 import type { StoreContext } from './context.js';
 import { decodePackAt } from './packCodec.js';
+import { identityFound } from './storeIdentity.js';
 
-/** The actor's heads with their packs (one script call), in code-unit order of their version keys. */
+/**
+ * The actor's heads with their packs (one script call), in code-unit order of their version keys.
+ * The script checks the store identity first (StoreDataLostError): every load starts here.
+ */
 export async function heads(ctx: StoreContext, actor: ActorRef): Promise<Pack[]> {
   const keys = ctx.keys.actor(actor);
-  const reply = (await ctx.scripts.fixed('troupeHeads')(keys.packs, keys.heads)) as Buffer[];
+  const identity = ctx.identity.known ?? (await ctx.identity.current());
+  const reply = (await ctx.scripts.fixed('troupeHeads')(keys.packs, keys.heads, keys.identity, identity)) as Buffer[];
+  if (String(reply[0]) === 'lost') throw ctx.identity.lose([identityFound(keys.identity, reply[1])]);
   const found: { key: string; bytes: Buffer }[] = [];
-  for (let i = 0; i < reply.length; i += 2) found.push({ key: String(reply[i]), bytes: reply[i + 1]! });
+  for (let i = 1; i < reply.length; i += 2) found.push({ key: String(reply[i]), bytes: reply[i + 1]! });
   // Sorted here, in code-unit order: Lua's order depends on the server's locale.
   found.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
   return found.map(({ key, bytes }) => {

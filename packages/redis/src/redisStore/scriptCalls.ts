@@ -12,7 +12,7 @@ export type ScriptCall = (...args: (string | Buffer | number)[]) => Promise<Repl
 const fixedKeyScripts = {
   troupeAppend: { numberOfKeys: 8, lua: appendLua },
   troupeLoadChain: { numberOfKeys: 4, lua: loadChainLua },
-  troupeHeads: { numberOfKeys: 2, lua: headsLua },
+  troupeHeads: { numberOfKeys: 3, lua: headsLua },
   troupeSaveSnapshot: { numberOfKeys: 2, lua: saveSnapshotLua },
   troupeSaveCheckpoint: { numberOfKeys: 2, lua: saveCheckpointLua },
 } as const;

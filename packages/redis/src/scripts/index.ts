@@ -22,7 +22,7 @@ export const appendLua = lua('append');
 export const mergeLua = lua('merge');
 /** One batch of the first-parent walk of `loadChain` (KEYS: 4). */
 export const loadChainLua = lua('loadChain');
-/** The heads of an actor with their packs (KEYS: 2). */
+/** The heads of an actor with their packs, after the store identity check (KEYS: 3). */
 export const headsLua = lua('heads');
 /** A snapshot write checked against the store identity (KEYS: 2). */
 export const saveSnapshotLua = lua('saveSnapshot');
