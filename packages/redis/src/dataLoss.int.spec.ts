@@ -120,9 +120,9 @@ describe.skipIf(!available)('RedisStore on a Redis that lost its data', () => {
     await expect(store.heads(actor)).rejects.toBe(lost);
     await expect(store.changesSince(undefined, 10)).rejects.toBe(lost);
 
-    // The other store noticed it when its client reconnected ('ready'): its reads fail, and its
-    // writes would be refused by the scripts anyway.
-    const readError = await firstFailure(() => reader.heads(actor));
+    // The other store noticed it when its client reconnected ('ready'): even its reads that check
+    // nothing by themselves fail (changesSince; heads checks in its script, writes too).
+    const readError = await firstFailure(() => reader.changesSince(undefined, 10));
     expect(readError).toBeInstanceOf(StoreDataLostError);
     expect(await keyCount(server)).toBe(0);
   });
