@@ -3,7 +3,7 @@ import { type CheckContext, type CheckResult, Verdict } from './types.js';
 
 /**
  * I6 bounded cost. Each resolution read only packs after the latest common ancestor of the heads
- * it merged (the ReferenceModel's cut), plus at most `snapshotEvery` packs at or below it to load
+ * it merged (the ordering oracle's cut), plus at most `snapshotEvery` packs at or below it to load
  * the ancestor's state; each load outside resolutions read at most `snapshotEvery` packs after its
  * snapshot (or merge). Never the whole history.
  */
