@@ -63,7 +63,7 @@ describe.skipIf(!available)('troupe worker, send, inspect and load against Rabbi
   });
 
   it('troupe worker starts consuming, and troupe send prints accepted and rejected replies', async () => {
-    worker = run(['worker', ...bus, ...store, '--metrics-port', '0', '--log-level', 'silent']);
+    worker = run(['worker', ...bus, ...store, '--allow-volatile-store', '--metrics-port', '0', '--log-level', 'silent']);
     for (let i = 0; i < 100 && !(await queuesExist()); i++) await new Promise((r) => setTimeout(r, 50));
     const opened = await capture(['send', 'account', 'alice', 'open', '{"owner":"Alice"}', ...bus]);
     expect(opened.code).toBe(0);

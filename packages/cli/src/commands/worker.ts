@@ -1,10 +1,11 @@
 import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import type { EventStore } from '@troupe/runtime';
-import { connectRedisStore } from '@troupe/redis';
+import { type RedisStore, connectRedisStore } from '@troupe/redis';
+import type { Logger } from 'pino';
 import { startWorker, workerDefaults } from '@troupe/rabbitmq';
 import { loadApp } from '../appModule.js';
-import { type BusFlags, type RedisTlsFlags, appOption, busOptions, integer, redisPrefixOption, redisTls, redisTlsOptions } from '../shared.js';
+import { CliError, type BusFlags, type RedisTlsFlags, appOption, busOptions, integer, redisPrefixOption, redisTls, redisTlsOptions } from '../shared.js';
 
 interface WorkerFlags extends BusFlags, RedisTlsFlags {
   readonly app: string;
@@ -16,6 +17,7 @@ interface WorkerFlags extends BusFlags, RedisTlsFlags {
   readonly metricsHost: string;
   readonly metrics: boolean;
   readonly logLevel: string;
+  readonly allowVolatileStore: boolean;
 }
 
 export function workerCommand(): Command {
@@ -29,6 +31,7 @@ export function workerCommand(): Command {
     .addOption(new Option('--metrics-port <n>', 'port of the Prometheus /metrics endpoint (0: any free port)').env('TROUPE_METRICS_PORT').default(9464).argParser(integer(0, 65_535)))
     .addOption(new Option('--metrics-host <host>', 'address the /metrics endpoint listens on (0.0.0.0: every interface)').env('TROUPE_METRICS_HOST').default(workerDefaults.metricsHost))
     .option('--no-metrics', 'serve no /metrics endpoint')
+    .option('--allow-volatile-store', 'run on a Redis that keeps nothing on disk (a restart loses every event): only for throw-away setups and tests', false)
     .addOption(new Option('--log-level <level>', 'pino log level').env('TROUPE_LOG_LEVEL').default('info').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']));
   for (const option of [...busOptions(), ...redisTlsOptions()]) command.addOption(option);
   return command.action(async (flags: WorkerFlags) => {
@@ -36,7 +39,14 @@ export function workerCommand(): Command {
     const app = await loadApp(flags.app);
     let store: EventStore | undefined;
     if (flags.redis) {
-      store = await connectRedisStore({ url: flags.redis, prefix: flags.redisPrefix, ...redisTls(flags) });
+      const redis = await connectRedisStore({ url: flags.redis, prefix: flags.redisPrefix, ...redisTls(flags) });
+      store = redis;
+      try {
+        await checkPersistence(redis, flags.allowVolatileStore, logger);
+      } catch (error) {
+        await redis.close();
+        throw error;
+      }
     } else {
       logger.warn('no --redis: events live in this process\'s memory, are lost when it stops, and only this worker sees them');
     }
@@ -52,19 +62,43 @@ export function workerCommand(): Command {
         logger,
         ...(flags.metrics && flags.metricsPort !== undefined ? { metricsPort: flags.metricsPort, metricsHost: flags.metricsHost } : {}),
       });
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
+      let stop: (signal: string) => void = () => undefined;
+      const signalled = new Promise<void>((resolve) => {
+        stop = (signal: string) => {
           logger.info({ signal }, 'signal received');
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
           resolve();
         };
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
       });
+      const fatal = await Promise.race([signalled.then(() => undefined), worker.fatal]);
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
       await worker.stop();
+      if (fatal) throw fatal;
     } finally {
       await store?.close();
     }
   });
+}
+
+/**
+ * What protects the store's data on the Redis side (#14): AOF is what troupe's "nothing
+ * acknowledged is lost" needs; RDB snapshots alone lose the writes since the last one; nothing at
+ * all loses everything on a restart, so the worker refuses it unless told `--allow-volatile-store`.
+ */
+export async function checkPersistence(store: RedisStore, allowVolatile: boolean, logger: Logger): Promise<void> {
+  const report = await store.persistence();
+  logger.info({ redis: store.endpoint, persistence: report.protection, nodes: report.nodes }, 'Redis persistence');
+  if (report.protection === 'none') {
+    const message =
+      `Redis at ${store.endpoint} keeps nothing on disk (appendonly no, no save points): a restart would lose every event ` +
+      `this worker acknowledges. Turn on AOF (appendonly yes), or pass --allow-volatile-store for a throw-away setup`;
+    if (!allowVolatile) throw new CliError(message);
+    logger.warn('--allow-volatile-store: ' + message);
+  } else if (report.protection === 'rdb-only') {
+    logger.warn(`Redis at ${store.endpoint} has RDB snapshots but no AOF: a crash loses the events written since the last snapshot. Turn on appendonly yes`);
+  } else if (report.protection === 'unknown') {
+    logger.warn(`could not read the persistence settings of Redis at ${store.endpoint} (CONFIG is disabled?): make sure appendonly is on`);
+  }
 }

@@ -15,6 +15,14 @@ import type { ShardConsumers } from './shardConsumers.js';
  */
 const transientCodes: ReadonlySet<string> = new Set<RuntimeErrorCode>(['STORE_UNAVAILABLE', 'APPEND_CONFLICT', 'RUNTIME_STOPPED']);
 
+/**
+ * Store errors no command can get past: the store lost its data (`STORE_DATA_LOST`) or refuses
+ * this process's credentials (`STORE_AUTHENTICATION_FAILED`, codes of @troupe/redis). Dead-lettering
+ * every command one by one would empty the queues into the dead-letter queue; the worker stops
+ * instead, leaving the message unacknowledged for a worker with a sound store.
+ */
+export const fatalStoreCodes: ReadonlySet<string> = new Set(['STORE_DATA_LOST', 'STORE_AUTHENTICATION_FAILED']);
+
 /** One decoded command to execute, with the delivery it came in. */
 export interface Execution {
   readonly delivery: Delivery;
@@ -31,6 +39,8 @@ export interface ExecutorOptions {
   readonly retryDelayMaxMs: number;
   readonly replyBytesMax: number;
   readonly hooks: WorkerHooks | undefined;
+  /** Called with a store error in `fatalStoreCodes`; the command is left unacknowledged. */
+  readonly onFatal: (error: TroupeError) => void;
 }
 
 /**
@@ -66,6 +76,10 @@ export class CommandExecutor {
           // Anything but a TroupeError came from the actor's own code.
           const failure = error instanceof TroupeError ? error : new ActorFailedError(ref, command.command, error);
           const code = failure.code;
+          if (fatalStoreCodes.has(code)) {
+            this.options.onFatal(failure);
+            return;
+          }
           if (!transientCodes.has(code)) {
             await deadLetters.send(delivery, failure, { commandId: command.commandId, body: encodeCommand(command) });
             return;

@@ -16,6 +16,7 @@ export class WorkerMetrics {
   readonly passivations: Counter<'reason'>;
   readonly redeliveries: Counter;
   readonly transientFailures: Counter<'code'>;
+  readonly fatalErrors: Counter<'code'>;
   readonly liveActors: Gauge;
   readonly workers: Gauge;
   readonly ownedShards: Gauge;
@@ -35,6 +36,7 @@ export class WorkerMetrics {
     this.passivations = new Counter({ name: 'troupe_passivations_total', help: 'Actors dropped from memory, by reason (idle, capacity)', labelNames: ['reason'], registers });
     this.redeliveries = new Counter({ name: 'troupe_redeliveries_total', help: 'Messages the broker marked redelivered', registers });
     this.transientFailures = new Counter({ name: 'troupe_transient_failures_total', help: 'Executions retried after a transient failure', labelNames: ['code'], registers });
+    this.fatalErrors = new Counter({ name: 'troupe_fatal_errors_total', help: 'Store errors that stopped the worker (data lost, credentials refused)', labelNames: ['code'], registers });
     this.liveActors = new Gauge({
       name: 'troupe_live_actors',
       help: 'Actors in memory',

@@ -83,7 +83,27 @@ export class Worker {
       retryDelayMaxMs: this.settings.retryDelayMaxMs,
       replyBytesMax: this.settings.replyBytesMax,
       hooks: options.hooks,
+      onFatal: (error) => this.fail(error),
     });
+    this.fatal = new Promise((resolve) => (this.reportFatal = resolve));
+  }
+
+  /**
+   * Resolves (never rejects) with the error when the worker stopped itself because its store can
+   * no longer be trusted (`fatalStoreCodes`: the data was lost, or the credentials are refused).
+   * `troupe worker` waits on it beside SIGINT/SIGTERM and exits non-zero.
+   */
+  readonly fatal: Promise<TroupeError>;
+  private reportFatal: ((error: TroupeError) => void) | undefined;
+
+  /** Stops on a store error that no command can get past (logged once, then a graceful stop). */
+  private fail(error: TroupeError): void {
+    if (!this.reportFatal) return;
+    const report = this.reportFatal;
+    this.reportFatal = undefined;
+    this.log.fatal({ code: error.code, err: error.message }, 'the store cannot be used any more: stopping this worker (its unacknowledged commands go back to the queues)');
+    this.metrics.fatalErrors.inc({ code: error.code });
+    void this.stop().finally(() => report(error));
   }
 
   /** Times this worker connected to the broker (1 + reconnections). */
