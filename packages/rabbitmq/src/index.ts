@@ -6,7 +6,7 @@
 export { CommandBus, connectBus, busDefaults, type BusOptions, type SendOptions } from './client/index.js';
 export { Worker, startWorker, workerDefaults, type WorkerOptions, type WorkerHooks } from './worker/index.js';
 export { topology, topologyDefaults, declareTopology, deleteTopology, type Topology, type TopologyOptions } from './topology.js';
-export { defaultAmqpUrl } from './connection.js';
+export { defaultAmqpUrl, type AmqpTls } from './connection.js';
 export {
   type BusErrorCode,
   type RemoteErrorCode,

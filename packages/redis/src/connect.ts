@@ -1,7 +1,7 @@
+import { redactUrl } from '@troupe/runtime/store';
 import { StoreUnavailableError } from '@troupe/runtime/store';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { StoreAuthenticationError } from './errors/index.js';
-import { redactUrl } from './redactUrl.js';
 import { isAuthenticationError } from './redisStore/errorMapping.js';
 import { RedisStore, type RedisStoreOptions } from './redisStore/index.js';
 

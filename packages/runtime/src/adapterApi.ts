@@ -4,7 +4,7 @@
  * event ids, head bookkeeping and the store errors. App authors need none of it.
  */
 export type { EventStore, Chain, Changes, HistoryOptions, MergeReport } from './store/index.js';
-export { causalOrder, historyPacksMax, nextHeads, sameKeySet } from './store/index.js';
+export { causalOrder, historyPacksMax, nextHeads, sameKeySet, redactUrl } from './store/index.js';
 export { type ActorRef, type EventRecord, type Pack, type PackKind, type Snapshot, type ActorSnapshot, actorKey } from './model/index.js';
 export { fnv1a32, packFingerprint } from './model/index.js';
 export { VC, type VectorClock, type Ordering } from './vectorClock/index.js';

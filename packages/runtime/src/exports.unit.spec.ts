@@ -20,11 +20,11 @@ const documented: Record<string, readonly string[]> = {
     'LimitExceededError', 'MissingAncestorError', 'StoreUnavailableError', 'TroupeError', 'VC', 'VersionCollisionError',
     'actorKey', 'canonical', 'causalOrder', 'commandPack', 'decodePack', 'decodeValue', 'encodePack', 'encodeValue',
     'fnv1a32', 'historyPacksMax', 'machineIdFor', 'nextHeads', 'packFingerprint', 'packFormatVersion', 'parseEventId',
-    'sameKeySet',
+    'redactUrl', 'sameKeySet',
   ],
   '@troupe/runtime/testkit': [
     'Ledger', 'ManualClock', 'ReferenceModel', 'TestCluster', 'appendChain', 'canConnect', 'deciderContextDefaults',
-    'given', 'makeChain', 'makeEvent', 'makePack', 'requireService', 'uniqueActor', 'uniqueSuffix', 'withMergeStrategy',
+    'given', 'hasOpenssl', 'makeChain', 'makeEvent', 'makePack', 'makeTestCertificates', 'requireService', 'uniqueActor', 'uniqueSuffix', 'withMergeStrategy',
   ],
   '@troupe/runtime/resolution': [
     'commandHeads', 'compareEvents', 'computeMerge', 'copiesOf', 'defaultAncestryLimits', 'findDivergence', 'fold',

@@ -4,7 +4,7 @@ import { connectBus, type CommandBus } from '@troupe/rabbitmq';
 import type { UntypedRef, Workload, WorkloadRandom } from '@troupe/runtime';
 import { loadApp } from '../appModule.js';
 import { quantile } from '../stats.js';
-import { type BusFlags, CliError, type Outcome, appOption, busOptions, integer, json, timeoutMaxMs } from '../shared.js';
+import { type BusFlags, CliError, busConnection, type Outcome, appOption, busOptions, integer, json, timeoutMaxMs } from '../shared.js';
 
 interface LoadFlags extends BusFlags {
   readonly app: string;
@@ -101,7 +101,7 @@ export function loadCommand(outcome: Outcome): Command {
   return command.action(async (flags: LoadFlags) => {
     const app = await loadApp(flags.app);
     if (!app.workload) throw new CliError(`app module '${flags.app}' exports no \`workload\` (a Workload: actors and nextCommand(random, step, actors)); troupe load needs one`);
-    const bus = await connectBus({ url: flags.amqp, shards: flags.shards, prefix: flags.prefix, timeoutMs: flags.timeout });
+    const bus = await connectBus({ ...busConnection(flags), shards: flags.shards, prefix: flags.prefix, timeoutMs: flags.timeout });
     const bar = flags.json || !process.stderr.isTTY ? undefined : new SingleBar({ format: 'load [{bar}] {percentage}% | {value}/{total} | {eta}s left', etaBuffer: 200 }, Presets.shades_classic);
     bar?.start(flags.commands, 0);
     try {

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { connectBus } from '@troupe/rabbitmq';
 import type { UntypedRef } from '@troupe/runtime';
-import { type BusFlags, CliError, type Outcome, busOptions, integer, json, timeoutMaxMs } from '../shared.js';
+import { type BusFlags, CliError, busConnection, type Outcome, busOptions, integer, json, timeoutMaxMs } from '../shared.js';
 
 /** Exit code of `troupe send` when the actor rejected the command (the reply is still printed). */
 export const rejectedExitCode = 3;
@@ -56,7 +56,7 @@ export function sendCommand(outcome: Outcome): Command {
   for (const option of busOptions()) command.addOption(option);
   return command.action(async (type: string, id: string, name: string, payloadText: string | undefined, flags: SendFlags) => {
     const payload = parsePayload(payloadText);
-    const bus = await connectBus({ url: flags.amqp, shards: flags.shards, prefix: flags.prefix });
+    const bus = await connectBus({ ...busConnection(flags), shards: flags.shards, prefix: flags.prefix });
     try {
       let reply;
       try {

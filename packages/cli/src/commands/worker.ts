@@ -5,7 +5,7 @@ import { type RedisStore, connectRedisStore } from '@troupe/redis';
 import type { Logger } from 'pino';
 import { startWorker, workerDefaults } from '@troupe/rabbitmq';
 import { loadApp } from '../appModule.js';
-import { CliError, type BusFlags, type RedisTlsFlags, appOption, busOptions, integer, redisPrefixOption, redisTls, redisTlsOptions } from '../shared.js';
+import { CliError, type BusFlags, busConnection, type RedisTlsFlags, appOption, busOptions, integer, redisPrefixOption, redisTls, redisTlsOptions } from '../shared.js';
 
 interface WorkerFlags extends BusFlags, RedisTlsFlags {
   readonly app: string;
@@ -52,7 +52,7 @@ export function workerCommand(): Command {
     }
     try {
       const worker = await startWorker({
-        url: flags.amqp,
+        ...busConnection(flags),
         shards: flags.shards,
         prefix: flags.prefix,
         actors: app.actors,

@@ -70,6 +70,7 @@ export class CommandBus {
     try {
       bus.model = await connectRecovering({
         url: bus.settings.url,
+        ...(bus.settings.tls ? { tls: bus.settings.tls } : {}),
         initialRetries: bus.settings.connectRetriesMax,
         setup: async (model) => {
           try {

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '@troupe/runtime';
-import { defaultAmqpUrl } from '../connection.js';
+import { type AmqpTls, defaultAmqpUrl } from '../connection.js';
 import type { TopologyOptions } from '../topology.js';
 
 /** Options of `connectBus`; every default is in `busDefaults` (topology: `topologyDefaults`). */
@@ -12,6 +12,8 @@ export interface BusOptions extends TopologyOptions {
   readonly commandBytesMax?: number;
   /** Connection attempts retried before `connectBus` gives up. Default 0 (fail fast). */
   readonly connectRetriesMax?: number;
+  /** TLS material for an `amqps://` URL: CA, client certificate and key (PEM). Default: none. */
+  readonly tls?: AmqpTls;
 }
 
 /** Every default of `BusOptions` (the topology's are in `topologyDefaults`). */
@@ -34,6 +36,7 @@ export interface BusSettings {
   readonly timeoutMs: number;
   readonly commandBytesMax: number;
   readonly connectRetriesMax: number;
+  readonly tls: AmqpTls | undefined;
 }
 
 /** Checks a reply timeout (the bus's default or one send's). */
@@ -55,5 +58,6 @@ export function busSettings(options: BusOptions): BusSettings {
     timeoutMs: checkTimeout('timeoutMs', options.timeoutMs ?? busDefaults.timeoutMs),
     commandBytesMax,
     connectRetriesMax,
+    tls: options.tls,
   };
 }

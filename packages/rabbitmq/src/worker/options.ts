@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { type ActorRef, type AnyActorDefinition, type EventStore, InvalidOptionError, type RuntimeOptions } from '@troupe/runtime';
-import { defaultAmqpUrl } from '../connection.js';
+import { type AmqpTls, defaultAmqpUrl } from '../connection.js';
 import type { TopologyOptions } from '../topology.js';
 
 /** Called around each execution; the failover test uses them to prove one worker per actor at a time. */
@@ -17,6 +17,8 @@ export interface WorkerOptions extends TopologyOptions {
   readonly store?: EventStore;
   /** Default amqp://guest:guest@127.0.0.1:5672. */
   readonly url?: string;
+  /** TLS material for an `amqps://` URL: CA, client certificate and key (PEM). Default: none. */
+  readonly tls?: AmqpTls;
   /** Replica this worker writes as. Default 'local' (the runtime's default). */
   readonly replicaId?: string;
   /**
@@ -84,6 +86,7 @@ export interface WorkerSettings {
   readonly defaultMetrics: boolean;
   readonly retryDelayMaxMs: number;
   readonly connectRetriesMax: number;
+  readonly tls: AmqpTls | undefined;
   /** Undefined: no endpoint. */
   readonly metricsPort: number | undefined;
   /** Undefined when not balancing (active/standby). */
@@ -111,6 +114,7 @@ export function workerSettings(options: WorkerOptions): WorkerSettings {
     defaultMetrics: options.defaultMetrics ?? workerDefaults.defaultMetrics,
     retryDelayMaxMs: integerIn('retryDelayMaxMs', options.retryDelayMaxMs ?? workerDefaults.retryDelayMaxMs, 0),
     connectRetriesMax: integerIn('connectRetriesMax', options.connectRetriesMax ?? workerDefaults.connectRetriesMax, 0),
+    tls: options.tls,
     heartbeatMs: balance ? integerIn('heartbeatMs', options.heartbeatMs ?? workerDefaults.heartbeatMs, 1) : undefined,
   };
 }

@@ -140,6 +140,7 @@ export class Worker {
       }
       worker.recovering = await connectRecovering({
         url: worker.settings.url,
+        ...(worker.settings.tls ? { tls: worker.settings.tls } : {}),
         initialRetries: worker.settings.connectRetriesMax,
         setup: (model) => worker.setup(model),
         onDisconnect: (error) => worker.disconnected(error),

@@ -1,7 +1,7 @@
+import { redactUrl } from '@troupe/runtime/store';
 import { CorruptDataError, StoreUnavailableError } from '@troupe/runtime/store';
 import type { Cluster, Redis } from 'ioredis';
 import { StoreAuthenticationError, type StoreDataLostError } from '../errors/index.js';
-import { redactUrl } from '../redactUrl.js';
 import { KeySchema } from './keySchema.js';
 
 /** Keys a command reaches, for error reports only: a list, or a function that makes it when needed. */

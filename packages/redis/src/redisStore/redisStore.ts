@@ -1,6 +1,6 @@
+import { redactUrl } from '@troupe/runtime/store';
 import type { Checkpoint } from '@troupe/runtime';
 import type { ActorRef, ActorSnapshot, Chain, Changes, EventStore, HistoryOptions, MergeReport, Pack, Snapshot, VectorClock } from '@troupe/runtime/store';
-import { redactUrl } from '../redactUrl.js';
 import { commandVersions, getPacks, heads } from './actorReads.js';
 import { append, saveSnapshot } from './append.js';
 import { loadChain } from './chainWalk.js';

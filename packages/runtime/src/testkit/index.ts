@@ -21,6 +21,7 @@ export {
   type GivenOptions,
 } from './decider.js';
 export { canConnect, requireService, type ServiceCheck } from './serviceGate.js';
+export { makeTestCertificates, hasOpenssl, type TestCertificates } from './certificates.js';
 export { ReferenceModel } from '../reference/index.js';
 export { TestCluster } from './cluster.js';
 export { Ledger, type LedgerState } from './ledger.js';

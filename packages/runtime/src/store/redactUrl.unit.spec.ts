@@ -13,6 +13,8 @@ describe('redactUrl', () => {
     ['redis://host:6379/1', 'redis://host:6379/1'],
     ['redis://user@host:6379', 'redis://user@host:6379'],
     ['redis cluster 10.0.0.1:6379,10.0.0.2:6379', 'redis cluster 10.0.0.1:6379,10.0.0.2:6379'],
+    ['amqp://guest:s3cret@127.0.0.1:5672', 'amqp://guest:***@127.0.0.1:5672'],
+    ['amqps://:s3cret@broker/vhost?heartbeat=10', 'amqps://:***@broker/vhost?heartbeat=10'],
   ])('%s -> %s', (input, expected) => {
     expect(redactUrl(input)).toBe(expected);
     expect(redactUrl(input)).not.toContain('s3cret');
