@@ -4,7 +4,7 @@ import { busProtocolVersion } from '../protocol/messages.js';
 import type { Topology } from '../topology.js';
 import { type Delivery, ack, reply } from './delivery.js';
 import type { WorkerMetrics } from './metrics.js';
-import type { Session } from './session.js';
+import { type Session, replyWaitMs } from './session.js';
 
 /**
  * Moves messages that can never succeed (undecodable, too large, refused by the runtime, a
@@ -65,6 +65,6 @@ export class DeadLetters {
     }
     this.metrics.commands.inc({ outcome: 'dead_lettered' });
     if (!answer) return;
-    reply(delivery, { v: busProtocolVersion, status: 'failed', commandId: commandId ?? String(message.properties.messageId ?? ''), code, message: reason }, this.log, this.replyBytesMax);
+    reply(delivery, { v: busProtocolVersion, status: 'failed', commandId: commandId ?? String(message.properties.messageId ?? ''), code, message: reason }, this.log, this.replyBytesMax, await this.session.replyChannelWithin(replyWaitMs));
   }
 }

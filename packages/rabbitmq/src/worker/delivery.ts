@@ -31,14 +31,19 @@ export function ack(delivery: Delivery, log: Logger): void {
  * a direct reply-to name (the worker refuses other names on delivery already; this keeps any
  * later path from publishing where a message says). A reply over `bytesMax` is not sent: the
  * broker would refuse it by closing the shard's channel, which brings the command back to be
- * answered (and refused) again, for ever; the client times out instead.
+ * answered (and refused) again, for ever; the client times out instead. Published on `channel`,
+ * the worker's reply connection's (see `Session.replyChannel`), never on the consuming one.
  */
-export function reply(delivery: Delivery, body: ReplyMessage, log: Logger, bytesMax: number): void {
-  const { channel, message } = delivery;
+export function reply(delivery: Delivery, body: ReplyMessage, log: Logger, bytesMax: number, channel: Channel | undefined): void {
+  const { message } = delivery;
   const replyTo = message.properties.replyTo as unknown;
   if (replyTo === undefined || replyTo === null || replyTo === '') return;
   if (typeof replyTo !== 'string' || !isDirectReplyTo(replyTo)) {
     log.warn({ replyTo: String(replyTo).slice(0, 300) }, 'not answering: replyTo is not a direct reply-to name');
+    return;
+  }
+  if (!channel) {
+    log.warn({ commandId: body.commandId }, 'not answering: the reply connection did not come back in time; the client times out and resends with its command id');
     return;
   }
   try {

@@ -1,3 +1,4 @@
+import type { Channel } from 'amqplib';
 import type { Logger } from 'pino';
 import { type ActorRef, type CommandReply, type Runtime, type RuntimeErrorCode, TroupeError } from '@troupe/runtime';
 import { actorKey } from '@troupe/runtime/store';
@@ -39,6 +40,8 @@ export interface ExecutorOptions {
   readonly retryDelayMaxMs: number;
   readonly replyBytesMax: number;
   readonly hooks: WorkerHooks | undefined;
+  /** The channel to answer on (the worker's reply connection), waiting for it while it reconnects. */
+  readonly replyChannel: () => Promise<Channel | undefined>;
   /** Called with a store error in `fatalStoreCodes`; the command is left unacknowledged. */
   readonly onFatal: (error: TroupeError) => void;
 }
@@ -98,7 +101,7 @@ export class CommandExecutor {
       // between them, the broker redelivers and the duplicate lookup answers again. Ack first
       // would lose the reply whenever the ack got through and the reply did not (measured with the
       // reconnect test: ack first lost 2-4 replies in 4 runs of 8, reply first none in 8).
-      reply(delivery, { v: busProtocolVersion, ...result }, log, this.options.replyBytesMax);
+      reply(delivery, { v: busProtocolVersion, ...result }, log, this.options.replyBytesMax, await this.options.replyChannel());
       ack(delivery, log);
       const outcome = result.status === 'rejected' ? 'rejected' : result.duplicate ? 'duplicate' : 'accepted';
       metrics.commands.inc({ outcome });

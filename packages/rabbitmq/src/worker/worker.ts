@@ -16,7 +16,7 @@ import { CommandExecutor } from './executor.js';
 import { WorkerMetrics } from './metrics.js';
 import { workerObserver } from './observer.js';
 import { type WorkerOptions, type WorkerSettings, workerSettings } from './options.js';
-import { Session } from './session.js';
+import { Session, replyWaitMs } from './session.js';
 import { ShardConsumers } from './shardConsumers.js';
 
 const noContent = Buffer.alloc(0);
@@ -42,6 +42,8 @@ export class Worker {
   private readonly deadLetters: DeadLetters;
   private readonly executor: CommandExecutor;
   private recovering: RecoveringChannelModel | undefined;
+  /** The connection replies go out on (see `Session.replyChannel`). */
+  private replies: RecoveringChannelModel | undefined;
   private stopping: Promise<void> | undefined;
   private closeMetrics: (() => Promise<void>) | undefined;
   private setupError: unknown;
@@ -83,6 +85,7 @@ export class Worker {
       retryDelayMaxMs: this.settings.retryDelayMaxMs,
       replyBytesMax: this.settings.replyBytesMax,
       hooks: options.hooks,
+      replyChannel: () => this.session.replyChannelWithin(replyWaitMs),
       onFatal: (error) => this.fail(error),
     });
     this.fatal = new Promise((resolve) => (this.reportFatal = resolve));
@@ -146,9 +149,20 @@ export class Worker {
         onDisconnect: (error) => worker.disconnected(error),
         onReconnectScheduled: ({ attempt, delay, error }) => worker.log.warn({ attempt, delayMs: delay, err: error.message }, 'reconnecting to RabbitMQ'),
       });
+      worker.replies = await connectRecovering({
+        url: worker.settings.url,
+        ...(worker.settings.tls ? { tls: worker.settings.tls } : {}),
+        initialRetries: worker.settings.connectRetriesMax,
+        setup: (model) => worker.openReplyChannel(model),
+        onDisconnect: (error) => {
+          worker.session.setReplyChannel(undefined);
+          worker.log.warn({ err: error.message }, 'lost the reply connection; answering on the consuming channels until it is back');
+        },
+      });
     } catch (error) {
       worker.session.halted = true;
       worker.shards.detach();
+      await worker.recovering?.close().catch(() => undefined);
       await worker.chains.settled();
       await worker.runtime.stop();
       await worker.closeMetrics?.();
@@ -180,12 +194,27 @@ export class Worker {
       this.shards.leave();
       this.log.info({ executing: this.shards.executing }, 'worker stopping: draining commands in flight');
       await this.chains.settled();
+      await this.replies?.close().catch(() => undefined);
       await this.recovering?.close().catch(() => undefined);
       await this.runtime.stop();
       await this.closeMetrics?.();
       this.log.info('worker stopped');
     })();
     return this.stopping;
+  }
+
+  /** The reply connection's channel; a channel the broker closes alone is opened again. */
+  private async openReplyChannel(model: ChannelModel): Promise<void> {
+    const channel = await model.createChannel();
+    channel.on('error', (error: Error) => this.log.warn({ err: error.message }, 'reply channel error'));
+    channel.on('close', () => {
+      if (this.session.replyChannel === channel) this.session.setReplyChannel(undefined);
+      if (this.stopping) return;
+      setTimeout(() => {
+        if (!this.stopping && this.session.replyChannel === undefined) this.openReplyChannel(model).catch(() => undefined);
+      }, 100).unref();
+    });
+    this.session.setReplyChannel(channel);
   }
 
   private async setup(model: ChannelModel): Promise<void> {
