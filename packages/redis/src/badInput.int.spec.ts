@@ -142,6 +142,25 @@ describe.skipIf(!available)('RedisStore given foreign or corrupt data under its 
     await expectOthersFine(store, runtime, victim, before);
   });
 
+  it('one flipped bit in a stored pack or snapshot fails its checksum: CorruptDataError naming the key and field (#14 guard rail 9)', async () => {
+    const { store, runtime, raw } = await setup();
+    const victim = Notes.ref('flipped');
+    const versions = await writeActor(runtime, victim, 5);
+    // A snapshot at the third version: a load of the fifth reads it and the two packs after it.
+    await store.saveSnapshot(victim, { version: VC.decode(versions[2]!), state: { count: 3, applied: [] } });
+    const { packs, snapshots } = store.keysOf(victim);
+    for (const [key, field] of [[packs, versions[3]!], [snapshots, versions[2]!]] as const) {
+      const bytes = (await raw.hgetBuffer(key, field))!;
+      const flipped = Buffer.from(bytes);
+      flipped[Math.floor(bytes.length / 2)]! ^= 0x04; // a value byte: still well-formed msgpack most of the time
+      await raw.hset(key, field, flipped);
+      const error = await expectCorrupt(() => store.loadChain(victim, versions[4]!), `${key} field ${field}`);
+      expect(error.message).toMatch(/checksum mismatch/);
+      await raw.hset(key, field, bytes);
+    }
+    expect((await store.loadChain(victim, versions[4]!)).packs.length).toBeGreaterThan(0);
+  });
+
   it('a well-formed value that is not a pack is corrupt data too', async () => {
     const { store, runtime, raw } = await setup();
     const victim = Notes.ref('victim');
