@@ -11,9 +11,8 @@ import { type MergeContext, type PayloadValidator, type EmittedEvent, defineActo
  * overdraft episode and sets `overdrawn` to the amount the holder now owes.
  *
  * Amounts are integer cents: 1 to `amountMax` per command, and a deposit may not take the balance
- * above `balanceMax`. So every balance a fold computes is an exact integer far inside
- * Number.MAX_SAFE_INTEGER, even when a merge adds up the deposits of several branches (#14: two
- * deposits of 1e308 used to make the balance Infinity). The fee is `overdraftFee` cents.
+ * above `balanceMax`, so balances are exact integers (#14: two deposits of 1e308 used to make the
+ * balance Infinity); see `balanceMax` for what merges can add. The fee is `overdraftFee` cents.
  */
 
 /** Charged once when a merge finds the account overdrawn and no overdraft was recorded yet, in cents. */
@@ -23,8 +22,10 @@ export const overdraftFee = 10;
 export const amountMax = 1_000_000_000_000;
 
 /**
- * Largest balance a deposit may reach, in cents. A merge can add the deposits of every branch on
- * top of it, so with up to 8 replicas a balance stays below 8 × 10^15 < Number.MAX_SAFE_INTEGER.
+ * Largest balance a deposit may reach, in cents. A merge adds up the deposits the branches made
+ * concurrently, so a merged balance can pass it by what the other branches deposited meanwhile;
+ * passing Number.MAX_SAFE_INTEGER (9 × 10^15) would take thousands of maximal deposits on several
+ * branches between merges, repeatedly. Not a hard bound across merges: a practical one.
  */
 export const balanceMax = 1_000_000_000_000_000;
 

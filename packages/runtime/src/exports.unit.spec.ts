@@ -26,6 +26,7 @@ const documented: Record<string, readonly string[]> = {
     'Ledger', 'ManualClock', 'ReferenceModel', 'TestCluster', 'appendChain', 'canConnect', 'deciderContextDefaults',
     'given', 'hasOpenssl', 'makeChain', 'makeEvent', 'makePack', 'makeTestCertificates', 'requireService', 'uniqueActor', 'uniqueSuffix', 'withMergeStrategy',
   ],
+  '@troupe/runtime/testkit/conformance': ['checkReplicationInvariants', 'replicationCoverage', 'replicationScenario', 'runReplicationScenario', 'runStoreConformance'],
   '@troupe/runtime/resolution': [
     'commandHeads', 'compareEvents', 'computeMerge', 'copiesOf', 'defaultAncestryLimits', 'findDivergence', 'fold',
     'mergeReplica', 'snapshotWeight', 'stateAt', 'survivingCopy',
@@ -37,18 +38,29 @@ const modules: Record<string, () => Promise<Record<string, unknown>>> = {
   '@troupe/runtime/store': () => import('./adapterApi.js'),
   '@troupe/runtime/resolution': () => import('./resolutionApi.js'),
   '@troupe/runtime/testkit': () => import('./testkit/index.js'),
+  '@troupe/runtime/testkit/conformance': () => import('./testkit/conformance/index.js'),
 };
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+const packageJson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { exports: Record<string, unknown> };
 
 describe('public entry points', () => {
+  it('every entry point of package.json has its documented list (a new subpath fails until it has one)', () => {
+    const entries = Object.keys(packageJson.exports)
+      .filter((key) => key !== './package.json')
+      .map((key) => (key === '.' ? '@troupe/runtime' : `@troupe/runtime/${key.slice(2)}`));
+    expect(entries.sort()).toEqual(Object.keys(documented).sort());
+    expect(Object.keys(modules).sort()).toEqual(Object.keys(documented).sort());
+  });
+
   for (const [entry, names] of Object.entries(documented)) {
     it(`${entry} exports exactly its documented values`, async () => {
       expect(Object.keys(await modules[entry]!()).sort()).toEqual([...names].sort());
     });
 
     it(`${entry}: the README names every value it exports`, () => {
-      const missing = names.filter((name) => !readme.includes(`\`${name}`));
+      // A whole name in backticks, or as the start of a call or a type (`name(`, `name<`): not a prefix of another name.
+      const missing = names.filter((name) => !new RegExp(`\`${name}[\`(<. ]`).test(readme));
       expect(missing, `add these to the API section of packages/runtime/README.md`).toEqual([]);
     });
   }

@@ -49,6 +49,8 @@ function mapsToObjects(value: unknown): unknown {
   }
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) value[i] = mapsToObjects(value[i]);
+  } else if (value instanceof Set) {
+    return new Set([...value].map(mapsToObjects));
   }
   return value;
 }

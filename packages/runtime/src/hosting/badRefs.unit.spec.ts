@@ -52,6 +52,17 @@ describe('bad refs and bad decisions', () => {
     expect((await store.changesSince(undefined, 10)).packs).toEqual([]);
   });
 
+  it.each(['commandId', 'correlationId', 'initiatedBy'] as const)(
+    'refuses a %s that would not read back the same (a lone surrogate) with InvalidPayloadError; nothing is stored',
+    async (field) => {
+      const rt = start();
+      const error = await rt.send(Thing.ref('t'), { type: 'add', payload: { n: 1 }, [field]: 'a\uD800' }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'INVALID_PAYLOAD' });
+      expect((error as Error).message).toContain(`${field} must be a string of 1-256 characters of well-formed Unicode`);
+      expect((await store.changesSince(undefined, 10)).packs).toEqual([]);
+    },
+  );
+
   it('untyped(ref) sends a command known only at run time to an actor held by a typed ref, validated at run time', async () => {
     const rt = start();
     const typed = Thing.ref('t');

@@ -88,6 +88,12 @@ export class Entity {
           this.loaded = undefined;
           continue;
         }
+        // A resend that claimed to be new (checkDuplicate: false) of a command already applied is
+        // decided on a state that includes it, so it may be refused: answer with the first result.
+        if (command.idFromCaller && !command.callerChoseId) {
+          const earlier = await this.earlierResult(command.commandId);
+          if (earlier) return earlier;
+        }
         return outcome;
       }
       try {

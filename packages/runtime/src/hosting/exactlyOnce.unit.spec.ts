@@ -22,6 +22,19 @@ describe('exactly once per store, whatever the message says (#14 defect 3)', () 
     expect((await store.history(alice)).length).toBe(1);
   });
 
+  it('a resend with checkDuplicate: false that the current state would refuse still gets the first result', async () => {
+    const rt = createRuntime({ actors: [Ledger] });
+    runtimes.push(rt);
+    const alice = Ledger.ref('alice');
+    await rt.send(alice, { type: 'deposit', payload: { n: 5 } });
+    const first = await rt.send(alice, { type: 'withdraw', payload: { n: 5 }, commandId: 'w-1' });
+    const again = await rt.send(alice, { type: 'withdraw', payload: { n: 5 }, commandId: 'w-1', checkDuplicate: false });
+    expect(first).toMatchObject({ status: 'accepted', duplicate: false });
+    expect(again).toMatchObject({ status: 'accepted', duplicate: true });
+    // A genuinely new command that the state refuses is still refused.
+    expect(await rt.send(alice, { type: 'withdraw', payload: { n: 5 }, commandId: 'w-2', checkDuplicate: false })).toMatchObject({ status: 'rejected' });
+  });
+
   it('from another runtime on the same store, too (one id, one pack)', async () => {
     const store = new MemoryStore();
     const a = createRuntime({ actors: [Ledger], store, replicaId: 'a' });

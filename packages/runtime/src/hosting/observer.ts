@@ -76,12 +76,16 @@ export function guardedObserver(observer: RuntimeObserver | undefined): Callback
   const guarded = {} as Record<(typeof names)[number], (observation: never) => void>;
   for (const name of names) {
     const callback = observer?.[name] as ((observation: unknown) => void) | undefined;
+    const warn = (error: unknown) =>
+      process.emitWarning(`troupe: the runtime observer's '${name}' threw: ${(error as Error)?.message ?? String(error)}`, 'TroupeObserverWarning');
     guarded[name] = callback
       ? (observation: unknown) => {
           try {
-            callback.call(observer, observation);
+            // An async callback's rejection is caught too: an unhandled one would end the process.
+            const result = callback.call(observer, observation) as unknown;
+            if (result && typeof (result as Promise<unknown>).then === 'function') (result as Promise<unknown>).then(undefined, warn);
           } catch (error) {
-            process.emitWarning(`troupe: the runtime observer's '${name}' threw: ${(error as Error)?.message ?? String(error)}`, 'TroupeObserverWarning');
+            warn(error);
           }
         }
       : () => undefined;

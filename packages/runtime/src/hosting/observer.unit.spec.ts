@@ -154,6 +154,25 @@ describe('RuntimeOptions.observer', () => {
     }
   });
 
+  it('an async observer that rejects is reported as a process warning too, never an unhandled rejection', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => void warnings.push(w.message);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    process.on('warning', onWarning);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const rt = runtime({ observer: { loaded: async () => Promise.reject(new Error('metrics sink down')) } });
+      expect((await rt.send(alice, { type: 'deposit', payload: { n: 1 } })).status).toBe('accepted');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(warnings.some((m) => m.includes("'loaded' threw: metrics sink down"))).toBe(true);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('combineObservers calls every observer that has the callback, in order', () => {
     const calls: string[] = [];
     const combined = combineObservers(
@@ -181,9 +200,13 @@ describe('passivation on the runtime clock', () => {
     expect(rt.passivateIdle()).toBe(1);
     expect(seen.passivated).toEqual([{ actor: { type: 'ledger', id: 'alice' }, replica: 'local', reason: 'idle' }]);
     expect(rt.liveActors).toBe(1);
+    // A command (not inspect, which always reads the store) shows the reload: the cached state is gone.
     const loadsBefore = seen.loaded.length;
-    expect((await rt.inspect<{ balance: number }>(alice)).state.balance).toBe(5);
+    expect(await rt.send(alice, { type: 'deposit', payload: { n: 1 } })).toMatchObject({ status: 'accepted' });
     expect(seen.loaded.length).toBe(loadsBefore + 1);
+    expect(await rt.send(alice, { type: 'deposit', payload: { n: 1 } })).toMatchObject({ status: 'accepted' });
+    expect(seen.loaded.length).toBe(loadsBefore + 1); // cached again: no load
+    expect(rt.liveActors).toBe(2);
   });
 
   it('the wall clock does not passivate when the injected clock stands still', async () => {

@@ -146,8 +146,8 @@ export class Runtime {
       replicaId: this.replicaId,
       clock,
       ids: options.idSource ?? new FlakeIdSource({ machineId, clock }),
-      conflictRetriesMax: options.conflictRetriesMax ?? runtimeDefaults.conflictRetriesMax,
-      eventsPerCommandMax: options.eventsPerCommandMax ?? runtimeDefaults.eventsPerCommandMax,
+      conflictRetriesMax: integerAtLeast('conflictRetriesMax', options.conflictRetriesMax ?? runtimeDefaults.conflictRetriesMax, 0),
+      eventsPerCommandMax: integerAtLeast('eventsPerCommandMax', options.eventsPerCommandMax ?? runtimeDefaults.eventsPerCommandMax, 1),
       ancestryLimits,
       mergeStrategy: mergeStrategyOf(options) ?? computeMerge,
       observer: this.observer,
@@ -159,9 +159,9 @@ export class Runtime {
       throw new InvalidOptionError('onMergeCheck', `must be 'warn', 'throw' or 'off', got '${String(this.environment.onMergeCheck)}'`);
     }
     this.options = {
-      idleTimeoutMs: options.idleTimeoutMs ?? runtimeDefaults.idleTimeoutMs,
-      liveActorsMax: options.liveActorsMax ?? runtimeDefaults.liveActorsMax,
-      mailboxMax: options.mailboxMax ?? runtimeDefaults.mailboxMax,
+      idleTimeoutMs: msAtLeastZero('idleTimeoutMs', options.idleTimeoutMs ?? runtimeDefaults.idleTimeoutMs),
+      liveActorsMax: integerAtLeast('liveActorsMax', options.liveActorsMax ?? runtimeDefaults.liveActorsMax, 1),
+      mailboxMax: integerAtLeast('mailboxMax', options.mailboxMax ?? runtimeDefaults.mailboxMax, 1),
     };
     const sweepEveryMs = options.idleSweepEveryMs ?? Math.max(10, Math.min(this.options.idleTimeoutMs / 2, 5_000));
     if (!Number.isFinite(sweepEveryMs) || sweepEveryMs < 0) {
@@ -257,8 +257,12 @@ export class Runtime {
     const problem = validator ? validator(payload) : undefined;
     if (problem !== undefined) throw new InvalidPayloadError(definition.type, command.type, problem);
     const callerChoseId = command.commandId !== undefined && command.checkDuplicate !== false;
-    if (command.commandId !== undefined && !isIdentifier(command.commandId)) {
-      throw new InvalidPayloadError(definition.type, command.type, 'commandId must be a string of 1-256 characters of well-formed Unicode');
+    // Ids travel in packs: one that does not read back the same (a lone surrogate comes back as
+    // U+FFFD) would make the copy another replica holds a different pack under the same version.
+    for (const field of ['commandId', 'correlationId', 'initiatedBy'] as const) {
+      if (command[field] !== undefined && !isIdentifier(command[field])) {
+        throw new InvalidPayloadError(definition.type, command.type, `${field} must be a string of 1-256 characters of well-formed Unicode`);
+      }
     }
     // Default ids come from the replica's id source: unique across replicas (machine id) and
     // reproducible under a manual clock, which the simulator relies on.
@@ -398,7 +402,16 @@ function isIdentifier(id: unknown): id is string {
 }
 
 function positiveInteger(option: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw new InvalidOptionError(option, `must be a positive integer, got ${value}`);
+  return integerAtLeast(option, value, 1);
+}
+
+function integerAtLeast(option: string, value: number, min: number): number {
+  if (!Number.isSafeInteger(value) || value < min) throw new InvalidOptionError(option, `must be an integer >= ${min}, got ${value}`);
+  return value;
+}
+
+function msAtLeastZero(option: string, value: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new InvalidOptionError(option, `must be a number of ms >= 0, got ${value}`);
   return value;
 }
 

@@ -47,4 +47,15 @@ describe('size limits of the embedded runtime (#14 defect 5)', () => {
     expect(() => createRuntime({ actors: [Blob], commandBytesMax: 0 })).toThrow(/option 'commandBytesMax'/);
     expect(() => createRuntime({ actors: [Blob], packBytesMax: 1.5 })).toThrow(/option 'packBytesMax'/);
   });
+
+  it.each([
+    ['idleTimeoutMs', -5],
+    ['idleTimeoutMs', Number.NaN],
+    ['mailboxMax', 0],
+    ['liveActorsMax', 0],
+    ['conflictRetriesMax', -1],
+    ['eventsPerCommandMax', 0],
+  ] as const)('refuses %s = %s with InvalidOptionError naming it', (option, value) => {
+    expect(() => createRuntime({ actors: [Blob], [option]: value })).toThrow(new RegExp(`option '${option}'`));
+  });
 });

@@ -10,7 +10,7 @@ import {
   fold,
   isRejection,
 } from '../actor/index.js';
-import { canonical } from '../codec/index.js';
+import { canonical, canonicalInput } from '../codec/index.js';
 import { InvalidDecisionError, InvalidPayloadError, UnknownCommandError } from '../errors/index.js';
 import type { EventRecord } from '../model/index.js';
 
@@ -181,7 +181,8 @@ function decide(
     // The runtime decides on the codec's copy of the payload: what every replica reads back.
     let payload: unknown;
     try {
-      payload = canonical(command.payload);
+      // canonicalInput, as the runtime: a key named __proto__ is refused here too.
+      payload = canonicalInput(command.payload).value;
     } catch (error) {
       throw new InvalidPayloadError(definition.type, command.type, `payload must be plain data (${(error as Error).message})`);
     }
