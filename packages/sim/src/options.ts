@@ -120,10 +120,11 @@ export interface RunOptions {
   readonly workload: string;
   /**
    * The shape the workload ran with: present when the workload was drawn (the built-in ones use
-   * every field, an extra one only `snapshotEvery`) or a shape was given; absent for a given
-   * workload run as it is.
+   * every field, an extra one only `snapshotEvery`) or a shape was given. For a given workload
+   * only `{ snapshotEvery }`, and only when `shape.snapshotEvery` was given (the other fields
+   * would have no effect on an app's commands); absent for a given workload run as it is.
    */
-  readonly shape?: WorkloadShape;
+  readonly shape?: Pick<WorkloadShape, 'snapshotEvery'> & Partial<WorkloadShape>;
   readonly steps: number;
   readonly replicas: number;
   readonly actors: number;
@@ -219,11 +220,10 @@ export function resolveOptions(rng: Rng, given: SimOptions): RunOptions {
   integer('shape.snapshotEvery', given.shape?.snapshotEvery, 1);
   if (given.shape?.mix !== undefined && !(given.shape.mix >= 0 && given.shape.mix <= 1)) throw new InvalidOptionError('shape.mix', `must be between 0 and 1, got ${given.shape.mix}`);
   const drawsWorkload = swarm && given.workload === undefined;
-  const shapeApplies = drawsWorkload || given.shape !== undefined;
   const workloadName = given.workload?.name ?? (drawsWorkload ? drawn.workload : 'counter');
   return {
     workload: workloadName,
-    ...(shapeApplies ? { shape: { ...(drawsWorkload ? drawn.shape : shapeDefaults), ...given.shape } } : {}),
+    ...shapeOf(given, drawsWorkload ? drawn.shape : undefined),
     steps: given.steps ?? simDefaults.steps,
     replicas: given.replicas ?? (swarm ? drawn.replicas : simDefaults.replicas),
     actors: given.actors ?? (swarm ? drawn.actors : simDefaults.actors),
@@ -236,6 +236,24 @@ export function resolveOptions(rng: Rng, given: SimOptions): RunOptions {
     swarm,
     mergeStrategy: given.mergeStrategy ? (given.mergeStrategyName ?? 'custom') : 'computeMerge',
   };
+}
+
+/**
+ * The shape a run records. A given workload keeps its own `snapshotEvery` unless
+ * `shape.snapshotEvery` is given, and never uses the other fields (its commands are its own), so
+ * only that one is recorded: filling in `shapeDefaults` would re-make the app's actors with
+ * `snapshotEvery` 5 and print fields that did nothing. Otherwise the drawn shape (or, without
+ * swarm, `shapeDefaults`) with the given fields winning, absent when neither drawn nor given.
+ */
+function shapeOf(given: SimOptions, drawn: WorkloadShape | undefined): Pick<RunOptions, 'shape'> {
+  if (given.workload) {
+    const snapshotEvery = given.shape?.snapshotEvery;
+    return snapshotEvery === undefined ? {} : { shape: { snapshotEvery } };
+  }
+  if (drawn === undefined && given.shape === undefined) return {};
+  // A field given as `undefined` is not given (it must not blank out the drawn one).
+  const fixed = Object.fromEntries(Object.entries(given.shape ?? {}).filter(([, value]) => value !== undefined)) as Partial<WorkloadShape>;
+  return { shape: { ...(drawn ?? shapeDefaults), ...fixed } };
 }
 
 /** Where a drawn workload comes from: the built-in ones by name, then the caller's extra ones. */
@@ -260,7 +278,8 @@ function drawWorkload(rng: Rng, extra: readonly Workload[]): { workload: string;
  */
 export function workloadFor(config: RunOptions, given: SimOptions): Workload {
   if (given.workload) return config.shape ? withShape(given.workload, config.shape) : given.workload;
-  const shape = config.shape ?? shapeDefaults;
+  // Not a given workload: `shapeOf` recorded every field (drawn or over `shapeDefaults`) when present.
+  const shape: WorkloadShape = { ...shapeDefaults, ...config.shape };
   const builtIn = builtInWorkloads[config.workload];
   if (builtIn) return builtIn(shape);
   const extra = (given.workloads ?? []).find((w) => w.name === config.workload);

@@ -110,10 +110,14 @@ export function describeStore(store: StoreUsed): string {
   return [store.kind, ...details].join(' ');
 }
 
-/** The workload's shape for the summary: every field for a built-in workload, `snapshotEvery` alone for another (an app's commands are its own). */
+/**
+ * The workload's shape for the summary: every field for a drawn built-in workload, `snapshotEvery`
+ * alone for another (an app's commands are its own) and for any given workload (only that field is
+ * recorded, even when the given one is a built-in such as `tapeWorkloadOf(...)`).
+ */
 export function shapeText(o: RunOptions): string {
   if (!o.shape) return '';
-  if (!Object.hasOwn(builtInWorkloads, o.workload)) return ` (snapshot-every=${o.shape.snapshotEvery})`;
+  if (!Object.hasOwn(builtInWorkloads, o.workload) || o.shape.eventsPerCommand === undefined) return ` (snapshot-every=${o.shape.snapshotEvery})`;
   // The mix is the share of the tape's `append`; the counter has one command.
   return ` (events-per-command<=${o.shape.eventsPerCommand} snapshot-every=${o.shape.snapshotEvery}${o.workload === 'tape' ? ` mix=${o.shape.mix}` : ''})`;
 }

@@ -2,9 +2,10 @@ import { bankWorkload } from '@troupe/bank';
 import { InvalidOptionError } from '@troupe/runtime';
 import { describe, expect, it } from 'vitest';
 import { resolveOptions, workloadFor } from './options.js';
+import { formatReport } from './report.js';
 import { Rng } from './rng.js';
 import { simulate } from './simulate.js';
-import { counterWorkload, shapeBounds, tapeWorkloadOf } from './workloads.js';
+import { counterWorkload, shapeBounds, shapeDefaults, tapeWorkloadOf } from './workloads.js';
 
 describe('swarm draws the workload and its shape', () => {
   it('draws every candidate, events per command, snapshotEvery 1-200 and a mix, from the seed', () => {
@@ -49,6 +50,24 @@ describe('swarm draws the workload and its shape', () => {
     expect(workloadFor(noSwarm, { seed: 3, swarm: false }).actors[0]!.snapshotEvery).toBe(counterWorkload.actors[0]!.snapshotEvery);
     expect(() => resolveOptions(new Rng(3), { seed: 3, shape: { snapshotEvery: 0 } })).toThrow(InvalidOptionError);
     expect(() => resolveOptions(new Rng(3), { seed: 3, shape: { mix: 2 } })).toThrow(InvalidOptionError);
+  });
+
+  it('a given workload with a shape that has no snapshotEvery keeps its own snapshotEvery; a given snapshotEvery is the only field recorded', async () => {
+    const own = bankWorkload.actors.map((d) => d.snapshotEvery);
+    expect(own.every((n) => n !== shapeDefaults.snapshotEvery)).toBe(true);
+    const mixOnly = { seed: 1, workload: bankWorkload, shape: { mix: 0.3, eventsPerCommand: 4 } };
+    const config = resolveOptions(new Rng(1), mixOnly);
+    expect(config.shape).toBeUndefined();
+    expect(workloadFor(config, mixOnly)).toBe(bankWorkload);
+    const fixed = { seed: 1, workload: bankWorkload, shape: { snapshotEvery: 7, mix: 0.3 } };
+    const fixedConfig = resolveOptions(new Rng(1), fixed);
+    expect(fixedConfig.shape).toEqual({ snapshotEvery: 7 });
+    expect(workloadFor(fixedConfig, fixed).actors.map((d) => d.snapshotEvery)).toEqual(own.map(() => 7));
+    // A given built-in (the tape) is run as given too: its events per command and mix are its own.
+    const tape = tapeWorkloadOf({ eventsPerCommand: 3, snapshotEvery: 9, mix: 0.9 });
+    const report = await simulate({ seed: 2, steps: 20, workload: tape, shape: { mix: 0.1, snapshotEvery: 4 } });
+    expect(report.options.shape).toEqual({ snapshotEvery: 4 });
+    expect(formatReport(report)).toContain('workload=tape (snapshot-every=4)');
   });
 
   it('the drawn workload and shape are in the report and the trace: same seed, same hash; another shape, another hash', async () => {
