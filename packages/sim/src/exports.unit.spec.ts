@@ -34,4 +34,16 @@ describe('the package root', () => {
     expect(api.length).toBeGreaterThan(0);
     for (const name of documented) expect(api, name).toContain(`\`${name}`);
   });
+
+  it('README.md names each exported type in its API section', async () => {
+    const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+    const api = readme.slice(readme.indexOf('\n## API'), readme.indexOf('\n## ', readme.indexOf('\n## API') + 1));
+    const index = await readFile(new URL('./index.ts', import.meta.url), 'utf8');
+    // `type X` inside `export { ... }`, and every name of `export type { ... }`.
+    const inline = [...index.matchAll(/\btype (\w+)(?=[,\s}])/g)].map((m) => m[1]!);
+    const typeOnly = [...index.matchAll(/export type \{([^}]*)\}/g)].flatMap((m) => m[1]!.split(',').map((n) => n.trim()).filter(Boolean));
+    const types = [...new Set([...inline, ...typeOnly])];
+    expect(types).toContain('ReplyRecord');
+    for (const name of types) expect(api, name).toContain(`\`${name}\``);
+  });
 });

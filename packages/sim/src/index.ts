@@ -1,6 +1,7 @@
 /**
  * @troupe/sim: the deterministic partition simulator. `simulate({ seed, workload })` runs
- * replicas, clients and a nemesis from one seeded PRNG and reports invariants I1-I6 of DESIGN.md.
+ * replicas, clients and a nemesis from one seeded PRNG and reports invariants I1-I7 (see the
+ * root README's guarantees).
  * Every export is listed in README.md ("API"); exports.unit.spec.ts keeps the two in step.
  */
 export { simulate, simulateWithTrace, type SimHooks, type SimTrace, type TraceEvent, type TraceResolution } from './simulate.js';
