@@ -179,9 +179,12 @@ describe('the publishable packages as a user installs them (npm pack, npm instal
     }
     mkdirSync(tarballs, { recursive: true });
     const workspaces = publishable.flatMap((name) => ['--workspace', name]);
-    const { stdout } = await mustRun('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', tarballs, ...workspaces], root);
+    // With the lifecycle scripts, as `npm publish` packs: each package's prepack empties its dist/
+    // and builds it again, so what is tested is what a release ships (their output goes to stderr,
+    // stdout stays the JSON).
+    const { stdout } = await mustRun('npm', ['pack', '--json', '--pack-destination', tarballs, ...workspaces], root);
     packed = JSON.parse(stdout) as Packed[];
-  }, 120_000);
+  }, 300_000);
 
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -197,6 +200,24 @@ describe('the publishable packages as a user installs them (npm pack, npm instal
         const file = typeof target === 'string' ? target : (target as { default?: string }).default;
         if (file) expect(paths, `${p.name} '${subpath}' points at ${file}, which is not in the tarball`).toContain(file.replace(/^\.\//, ''));
       }
+    }
+  });
+
+  it('ships no stale module: every dist/**/*.js and .d.ts in a tarball has its src/**/*.ts in the tarball or the repository', () => {
+    // A source deleted or moved leaves its old output in a dist/ that is not emptied (a plain tsc,
+    // or turbo restoring a cached build over it: it adds files, never removes any), and npm pack
+    // ships whatever dist/ holds: a module nothing builds any more, importable by users. Each
+    // package's prepack builds dist/ from scratch; this fails if one stops doing so.
+    for (const p of packed) {
+      const paths = new Set(p.files.map((f) => f.path));
+      const dir = packageDirs[p.name as keyof typeof packageDirs];
+      const stale = [...paths]
+        .filter((path) => /^dist\/.*\.(js|d\.ts)$/.test(path))
+        .filter((path) => {
+          const source = path.replace(/^dist\//, 'src/').replace(/(\.js|\.d\.ts)$/, '.ts');
+          return !paths.has(source) && !existsSync(join(root, dir, source));
+        });
+      expect(stale, `${p.name} ships modules whose source is gone`).toEqual([]);
     }
   });
 
