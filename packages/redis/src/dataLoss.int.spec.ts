@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectRedisStore } from './connect.js';
 import { StoreDataLostError } from './errors/index.js';
-import type { RedisStore } from './redisStore/index.js';
+import { RedisStore } from './redisStore/index.js';
 import { RedisServer } from './testing/redisServer.js';
 
 const available = await requireService({ name: 'Redis', host: '127.0.0.1', port: 6379 });
@@ -197,6 +197,56 @@ describe.skipIf(!available)('RedisStore on a Redis that lost its data', () => {
       const metaLost = await rejection(connectRedisStore({ url: server.url, prefix, shards: 4 }));
       expect(metaLost).toBeInstanceOf(StoreDataLostError);
       expect((metaLost as Error).message).toContain('layout record are gone');
+    } finally {
+      admin.disconnect();
+    }
+  });
+
+  it('starting over: destroy() of a store that lost its data deletes it, and RedisStore.destroyPrefix resets one that cannot connect (the error names both)', async () => {
+    const server = await startServer();
+    const prefix = `test-${uniqueSuffix()}`;
+    const neighbour = await connect(server, `test-${uniqueSuffix()}`);
+    const store = await connect(server, prefix);
+    const actor = uniqueActor('reset', 'dataloss');
+    const [first] = makeChain(actor, 1);
+    await store.append(first!, []);
+    await neighbour.append(first!, []);
+    const admin = new Redis(server.url);
+    const prefixKeys = async () => (await admin.keys(`${prefix}:*`)).length;
+    try {
+      // One shard's slot lost its keys (a Cluster master restarted empty).
+      await admin.del(store.keysOf(actor).identity);
+      const lost = await rejection(store.heads(actor));
+      expect(lost).toBeInstanceOf(StoreDataLostError);
+      expect((lost as Error).message).toContain('store.destroy()');
+      expect((lost as Error).message).toContain('RedisStore.destroyPrefix');
+      // destroy() is how to start over: it deletes every key of the prefix despite the lost state.
+      expect(await store.destroy()).toBeGreaterThan(0);
+      expect(await prefixKeys()).toBe(0);
+      const again = await connect(server, prefix);
+      await again.append(first!, []);
+      expect((await again.heads(actor)).map((p) => VC.encode(p.version))).toEqual(['a:1']);
+      await again.close();
+
+      // A store that lost part of its data refuses the connection: there is no store to destroy.
+      await admin.del(store.keysOf(actor).identity);
+      const refused = await rejection(connectRedisStore({ url: server.url, prefix, shards: 4 }));
+      expect(refused).toBeInstanceOf(StoreDataLostError);
+      expect((refused as Error).message).toContain('RedisStore.destroyPrefix');
+      expect(await RedisStore.destroyPrefix({ url: server.url, prefix })).toBeGreaterThan(0);
+      expect(await prefixKeys()).toBe(0);
+      const fresh = await connect(server, prefix);
+      await fresh.append(first!, []);
+      await fresh.close();
+      // With a client of the caller's: it stays open.
+      await admin.del(store.keysOf(actor).identity);
+      await expect(connectRedisStore({ url: server.url, prefix, shards: 4 })).rejects.toBeInstanceOf(StoreDataLostError);
+      expect(await RedisStore.destroyPrefix({ client: admin, prefix })).toBeGreaterThan(0);
+      expect(await prefixKeys()).toBe(0);
+      expect(await admin.ping()).toBe('PONG');
+      // Nothing of another prefix was touched.
+      expect((await neighbour.heads(actor)).map((p) => VC.encode(p.version))).toEqual(['a:1']);
+      await expect(RedisStore.destroyPrefix({ url: server.url, prefix: 'bad*prefix' })).rejects.toThrow(/prefix/);
     } finally {
       admin.disconnect();
     }

@@ -5,6 +5,7 @@
  */
 export {
   RedisStore,
+  type DestroyPrefixOptions,
   redisStoreDefaults,
   type RedisStoreOptions,
   type PersistenceReport,

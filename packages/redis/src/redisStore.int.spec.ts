@@ -121,13 +121,66 @@ describe.skipIf(!available)('RedisStore review regressions', () => {
       await appendChain(store, makeChain(uniqueActor(), 3));
       const end = (await store.changesSince(undefined, 100)).cursor;
       expect(await store.changesSince(end, 10)).toMatchObject({ packs: [], cursor: end });
-      const ahead = end.split('.').map((n) => String(Number(n) + 1)).join('.');
-      const error = await store.changesSince(ahead, 10).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(InvalidCursorError);
-      expect((error as Error).message).toMatch(/it is at entry \d+ of shard \d+, whose log .* holds \d+/);
+      const [identity, offsets] = end.split(':') as [string, string];
+      const ahead = `${identity}:${offsets.split('.').map((n) => String(Number(n) + 1)).join('.')}`;
+      for (const cursor of [ahead, offsets.split('.').map((n) => String(Number(n) + 1)).join('.')]) {
+        const error = await store.changesSince(cursor, 10).catch((e: unknown) => e);
+        expect(error, cursor).toBeInstanceOf(InvalidCursorError);
+        expect((error as Error).message).toMatch(/it is at entry \d+ of shard \d+, whose log .* holds \d+/);
+      }
+      const malformed = await store.changesSince(`${identity}:0.x`, 10).catch((e: unknown) => e);
+      expect(malformed).toBeInstanceOf(InvalidCursorError);
+      expect((malformed as Error).message).toContain('not a cursor of this store, which has 2 shards');
     } finally {
       await store.destroy();
     }
+  });
+
+  it('a cursor names the store identity: one of a store started over under the same prefix is InvalidCursorError naming both; an old cursor (offsets only) is still read', async () => {
+    const raw = new Redis(testRedisUrl);
+    const before = await createTestStore({ shards: 1 });
+    const prefix = before.prefix;
+    const identityKey = `${prefix}:{${prefix}.meta}:identity`;
+    let after: RedisStore | undefined;
+    try {
+      await appendChain(before, makeChain(uniqueActor('old'), 3));
+      const oldIdentity = (await raw.get(identityKey))!;
+      const { cursor, packs } = await before.changesSince(undefined, 100);
+      expect(packs).toHaveLength(3);
+      expect(cursor).toBe(`${oldIdentity}:3`);
+      // The data is lost and the store started over (destroy, connect again): a new identity.
+      await before.destroy();
+      after = await createTestStore({ prefix, shards: 1 });
+      await appendChain(after, makeChain(uniqueActor('new'), 5));
+      const newIdentity = (await raw.get(identityKey))!;
+      expect(newIdentity).not.toBe(oldIdentity);
+      // Read with the old store's cursor, 3 of the 5 new packs would be skipped silently.
+      const error = await after.changesSince(cursor, 100).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidCursorError);
+      expect((error as InvalidCursorError).cursor).toBe(cursor);
+      expect((error as Error).message).toContain(oldIdentity);
+      expect((error as Error).message).toContain(newIdentity);
+      // The format without an identity (written by the previous release) is read for one more
+      // release, and answered with a cursor that carries the identity.
+      const legacy = await after.changesSince('2', 100);
+      expect(legacy.packs).toHaveLength(3);
+      expect(legacy.cursor).toBe(`${newIdentity}:5`);
+      expect((await after.changesSince(undefined, 100)).cursor).toBe(`${newIdentity}:5`);
+    } finally {
+      raw.disconnect();
+      await after?.destroy();
+    }
+  });
+
+  it('refuses a packBytesMax that is not a positive integer of at most 512 MiB (InvalidOptionError naming it)', async () => {
+    for (const packBytesMax of [Number.NaN, -1, 0, Number.POSITIVE_INFINITY, 1.5, 512 * 1024 * 1024 + 1]) {
+      const error = await createTestStore({ packBytesMax }).catch((e: unknown) => e);
+      expect(error, String(packBytesMax)).toBeInstanceOf(InvalidOptionError);
+      expect((error as InvalidOptionError).option).toBe('packBytesMax');
+      expect((error as Error).message).toContain(String(packBytesMax));
+    }
+    const largest = await createTestStore({ packBytesMax: 512 * 1024 * 1024 });
+    await largest.destroy();
   });
 });
 

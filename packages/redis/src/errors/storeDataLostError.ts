@@ -21,7 +21,8 @@ export class StoreDataLostError extends TroupeError<RedisStoreErrorCode> {
         `without persistence, flushed, or failed over to a node without the data. Nothing was written. Stop every ` +
         `process using this store, restore the data from a backup or the other region, and run Redis with ` +
         `'appendonly yes' (see "Durability" in the @troupe/redis README); to start over empty instead, delete the ` +
-        `store (store.destroy()) and connect again`,
+        `store with store.destroy() (or RedisStore.destroyPrefix({ url, prefix: '${prefix}' }) when connectRedisStore refuses ` +
+        `to connect) and connect again`,
     );
     this.prefix = prefix;
     this.endpoint = endpoint;

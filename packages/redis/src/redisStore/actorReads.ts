@@ -1,6 +1,8 @@
 import { type ActorRef, CorruptDataError, type Pack, VC, type VectorClock } from '@troupe/runtime/store';
+import { ReplicationTimeoutError } from '../errors/index.js';
 import type { StoreContext } from './context.js';
 import { decodePackAt } from './packCodec.js';
+import type { Reply } from './scriptCalls.js';
 import { identityFound } from './storeIdentity.js';
 
 /**
@@ -30,11 +32,35 @@ export async function getPacks(ctx: StoreContext, actor: ActorRef, versionKeys: 
   return reply.map((bytes, i) => (bytes ? decodePackAt(bytes, keys.packs, versionKeys[i]!) : undefined));
 }
 
-/** The versions of the packs that applied a command id (one HGET of a '|'-separated list). */
+/**
+ * The versions of the packs that applied a command id (one HGET of a '|'-separated list). The
+ * runtime answers a retry from them (with `getPacks`) instead of applying the command again, so
+ * with `replicasToAcknowledge` a recorded id is confirmed like a write: the script
+ * commandVersions.lua reads it again and makes the `WAIT` after it (same pipeline, same master)
+ * cover the write that recorded it, whoever made it; fewer replicas in time is a
+ * ReplicationTimeoutError, as the first attempt was. An id not recorded needs no replica (one
+ * HGET, no WAIT: the command is applied now, and its append waits).
+ */
 export async function commandVersions(ctx: StoreContext, actor: ActorRef, commandId: string): Promise<VectorClock[]> {
   const keys = ctx.keys.actor(actor);
-  const versions = await ctx.runner.run(() => ctx.client.hget(keys.commands, commandId), [keys.commands]);
+  let versions = await ctx.runner.run(() => ctx.client.hget(keys.commands, commandId), [keys.commands]);
   if (versions === null) return [];
+  const { options } = ctx;
+  if (options.replicasToAcknowledge > 0) {
+    const identity = ctx.identity.known ?? (await ctx.identity.current());
+    const { reply, replicasAcknowledged } = await ctx.scripts.write('troupeCommandVersions', [keys.commands, keys.identity], [identity, commandId], {
+      replicas: options.replicasToAcknowledge,
+      timeoutMs: options.replicationTimeoutMs,
+    });
+    const replies = reply as Reply[];
+    if (String(replies[0]) === 'lost') throw ctx.identity.lose([identityFound(keys.identity, replies[1])]);
+    // Read again on the master the WAIT ran on (a failover in between may have lost the id).
+    versions = replies[1] === undefined || replies[1] === null ? null : String(replies[1]);
+    if (versions === null) return [];
+    if (replicasAcknowledged !== undefined && replicasAcknowledged < options.replicasToAcknowledge) {
+      throw new ReplicationTimeoutError(ctx.runner.endpoint, replicasAcknowledged, options.replicasToAcknowledge, options.replicationTimeoutMs);
+    }
+  }
   try {
     return versions.split('|').map(VC.decode);
   } catch (error) {

@@ -11,7 +11,8 @@ import { identityFound } from './storeIdentity.js';
  * snapshot at the pack's own version and the log entry; or writes nothing and reports the heads
  * it found (AppendConflictError), the command id it already holds (DuplicateCommandError) or that
  * the Redis lost the store's data (StoreDataLostError, see storeIdentity.ts). With
- * `replicasToAcknowledge`, a write fewer replicas confirmed in time is a ReplicationTimeoutError.
+ * `replicasToAcknowledge`, a write fewer replicas confirmed in time is a ReplicationTimeoutError,
+ * and so is a duplicate command id whose earlier write they have not confirmed.
  */
 export async function append(ctx: StoreContext, pack: Pack, expectedHeads: readonly string[], snapshot?: Snapshot): Promise<void> {
   const keys = ctx.keys.actor(pack.actor);
@@ -22,27 +23,33 @@ export async function append(ctx: StoreContext, pack: Pack, expectedHeads: reado
   const dominates = dominatesAll(pack, expectedHeads);
   const identity = ctx.identity.known ?? (await ctx.identity.current());
   const { options } = ctx;
+  const wait = options.replicasToAcknowledge > 0 ? { replicas: options.replicasToAcknowledge, timeoutMs: options.replicationTimeoutMs } : undefined;
   const { reply, replicasAcknowledged } = await ctx.scripts.write(
     'troupeAppend',
     [keys.log, keys.packs, keys.parents, keys.heads, keys.snapshots, keys.commands, keys.runs, keys.identity],
     [
       logEntry(pack.actor, version, snapshotBytes !== ''),
       version, bytes, parentInfo(pack, bytes, firstParent), snapshotBytes,
-      // Dominance, run-index flag and head count in one argument (see the script).
-      (dominates ? '1' : '0') + (pack.kind === 'merge' ? 'm' : dominates && expectedHeads.length === 1 && expectedHeads[0] === firstParent ? 'c' : 's') + expectedHeads.length,
+      // Dominance, run-index flag, whether a WAIT follows, and head count in one argument (see the script).
+      (dominates ? '1' : '0') +
+        (pack.kind === 'merge' ? 'm' : dominates && expectedHeads.length === 1 && expectedHeads[0] === firstParent ? 'c' : 's') +
+        (wait ? 'w' : '-') +
+        expectedHeads.length,
       identity,
       ...expectedHeads, ...pack.commandIds,
     ],
-    options.replicasToAcknowledge > 0 ? { replicas: options.replicasToAcknowledge, timeoutMs: options.replicationTimeoutMs } : undefined,
+    wait,
   );
   const replies = reply as Reply[];
   const status = String(replies[0]);
   if (status === 'conflict') throw new AppendConflictError(actorKey(pack.actor), expectedHeads, replies.slice(1).map(String).sort());
-  if (status === 'duplicate') throw new DuplicateCommandError(actorKey(pack.actor), String(replies[1]));
   if (status === 'lost') throw ctx.identity.lose([identityFound(keys.identity, replies[1])]);
+  // A duplicate is checked too: the write that recorded the command id may be on no replica yet
+  // (a retry after a ReplicationTimeoutError); the script made the WAIT cover it (see common.lua).
   if (replicasAcknowledged !== undefined && replicasAcknowledged < options.replicasToAcknowledge) {
     throw new ReplicationTimeoutError(ctx.runner.endpoint, replicasAcknowledged, options.replicasToAcknowledge, options.replicationTimeoutMs);
   }
+  if (status === 'duplicate') throw new DuplicateCommandError(actorKey(pack.actor), String(replies[1]));
   // A snapshot at another version than the pack's is not part of the append (and not shipped).
   if (snapshot && snapshotBytes === '') await saveSnapshot(ctx, pack.actor, snapshot);
 }

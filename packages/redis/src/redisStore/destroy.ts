@@ -11,12 +11,13 @@ const scanCount = 1_000;
  * on each master of a Cluster (a SCAN only sees the keys of the node it runs on), then one `DEL`
  * per hash tag in one pipeline per page: on a Cluster one DEL may only name keys of one slot, and
  * every key of a store carries a tag (`{<prefix>.<shard>}` or `{<prefix>.meta}`), one slot each.
- * Keys written while it runs may survive: stop the writers first.
+ * Keys written while it runs may survive: stop the writers first. Runs also when the store knows
+ * its Redis lost the data (StoreDataLostError): deleting what is left is how it starts over.
  */
 export async function deleteStoreKeys(ctx: StoreContext): Promise<number> {
   const nodes = mastersOf(ctx.client);
   if (nodes.length === 0) throw new StoreUnavailableError(ctx.runner.endpoint, 'no Cluster master is known (not connected?): nothing was deleted');
-  const counts = await Promise.all(nodes.map((node) => ctx.runner.run(() => deleteOnNode(node, ctx.keys.pattern))));
+  const counts = await Promise.all(nodes.map((node) => ctx.runner.runEvenIfLost(() => deleteOnNode(node, ctx.keys.pattern))));
   return counts.reduce((sum, n) => sum + n, 0);
 }
 

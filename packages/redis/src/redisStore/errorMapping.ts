@@ -30,8 +30,16 @@ export class CommandRunner {
   ) {}
 
   /** Runs a command; `keys` are those it touches, searched for the foreign one after WRONGTYPE. */
-  async run<T>(command: () => Promise<T>, keys: KeysOfCommand = []): Promise<T> {
-    if (this.lost) throw this.lost;
+  run<T>(command: () => Promise<T>, keys: KeysOfCommand = []): Promise<T> {
+    if (this.lost) return Promise.reject(this.lost);
+    return this.runEvenIfLost(command, keys);
+  }
+
+  /**
+   * `run`, also after the store learned its Redis lost the data: for `destroy()`, which deletes
+   * every key of the prefix and is how a lost store starts over.
+   */
+  async runEvenIfLost<T>(command: () => Promise<T>, keys: KeysOfCommand = []): Promise<T> {
     try {
       return await command();
     } catch (error) {

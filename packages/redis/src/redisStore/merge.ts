@@ -14,7 +14,8 @@ const mergePacksPerCallMax = 500;
  * a different pack under a held version stops it; runs merged before the error stay merged. A
  * Redis that lost the store's data takes nothing (StoreDataLostError); with
  * `replicasToAcknowledge`, a run fewer replicas confirmed in time is a ReplicationTimeoutError
- * (merge is idempotent: call it again with the same packs).
+ * (merge is idempotent: call it again with the same packs), a run that only skipped packs held
+ * already included: a retry resolves only once the replicas hold them.
  */
 export async function merge(ctx: StoreContext, packs: readonly Pack[], snapshots: readonly ActorSnapshot[] = []): Promise<MergeReport> {
   const snapshotByKey = new Map(snapshots.map((s) => [`${actorKey(s.actor)}@${VC.encode(s.version)}`, s]));
@@ -27,7 +28,7 @@ export async function merge(ctx: StoreContext, packs: readonly Pack[], snapshots
   while (i < packs.length) {
     const shard = ctx.keys.shardOf(packs[i]!.actor);
     const keys: string[] = [ctx.keys.log(shard), ctx.keys.identity(shard)];
-    const args: (string | Buffer)[] = [identity];
+    const args: (string | Buffer)[] = [identity, wait ? 'w' : '-'];
     let j = i;
     for (; j < packs.length && j - i < mergePacksPerCallMax && ctx.keys.shardOf(packs[j]!.actor) === shard; j++) {
       const pack = packs[j]!;
@@ -47,7 +48,9 @@ export async function merge(ctx: StoreContext, packs: readonly Pack[], snapshots
     if (String(reply[2]) === 'lost') throw ctx.identity.lose([identityFound(ctx.keys.identity(shard), reply[3])]);
     added += Number(reply[0]);
     skipped += Number(reply[1]);
-    if (Number(reply[0]) > 0 && written.replicasAcknowledged !== undefined && written.replicasAcknowledged < options.replicasToAcknowledge) {
+    // A run that only skipped counts too: the packs it found may be on no replica yet (a retry
+    // after a ReplicationTimeoutError); the script made the WAIT cover them (see common.lua).
+    if (Number(reply[0]) + Number(reply[1]) > 0 && written.replicasAcknowledged !== undefined && written.replicasAcknowledged < options.replicasToAcknowledge) {
       throw new ReplicationTimeoutError(ctx.runner.endpoint, written.replicasAcknowledged, options.replicasToAcknowledge, options.replicationTimeoutMs);
     }
     if (reply.length > 2) {

@@ -16,7 +16,10 @@ export interface RedisStoreOptions {
    * Default 16.
    */
   readonly shards?: number;
-  /** Largest encoded pack accepted, bytes. Default 8 MiB. */
+  /**
+   * Largest encoded pack accepted, bytes: a positive integer of at most 512 MiB (`packBytesMaxLimit`,
+   * Redis's default `proto-max-bulk-len`: no larger value can be sent). Default 8 MiB.
+   */
   readonly packBytesMax?: number;
   /** Most packs one `loadChain` script call walks (a longer chain takes more calls). Default 2,000. */
   readonly chainPacksPerCallMax?: number;
@@ -51,6 +54,9 @@ export const redisStoreDefaults = {
   ownsClient: false,
 } as const;
 
+/** Highest `packBytesMax`: 512 MiB, Redis's default `proto-max-bulk-len` (the largest string a client may send). */
+export const packBytesMaxLimit = 512 * 1024 * 1024;
+
 /** Highest `shards`: one shard is one Cluster slot, and a `changesSince` call sends one LLEN per shard. */
 export const shardsMax = 4096;
 
@@ -77,6 +83,10 @@ export function resolveOptions(options: RedisStoreOptions): ResolvedOptions {
   };
   if (!Number.isInteger(resolved.shards) || resolved.shards < 1 || resolved.shards > shardsMax) {
     throw new InvalidOptionError('shards', `must be an integer in 1..${shardsMax}, got ${resolved.shards}`);
+  }
+  // NaN would turn the check off (every comparison with it is false).
+  if (!Number.isInteger(resolved.packBytesMax) || resolved.packBytesMax < 1 || resolved.packBytesMax > packBytesMaxLimit) {
+    throw new InvalidOptionError('packBytesMax', `must be a positive integer of at most ${packBytesMaxLimit} (512 MiB, Redis's default proto-max-bulk-len), got ${resolved.packBytesMax}`);
   }
   if (!Number.isInteger(resolved.chainPacksPerCallMax) || resolved.chainPacksPerCallMax < 1) {
     throw new InvalidOptionError('chainPacksPerCallMax', `must be a positive integer, got ${resolved.chainPacksPerCallMax}`);

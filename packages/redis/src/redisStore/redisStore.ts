@@ -1,5 +1,7 @@
 import { redactUrl } from '@troupe/runtime/store';
-import type { Checkpoint } from '@troupe/runtime';
+import type { Cluster, Redis } from 'ioredis';
+import { openClient, type ServerOptions } from '../openClient.js';
+import { type Checkpoint, InvalidOptionError } from '@troupe/runtime';
 import type { ActorRef, ActorSnapshot, Chain, Changes, EventStore, HistoryOptions, MergeReport, Pack, Snapshot, VectorClock } from '@troupe/runtime/store';
 import { commandVersions, getPacks, heads } from './actorReads.js';
 import { append, saveSnapshot } from './append.js';
@@ -16,6 +18,13 @@ import { type RedisStoreOptions, resolveOptions } from './options.js';
 import { type PersistenceReport, readPersistence } from './persistence.js';
 import { ScriptCalls } from './scriptCalls.js';
 import { StoreIdentity } from './storeIdentity.js';
+
+/**
+ * What `RedisStore.destroyPrefix` deletes: every key of `prefix`, through a client of the
+ * caller's (left open) or one it connects like `connectRedisStore` (`url` / `cluster`,
+ * `redisOptions`) and closes.
+ */
+export type DestroyPrefixOptions = { readonly prefix: string } & ({ readonly client: Redis | Cluster } | (ServerOptions & { readonly client?: undefined }));
 
 /**
  * EventStore on Redis. Per actor: a hash of packs by version key (`:p`), a hash of parent links
@@ -134,6 +143,8 @@ export class RedisStore implements EventStore {
    * Deletes every key of this store (all shards, the layout record, the checkpoints; on each
    * master of a Cluster), then closes it, and returns how many keys it deleted. For tests,
    * benchmarks, simulations and decommissioning: the data is gone for every store of this prefix.
+   * Works on a store that lost its data (StoreDataLostError): that is how it starts over; when
+   * the store cannot even connect, use `RedisStore.destroyPrefix`.
    */
   async destroy(): Promise<number> {
     try {
@@ -141,6 +152,30 @@ export class RedisStore implements EventStore {
     } finally {
       await this.close();
     }
+  }
+
+  /**
+   * Deletes every key of a store by its prefix without opening the store (no layout check, no
+   * identity check), and returns how many: how to start over when `connectRedisStore` refuses a
+   * Redis that lost part of the store's data (StoreDataLostError), so there is no store to
+   * `destroy()`. `RedisStore.destroyPrefix({ url, prefix })`, or `{ client, prefix }` with a client
+   * of yours (left open). Stop every process using the store first; then connect again.
+   */
+  static async destroyPrefix(options: DestroyPrefixOptions): Promise<number> {
+    const { prefix } = options;
+    // The prefix is checked before anything connects (the store's constructor checks it again).
+    if (typeof prefix !== 'string') throw new InvalidOptionError('prefix', 'destroyPrefix needs the prefix of the store to delete');
+    resolveOptions({ client: undefined as never, prefix });
+    if (options.client) return new RedisStore({ client: options.client, prefix }).destroy();
+    const { client, endpoint } = await openClient(options);
+    let store: RedisStore;
+    try {
+      store = new RedisStore({ client, prefix, ownsClient: true, endpoint });
+    } catch (error) {
+      client.disconnect();
+      throw error;
+    }
+    return store.destroy();
   }
 
   /** The shard an actor's keys live in. */

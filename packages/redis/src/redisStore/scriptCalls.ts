@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { StoreUnavailableError } from '@troupe/runtime/store';
 import type { Cluster, Redis } from 'ioredis';
-import { appendLua, commonLua, headsLua, loadChainLua, mergeLua, saveCheckpointLua, saveSnapshotLua } from '../scripts/index.js';
+import { appendLua, commandVersionsLua, commonLua, headsLua, loadChainLua, mergeLua, saveCheckpointLua, saveSnapshotLua } from '../scripts/index.js';
 import type { CommandRunner, KeysOfCommand } from './errorMapping.js';
 
 /** A reply of a troupe script, as ioredis returns it with Buffer replies. */
@@ -15,6 +15,7 @@ const fixedKeyScripts = {
   troupeHeads: { numberOfKeys: 3, lua: headsLua },
   troupeSaveSnapshot: { numberOfKeys: 2, lua: saveSnapshotLua },
   troupeSaveCheckpoint: { numberOfKeys: 2, lua: saveCheckpointLua },
+  troupeCommandVersions: { numberOfKeys: 2, lua: commandVersionsLua },
 } as const;
 
 export type FixedKeyScript = keyof typeof fixedKeyScripts;
@@ -66,6 +67,7 @@ export class ScriptCalls {
       troupeHeads: bound('troupeHeads'),
       troupeSaveSnapshot: bound('troupeSaveSnapshot'),
       troupeSaveCheckpoint: bound('troupeSaveCheckpoint'),
+      troupeCommandVersions: bound('troupeCommandVersions'),
       troupeMerge: bound('troupeMerge'),
     };
   }
@@ -85,13 +87,14 @@ export class ScriptCalls {
   }
 
   /**
-   * A write script (`troupeAppend` or `troupeMerge`): `keys`, then `args`. With `wait`, the script
+   * A write script (`troupeAppend`, `troupeMerge`, or `troupeCommandVersions`, which writes to make
+   * its WAIT count): `keys`, then `args`. With `wait`, the script
    * and `WAIT replicas timeoutMs` go in one pipeline, so WAIT runs on the connection (the master)
    * that ran the script, right after it, and counts the replicas that have everything up to that
    * write. Sent apart, a failover in between could send WAIT to a promoted replica that never got
    * the write, which would confirm a lost write.
    */
-  async write(name: 'troupeAppend' | 'troupeMerge', keys: readonly string[], args: readonly (string | Buffer | number)[], wait?: ReplicaWait): Promise<WriteReply> {
+  async write(name: 'troupeAppend' | 'troupeMerge' | 'troupeCommandVersions', keys: readonly string[], args: readonly (string | Buffer | number)[], wait?: ReplicaWait): Promise<WriteReply> {
     if (!wait || wait.replicas <= 0) {
       const call = this.calls[name];
       const reply = await this.runner.run(() => (name === 'troupeMerge' ? call(keys.length, ...keys, ...args) : call(...keys, ...args)), keys);

@@ -11,7 +11,8 @@
 --       the pack's flag in the run index ('c' when it is a command pack whose first parent is the
 --       one expected head and it dominates it: that head is then the last pack this store
 --       indexed, the list's tail, unless a writer without the index wrote it, which loads notice
---       and fall back from; 's' or 'm' otherwise), then n = the number of expected heads;
+--       and fall back from; 's' or 'm' otherwise), then 'w' when the client sends WAIT after the
+--       script (replicasToAcknowledge) else '-', then n = the number of expected heads;
 --       7 the store identity the client read at connect, 8..7+n the expected heads, then the
 --       command ids.
 -- Returns {'ok'}, {'conflict', head, ...} (the heads differ from the expected ones, or the version
@@ -24,7 +25,7 @@ local identity = redis.call('GET', KEYS[8])
 if identity ~= ARGV[7] then return {'lost', identity or ''} end
 local version = ARGV[2]
 local control = ARGV[6]
-local expected = tonumber(string.sub(control, 3))
+local expected = tonumber(string.sub(control, 4))
 local held = redis.call('SCARD', KEYS[4])
 local same = held == expected
 if same then
@@ -44,8 +45,13 @@ end
 -- its sender claimed (a resend that says it is new), so it is not applied again and nothing is
 -- written (the client throws DuplicateCommandError). merge does not check this: a retry accepted
 -- on two branches during a partition is a fact both branches hold.
+-- With a WAIT to follow, the earlier write must be confirmed like a new one: a retry after a
+-- ReplicationTimeoutError must not be answered from a write no replica has (replicate_marker).
 for i = 8 + expected, #ARGV do
-  if redis.call('HEXISTS', KEYS[6], ARGV[i]) == 1 then return {'duplicate', ARGV[i]} end
+  if redis.call('HEXISTS', KEYS[6], ARGV[i]) == 1 then
+    if string.sub(control, 3, 3) == 'w' then replicate_marker(KEYS[8], identity) end
+    return {'duplicate', ARGV[i]}
+  end
 end
 -- Redis does not undo a script's writes when a later command fails, so nothing is written until
 -- every key is known to hold its type: SCARD and HEXISTS read :h and :p, HLEN reads :r and :c (and

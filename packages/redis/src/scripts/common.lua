@@ -78,3 +78,15 @@ local function add_command(commands_key, command, version)
   end
   redis.call('HSET', commands_key, command, held .. '|' .. version)
 end
+
+-- With replicasToAcknowledge the client sends `WAIT n timeout` right after the script, on the same
+-- connection. WAIT counts the replicas that hold everything up to this connection's last write,
+-- so a script that finds its work already done (a command id recorded earlier, a merge that only
+-- skips) writes nothing and would let WAIT confirm nothing about that earlier write, which may
+-- have come from another connection or process and not reached any replica. Such a script
+-- rewrites the shard's identity key with the value it just checked it holds: a write that
+-- changes nothing but replicates, so the WAIT that follows covers every earlier write to this
+-- master, the one it found included.
+local function replicate_marker(identity_key, identity)
+  redis.call('SET', identity_key, identity)
+end

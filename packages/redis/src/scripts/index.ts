@@ -28,3 +28,5 @@ export const headsLua = lua('heads');
 export const saveSnapshotLua = lua('saveSnapshot');
 /** A checkpoint write checked against the store identity (KEYS: 2). */
 export const saveCheckpointLua = lua('saveCheckpoint');
+/** The versions that applied a command id, made to replicate for the WAIT after it (KEYS: 2). */
+export const commandVersionsLua = lua('commandVersions');

@@ -2,7 +2,8 @@
 -- Stops at the first pack whose parent is missing (the packs before it stay merged).
 -- KEYS: 1 shard log (list), 2 the shard's store identity (string), then 6 keys per pack: packs,
 --       parent links, heads, snapshots, command ids, linear-run index (list)
--- ARGV: 1 the store identity the client read at connect, then 8 arguments per pack: type, id,
+-- ARGV: 1 the store identity the client read at connect, 2 'w' when the client sends WAIT after
+--       the script (replicasToAcknowledge) else '-', then 8 arguments per pack: type, id,
 --       version key, pack bytes, parent info, parents (JSON array of keys), command ids (JSON
 --       array), snapshot bytes ('' for none)
 -- Returns {added, skipped}, {added, skipped, 'collision' | 'missing', actor, version} or
@@ -11,8 +12,14 @@
 local identity = redis.call('GET', KEYS[2])
 if identity ~= ARGV[1] then return {0, 0, 'lost', identity or ''} end
 local added, skipped = 0, 0
+-- A call that only skipped wrote nothing, yet the packs it found may be on no replica (a retry
+-- after a ReplicationTimeoutError): with a WAIT to follow, replicate_marker (see common.lua).
+local function finish(result)
+  if added == 0 and skipped > 0 and ARGV[2] == 'w' then replicate_marker(KEYS[2], identity) end
+  return result
+end
 local pack = 0
-for i = 2, #ARGV, 8 do
+for i = 3, #ARGV, 8 do
   local k = 3 + 6 * pack
   local packs, parents, heads, snapshots, commands, runs = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5]
   pack = pack + 1
@@ -23,13 +30,13 @@ for i = 2, #ARGV, 8 do
   if held then
     -- Same version: the same pack (skip) or a different one (two replicas share a replicaId).
     if string.sub(held, 2, 9) ~= string.sub(ARGV[i + 4], 2, 9) then
-      return {added, skipped, 'collision', ARGV[i] .. ':' .. ARGV[i + 1], version}
+      return finish({added, skipped, 'collision', ARGV[i] .. ':' .. ARGV[i + 1], version})
     end
     skipped = skipped + 1
   else
     for _, parent in ipairs(cjson.decode(ARGV[i + 5])) do
       if redis.call('HEXISTS', packs, parent) == 0 then
-        return {added, skipped, 'missing', ARGV[i] .. ':' .. ARGV[i + 1], parent}
+        return finish({added, skipped, 'missing', ARGV[i] .. ':' .. ARGV[i + 1], parent})
       end
     end
     redis.call('HSET', packs, version, ARGV[i + 3])
@@ -45,4 +52,4 @@ for i = 2, #ARGV, 8 do
     added = added + 1
   end
 end
-return {added, skipped}
+return finish({added, skipped})
