@@ -268,6 +268,10 @@ describe.skipIf(!available)('RabbitMQ cluster failover (3 nodes, quorum queues, 
     const reconnections = survivors.reduce((sum, i) => sum + workers[i]!.connectionCount - 1, 0);
     let redeliveries = 0;
     for (const i of survivors) redeliveries += (await workers[i]!.metrics.redeliveries.get()).values[0]?.value ?? 0;
+    // Reconnections count the consuming connections; the reply connections' losses (a reply to
+    // the dead node's client closes one, 541) are counted apart.
+    let replyConnectionLosses = 0;
+    for (const i of survivors) replyConnectionLosses += (await workers[i]!.metrics.replyConnectionLosses.get()).values[0]?.value ?? 0;
 
     // The numbers first, so a failing run still shows them.
     const summary = {
@@ -285,6 +289,7 @@ describe.skipIf(!available)('RabbitMQ cluster failover (3 nodes, quorum queues, 
       inFlightAtKillAnsweredMs,
       ...moved,
       survivorReconnections: reconnections,
+      survivorReplyConnectionLosses: replyConnectionLosses,
       deadLettered: deadLetters.ids.length,
       deadLetterReasons: deadLetters.reasons,
       testMs: Date.now() - began,

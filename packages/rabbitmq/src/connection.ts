@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '@troupe/runtime';
 import { redactUrl } from '@troupe/runtime/store';
 import amqp, { type ChannelModel, type RecoveringChannelModel } from 'amqplib';
 import { BusUnavailableError } from './errors/index.js';
@@ -33,6 +34,19 @@ export interface AmqpTls {
   readonly ca?: string | Buffer;
   readonly cert?: string | Buffer;
   readonly key?: string | Buffer;
+}
+
+/**
+ * Returns `tls`, refusing TLS material (`ca`, `cert` or `key`) with a URL that is not `amqps://`:
+ * amqplib would connect in plaintext and ignore it, so a deployment that meant to verify the
+ * broker and present a client certificate would silently do neither. InvalidOptionError naming `tls`.
+ */
+export function checkTls(url: string, tls: AmqpTls | undefined): AmqpTls | undefined {
+  if (tls === undefined || (tls.ca === undefined && tls.cert === undefined && tls.key === undefined)) return tls;
+  if (!/^amqps:\/\//i.test(url)) {
+    throw new InvalidOptionError('tls', `TLS material (ca, cert, key) is given with the plaintext URL ${redactUrl(url)}, which would connect without TLS and ignore it: use an amqps:// URL`);
+  }
+  return tls;
 }
 
 interface MuxInternals {
@@ -84,6 +98,7 @@ export { redactUrl };
  * The first connection fails with BusUnavailableError after `initialRetries` retries.
  */
 export async function connectRecovering(options: RecoveringConnectionOptions): Promise<RecoveringChannelModel> {
+  checkTls(options.url, options.tls);
   const url = redactUrl(options.url);
   let model: RecoveringChannelModel;
   try {

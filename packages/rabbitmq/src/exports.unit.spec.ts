@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { WorkerMetrics } from './worker/metrics.js';
 
 describe('@troupe/rabbitmq exports', () => {
   it('the root exports what an app author or operator needs, as README "API" lists it', async () => {
@@ -56,5 +58,13 @@ describe('@troupe/rabbitmq exports', () => {
       ['ActorFailedError', 'ACTOR_FAILED'],
       ['InvalidReplyToError', 'INVALID_REPLY_TO'],
     ]);
+  });
+
+  it('README "Metrics" names every metric a worker exports (the default process metrics aside)', async () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Metrics'), readme.indexOf('\n## ', readme.indexOf('## Metrics') + 1));
+    const names = (await new WorkerMetrics(() => 0, false).registry.getMetricsAsJSON()).map((m) => m.name);
+    expect(names.length).toBeGreaterThan(10);
+    expect(names.filter((name) => !section.includes(`\`${name}`))).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import amqp from 'amqplib';
@@ -105,22 +106,54 @@ describe.skipIf(!available)('message size bound by the broker', () => {
     }
   });
 
-  it('a reply over the broker limit is not sent (the broker would close the shard channel and the redelivery would loop): the client times out with the id, the shard goes on', { timeout: 30_000 }, async () => {
+  // Replies go out on a connection of their own (see Session.replyChannel), so an oversize reply
+  // can no longer close a shard's channel and loop its command; what the broker still does is
+  // close the channel the reply went on, and drop with it the replies of other commands published
+  // on that channel before the worker learnt of the close. replyBytesMax keeps such a reply from
+  // being published at all. (With replyBytesMax above the broker's limit this test fails: 'reply
+  // channel error' is logged.)
+  it("a reply over the broker's limit is not sent: the reply channel stays open and the other commands' replies in flight arrive; its client times out, the actor goes on", { timeout: 60_000 }, async () => {
     const t = testTopology(2);
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _encoding, next) => (lines.push(String(chunk)), next()) }));
     // The runtime's limits raised so one event can carry (almost) a whole command's worth.
-    const worker = await startWorker({ url: amqpUrl, ...t, actors: [SequenceLog], store: new MemoryStore(), logger: quiet, defaultMetrics: false, commandBytesMax: maxMessageBytes, runtime: { commandBytesMax: 4 * maxMessageBytes, packBytesMax: 4 * maxMessageBytes } });
+    const worker = await startWorker({ url: amqpUrl, ...t, actors: [SequenceLog], store: new MemoryStore(), logger, defaultMetrics: false, commandBytesMax: maxMessageBytes, runtime: { commandBytesMax: 4 * maxMessageBytes, packBytesMax: 4 * maxMessageBytes } });
     const bus = await connectBus({ url: amqpUrl, ...t, commandBytesMax: maxMessageBytes, timeoutMs: 10_000 });
     try {
       const ref = { type: 'seqlog', id: 'echo' } as UntypedRef;
       // A command just under the broker's limit; its reply (the event with its metadata) is over it.
       const overhead = encodeCommand({ v: busProtocolVersion, type: 'seqlog', id: 'echo', command: 'record', payload: { client: '', seq: 1 }, commandId: 'x'.repeat(40), checkDuplicate: false }).length;
       const client = 'x'.repeat(maxMessageBytes - overhead - 16);
-      const error = await bus.send(ref, { type: 'record', payload: { client, seq: 1 } }, { timeoutMs: 2_000 }).catch((e: unknown) => e);
+      // Other actors' commands in flight all along, each answered within 5 s or counted lost.
+      let big = false;
+      const outcomes: Record<string, number> = {};
+      const others = Promise.all(
+        Array.from({ length: 16 }, async (_, i) => {
+          const other = { type: 'seqlog', id: `other-${i}` } as UntypedRef;
+          for (let seq = 0; seq < 400 && !(big && seq >= 20); seq++) {
+            const outcome = await bus.send(other, { type: 'record', payload: { client: 'o', seq } }, { timeoutMs: 5_000 }).then(
+              (r) => r.status,
+              (e: { code?: string }) => e.code ?? 'error',
+            );
+            outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+          }
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      const error = await bus.send(ref, { type: 'record', payload: { client, seq: 1 } }, { timeoutMs: 3_000 }).catch((e: unknown) => e);
+      big = true;
+      await others;
       expect(error, String(error)).toBeInstanceOf(CommandTimeoutError);
+      const logged = lines.map((line) => JSON.parse(line) as { msg: string; level: number });
+      expect(outcomes, JSON.stringify(outcomes)).toEqual({ accepted: expect.any(Number) });
+      expect(logged.filter((l) => /reply channel error|lost the reply connection|could not send the reply/.test(l.msg)).map((l) => l.msg)).toEqual([]);
+      expect(logged.filter((l) => l.msg.startsWith('not answering: the reply is larger than replyBytesMax'))).toHaveLength(1);
       // The next command of the same actor is served at once: the big one was acknowledged once,
-      // not redelivered over and over.
+      // not redelivered.
       expect(await bus.send(ref, { type: 'record', payload: { client: 'c', seq: 2 } })).toMatchObject({ status: 'accepted' });
       expect((await worker.metrics.redeliveries.get()).values[0]?.value ?? 0).toBe(0);
+      expect((await worker.metrics.replyConnectionLosses.get()).values[0]?.value ?? 0).toBe(0);
+      expect(worker.connectionCount).toBe(1);
       const view = await worker.runtime.inspect<{ seen: [string, number][] }>(ref);
       expect(view.state.seen.map(([, seq]) => seq)).toEqual([1, 2]);
     } finally {

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '@troupe/runtime';
-import { type AmqpTls, defaultAmqpUrl } from '../connection.js';
+import { type AmqpTls, checkTls, defaultAmqpUrl } from '../connection.js';
 import type { TopologyOptions } from '../topology.js';
 
 /** Options of `connectBus`; every default is in `busDefaults` (topology: `topologyDefaults`). */
@@ -12,7 +12,10 @@ export interface BusOptions extends TopologyOptions {
   readonly commandBytesMax?: number;
   /** Connection attempts retried before `connectBus` gives up. Default 0 (fail fast). */
   readonly connectRetriesMax?: number;
-  /** TLS material for an `amqps://` URL: CA, client certificate and key (PEM). Default: none. */
+  /**
+   * TLS material for an `amqps://` URL: CA, client certificate and key (PEM). Default: none. With
+   * an `amqp://` URL it is refused (InvalidOptionError naming `tls`), never silently ignored.
+   */
   readonly tls?: AmqpTls;
 }
 
@@ -53,11 +56,12 @@ export function busSettings(options: BusOptions): BusSettings {
   if (!Number.isInteger(commandBytesMax) || commandBytesMax < 1) throw new InvalidOptionError('commandBytesMax', `must be a positive integer, got ${commandBytesMax}`);
   const connectRetriesMax = options.connectRetriesMax ?? busDefaults.connectRetriesMax;
   if (!Number.isInteger(connectRetriesMax) || connectRetriesMax < 0) throw new InvalidOptionError('connectRetriesMax', `must be an integer >= 0, got ${connectRetriesMax}`);
+  const url = options.url ?? busDefaults.url;
   return {
-    url: options.url ?? busDefaults.url,
+    url,
     timeoutMs: checkTimeout('timeoutMs', options.timeoutMs ?? busDefaults.timeoutMs),
     commandBytesMax,
     connectRetriesMax,
-    tls: options.tls,
+    tls: checkTls(url, options.tls),
   };
 }

@@ -29,10 +29,12 @@ export function ack(delivery: Delivery, log: Logger): void {
 /**
  * Answers the client on its reply-to queue, when it asked for an answer, and only when that is
  * a direct reply-to name (the worker refuses other names on delivery already; this keeps any
- * later path from publishing where a message says). A reply over `bytesMax` is not sent: the
- * broker would refuse it by closing the shard's channel, which brings the command back to be
- * answered (and refused) again, for ever; the client times out instead. Published on `channel`,
- * the worker's reply connection's (see `Session.replyChannel`), never on the consuming one.
+ * later path from publishing where a message says). Published on `channel`, the worker's reply
+ * connection's (see `Session.replyChannel`), never on the consuming one. A reply over `bytesMax`
+ * is not sent: the broker would refuse it by closing the reply channel (406), and the replies of
+ * other commands published on that channel before the worker learnt of the close would be
+ * dropped with it (their callers time out and resend). The command stays applied and
+ * acknowledged; its client times out (a retry with its id too).
  */
 export function reply(delivery: Delivery, body: ReplyMessage, log: Logger, bytesMax: number, channel: Channel | undefined): void {
   const { message } = delivery;
@@ -49,7 +51,7 @@ export function reply(delivery: Delivery, body: ReplyMessage, log: Logger, bytes
   try {
     const bytes = encodeReply(body);
     if (bytes.length > bytesMax) {
-      log.error({ commandId: body.commandId, bytes: bytes.length, replyBytesMax: bytesMax }, 'not answering: the reply is larger than replyBytesMax (the broker would close the channel); the client times out');
+      log.error({ commandId: body.commandId, bytes: bytes.length, replyBytesMax: bytesMax }, 'not answering: the reply is larger than replyBytesMax (the broker would close the reply channel); the client times out');
       return;
     }
     channel.sendToQueue(replyTo, bytes, { correlationId: message.properties.correlationId });

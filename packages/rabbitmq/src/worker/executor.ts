@@ -97,10 +97,13 @@ export class CommandExecutor {
           if (!shards.isCurrent(delivery)) return; // stopped, reconnected or handed over while waiting
         }
       }
-      // The pack is durable. Reply first, then ack, on the same channel: if the connection drops
-      // between them, the broker redelivers and the duplicate lookup answers again. Ack first
-      // would lose the reply whenever the ack got through and the reply did not (measured with the
-      // reconnect test: ack first lost 2-4 replies in 4 runs of 8, reply first none in 8).
+      // The pack is durable. Reply first (on the reply connection's channel), then ack (on the
+      // delivery's consuming channel): if the consuming connection drops between them, the broker
+      // redelivers and the duplicate lookup answers again. Ack first would lose the reply whenever
+      // the ack got through and the reply did not (measured with the reconnect test when both went
+      // on one channel: ack first lost 2-4 replies in 4 runs of 8, reply first none in 8). The two
+      // channels are not ordered with each other, so a reply lost with the reply connection is not
+      // covered by this: its caller times out and resends with the command id.
       reply(delivery, { v: busProtocolVersion, ...result }, log, this.options.replyBytesMax, await this.options.replyChannel());
       ack(delivery, log);
       const outcome = result.status === 'rejected' ? 'rejected' : result.duplicate ? 'duplicate' : 'accepted';

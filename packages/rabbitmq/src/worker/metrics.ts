@@ -17,6 +17,7 @@ export class WorkerMetrics {
   readonly redeliveries: Counter;
   readonly transientFailures: Counter<'code'>;
   readonly fatalErrors: Counter<'code'>;
+  readonly replyConnectionLosses: Counter;
   readonly liveActors: Gauge;
   readonly workers: Gauge;
   readonly ownedShards: Gauge;
@@ -37,6 +38,11 @@ export class WorkerMetrics {
     this.redeliveries = new Counter({ name: 'troupe_redeliveries_total', help: 'Messages the broker marked redelivered', registers });
     this.transientFailures = new Counter({ name: 'troupe_transient_failures_total', help: 'Executions retried after a transient failure', labelNames: ['code'], registers });
     this.fatalErrors = new Counter({ name: 'troupe_fatal_errors_total', help: 'Store errors that stopped the worker (data lost, credentials refused)', labelNames: ['code'], registers });
+    this.replyConnectionLosses = new Counter({
+      name: 'troupe_reply_connection_losses_total',
+      help: 'Times the reply connection was lost (its replies in flight with it): RabbitMQ closes it for a reply to a client on a node that is not there, dead or forged',
+      registers,
+    });
     this.liveActors = new Gauge({
       name: 'troupe_live_actors',
       help: 'Actors in memory',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AppendConflictObservation, RuntimeObserver } from '@troupe/runtime';
+import type { AppendConflictObservation, ResolvedObservation, RuntimeObserver } from '@troupe/runtime';
 import { WorkerMetrics } from './metrics.js';
 import { workerObserver } from './observer.js';
 
@@ -14,12 +14,17 @@ describe('workerObserver', () => {
     const conflict = { actor, replica: 'r', attempt: 0, expectedHeads: ['a'], actualHeads: ['b'] };
     observer.appendConflict?.(conflict);
     observer.appendConflict?.({ ...conflict, attempt: 1 });
+    // The counter reads nothing of the merge outcome.
+    const resolved: ResolvedObservation = { actor, replica: 'r', outcome: {} as ResolvedObservation['outcome'], durationMs: 3 };
+    observer.resolved?.(resolved);
+    observer.resolved?.({ ...resolved, durationMs: 5 });
     observer.resolutionFailed?.({ actor, replica: 'r', error: new Error('x') });
     observer.passivated?.({ actor, replica: 'r', reason: 'idle' });
     observer.passivated?.({ actor, replica: 'r', reason: 'capacity' });
     observer.passivated?.({ actor, replica: 'r', reason: 'idle' });
     expect(seen.map((o) => o.attempt)).toEqual([0, 1]);
     expect((await metrics.appendConflicts.get()).values[0]?.value).toBe(2);
+    expect((await metrics.resolutions.get()).values[0]?.value).toBe(2);
     expect((await metrics.resolutionFailures.get()).values[0]?.value).toBe(1);
     const passivations = Object.fromEntries((await metrics.passivations.get()).values.map((v) => [v.labels.reason, v.value]));
     expect(passivations).toEqual({ idle: 2, capacity: 1 });

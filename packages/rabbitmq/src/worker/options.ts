@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { type ActorRef, type AnyActorDefinition, type EventStore, InvalidOptionError, type RuntimeOptions } from '@troupe/runtime';
-import { type AmqpTls, defaultAmqpUrl } from '../connection.js';
+import { type AmqpTls, checkTls, defaultAmqpUrl } from '../connection.js';
 import type { TopologyOptions } from '../topology.js';
 
 /** Called around each execution; the failover test uses them to prove one worker per actor at a time. */
@@ -17,7 +17,10 @@ export interface WorkerOptions extends TopologyOptions {
   readonly store?: EventStore;
   /** Default amqp://guest:guest@127.0.0.1:5672. */
   readonly url?: string;
-  /** TLS material for an `amqps://` URL: CA, client certificate and key (PEM). Default: none. */
+  /**
+   * TLS material for an `amqps://` URL: CA, client certificate and key (PEM). Default: none. With
+   * an `amqp://` URL it is refused (InvalidOptionError naming `tls`), never silently ignored.
+   */
   readonly tls?: AmqpTls;
   /** Replica this worker writes as. Default 'local' (the runtime's default). */
   readonly replicaId?: string;
@@ -32,7 +35,7 @@ export interface WorkerOptions extends TopologyOptions {
   readonly commandBytesMax?: number;
   /**
    * Largest reply sent, bytes; at most the broker's `max_message_size`, whose refusal would close
-   * the shard's channel and bring the command back, again and again. A larger reply (a command
+   * the reply channel and drop other commands' replies in flight on it. A larger reply (a command
    * whose events are that large) is not sent: the command is applied and acknowledged, and the
    * client times out. Default 2 MiB, the `max_message_size` the README asks for.
    */
@@ -104,8 +107,9 @@ function integerIn(option: string, value: number, min: number, max = Number.MAX_
 /** Applies the defaults; throws InvalidOptionError naming the first option out of range. */
 export function workerSettings(options: WorkerOptions): WorkerSettings {
   const balance = options.balance ?? workerDefaults.balance;
+  const url = options.url ?? workerDefaults.url;
   return {
-    url: options.url ?? workerDefaults.url,
+    url,
     prefetch: integerIn('prefetch', options.prefetch ?? workerDefaults.prefetch, 1, 65_535),
     commandBytesMax: integerIn('commandBytesMax', options.commandBytesMax ?? workerDefaults.commandBytesMax, 1),
     replyBytesMax: integerIn('replyBytesMax', options.replyBytesMax ?? workerDefaults.replyBytesMax, 1),
@@ -114,7 +118,7 @@ export function workerSettings(options: WorkerOptions): WorkerSettings {
     defaultMetrics: options.defaultMetrics ?? workerDefaults.defaultMetrics,
     retryDelayMaxMs: integerIn('retryDelayMaxMs', options.retryDelayMaxMs ?? workerDefaults.retryDelayMaxMs, 0),
     connectRetriesMax: integerIn('connectRetriesMax', options.connectRetriesMax ?? workerDefaults.connectRetriesMax, 0),
-    tls: options.tls,
+    tls: checkTls(url, options.tls),
     heartbeatMs: balance ? integerIn('heartbeatMs', options.heartbeatMs ?? workerDefaults.heartbeatMs, 1) : undefined,
   };
 }

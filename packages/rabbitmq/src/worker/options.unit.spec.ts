@@ -36,6 +36,11 @@ describe('options', () => {
     ['shards', () => topology({ shards: 0 })],
     ['prefix', () => topology({ prefix: 'a b' })],
     ['deliveriesMax', () => topology({ deliveriesMax: 0 })],
+    // TLS material with a plaintext URL: amqplib would ignore it and connect without TLS.
+    ['tls', () => workerSettings({ actors: [], url: 'amqp://guest:guest@127.0.0.1:5672', tls: { ca: 'pem' } })],
+    ['tls', () => workerSettings({ actors: [], tls: { cert: 'pem', key: 'pem' } })],
+    ['tls', () => busSettings({ url: 'amqp://127.0.0.1', tls: { ca: 'pem' } })],
+    ['tls', () => busSettings({ tls: { key: 'pem' } })],
   ])('refuse a bad %s with InvalidOptionError naming it', (option, make) => {
     let error: unknown;
     try {
@@ -45,5 +50,17 @@ describe('options', () => {
     }
     expect(error).toBeInstanceOf(InvalidOptionError);
     expect(error).toMatchObject({ code: 'INVALID_OPTION', option });
+  });
+
+  it('take TLS material with an amqps:// URL, and an empty tls with any URL', () => {
+    const tls = { ca: 'ca pem', cert: 'cert pem', key: 'key pem' };
+    expect(workerSettings({ actors: [], url: 'amqps://u:p@broker:5671', tls }).tls).toBe(tls);
+    expect(busSettings({ url: 'AMQPS://broker', tls }).tls).toBe(tls);
+    expect(busSettings({ url: 'amqp://broker', tls: {} }).tls).toEqual({});
+  });
+
+  it('name the option and say to use amqps:// without showing the password', () => {
+    expect(() => busSettings({ url: 'amqp://u:secret@broker', tls: { ca: 'pem' } })).toThrow(/amqps:\/\//);
+    expect(() => busSettings({ url: 'amqp://u:secret@broker', tls: { ca: 'pem' } })).not.toThrow(/secret/);
   });
 });

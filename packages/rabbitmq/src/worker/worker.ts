@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import type { ChannelModel, RecoveringChannelModel } from 'amqplib';
+import type { ChannelModel, ConfirmChannel, RecoveringChannelModel } from 'amqplib';
 import { pino, type Logger } from 'pino';
 import { type ActorRef, InvalidOptionError, LimitExceededError, Runtime, TroupeError } from '@troupe/runtime';
 import { fnv1a32 } from '@troupe/runtime/store';
@@ -156,7 +156,10 @@ export class Worker {
         setup: (model) => worker.openReplyChannel(model),
         onDisconnect: (error) => {
           worker.session.setReplyChannel(undefined);
-          worker.log.warn({ err: error.message }, 'lost the reply connection; answering on the consuming channels until it is back');
+          worker.metrics.replyConnectionLosses.inc();
+          // RabbitMQ 3.10 closes it (541) for a reply to a direct reply-to name on a node that is
+          // not there: a client whose node died, or a name a publisher forged (see the README).
+          worker.log.warn({ err: error.message }, 'lost the reply connection; the replies in flight on it are lost (their callers time out and resend with their command ids); replies wait for it to come back');
         },
       });
     } catch (error) {
@@ -217,6 +220,40 @@ export class Worker {
     this.session.setReplyChannel(channel);
   }
 
+  /**
+   * The dead-letter channel (publisher confirms) on the consuming connection `model`. One the
+   * broker closes alone (any channel error: the connection stays up) is opened again, as the reply
+   * channel is, so later dead letters still carry their x-troupe-* headers; until then a dead
+   * letter waits for it (`confirmWaitMs`).
+   */
+  private async openConfirmChannel(model: ChannelModel): Promise<ConfirmChannel> {
+    const channel = await model.createConfirmChannel();
+    channel.on('error', (error: Error) => this.log.error({ err: error.message }, 'dead-letter channel error'));
+    channel.on('close', () => {
+      // Not the current one (a setup that failed), or the connection is lost: `Session.lost` and
+      // the next connection's setup take care of it.
+      if (this.session.confirmChannel !== channel || this.session.model !== model) return;
+      this.session.confirmChannel = undefined;
+      if (this.stopping) return;
+      this.log.warn('the broker closed the dead-letter channel; opening it again');
+      const reopen = () => {
+        if (this.stopping || this.session.model !== model || this.session.confirmChannel !== undefined) return;
+        this.openConfirmChannel(model).then(
+          (next) => {
+            if (!this.stopping && this.session.model === model && this.session.confirmChannel === undefined) this.session.setConfirmChannel(next);
+            else next.close().catch(() => undefined);
+          },
+          (error: Error) => {
+            this.log.warn({ err: error.message }, 'could not open the dead-letter channel again; retrying');
+            setTimeout(reopen, 500).unref();
+          },
+        );
+      };
+      setTimeout(reopen, 100).unref();
+    });
+    return channel;
+  }
+
   private async setup(model: ChannelModel): Promise<void> {
     try {
       await this.connect(model);
@@ -235,11 +272,10 @@ export class Worker {
     const session = this.session;
     const generation = ++session.generation;
     session.connections++;
-    const confirm = await model.createConfirmChannel();
-    confirm.on('error', (error: Error) => this.log.error({ err: error.message }, 'dead-letter channel error'));
+    const confirm = await this.openConfirmChannel(model);
     await declareTopology(confirm, this.topology);
-    session.confirmChannel = confirm;
     session.model = model;
+    session.setConfirmChannel(confirm);
     if (!this.stopping) session.halted = false;
     await this.shards.subscribeAll(model, generation);
     if (session.connections > 1) this.log.info({ connections: session.connections }, 'reconnected to RabbitMQ; consuming again');
