@@ -123,3 +123,26 @@ describe('troupe --app takes an app folder (the built CLI, as a user runs it; no
     expect(result.stderr).toMatch(/\[APP_NOT_FOUND\]\n$/);
   });
 });
+
+describe('troupe sim --runs across worker threads (the built CLI; no services)', () => {
+  it('--runs 4 --jobs 2 --workload counter: exit 0, the summary, and the same totals as --jobs 1', { timeout: 180_000 }, async () => {
+    const sim = (jobs: string, json: boolean) =>
+      execute(troupe, ['sim', '--runs', '4', '--jobs', jobs, '--seed', '20', '--workload', 'counter', '--steps', '60', ...(json ? ['--json'] : [])], { cwd: root }).then(
+        (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+      );
+    const text = await sim('2', false);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^troupe sim seeds 20\.\.23 \(4 runs, 2 jobs\): OK\n/);
+    expect(text.stdout).toMatch(/ {2}commands {2}\d+; divergences \d+, merges \d+\n/);
+    for (const name of ['I1', 'I2', 'I3', 'I4', 'I5', 'I6', 'I7']) expect(text.stdout).toMatch(new RegExp(` {2}${name} {2}ok {4}\\d+ checked\\n`));
+    expect(text.stdout).toMatch(/4 seeds in [\d.]+ s: [\d.]+ seeds\/s, \d+ seeds\/hour\n$/);
+    type Summary = { ok: boolean; seeds: number; jobs: number; commands: number; divergences: number; merges: number; invariants: unknown };
+    const [two, one] = await Promise.all([sim('2', true), sim('1', true)]).then((runs) => runs.map((r) => JSON.parse(r.stdout) as Summary));
+    expect(two!.jobs).toBe(2);
+    expect(one!.jobs).toBe(1);
+    const totals = ({ ok, seeds, commands, divergences, merges, invariants }: Summary) => ({ ok, seeds, commands, divergences, merges, invariants });
+    expect(totals(two!)).toEqual(totals(one!));
+    expect(two!.seeds).toBe(4);
+  });
+});

@@ -1,23 +1,22 @@
+import { availableParallelism } from 'node:os';
 import { Command, type ErrorOptions, Option } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
-import { TroupeError, type Workload } from '@troupe/runtime';
 import {
   type BrokenStrategyName,
   type PartitionMode,
   type SimOptions,
   brokenStrategies,
-  counterWorkload,
   formatReport,
   partitionModes,
   simulate,
   simulateWithTrace,
-  tapeWorkload,
   writeHtmlReport,
 } from '@troupe/sim';
-import { defaultApp, loadApp } from '../appModule.js';
 import { CliError, type Outcome, appOption, integer } from '../shared.js';
+import { type SeedRunSpec, WorkloadError, oneLine, resolveWorkload, simOptionsOf } from '../simRun.js';
+import { formatRunsSummary, runSeeds, simRunsLimits } from '../simRuns.js';
 import { loadSchedule, shrinkForCli } from '../simShrink.js';
-import { redisSimStores, simRedisDefaults } from '../simStores.js';
+import { simRedisDefaults } from '../simStores.js';
 
 /** Exit codes of `troupe sim`: 1 is kept for "an invariant failed", so usage errors are 2 (not commander's 1). */
 export const simExitCodes = { ok: 0, invariantFailed: 1, usage: 2, runFailed: 3 } as const;
@@ -40,6 +39,8 @@ interface SimFlags {
   readonly redisUrl: string;
   readonly shrink: boolean;
   readonly schedule?: string;
+  readonly runs?: number;
+  readonly jobs?: number;
 }
 
 /** Every usage error of `troupe sim` (commander's, and those of the action) exits 2. */
@@ -47,12 +48,6 @@ class SimCommand extends Command {
   override error(message: string, errorOptions?: ErrorOptions): never {
     return super.error(message, { ...errorOptions, exitCode: simExitCodes.usage });
   }
-}
-
-/** One line with the error's code when it has one (a TroupeError). */
-function oneLine(error: unknown): string {
-  const message = ((error as Error)?.message ?? String(error)).split('\n')[0];
-  return error instanceof TroupeError ? `${message} [${error.code}]` : message!;
 }
 
 export function simCommand(outcome: Outcome): Command {
@@ -77,30 +72,35 @@ export function simCommand(outcome: Outcome): Command {
     .addOption(new Option('--redis-url <url>', 'the Redis of --store redis (keys under fresh sim-<seed>-* prefixes, deleted after the run)').default(simRedisDefaults.url))
     .option('--shrink', 'when the run fails, shrink its schedule to a few steps and print how to replay it', false)
     .addOption(new Option('--schedule <file>', 'replay a saved (e.g. shrunk) schedule instead of drawing the steps'))
+    .addOption(new Option('--runs <n>', `run n seeds: --seed, --seed + 1, ..., --seed + n - 1 (at most ${simRunsLimits.runsMax}); prints each failing seed with its replay and shrink commands, and a summary`).argParser(integer(1, simRunsLimits.runsMax)))
+    .addOption(new Option('--jobs <k>', `with --runs: seeds run in k worker threads (default: the CPUs, at most n; 1: in this thread; at most ${simRunsLimits.jobsMax})`).argParser(integer(1, simRunsLimits.jobsMax)))
     .addHelpText('after', '\nExit codes: 0 every invariant held, 1 one failed, 2 bad arguments, 3 the run itself failed (e.g. Redis unreachable).')
     .action(async (flags: SimFlags, command: Command) => {
       const usage = (message: string): never => command.error(`error: ${message}`);
       const given = (name: string) => command.getOptionValueSource(name) === 'cli';
       if (flags.workload !== undefined && given('app')) usage('give --workload or --app, not both');
       if (given('redisUrl') && flags.store !== 'redis') usage('--redis-url needs --store redis');
+      if (flags.jobs !== undefined && flags.runs === undefined) usage('--jobs needs --runs');
+      if (flags.runs !== undefined) {
+        for (const alone of ['schedule', 'html', 'shrink'] as const) {
+          if (given(alone)) usage(`--${alone} runs one seed: not with --runs (each failing seed's line says how to replay and shrink it)`);
+        }
+      }
       const seed = flags.seed ?? Date.now() % 2 ** 31;
-      const { workload, workloads, workloadFlags } = await workloadOf(flags, command, usage);
+      const spec = specOf(flags, given, command.getOptionValueSource('app') === 'default');
+      const resolved = await resolveWorkload(spec).catch((error: unknown) => usage(error instanceof WorkloadError ? error.message : oneLine(error)));
+      const { workloadFlags } = resolved;
+      if (flags.runs !== undefined) {
+        if (flags.runs - 1 > Number.MAX_SAFE_INTEGER - seed) usage(`--seed ${seed} --runs ${flags.runs} goes past ${Number.MAX_SAFE_INTEGER}`);
+        const jobs = Math.min(flags.jobs ?? Math.min(availableParallelism(), simRunsLimits.jobsMax), flags.runs);
+        if (!flags.json && flags.seed === undefined) console.error(`troupe sim: seeds ${seed}..${seed + flags.runs - 1} (--seed ${seed})`);
+        const summary = await runSeeds({ spec, firstSeed: seed, runs: flags.runs, jobs, resolved, progress: !flags.json && process.stderr.isTTY === true });
+        console.log(flags.json ? JSON.stringify(summary, null, 2) : formatRunsSummary(summary));
+        outcome.exitCode = summary.errors > 0 ? simExitCodes.runFailed : summary.failures > 0 ? simExitCodes.invariantFailed : simExitCodes.ok;
+        return;
+      }
       const schedule = flags.schedule === undefined ? undefined : await loadSchedule(flags.schedule).catch((error: unknown) => usage(`--schedule ${flags.schedule}: ${oneLine(error)}`));
-      const options: SimOptions = {
-        seed,
-        ...(workload ? { workload } : {}),
-        ...(workloads ? { workloads } : {}),
-        swarm: flags.swarm,
-        ...(flags.steps === undefined ? {} : { steps: flags.steps }),
-        ...(flags.replicas === undefined ? {} : { replicas: flags.replicas }),
-        ...(flags.actors === undefined ? {} : { actors: flags.actors }),
-        ...(flags.commandsPerTick === undefined ? {} : { commandsPerTick: flags.commandsPerTick }),
-        ...(flags.partitionMode === undefined ? {} : { partitionMode: flags.partitionMode }),
-        ...(flags.idleTimeout === undefined ? {} : { idleTimeoutMs: flags.idleTimeout }),
-        ...(flags.broken ? { mergeStrategy: brokenStrategies[flags.broken], mergeStrategyName: flags.broken } : {}),
-        ...(flags.store === 'redis' ? { stores: redisSimStores(flags.redisUrl) } : {}),
-        ...(schedule ? { schedule } : {}),
-      };
+      const options: SimOptions = { ...simOptionsOf(spec, seed, resolved), ...(schedule ? { schedule } : {}) };
       const progress = progressBar(!flags.json && process.stderr.isTTY === true);
       // The trace's lines are kept in memory only for --html (a long run's trace is large).
       const { report, trace } = await (flags.html === undefined ? simulate(options).then((r) => ({ report: r, trace: undefined })) : simulateWithTrace(options))
@@ -148,22 +148,21 @@ export function simCommand(outcome: Outcome): Command {
     });
 }
 
-/**
- * The workload the run drives and the flags that select it again (for the replay line): the
- * simulator's counter or tape (`--workload counter|tape`), or an app's `workload` export
- * (`--app`; `--workload bank` is the example bank app). Neither given: swarm draws the workload
- * and its shape among the simulator's own and the default app's (`workloads`), and the seed
- * draws the same again on replay (no flag); with --no-swarm, the default app's.
- */
-async function workloadOf(flags: SimFlags, command: Command, usage: (message: string) => never): Promise<{ workload?: Workload; workloads?: Workload[]; workloadFlags: string[] }> {
-  if (flags.workload === 'counter') return { workload: counterWorkload, workloadFlags: ['--workload counter'] };
-  if (flags.workload === 'tape') return { workload: tapeWorkload, workloadFlags: ['--workload tape'] };
-  const specifier = flags.workload === 'bank' ? defaultApp : flags.app;
-  const fromDefault = flags.workload === undefined && command.getOptionValueSource('app') === 'default';
-  const app = await loadApp(specifier).catch((error: unknown) =>
-    usage(`${oneLine(error)}${fromDefault ? ' (or run the simulator\'s own workload: --workload counter)' : ''}`),
-  );
-  if (!app.workload) usage(`app module '${specifier}' exports no \`workload\` (actors and nextCommand(random, step, actors)); troupe sim needs one`);
-  if (fromDefault && flags.swarm) return { workloads: [app.workload!], workloadFlags: [] };
-  return { workload: app.workload!, workloadFlags: [flags.workload === 'bank' ? '--workload bank' : `--app ${specifier}`] };
+/** The run's options as plain data (what a worker thread of --runs gets). */
+function specOf(flags: SimFlags, given: (name: string) => boolean, appFromDefault: boolean): SeedRunSpec {
+  return {
+    ...(flags.workload === undefined ? {} : { workload: flags.workload }),
+    app: flags.app,
+    appFromDefault,
+    swarm: flags.swarm,
+    ...(flags.steps === undefined ? {} : { steps: flags.steps }),
+    ...(flags.replicas === undefined ? {} : { replicas: flags.replicas }),
+    ...(flags.actors === undefined ? {} : { actors: flags.actors }),
+    ...(flags.commandsPerTick === undefined ? {} : { commandsPerTick: flags.commandsPerTick }),
+    ...(flags.partitionMode === undefined ? {} : { partitionMode: flags.partitionMode }),
+    ...(flags.idleTimeout === undefined ? {} : { idleTimeoutMs: flags.idleTimeout }),
+    ...(flags.broken ? { broken: flags.broken } : {}),
+    store: flags.store,
+    ...(flags.store === 'redis' ? { redisUrl: flags.redisUrl, redisUrlGiven: given('redisUrl') } : {}),
+  };
 }
