@@ -6,6 +6,7 @@ import { deleteKeysMatching } from '@troupe/redis/testing';
 import { requireService } from '@troupe/runtime/testkit';
 import { deleteTopology, topology } from '@troupe/rabbitmq';
 import { run } from './program.js';
+import { capture } from './testing/capture.js';
 
 const amqpUrl = 'amqp://guest:guest@127.0.0.1:5672';
 const redisUrl = 'redis://127.0.0.1:6379/9';
@@ -18,18 +19,6 @@ const store = ['--redis', redisUrl, '--redis-prefix', prefix];
 
 afterEach(() => vi.restoreAllMocks());
 
-/** Captures what a command prints on stdout (console.log) while it runs. */
-async function capture(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
-  const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
-  try {
-    const code = await run(argv);
-    return { code, out: log.mock.calls.map((c) => String(c[0])).join('\n'), err: error.mock.calls.map((c) => String(c[0])).join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
 
 async function queuesExist(): Promise<boolean> {
   const connection = await amqp.connect(amqpUrl);

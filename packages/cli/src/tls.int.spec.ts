@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisServer, freePort } from '@troupe/redis/testing';
 import { type TestCertificates, hasOpenssl, makeTestCertificates } from '@troupe/runtime/testkit';
-import { run } from './program.js';
+import { capture } from './testing/capture.js';
 
 /**
  * #14 (TLS and binding options on the CLI): `troupe inspect` and `troupe worker` reach a Redis that
@@ -37,17 +37,6 @@ afterAll(async () => {
   certificates?.remove();
 });
 
-async function capture(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
-  const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
-  try {
-    const code = await run(argv);
-    return { code, out: log.mock.calls.map((c) => String(c[0])).join('\n'), err: error.mock.calls.map((c) => String(c[0])).join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
 
 describe.skipIf(!opensslThere)('TLS to Redis from the CLI', () => {
   const inspect = (...tls: string[]) =>
