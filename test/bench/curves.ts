@@ -28,6 +28,7 @@ import { connectBenchRedis, Ledger, type LedgerState, PackWriter, redisBenchUrl,
 import type { ResolutionResults } from './resolution.js';
 import { benchRss, type RssOptions, type RssResults } from './rss.js';
 import { collectGarbage, settle, type Summary, summarize } from './stats.js';
+import { packBody } from './packBody.js';
 
 export interface CurvesOptions {
   readonly concurrency: {
@@ -231,7 +232,7 @@ export async function benchLoad(o: CurvesOptions['load'], log: (text: string) =>
                 if (side === 'raw') {
                   const list = await client.lrangeBuffer(listKey, 0, -1);
                   const out: unknown[] = new Array(list.length);
-                  for (let i = 0; i < list.length; i++) out[i] = unpackr.unpack(list[i]!.subarray(1));
+                  for (let i = 0; i < list.length; i++) out[i] = unpackr.unpack(packBody(list[i]!));
                   sink += out.length;
                 } else {
                   sink += (await loadActor(store, actor)).state.postings;

@@ -25,6 +25,7 @@ import { Packr, Unpackr } from 'msgpackr';
 /** The raw baseline's encoder: msgpackr on the plain pack object, as a user of raw ioredis would. */
 const rawPackr = new Packr({ useRecords: false });
 import { collectGarbage, settle, type Summary, summarize } from './stats.js';
+import { packBody } from './packBody.js';
 
 /** The only server this bench talks to. */
 export const redisBenchUrl = 'redis://127.0.0.1:6379/10';
@@ -497,7 +498,7 @@ async function benchReplay(
   const rawLoad = async () => {
     const list = await client.lrangeBuffer(listKey, 0, -1);
     const out: unknown[] = new Array(list.length);
-    for (let i = 0; i < list.length; i++) out[i] = unpackr.unpack(list[i]!.subarray(1));
+    for (let i = 0; i < list.length; i++) out[i] = unpackr.unpack(packBody(list[i]!));
     return out;
   };
   const check = await rawLoad();
@@ -547,7 +548,7 @@ async function benchReplay(
     // Both keep what they decode, as a load does.
     let decoded: unknown[] = [];
     const up = await timed(async () => {
-      decoded = list.map((b) => unpackr.unpack(b.subarray(1)));
+      decoded = list.map((b) => unpackr.unpack(packBody(b)));
     });
     sink += decoded.length;
     const dp = await timed(async () => {
@@ -663,7 +664,7 @@ async function profile(mode: string, side: string, count: number): Promise<void>
         times.push(
           await timed(async () => {
             // Both keep every decoded pack until the end, as a load does.
-            if (side === 'raw') kept = (await client.lrangeBuffer(listKey, 0, -1)).map((b) => unpackr.unpack(b.subarray(1)));
+            if (side === 'raw') kept = (await client.lrangeBuffer(listKey, 0, -1)).map((b) => unpackr.unpack(packBody(b)));
             else kept = (await store.loadChain(actor, headKey)).packs;
           }),
         );
