@@ -50,7 +50,6 @@ function warnOnce(actorType: string, message: string): void {
   process.emitWarning(message, 'TroupeOnMergeWarning');
 }
 
-
 interface Loaded {
   readonly head?: Pack;
   readonly state: unknown;
@@ -90,6 +89,7 @@ export class Entity {
         }
         // A resend that claimed to be new (checkDuplicate: false) of a command already applied is
         // decided on a state that includes it, so it may be refused: answer with the first result.
+        // It costs a lookup on rejections of caller ids only (the bus's first deliveries).
         if (command.idFromCaller && !command.callerChoseId) {
           const earlier = await this.earlierResult(command.commandId);
           if (earlier) return earlier;
