@@ -48,6 +48,8 @@ describe('computeMerge outcome', () => {
     expect(outcome.branches).toEqual([[ev(b2)], [ev(a)]]);
     expect(outcome.droppedDuplicates).toEqual([ev(b)]);
     expect(outcome.replayed).toEqual([ev(a), ev(b2)]);
+    // The same outcome from the heads given the other way round.
+    expect(await computeMerge(store, Noter, actor, [b2, a])).toEqual(outcome);
   });
 
   it('a TroupeError thrown by a handler during the replay passes through as it is', async () => {
