@@ -3,7 +3,8 @@
  * Mutation testing of the runtime (`npm run mutate`; opt-in, too slow for `npm test`). TESTING.md
  * has the scores per folder, the run time and what became of every surviving mutant.
  *
- * `MUTATE=resolution,vectorClock` narrows a run to some of the folders below.
+ * By default it mutates the three folders with a score goal (resolution, vectorClock, replication);
+ * `MUTATE=store,hosting` picks others, `MUTATE=all` takes every folder below.
  * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}
  */
 const folders = {
@@ -13,7 +14,9 @@ const folders = {
   store: ['packages/runtime/src/store/memoryStore.ts', 'packages/runtime/src/store/heads.ts', 'packages/runtime/src/store/causalOrder.ts'],
   hosting: ['packages/runtime/src/hosting/**/*.ts'],
 };
-const chosen = process.env.MUTATE ? process.env.MUTATE.split(',') : Object.keys(folders);
+const defaultFolders = ['resolution', 'vectorClock', 'replication'];
+const asked = process.env.MUTATE?.trim();
+const chosen = !asked ? defaultFolders : asked === 'all' ? Object.keys(folders) : asked.split(',');
 for (const name of chosen) if (!(name in folders)) throw new Error(`MUTATE names an unknown folder '${name}' (known: ${Object.keys(folders).join(', ')})`);
 
 export default {
@@ -48,6 +51,8 @@ export default {
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: 'coverage/mutation/mutation.html' },
   jsonReporter: { fileName: 'coverage/mutation/mutation.json' },
+  // `npm run mutate -- --incremental` re-tests only mutants whose code or covering tests changed.
+  incrementalFile: 'coverage/mutation/incremental.json',
   thresholds: { high: 85, low: 70, break: null },
   // Both under coverage/, which git ignores already.
   tempDirName: 'coverage/.stryker-tmp',

@@ -52,6 +52,14 @@ describe('computeMerge outcome', () => {
     expect(await computeMerge(store, Noter, actor, [b2, a])).toEqual(outcome);
   });
 
+  it("a branch's events come in replay order, not in the order the walk read its packs (newest first)", async () => {
+    const { store, a, b2, ev } = await diverged();
+    const a2 = makePack({ actor, version: { a: 3 }, parents: [{ a: 2 }], commandIds: ['c3'] });
+    await store.merge([a2], []);
+    const outcome = await computeMerge(store, Noter, actor, [a2, b2]);
+    expect(outcome.branches[1]).toEqual([ev(a), ev(a2)]);
+  });
+
   it('a TroupeError thrown by a handler during the replay passes through as it is', async () => {
     const { store, a, b2 } = await diverged('refuse');
     await expect(computeMerge(store, Noter, actor, [a, b2])).rejects.toBe(refusal);
