@@ -70,11 +70,13 @@ export interface RuntimeObserver {
 
 type Callbacks = { [K in keyof RuntimeObserver]-?: NonNullable<RuntimeObserver[K]> };
 
+/** Every callback of `RuntimeObserver`, for the functions below that wrap each one. */
+const callbackNames = ['appendConflict', 'resolving', 'resolved', 'resolutionFailed', 'loaded', 'passivated'] as const satisfies readonly (keyof RuntimeObserver)[];
+
 /** The observer with every callback present and guarded, so callers neither test nor catch. */
 export function guardedObserver(observer: RuntimeObserver | undefined): Callbacks {
-  const names = ['appendConflict', 'resolving', 'resolved', 'resolutionFailed', 'loaded', 'passivated'] as const;
-  const guarded = {} as Record<(typeof names)[number], (observation: never) => void>;
-  for (const name of names) {
+  const guarded = {} as Record<(typeof callbackNames)[number], (observation: never) => void>;
+  for (const name of callbackNames) {
     const callback = observer?.[name] as ((observation: unknown) => void) | undefined;
     const warn = (error: unknown) =>
       process.emitWarning(`troupe: the runtime observer's '${name}' threw: ${(error as Error)?.message ?? String(error)}`, 'TroupeObserverWarning');
@@ -100,7 +102,7 @@ export function guardedObserver(observer: RuntimeObserver | undefined): Callback
 export function combineObservers(...observers: readonly (RuntimeObserver | undefined)[]): RuntimeObserver {
   const present = observers.filter((o): o is RuntimeObserver => o !== undefined);
   const combined: RuntimeObserver = {};
-  for (const name of ['appendConflict', 'resolving', 'resolved', 'resolutionFailed', 'loaded', 'passivated'] as const) {
+  for (const name of callbackNames) {
     const having = present.filter((o) => o[name] !== undefined);
     if (having.length > 0) {
       (combined as Record<string, (observation: unknown) => void>)[name] = (observation: unknown) => {
