@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { run } from './program.js';
+import { captureSim } from './testing/capture.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 
@@ -18,23 +18,7 @@ interface Report {
   shrink?: { status: string; size: number; originalSize: number; replay: string; schedule: unknown[] };
 }
 
-/** Runs `troupe sim ...` in process: its exit code, what it printed (console.log), and stderr (console.error and commander's messages). */
-async function sim(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
-  const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  try {
-    const code = await run(['sim', ...args]);
-    return {
-      code,
-      out: [...log.mock.calls.map((c) => String(c[0])), ...stdout.mock.calls.map((c) => String(c[0]))].join('\n'),
-      err: [...error.mock.calls.map((c) => String(c[0])), ...stderr.mock.calls.map((c) => String(c[0]))].join(''),
-    };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
+const sim = captureSim;
 
 let dir: string;
 beforeAll(async () => {

@@ -1,24 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { run } from './program.js';
+import { captureSim } from './testing/capture.js';
 import type { RunsSummary } from './simRuns.js';
 
-/** Runs `troupe sim ...` in process: its exit code, what it printed (console.log), and stderr (console.error and commander's messages). */
-async function sim(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
-  const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  try {
-    const code = await run(['sim', ...args]);
-    return {
-      code,
-      out: [...log.mock.calls.map((c) => String(c[0])), ...stdout.mock.calls.map((c) => String(c[0]))].join('\n'),
-      err: [...error.mock.calls.map((c) => String(c[0])), ...stderr.mock.calls.map((c) => String(c[0]))].join(''),
-    };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
+const sim = captureSim;
 
 interface Report {
   ok: boolean;

@@ -13,3 +13,24 @@ export async function capture(argv: string[]): Promise<{ code: number; out: stri
     error.mockRestore();
   }
 }
+
+/**
+ * Runs `troupe sim <args>` in-process: its exit code, what it printed (console.log and stdout
+ * writes) and stderr (console.error and commander's messages, written to the stream). Tests only.
+ */
+export async function captureSim(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+  const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  try {
+    const code = await run(['sim', ...args]);
+    return {
+      code,
+      out: [...log.mock.calls.map((c) => String(c[0])), ...stdout.mock.calls.map((c) => String(c[0]))].join('\n'),
+      err: [...error.mock.calls.map((c) => String(c[0])), ...stderr.mock.calls.map((c) => String(c[0]))].join(''),
+    };
+  } finally {
+    vi.restoreAllMocks();
+  }
+}
