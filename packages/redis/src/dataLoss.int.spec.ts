@@ -12,7 +12,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { connectRedisStore } from './connect.js';
 import { StoreDataLostError } from './errors/index.js';
 import { RedisStore } from './redisStore/index.js';
-import { RedisServer } from './testing/redisServer.js';
+import { throwAwayServers } from './specHelpers/throwAwayServers.js';
+import type { RedisServer } from './testing/redisServer.js';
 
 const available = await requireService({ name: 'Redis', host: '127.0.0.1', port: 6379 });
 
@@ -30,20 +31,7 @@ const Account = defineActor({
   },
 });
 
-const servers: RedisServer[] = [];
-const stores: RedisStore[] = [];
-
-async function startServer(args: readonly string[] = []): Promise<RedisServer> {
-  const server = await RedisServer.start({ args });
-  servers.push(server);
-  return server;
-}
-
-async function connect(server: RedisServer, prefix: string): Promise<RedisStore> {
-  const store = await connectRedisStore({ url: server.url, prefix, shards: 4 });
-  stores.push(store);
-  return store;
-}
+const { startServer, connect, dispose } = throwAwayServers();
 
 /**
  * The first rejection of `attempt` other than StoreUnavailableError (the store reconnecting),
@@ -81,10 +69,7 @@ async function keyCount(server: RedisServer): Promise<number> {
 }
 
 describe.skipIf(!available)('RedisStore on a Redis that lost its data', () => {
-  afterAll(async () => {
-    await Promise.all(stores.map((store) => store.close().catch(() => {})));
-    await Promise.all(servers.map((server) => server.destroy()));
-  });
+  afterAll(dispose);
 
   it('after a restart without persistence, an append refuses with StoreDataLostError and writes nothing; every later call, and the reads of a store that reconnected, fail too', async () => {
     const server = await startServer();

@@ -3,28 +3,14 @@ import { type ActorSnapshot, type Pack, type Snapshot, VC, actorKey } from '@tro
 import { makeChain, makePack, requireService, uniqueActor, uniqueSuffix } from '@troupe/runtime/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { connectRedisStore } from './connect.js';
 import type { RedisStore } from './redisStore/index.js';
-import { RedisServer } from './testing/redisServer.js';
+import { throwAwayServers } from './specHelpers/throwAwayServers.js';
 
 // Gate like the other Redis suites (CI=true fails instead of skipping); the servers killed here are
 // throw-away redis-servers on their own ports and directories.
 const available = await requireService({ name: 'Redis', host: '127.0.0.1', port: 6379 });
 
-const servers: RedisServer[] = [];
-const stores: RedisStore[] = [];
-
-async function startServer(args: readonly string[]): Promise<RedisServer> {
-  const server = await RedisServer.start({ args });
-  servers.push(server);
-  return server;
-}
-
-async function connect(server: RedisServer, prefix: string): Promise<RedisStore> {
-  const store = await connectRedisStore({ url: server.url, prefix, shards: 4 });
-  stores.push(store);
-  return store;
-}
+const { startServer, connect, dispose } = throwAwayServers();
 
 /** What the store acknowledged: every append/merge that resolved. */
 class Acked {
@@ -97,10 +83,7 @@ async function eventually<T>(what: string, attempt: () => Promise<T>, timeoutMs 
 }
 
 describe.skipIf(!available)('RedisStore durability across a SIGKILL of Redis', () => {
-  afterAll(async () => {
-    await Promise.all(stores.map((store) => store.close().catch(() => {})));
-    await Promise.all(servers.map((server) => server.destroy()));
-  });
+  afterAll(dispose);
 
   it(
     'with appendonly yes + appendfsync always, every acknowledged pack, head, snapshot, command id and log entry survives',
