@@ -1,11 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { runtimesStoppedAfterEach } from '../specHelpers/runtimes.js';
 import { defineActor } from '../actor/index.js';
 import { InvalidDecisionError } from '../errors/index.js';
 import { ManualClock } from '../ids/index.js';
 import { ReplicationLink, Replicator } from '../replication/index.js';
 import { MemoryStore } from '../store/index.js';
 import { Ledger, type LedgerState } from '../testkit/ledger.js';
-import { type Runtime, type RuntimeOptions, createRuntime } from './runtime.js';
 
 /**
  * The entity: one live actor's cached state, how it decides a command against the store's head,
@@ -15,16 +15,7 @@ import { type Runtime, type RuntimeOptions, createRuntime } from './runtime.js';
 
 const ref = Ledger.ref('acc');
 
-let running: Runtime[] = [];
-afterEach(async () => {
-  await Promise.all(running.map((rt) => rt.stop()));
-  running = [];
-});
-function start(options: RuntimeOptions): Runtime {
-  const rt = createRuntime(options);
-  running.push(rt);
-  return rt;
-}
+const start = runtimesStoppedAfterEach();
 
 describe('deciding on the current head', () => {
   // R1: a fast-forward by replication (one head, nothing to resolve) left the cached state in place.

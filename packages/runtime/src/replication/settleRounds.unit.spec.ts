@@ -1,5 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { type ActorRef, MemoryStore, ReplicationLink, Replicator, type Runtime, createRuntime } from '../index.js';
+import { describe, expect, it } from 'vitest';
+import { runtimesStoppedAfterEach } from '../specHelpers/runtimes.js';
+import { type ActorRef, MemoryStore, ReplicationLink, Replicator, type Runtime } from '../index.js';
 import type { ReplicaEndpoint } from './replicator.js';
 import { settleReplicators } from './settle.js';
 import { Ledger } from '../testkit/index.js';
@@ -9,16 +10,8 @@ import { Ledger } from '../testkit/index.js';
  * each case here let a mutant through before.
  */
 const ref = Ledger.ref('acc');
-let runtimes: Runtime[] = [];
-afterEach(async () => {
-  await Promise.all(runtimes.map((r) => r.stop()));
-  runtimes = [];
-});
-function replica(id: string): Runtime {
-  const r = createRuntime({ actors: [Ledger], replicaId: id, store: new MemoryStore() });
-  runtimes.push(r);
-  return r;
-}
+const start = runtimesStoppedAfterEach();
+const replica = (id: string): Runtime => start({ actors: [Ledger], replicaId: id, store: new MemoryStore() });
 const deposit = (r: Runtime, n = 1) => r.send(ref, { type: 'deposit', payload: { n } });
 
 /** `target`, whose resolutions fail with `error` the first `failures` times. */

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { runtimesStoppedAfterEach } from '../specHelpers/runtimes.js';
 import { defineActor, reject } from '../actor/index.js';
 import { InvalidDefinitionError } from '../errors/index.js';
-import type { Runtime, RuntimeOptions } from '../hosting/index.js';
 import { ManualClock, machineIdFor } from '../ids/index.js';
 import { type ActorRef, type EventStore, MemoryStore, type Pack, createRuntime, Replicator } from '../index.js';
 import { VC } from '../vectorClock/index.js';
@@ -243,16 +243,7 @@ describe('divergence resolution', () => {
 });
 
 describe('divergence resolution: what it must not depend on, and handlers that throw', () => {
-  let running: Runtime[] = [];
-  afterEach(async () => {
-    await Promise.all(running.map((rt) => rt.stop()));
-    running = [];
-  });
-  function start(options: RuntimeOptions): Runtime {
-    const rt = createRuntime(options);
-    running.push(rt);
-    return rt;
-  }
+  const start = runtimesStoppedAfterEach();
 
   // R2: replicas with the same machine id can write events with equal ids; a merge must keep both.
   it('loses no event in a merge when two replicas got the same default machine id (region-0 / region-39)', async () => {
