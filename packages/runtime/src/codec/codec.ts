@@ -130,7 +130,13 @@ export function fingerprintBytes(encoded: Uint8Array): Uint8Array {
  * a pack's bytes the same however many times it is copied.
  */
 export function canonical<T>(value: T): T {
-  return value === undefined ? value : (unpack(packr.pack(value)) as T);
+  return value === undefined ? value : roundTrip(value).value;
+}
+
+/** The value through the codec, with its msgpack encoding (what `canonical` and its variants share). */
+function roundTrip<T>(value: T): { readonly value: T; readonly encoded: Buffer } {
+  const encoded = packr.pack(value);
+  return { value: unpack(encoded) as T, encoded };
 }
 
 /**
@@ -141,20 +147,19 @@ export function canonical<T>(value: T): T {
  */
 export function canonicalInput<T>(value: T): { readonly value: T; readonly bytes: number } {
   if (value === undefined) return { value, bytes: 0 };
-  const bytes = packr.pack(value);
-  const result = unpack(bytes) as T;
-  if (bytes.indexOf(protoKeyBytes) >= 0) {
+  const { value: result, encoded } = roundTrip(value);
+  if (encoded.indexOf(protoKeyBytes) >= 0) {
     const path = protoKeyPath(result);
     if (path) throw new TypeError(`${path}: a key named __proto__ is not accepted in a payload`);
   }
-  return { value: result, bytes: bytes.length };
+  return { value: result, bytes: encoded.length };
 }
 
 /** `canonical`, and the size of the value's msgpack encoding (what it adds to a pack, roughly). */
 export function canonicalSized<T>(value: T): { readonly value: T; readonly bytes: number } {
   if (value === undefined) return { value, bytes: 0 };
-  const bytes = packr.pack(value);
-  return { value: unpack(bytes) as T, bytes: bytes.length };
+  const { value: result, encoded } = roundTrip(value);
+  return { value: result, bytes: encoded.length };
 }
 
 /** Encodes any msgpack-able value behind the format byte. */
