@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { captureSim } from './testing/capture.js';
+import { captureSim, expectSimUsageErrors } from './testing/capture.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 
@@ -99,13 +99,7 @@ describe('troupe sim', () => {
       [['--seed', '5', '--app', './no/such/app'], /\[APP_NOT_FOUND\]/],
       [['--schedule', join(tmpdir(), 'no-such-schedule.json')], /--schedule .*no-such-schedule\.json: ENOENT/],
     ];
-    for (const [args, message] of cases) {
-      const { code, out, err } = await sim(...args);
-      expect(code, args.join(' ')).toBe(2);
-      expect(err, args.join(' ')).toMatch(message);
-      expect(err.trim().split('\n'), args.join(' ')).toHaveLength(1);
-      expect(out).toBe('');
-    }
+    await expectSimUsageErrors(cases);
   });
 
   it('--help lists every option and the exit codes (exit 0)', async () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { captureSim } from './testing/capture.js';
+import { captureSim, expectSimUsageErrors } from './testing/capture.js';
 import type { RunsSummary } from './simRuns.js';
 
 const sim = captureSim;
@@ -28,13 +28,7 @@ describe('troupe sim --runs N --jobs K', () => {
       [['--runs', '3', '--seed', String(Number.MAX_SAFE_INTEGER - 1)], /goes past 9007199254740991/],
       [['--runs', '2', '--app', './no/such/app'], /\[APP_NOT_FOUND\]/],
     ];
-    for (const [args, message] of cases) {
-      const { code, out, err } = await sim(...args);
-      expect(code, args.join(' ')).toBe(2);
-      expect(err, args.join(' ')).toMatch(message);
-      expect(err.trim().split('\n'), args.join(' ')).toHaveLength(1);
-      expect(out).toBe('');
-    }
+    await expectSimUsageErrors(cases);
   });
 
   it('--jobs 1 runs seed, seed + 1, ... in process: the summary adds up the single runs; exit 0', async () => {

@@ -1,4 +1,4 @@
-import { vi } from 'vitest';
+import { expect, vi } from 'vitest';
 import { run } from '../program.js';
 
 /** Runs `troupe <argv>` in-process and captures what it prints (console.log / console.error). Tests only. */
@@ -32,5 +32,16 @@ export async function captureSim(...args: string[]): Promise<{ code: number; out
     };
   } finally {
     vi.restoreAllMocks();
+  }
+}
+
+/** Each `troupe sim <args>` is a usage error: exit 2, one line on stderr matching its pattern, nothing on stdout. */
+export async function expectSimUsageErrors(cases: readonly (readonly [readonly string[], RegExp])[]): Promise<void> {
+  for (const [args, message] of cases) {
+    const { code, out, err } = await captureSim(...args);
+    expect(code, args.join(' ')).toBe(2);
+    expect(err, args.join(' ')).toMatch(message);
+    expect(err.trim().split('\n'), args.join(' ')).toHaveLength(1);
+    expect(out).toBe('');
   }
 }
