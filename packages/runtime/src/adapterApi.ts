@@ -5,6 +5,18 @@
  */
 export type { EventStore, Chain, Changes, HistoryOptions, MergeReport } from './store/index.js';
 export { causalOrder, historyPacksMax, nextHeads, sameKeySet, redactUrl } from './store/index.js';
+export {
+  type RegionLog,
+  type MergeLog,
+  type MergeRecord,
+  type FrontierTable,
+  type FrontierEntry,
+  type Checkpoint,
+  isRegionLog,
+  isMergeLog,
+  mergeRecordsMax,
+} from './store/regionLog.js';
+export { laterEntry, mergeFrontierTables, frontierChanges, cursorAtOrPast, parseRegionCursor, holdersOf, checkpointName, type ParsedCursor } from './replication/index.js';
 export { type ActorRef, type EventRecord, type Pack, type PackKind, type Snapshot, type ActorSnapshot, actorKey } from './model/index.js';
 export { fnv1a32, packFingerprint } from './model/index.js';
 export { VC, type VectorClock, type Ordering } from './vectorClock/index.js';
@@ -22,4 +34,5 @@ export {
   MissingAncestorError,
   StoreUnavailableError,
   VersionCollisionError,
+  RegionConfigError,
 } from './errors/index.js';

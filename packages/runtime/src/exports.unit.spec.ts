@@ -14,6 +14,7 @@ const documented: Record<string, readonly string[]> = {
     'Runtime', 'RuntimeStoppedError', 'StoreUnavailableError', 'TroupeError', 'UnknownActorTypeError',
     'UnknownCommandError', 'VersionCollisionError', 'combineObservers', 'createRuntime', 'defaultSnapshotEvery',
     'defineActor', 'isRejection', 'reject', 'runtimeDefaults', 'untyped',
+    'NotReplicatedError', 'RegionConfigError', 'RegionReplication', 'awaitReplicated', 'replicationState',
   ],
   '@troupe/runtime/store': [
     'AppendConflictError', 'CorruptDataError', 'DuplicateCommandError', 'FlakeIdSource', 'InvalidCursorError',
@@ -21,6 +22,8 @@ const documented: Record<string, readonly string[]> = {
     'actorKey', 'canonical', 'causalOrder', 'commandPack', 'decodePack', 'decodeValue', 'encodePack', 'encodeValue',
     'fnv1a32', 'historyPacksMax', 'machineIdFor', 'nextHeads', 'packFingerprint', 'packFormatVersion', 'parseEventId',
     'redactUrl', 'sameKeySet',
+    'RegionConfigError', 'isRegionLog', 'isMergeLog', 'mergeRecordsMax', 'laterEntry', 'mergeFrontierTables', 'frontierChanges',
+    'cursorAtOrPast', 'parseRegionCursor', 'holdersOf', 'checkpointName',
   ],
   '@troupe/runtime/testkit': [
     'Ledger', 'ManualClock', 'ReferenceModel', 'TestCluster', 'appendChain', 'canConnect', 'deciderContextDefaults',

@@ -72,7 +72,19 @@ export {
   type ReplicatorOptions,
   type SyncReport,
   type SettleReport,
+  type BatchReport,
+  RegionReplication,
+  type RegionReplicationOptions,
+  type RegionReplicationObserver,
+  type RegionSource,
+  type RegionBackoff,
+  type LinkStatus,
+  awaitReplicated,
+  replicationState,
+  type ReplicationState,
+  type AwaitReplicatedOptions,
 } from './replication/index.js';
+export type { RegionLog, MergeLog, MergeRecord, FrontierTable, FrontierEntry } from './store/regionLog.js';
 
 // Every error troupe's runtime throws.
 export {
@@ -95,4 +107,6 @@ export {
   RuntimeStoppedError,
   StoreUnavailableError,
   VersionCollisionError,
+  NotReplicatedError,
+  RegionConfigError,
 } from './errors/index.js';

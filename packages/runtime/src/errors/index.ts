@@ -16,3 +16,5 @@ export { LimitExceededError } from './limitExceededError.js';
 export { RuntimeStoppedError } from './runtimeStoppedError.js';
 export { StoreUnavailableError } from './storeUnavailableError.js';
 export { VersionCollisionError } from './versionCollisionError.js';
+export { NotReplicatedError } from './notReplicatedError.js';
+export { RegionConfigError } from './regionConfigError.js';

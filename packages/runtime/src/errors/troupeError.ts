@@ -18,7 +18,9 @@ export type RuntimeErrorCode =
   | 'RUNTIME_STOPPED'
   | 'LIMIT_EXCEEDED'
   | 'STORE_UNAVAILABLE'
-  | 'VERSION_COLLISION';
+  | 'VERSION_COLLISION'
+  | 'NOT_REPLICATED'
+  | 'REGION_CONFIG';
 
 /**
  * Base class: every operating error of troupe carries a stable `code` callers can switch on. The

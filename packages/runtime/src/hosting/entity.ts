@@ -6,6 +6,8 @@ import { type AncestryLimits, copiesOf, snapshotWeight, stateAt, survivingCopy }
 import type { MergeStrategy } from './mergeStrategyOption.js';
 import { commandPack } from './commandPack.js';
 import type { EventStore } from '../store/index.js';
+import { isMergeLog, type MergeRecord } from '../store/regionLog.js';
+import type { MergeOutcome } from '../resolution/index.js';
 import { VC } from '../vectorClock/index.js';
 import type { guardedObserver } from './observer.js';
 import type { ActorView, CommandReply, ResolveReply } from './replies.js';
@@ -179,7 +181,13 @@ export class Entity {
       else this.env.observer.resolutionFailed({ ...observation, error });
       throw error;
     }
-    this.env.observer.resolved({ ...observation, outcome, durationMs: Math.max(0, this.env.clock.now() - startedMs) });
+    const mergedAt = this.env.clock.now();
+    const durationMs = Math.max(0, mergedAt - startedMs);
+    const record = mergeRecord(outcome, this.env.replicaId, mergedAt, durationMs);
+    let recordError: unknown;
+    // Best effort: the merge pack is durable; a record that could not be kept must not fail it.
+    if (isMergeLog(this.env.store)) await this.env.store.recordMerge(record).catch((error: unknown) => (recordError = error ?? new Error('recordMerge failed')));
+    this.env.observer.resolved({ ...observation, outcome, durationMs, record, ...(recordError !== undefined ? { recordError } : {}) });
     this.loaded = { head: outcome.pack, state: outcome.state, sinceSnapshot: 0 };
     const reply: ResolveReply = {
       resolved: true,
@@ -296,4 +304,27 @@ export class Entity {
       actualHeads: error.actual,
     });
   }
+}
+
+/** What a merge leaves for operators: built from the merge's outcome when its pack is durable. */
+export function mergeRecord(outcome: MergeOutcome, region: string, mergedAt: number, durationMs: number): MergeRecord {
+  // The earliest event after the ancestor (a loop, not Math.min(...): a long partition replays many).
+  let divergedAt = Infinity;
+  for (const e of outcome.replayed) divergedAt = Math.min(divergedAt, e.ts);
+  for (const e of outcome.droppedDuplicates) divergedAt = Math.min(divergedAt, e.ts);
+  if (divergedAt === Infinity) for (const h of outcome.heads) divergedAt = Math.min(divergedAt, h.ts);
+  if (divergedAt === Infinity) divergedAt = mergedAt;
+  return {
+    actor: outcome.pack.actor,
+    version: outcome.pack.version,
+    ...(outcome.ancestor ? { ancestor: outcome.ancestor.version } : {}),
+    heads: outcome.heads.map((h) => h.version),
+    replayed: outcome.replayed.length,
+    droppedDuplicates: outcome.droppedDuplicates.length,
+    compensations: outcome.compensations.map((e) => e.type),
+    region,
+    divergedAt,
+    mergedAt,
+    durationMs,
+  };
 }

@@ -1,5 +1,6 @@
 import type { ActorRef, Pack } from '../model/index.js';
 import type { MergeOutcome } from '../resolution/index.js';
+import type { MergeRecord } from '../store/regionLog.js';
 import type { VectorClock } from '../vectorClock/index.js';
 
 /** An append refused because the actor's heads moved (another writer, or packs replicated in); the command is decided again. */
@@ -26,6 +27,10 @@ export interface ResolvedObservation {
   readonly outcome: MergeOutcome;
   /** From `resolving` to the merge pack being durable, on the runtime's clock. */
   readonly durationMs: number;
+  /** The merge record kept in the store (when it keeps them: `MergeLog`). */
+  readonly record: MergeRecord;
+  /** Set when the store failed to keep the record (the merge itself is durable). */
+  readonly recordError?: unknown;
 }
 
 /** A resolution that failed (it is retried on the actor's next message or sync). */

@@ -1,3 +1,5 @@
+import { isRegionLog } from '../store/regionLog.js';
+import { type AwaitReplicatedOptions, type ReplicationState, awaitReplicated } from '../replication/stability.js';
 import nact from 'nact';
 import type { AnyActorDefinition, CommandOf, CommandOptions, TypedRef, UntypedRef } from '../actor/index.js';
 import {
@@ -15,7 +17,7 @@ import { canonicalInput } from '../codec/index.js';
 import { type ActorRef, actorKey } from '../model/index.js';
 import { type AncestryLimits, computeMerge, defaultAncestryLimits } from '../resolution/index.js';
 import { type EventStore, MemoryStore } from '../store/index.js';
-import { VC } from '../vectorClock/index.js';
+import { VC, type VectorClock } from '../vectorClock/index.js';
 import { type CommandEnvelope, Entity } from './entity.js';
 import { mergeStrategyOf } from './mergeStrategyOption.js';
 import { type RuntimeObserver, guardedObserver } from './observer.js';
@@ -209,6 +211,18 @@ export class Runtime {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * Waits until `options.regions` regions (default all, this one included) hold the actor's
+   * version, as this region's frontier table says (see `awaitReplicated`). The store must take
+   * part in region replication (`RegionLog`: MemoryStore, RedisStore) and a region replicator must
+   * have declared the regions.
+   */
+  awaitReplicated(ref: ActorRef, version: VectorClock, options: AwaitReplicatedOptions = {}): Promise<ReplicationState> {
+    const store = this.store;
+    if (!isRegionLog(store)) return Promise.reject(new InvalidOptionError('store', 'this runtime\'s store does not take part in region replication (it does not implement RegionLog)'));
+    return awaitReplicated(store, this.replicaId, ref, version, options);
   }
 
   /** Current version and state of an actor, read through its mailbox (resolving first if diverged). */

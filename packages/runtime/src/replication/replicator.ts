@@ -1,17 +1,14 @@
-import { type ActorRef, actorKey } from '../model/index.js';
+import { type ActorRef, type Pack, actorKey } from '../model/index.js';
 import type { EventStore } from '../store/index.js';
+import type { Checkpoint } from '../store/regionLog.js';
+
+export type { Checkpoint } from '../store/regionLog.js';
 
 /** One side of a replication link: a store, and a way to resolve an actor through its owner. */
 export interface ReplicaEndpoint {
   readonly store: EventStore;
   /** Merges the actor's heads at this replica (a Runtime does this through the actor's mailbox). */
   resolve(actor: ActorRef): Promise<unknown>;
-}
-
-/** Where a replicator keeps its cursor so a restarted process resumes where the last one stopped. */
-export interface Checkpoint {
-  load(): Promise<string | undefined>;
-  save(cursor: string): Promise<void>;
 }
 
 export interface ReplicatorOptions {
@@ -26,6 +23,21 @@ export interface ReplicatorOptions {
    * batch merged at the target. E.g. `RedisStore.checkpoint(name)` keeps it in the target region.
    */
   readonly checkpoint?: Checkpoint;
+  /**
+   * Called after each batch is merged at the target, its diverged actors resolved and its cursor
+   * saved (e.g. to report lag and progress). An error it throws fails the sync.
+   */
+  readonly onBatch?: (batch: BatchReport) => void | Promise<void>;
+}
+
+/** One batch of a sync, as `onBatch` sees it. */
+export interface BatchReport {
+  /** The packs read from the source (added or already held at the target). */
+  readonly packs: readonly Pack[];
+  readonly copied: number;
+  readonly skipped: number;
+  /** The source log position after this batch (saved to the checkpoint, if any). */
+  readonly cursor: string;
 }
 
 export interface SyncReport {
@@ -53,6 +65,7 @@ export class Replicator {
   private readonly unresolved = new Map<string, ActorRef>();
   private readonly checkpoint: Checkpoint | undefined;
   private checkpointLoaded: boolean;
+  private readonly onBatch: ReplicatorOptions['onBatch'];
 
   constructor(
     readonly source: ReplicaEndpoint,
@@ -63,6 +76,7 @@ export class Replicator {
     this.resolveDivergence = options.resolve ?? true;
     this.position = options.cursor;
     this.checkpoint = options.checkpoint;
+    this.onBatch = options.onBatch;
     this.checkpointLoaded = options.cursor !== undefined || options.checkpoint === undefined;
   }
 
@@ -96,10 +110,14 @@ export class Replicator {
   private async run(): Promise<SyncReport> {
     let copied = 0;
     let skipped = 0;
+    const resolved: ActorRef[] = [];
+    let failed: { actor: ActorRef; error: unknown }[] = [];
     if (!this.checkpointLoaded) {
       this.position = await this.checkpoint!.load();
       this.checkpointLoaded = true;
     }
+    // Actors whose resolution failed in an earlier sync are retried first.
+    if (this.unresolved.size > 0) failed = await this.resolveDiverged(resolved);
     for (;;) {
       if (this.paused) break;
       const changes = await this.source.store.changesSince(this.position, this.batchSize);
@@ -107,11 +125,25 @@ export class Replicator {
       const report = await this.target.store.merge(changes.packs, changes.snapshots);
       copied += report.added;
       skipped += report.skipped;
-      if (this.resolveDivergence) for (const pack of changes.packs) this.unresolved.set(actorKey(pack.actor), pack.actor);
+      // The batch's diverged actors are resolved before its cursor is saved: a process killed in
+      // between copies the batch again when it restarts (skipped, idempotent) and resolves then,
+      // so a crash never leaves an actor diverged behind a saved cursor.
+      if (this.resolveDivergence) {
+        for (const pack of changes.packs) this.unresolved.set(actorKey(pack.actor), pack.actor);
+        failed = await this.resolveDiverged(resolved);
+      }
       this.position = changes.cursor;
       await this.checkpoint?.save(changes.cursor);
+      await this.onBatch?.({ packs: changes.packs, copied: report.added, skipped: report.skipped, cursor: changes.cursor });
     }
-    const resolved: ActorRef[] = [];
+    return { copied, skipped, resolved, failed };
+  }
+
+  /**
+   * Resolves every actor waiting in `unresolved` that has several heads at the target; those
+   * whose resolution fails stay for the next sync (and are returned).
+   */
+  private async resolveDiverged(resolved: ActorRef[]): Promise<{ actor: ActorRef; error: unknown }[]> {
     const failed: { actor: ActorRef; error: unknown }[] = [];
     for (const [key, actor] of [...this.unresolved]) {
       try {
@@ -125,7 +157,6 @@ export class Replicator {
         failed.push({ actor, error });
       }
     }
-    return { copied, skipped, resolved, failed };
+    return failed;
   }
 }
-

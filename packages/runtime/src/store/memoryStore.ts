@@ -1,10 +1,12 @@
 import { decodePack, decodeValue, encodePack, encodeValue } from '../codec/index.js';
-import { AppendConflictError, DuplicateCommandError, InvalidCursorError, LimitExceededError, MissingAncestorError, VersionCollisionError } from '../errors/index.js';
+import { AppendConflictError, DuplicateCommandError, InvalidCursorError, InvalidOptionError, LimitExceededError, MissingAncestorError, VersionCollisionError } from '../errors/index.js';
 import { type ActorRef, type ActorSnapshot, type Pack, type Snapshot, actorKey, packFingerprint } from '../model/index.js';
 import { VC, type VectorClock } from '../vectorClock/index.js';
 import { causalOrder, historyPacksMax } from './causalOrder.js';
 import type { Chain, Changes, EventStore, HistoryOptions, MergeReport } from './eventStore.js';
 import { nextHeads, sameKeySet } from './heads.js';
+import { type Checkpoint, type FrontierTable, type MergeLog, type MergeRecord, type RegionLog, mergeRecordsMax } from './regionLog.js';
+import { cursorAtOrPast, mergeFrontierTables } from '../replication/frontier.js';
 
 interface ActorRecord {
   readonly ref: ActorRef;
@@ -32,9 +34,13 @@ interface LogEntry {
  * snapshots with the same msgpack codec as the Redis store, so aliasing bugs and undecodable
  * data show up here first.
  */
-export class MemoryStore implements EventStore {
+export class MemoryStore implements EventStore, RegionLog, MergeLog {
   private readonly actors = new Map<string, ActorRecord>();
   private readonly log: LogEntry[] = [];
+  private readonly checkpoints = new Map<string, string>();
+  private frontierTable: FrontierTable = {};
+  private regionIds: string[] = [];
+  private readonly mergeRecords = new Map<string, MergeRecord[]>();
   private closed = false;
 
   async append(pack: Pack, expectedHeads: readonly string[], snapshot?: Snapshot): Promise<void> {
@@ -217,6 +223,69 @@ export class MemoryStore implements EventStore {
       throw new LimitExceededError('limit', `${actorKey(actor)} has ${record.packs.size} packs, more than the history limit of ${limit}`);
     }
     return causalOrder([...record.packs.keys()].map((key) => this.decode(record, key)!));
+  }
+
+  checkpoint(name: string): Checkpoint {
+    return {
+      load: async () => (this.assertOpen(), this.checkpoints.get(name)),
+      save: async (cursor) => {
+        this.assertOpen();
+        this.position(cursor);
+        this.checkpoints.set(name, cursor);
+      },
+    };
+  }
+
+  async backlog(cursor: string | undefined): Promise<number> {
+    this.assertOpen();
+    return this.log.length - (cursor === undefined ? 0 : this.position(cursor));
+  }
+
+  /** The end of the log: every pack held now lies before it. */
+  async logMark(_actor: ActorRef): Promise<string> {
+    this.assertOpen();
+    return String(this.log.length);
+  }
+
+  markReached(cursor: string, mark: string): boolean {
+    return cursorAtOrPast(cursor, mark);
+  }
+
+  async frontier(): Promise<FrontierTable> {
+    this.assertOpen();
+    return this.frontierTable;
+  }
+
+  async mergeFrontier(entries: FrontierTable): Promise<void> {
+    this.assertOpen();
+    this.frontierTable = mergeFrontierTables(this.frontierTable, entries);
+  }
+
+  async regions(): Promise<string[]> {
+    this.assertOpen();
+    return [...this.regionIds];
+  }
+
+  async declareRegions(regions: readonly string[]): Promise<void> {
+    this.assertOpen();
+    this.regionIds = [...regions];
+  }
+
+  async recordMerge(record: MergeRecord): Promise<void> {
+    this.assertOpen();
+    const key = actorKey(record.actor);
+    const records = this.mergeRecords.get(key) ?? [];
+    records.push(structuredClone(record));
+    if (records.length > mergeRecordsMax) records.splice(0, records.length - mergeRecordsMax);
+    this.mergeRecords.set(key, records);
+  }
+
+  async merges(actor: ActorRef, options: { readonly limit?: number } = {}): Promise<MergeRecord[]> {
+    this.assertOpen();
+    const limit = options.limit ?? 100;
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidOptionError('limit', `must be a positive integer, got ${String(limit)}`);
+    const records = this.mergeRecords.get(actorKey(actor)) ?? [];
+    return records.slice(-limit).reverse().map((r) => structuredClone(r));
   }
 
   /** A cursor of this store is a position in its log: a decimal integer from 0 to the log's length. */
