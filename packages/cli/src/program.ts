@@ -5,6 +5,8 @@ import { sendCommand } from './commands/send.js';
 import { inspectCommand } from './commands/inspect.js';
 import { loadCommand } from './commands/load.js';
 import { simCommand } from './commands/sim.js';
+import { replicateCommand } from './commands/replicate.js';
+import { statusCommand } from './commands/status.js';
 import { CliError, type Outcome } from './shared.js';
 
 export function program(outcome: Outcome = { exitCode: 0 }): Command {
@@ -16,7 +18,9 @@ export function program(outcome: Outcome = { exitCode: 0 }): Command {
     .addCommand(sendCommand(outcome))
     .addCommand(inspectCommand())
     .addCommand(loadCommand(outcome))
-    .addCommand(simCommand(outcome));
+    .addCommand(simCommand(outcome))
+    .addCommand(replicateCommand())
+    .addCommand(statusCommand());
   // Throw instead of calling process.exit, so `run` decides the exit code (and tests can call it).
   for (const command of [root, ...root.commands]) command.exitOverride();
   return root;

@@ -1,16 +1,20 @@
 import { Command, Option } from 'commander';
-import { type ActorRef, type EventStore, type Pack, UnknownActorTypeError } from '@troupe/runtime';
-import { VC } from '@troupe/runtime/store';
+import { readFileSync } from 'node:fs';
+import { type ActorRef, type EventStore, type MergeRecord, type Pack, UnknownActorTypeError } from '@troupe/runtime';
+import { VC, isMergeLog } from '@troupe/runtime/store';
 import { stateAt } from '@troupe/runtime/resolution';
-import { connectRedisStore } from '@troupe/redis';
+import { type RedisStore, connectRedisStore } from '@troupe/redis';
+import { type RegionEndpoint, parseRegionsFile } from '../regionsConfig.js';
 import { loadApp } from '../appModule.js';
-import { type RedisTlsFlags, appOption, integer, json, redisPrefixOption, redisTls, redisTlsOptions } from '../shared.js';
+import { CliError, type RedisTlsFlags, appOption, integer, json, redisPrefixOption, redisTls, redisTlsOptions } from '../shared.js';
 
 interface InspectFlags extends RedisTlsFlags {
   readonly app: string;
   readonly redis: string;
   readonly redisPrefix: string;
+  readonly regionsFile?: string;
   readonly depth: number;
+  readonly merges: boolean;
   readonly json: boolean;
 }
 
@@ -32,6 +36,8 @@ export interface InspectView {
   readonly ancestors: AncestorView[];
   /** The state at the head (the initial state when there are no events; null when diverged). */
   readonly state: unknown;
+  /** With --merges: the actor's merge records in this store, newest first. */
+  readonly merges?: readonly MergeRecord[];
 }
 
 /** Reads an actor without changing it (a diverged actor is shown with all its heads, not merged). */
@@ -87,6 +93,16 @@ export function formatInspect(view: InspectView): string {
     const events = a.events.map((e) => `${e.type} ${json(e.data, false)}`).join('; ');
     lines.push(`    ${a.version.padEnd(24)} ${a.kind.padEnd(7)} ${events || '(no events)'}`);
   }
+  if (view.merges) {
+    lines.push(`  merges written here (newest first): ${view.merges.length === 0 ? 'none' : ''}`);
+    for (const m of view.merges) {
+      lines.push(
+        `    ${VC.encode(m.version).padEnd(24)} by ${m.region}, ${m.heads.length} heads from ${m.ancestor ? VC.encode(m.ancestor) : '(no common ancestor)'}, ` +
+          `${m.replayed} events replayed, ${m.droppedDuplicates} duplicates dropped, compensations: ${m.compensations.join(', ') || 'none'}, ` +
+          `diverged for ${((m.mergedAt - m.divergedAt) / 1000).toFixed(1)} s, merged at ${new Date(m.mergedAt).toISOString()}`,
+      );
+    }
+  }
   return lines.join('\n');
 }
 
@@ -98,19 +114,44 @@ export function inspectCommand(): Command {
     .addOption(appOption())
     .addOption(new Option('--redis <url>', 'Redis URL of the event store').env('TROUPE_REDIS_URL').default('redis://127.0.0.1:6379'))
     .addOption(redisPrefixOption())
+    .addOption(new Option('--regions-file <path>', 'read the actor in every region of this file (the version each holds) instead of --redis').env('TROUPE_REGIONS_FILE'))
     .addOption(new Option('--depth <n>', 'ancestors to show').default(10).argParser(integer(0)))
+    .option('--merges', 'also list the merge records (newest first): what diverged, the common ancestor, what was replayed and compensated', false)
     .option('--json', 'print one JSON object', false);
   for (const option of redisTlsOptions()) command.addOption(option);
   return command.action(async (type: string, id: string, flags: InspectFlags) => {
-      const app = await loadApp(flags.app);
-      const definition = app.actors.find((d) => d.type === type);
-      if (!definition) throw new UnknownActorTypeError(type, app.actors.map((d) => d.type));
-      const store = await connectRedisStore({ url: flags.redis, prefix: flags.redisPrefix, ...redisTls(flags) });
+    const app = await loadApp(flags.app);
+    const definition = app.actors.find((d) => d.type === type);
+    if (!definition) throw new UnknownActorTypeError(type, app.actors.map((d) => d.type));
+    const regions: RegionEndpoint[] =
+      flags.regionsFile === undefined ? [{ id: '', redis: flags.redis, prefix: flags.redisPrefix }] : parseRegionsFile(flags.regionsFile, readText(flags.regionsFile), flags.redisPrefix);
+    const views: (InspectView & { region?: string; error?: string })[] = [];
+    for (const region of regions) {
+      let store: RedisStore;
+      try {
+        store = await connectRedisStore({ url: region.redis, prefix: region.prefix, ...redisTls(flags) });
+      } catch (error) {
+        if (regions.length === 1) throw error;
+        views.push({ region: region.id, error: (error as Error).message, actor: `${type}:${id}`, version: null, heads: [], ancestors: [], state: null });
+        continue;
+      }
       try {
         const view = await inspectActor(store, definition, { type, id }, flags.depth);
-        console.log(flags.json ? json(view) : formatInspect(view));
+        const merges = flags.merges ? (isMergeLog(store) ? await store.merges({ type, id }) : []) : undefined;
+        views.push({ ...(region.id ? { region: region.id } : {}), ...view, ...(merges ? { merges } : {}) });
       } finally {
         await store.close();
       }
-    });
+    }
+    if (flags.json) console.log(json(regions.length === 1 && !flags.regionsFile ? views[0] : views));
+    else console.log(views.map((view) => (view.error ? `region ${view.region}: UNREACHABLE: ${view.error}` : `${view.region ? `region ${view.region}: ` : ''}${formatInspect(view)}`)).join('\n\n'));
+  });
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new CliError(`regions file ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
 }
