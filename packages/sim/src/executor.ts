@@ -1,11 +1,11 @@
-import { type Accepted, type Checkpoint, type CommandReply, type ReplicaEndpoint, Replicator, type ReplicatorOptions, type SyncReport, type UntypedRef } from '@troupe/runtime';
+import { type Accepted, type Checkpoint, type CommandReply, type ReplicaEndpoint, Replicator, type ReplicatorOptions, StoreUnavailableError, type SyncReport, type UntypedRef } from '@troupe/runtime';
 import { type ActorRef, VC, actorKey } from '@troupe/runtime/store';
 import type { ReplyRecord } from './checkers/index.js';
 import { SimulatedCrash, SimulatedFault, heldKey } from './instrumentedStore.js';
 import { Network } from './network.js';
 import type { Replica, Replicas } from './replicas.js';
 import type { SimCounts } from './report.js';
-import type { ScheduleCommand, ScheduleStep } from './schedule.js';
+import type { CheckpointLoss, ScheduleCommand, ScheduleStep } from './schedule.js';
 import type { TraceLog } from './trace.js';
 
 /** Virtual time of one tick, ms (plus each replica's jitter of the tick). */
@@ -31,6 +31,9 @@ export type ReplicatorFactory = (source: ReplicaEndpoint, target: ReplicaEndpoin
  */
 export const syncBatchPacks = 8;
 
+/** Saved cursors kept per link, for stale checkpoints (`replicator` steps go back at most 4). */
+export const checkpointHistoryMax = 8;
+
 /**
  * Runs the steps of a run, drawn (`StepGenerator`) or recorded (`options.schedule`): the one
  * interpreter of `ScheduleStep`s, so a recorded schedule replays exactly what the drawn run did.
@@ -52,10 +55,15 @@ export class Executor {
   private readonly replicators: SyncRunner[][];
   /** A new replicator for one link, resuming from its checkpoint. */
   private readonly replicatorOf: (from: Replica, to: Replica) => SyncRunner;
-  /** Each replicator's saved cursor (kept at its target, surviving its crashes), by `from>to`. */
-  private readonly checkpoints = new Map<string, string>();
+  /**
+   * Each replicator's saved cursors, the last one current (kept at its target, surviving its
+   * crashes), by `from>to`: the last `checkpointHistoryMax`, so that a stale checkpoint can go back.
+   */
+  private readonly checkpoints = new Map<string, string[]>();
   /** The last failed sync or resolution, named in the convergence failure (not traced: messages may vary). */
   private lastFailure = '';
+  /** Errors met by a command or sync during which a connection cut fired (`isDropError`). */
+  private readonly droppedErrors = new WeakSet<object>();
   private tick = 0;
 
   constructor(
@@ -83,7 +91,8 @@ export class Executor {
       // The decider's `now` at each command append, recorded by the store wrapper for I7.
       r.store.now = () => r.clock.now();
       r.store.onFault = (op, when) => {
-        this.counts.storeFaults++;
+        if (when === 'drop') this.counts.connectionDrops++;
+        else this.counts.storeFaults++;
         this.trace.record({ k: 'fault', r: r.index, op, when });
       };
     }
@@ -96,9 +105,31 @@ export class Executor {
   private checkpoint(from: Replica, to: Replica): Checkpoint {
     const key = `${from.index}>${to.index}`;
     return {
-      load: async () => this.checkpoints.get(key),
-      save: (cursor) => to.store.faulty('checkpoint', async () => void this.checkpoints.set(key, cursor)),
+      load: async () => this.checkpoints.get(key)?.at(-1),
+      save: (cursor) =>
+        to.store.faulty('checkpoint', async () => {
+          const saved = this.checkpoints.get(key) ?? [];
+          saved.push(cursor);
+          if (saved.length > checkpointHistoryMax) saved.shift();
+          this.checkpoints.set(key, saved);
+        }),
     };
+  }
+
+  /**
+   * The replicator of one link restarts (its process): it forgets what it had yet to resolve and
+   * loads its checkpoint, which is kept, lost, or `back` saves older (none left: lost).
+   */
+  private restartReplicator(from: number, to: number, checkpoint: CheckpointLoss, back = 1): void {
+    const key = `${from}>${to}`;
+    const saved = this.checkpoints.get(key) ?? [];
+    const hadCursor = saved.length > 0;
+    if (checkpoint === 'lost') saved.length = 0;
+    if (checkpoint === 'stale') saved.length = Math.max(0, saved.length - back);
+    this.checkpoints.set(key, saved);
+    this.replicators[from]![to] = this.replicatorOf(this.replicas.get(from), this.replicas.get(to));
+    this.counts.replicatorRestarts++;
+    this.trace.record({ k: 'replicator-restart', from, to, checkpoint, ...(checkpoint === 'stale' ? { back } : {}), hadCursor, cursorNow: saved.length > 0 });
   }
 
   /** Tick `t` begins: 5 ms pass on every clock, replicas due restart, idle actors are passivated. */
@@ -159,9 +190,15 @@ export class Executor {
       case 'delay':
         if (inRange(step.from, step.to)) this.messageFault({ k: 'delay', from: step.from, to: step.to, due: step.due });
         return;
-      case 'fault':
-        // Armed only on a replica that is up (a restart drops what was armed: a new process).
-        if (inRange(step.r) && this.replicas.get(step.r).up) this.replicas.get(step.r).store.arm(step.op, step.when);
+      case 'fault': {
+        // Armed only on a replica that is up (a restart drops what was armed: a new process), and
+        // a connection drop only on a store whose connection can be cut (Redis mode).
+        const store = inRange(step.r) && this.replicas.get(step.r).up ? this.replicas.get(step.r).store : undefined;
+        if (store && (step.when !== 'drop' || store.connection)) store.arm(step.op, step.when);
+        return;
+      }
+      case 'replicator':
+        if (inRange(step.from, step.to) && step.from !== step.to) this.restartReplicator(step.from, step.to, step.checkpoint, step.back);
         return;
       case 'sync':
         if (inRange(step.from, step.to) && step.from !== step.to) await this.sync(step.from, step.to, step.cutAfter);
@@ -232,7 +269,9 @@ export class Executor {
     if (step.retry) this.trace.record({ k: 'retry', id: command.id });
     if (!replica.up) return this.unavailable(replica, command);
     if (step.crashAfterPersist) replica.store.crashAfterNextAppend();
+    const drops = replica.store.dropsFired;
     const outcome = await this.attempt(replica, command);
+    if ('error' in outcome && replica.store.dropsFired > drops) this.noteDropped(outcome.error);
     // The crash belongs to this command: if it appended nothing (rejected, a duplicate), no crash.
     replica.store.cancelCrash();
     await this.settle(replica, command, outcome, step.restartIn, await this.heldAfter(replica, command, outcome));
@@ -262,7 +301,9 @@ export class Executor {
       (reply) => ({ resolved: reply.resolved }),
       (error: Error) => ({ error: error.message }),
     );
+    const drops = replica.store.dropsFired;
     const replies = await Promise.all(commands.map((c) => this.attempt(replica, c)));
+    if (replica.store.dropsFired > drops) for (const r of replies) if ('error' in r) this.noteDropped(r.error);
     this.trace.record({ k: 'burst-resolve', r: replica.index, ...(await resolving) });
     const held = await this.heldInBurst(replica, commands, replies);
     for (const [i, outcome] of replies.entries()) await this.settle(replica, commands[i]!, outcome, undefined, held[i]);
@@ -302,6 +343,20 @@ export class Executor {
     return out;
   }
 
+  /**
+   * A real connection error that a cut connection caused (Redis mode): the store's
+   * `StoreUnavailableError` (or an error caused by one) from a call made while a cut fired.
+   */
+  private noteDropped(error: unknown): void {
+    if (typeof error === 'object' && error !== null) this.droppedErrors.add(error);
+  }
+
+  private isDropError(error: unknown): boolean {
+    if (typeof error !== 'object' || error === null || !this.droppedErrors.has(error)) return false;
+    for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) if (e instanceof StoreUnavailableError) return true;
+    return false;
+  }
+
   private unavailable(replica: Replica, command: ScheduleCommand): void {
     this.counts.unavailable++;
     this.settings.noReply?.(command);
@@ -318,7 +373,7 @@ export class Executor {
     this.counts.commands++;
     if ('error' in outcome) {
       const crashed = outcome.error instanceof SimulatedCrash;
-      const faulted = outcome.error instanceof SimulatedFault;
+      const faulted = outcome.error instanceof SimulatedFault || this.isDropError(outcome.error);
       if (crashed) this.counts.lostReplies++;
       else if (faulted) this.counts.faultedCommands++;
       else this.counts.errors++;
@@ -365,7 +420,9 @@ export class Executor {
     }
     this.counts.syncs++;
     const source = this.replicas.get(from).store;
+    const target = this.replicas.get(to).store;
     if (cutAfter !== undefined) source.cutAfter(cutAfter);
+    const drops = source.dropsFired + target.dropsFired;
     try {
       const report = await this.replicators[from]![to]!.sync();
       this.trace.record({ k: 'sync', from, to, copied: report.copied, skipped: report.skipped, resolved: report.resolved.map(actorKey), failed: report.failed.map((x) => actorKey(x.actor)) });
@@ -374,7 +431,8 @@ export class Executor {
       return { work: report.copied + report.resolved.length, failed: report.failed.length };
     } catch (error) {
       // An injected fault is expected: the next sync of the link must pick up where this one failed.
-      if (error instanceof SimulatedFault) this.counts.faultedSyncs++;
+      if (source.dropsFired + target.dropsFired > drops) this.noteDropped(error);
+      if (error instanceof SimulatedFault || this.isDropError(error)) this.counts.faultedSyncs++;
       else this.counts.errors++;
       this.lastFailure = `sync r${from} -> r${to}: ${(error as Error).message}`;
       this.trace.record({ k: 'sync-error', from, to, error: (error as Error).message });

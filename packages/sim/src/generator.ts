@@ -1,8 +1,8 @@
 import type { Workload, WorkloadCommand } from '@troupe/runtime';
-import { type FaultOp, type FaultTiming, faultOps } from './instrumentedStore.js';
+import { type FaultOp, type FaultTiming, dropOps, faultOps } from './instrumentedStore.js';
 import type { PartitionMode, RunOptions } from './options.js';
 import type { Rng } from './rng.js';
-import type { ScheduleCommand, ScheduleStep } from './schedule.js';
+import { type ScheduleCommand, type ScheduleStep, checkpointLosses } from './schedule.js';
 
 /** What the generator may look at while it draws: whether a step would make sense now. */
 export interface GeneratorView {
@@ -66,6 +66,14 @@ export class StepGenerator {
       yield { t, k: 'fault', r: this.replica(), op: rng.pick(storeFaultOps), when: this.timing() };
     }
     if (f.checkpointFail > 0 && rng.chance(f.checkpointFail)) yield { t, k: 'fault', r: this.replica(), op: 'checkpoint', when: this.timing() };
+    if (f.replicatorRestart > 0 && rng.chance(f.replicatorRestart)) {
+      const from = this.replica();
+      const to = (from + rng.int(1, this.config.replicas - 1)) % this.config.replicas;
+      const checkpoint = rng.pick(checkpointLosses);
+      yield { t, k: 'replicator', from, to, checkpoint, ...(checkpoint === 'stale' ? { back: rng.int(1, 4) } : {}) };
+    }
+    // Drawn only when the stores' connections can be cut (Redis mode); elsewhere the rate is 0.
+    if (f.connectionDrop > 0 && rng.chance(f.connectionDrop)) yield { t, k: 'fault', r: this.replica(), op: rng.pick(dropOps), when: 'drop' };
   }
 
   private timing(): FaultTiming {

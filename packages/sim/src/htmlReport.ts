@@ -211,7 +211,7 @@ export function renderTimeline(report: SimReport, trace: SimTrace): string {
         // A fault injected inside a store call or a sync (the call failed before or after taking effect).
         const r = e.r as number;
         const y = mid(r) + 12;
-        marks.push(`<path class="fault" data-replica="r${r}" data-op="${esc(String(e.op))}" data-when="${esc(String(e.when))}" d="M${ex - 3} ${y - 4}L${ex + 3} ${y - 4}L${ex} ${y + 4}Z"><title>tick ${e.t}: r${r} ${esc(String(e.op))} failed ${e.when === 'after' ? 'after taking effect' : 'before taking effect'}</title></path>`);
+        marks.push(`<path class="fault" data-replica="r${r}" data-op="${esc(String(e.op))}" data-when="${esc(String(e.when))}" d="M${ex - 3} ${y - 4}L${ex + 3} ${y - 4}L${ex} ${y + 4}Z"><title>tick ${e.t}: r${r} ${esc(String(e.op))} ${e.when === 'drop' ? 'connection dropped mid-call' : `failed ${e.when === 'after' ? 'after taking effect' : 'before taking effect'}`}</title></path>`);
         break;
       }
       case 'passivate': {

@@ -12,6 +12,7 @@ import {
   VC,
   actorKey,
 } from '@troupe/runtime/store';
+import type { CuttableConnection } from './stores.js';
 
 /** Version keys of the packs one resolution read from the store (walk, unfolding, ancestor chain). */
 export class ReadRecorder {
@@ -35,9 +36,16 @@ export interface HeldRecord {
 
 /** The store calls a fault can land in (`FaultStep`); `checkpoint` is a replicator's cursor save into this replica. */
 export const faultOps = ['append', 'merge', 'changesSince', 'saveSnapshot', 'checkpoint'] as const;
-export type FaultOp = (typeof faultOps)[number];
-/** A fault before the call takes effect (nothing happened), or after (it happened, but the caller gets an error: a lost reply). */
-export type FaultTiming = 'before' | 'after';
+/** The store calls a real connection drop can land in (Redis mode): the writes and log reads above, and two reads of the runtime. */
+export const dropOps = ['append', 'merge', 'changesSince', 'saveSnapshot', 'heads', 'loadChain'] as const;
+export type FaultOp = (typeof faultOps)[number] | (typeof dropOps)[number];
+/**
+ * A fault before the call takes effect (nothing happened), or after (it happened, but the caller
+ * gets an error: a lost reply); or `drop`: the store's real connection is cut right after the
+ * call's first command is written (Redis mode; the server may have run it, the caller gets the
+ * client's own connection error).
+ */
+export type FaultTiming = 'before' | 'after' | 'drop';
 
 export interface LoadRecord {
   readonly actor: string;
@@ -82,6 +90,10 @@ export class InstrumentedStore implements EventStore {
   private readonly armed = new Map<FaultOp, FaultTiming>();
   /** `changesSince` calls left before the running sync is cut (undefined: no cut). */
   private cutLeft: number | undefined;
+  /** The wrapped store's real connection, when the nemesis can cut it (Redis mode); set by the replica. */
+  connection: CuttableConnection | undefined;
+  /** Connection cuts that fired so far (the executor tells a real connection error it caused from an unexpected one). */
+  dropsFired = 0;
 
   /**
    * `loadBound(actorType)`: the most packs a load outside a resolution may read (I6: the type's
@@ -102,8 +114,9 @@ export class InstrumentedStore implements EventStore {
    * Wraps another store from now on, keeping everything recorded so far: a restarted replica's
    * store comes from the store factory again (e.g. a new connection to the same Redis data).
    */
-  reopen(inner: EventStore): void {
+  reopen(inner: EventStore, connection?: CuttableConnection): void {
     this.innerStore = inner;
+    this.connection = connection;
     this.crashArmed = false;
     this.disarm();
   }
@@ -136,9 +149,31 @@ export class InstrumentedStore implements EventStore {
     const when = this.watching ? this.armed.get(op) : undefined;
     if (when === undefined) return call();
     this.armed.delete(op);
+    if (when === 'drop') return this.dropDuring(op, call);
     if (when === 'after') await call();
     this.onFault(op, when);
     throw new SimulatedFault(this.replica, `simulated ${op} failure ${when === 'before' ? 'before taking effect' : 'after taking effect (the reply was lost)'}`);
+  }
+
+  /**
+   * Runs `call` with the real connection cut right after its first command is written: the call
+   * fails with the client's own error (the server may have run the command). The next call waits
+   * until the client has reconnected, so the drop lands in this call alone. Without a connection
+   * (a memory store) the call just runs: there is nothing to cut.
+   */
+  private async dropDuring<T>(op: FaultOp, call: () => Promise<T>): Promise<T> {
+    const connection = this.connection;
+    if (!connection) return call();
+    connection.cutAfterNextWrite();
+    try {
+      return await call();
+    } finally {
+      if (!connection.cancelCut()) {
+        this.dropsFired++;
+        this.onFault(op, 'drop');
+        await connection.ready();
+      }
+    }
   }
 
   crashAfterNextAppend(): void {
@@ -210,7 +245,7 @@ export class InstrumentedStore implements EventStore {
   }
 
   heads(actor: ActorRef): Promise<Pack[]> {
-    return this.inner.heads(actor);
+    return this.faulty('heads', () => this.inner.heads(actor));
   }
 
   async getPacks(actor: ActorRef, versionKeys: readonly string[]): Promise<(Pack | undefined)[]> {
@@ -228,7 +263,7 @@ export class InstrumentedStore implements EventStore {
   }
 
   async loadChain(actor: ActorRef, versionKey: string): Promise<Chain> {
-    const chain = await this.inner.loadChain(actor, versionKey);
+    const chain = await this.faulty('loadChain', () => this.inner.loadChain(actor, versionKey));
     if (this.watching) {
       const recorder = this.recorders.get(actorKey(actor));
       if (recorder) {

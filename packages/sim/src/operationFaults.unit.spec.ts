@@ -53,8 +53,12 @@ class EagerCursorReplicator implements SyncRunner {
 
 const eagerCursor: ReplicatorFactory = (source, target, options) => new EagerCursorReplicator(source, target, options);
 
-/** Faults inside operations, more often than the defaults, so a few seeds see many. */
-const faults = { storeFault: 0.15, syncCut: 0.15, checkpointFail: 0.05 };
+/**
+ * Faults inside operations, more often than the defaults, so a few seeds see many. No replicator
+ * restarts here (checkpointLoss.unit.spec.ts has them): a restart with a lost checkpoint copies the
+ * source's log again, which would also repair the eager cursor's skipped batch.
+ */
+const faults = { storeFault: 0.15, syncCut: 0.15, checkpointFail: 0.05, replicatorRestart: 0 };
 const seeds = [1, 2, 3, 4, 5, 6];
 
 describe('faults inside operations', () => {
@@ -89,7 +93,7 @@ describe('faults inside operations', () => {
 
   it('without faults inside operations the eager cursor goes unseen (nothing fails half-way)', async () => {
     for (const seed of seeds.slice(0, 3)) {
-      const report = await simulate({ seed, steps: 150, workload: bankWorkload, replicas: 2, faults: { storeFault: 0, syncCut: 0, checkpointFail: 0 }, replicator: eagerCursor });
+      const report = await simulate({ seed, steps: 150, workload: bankWorkload, replicas: 2, faults: { storeFault: 0, syncCut: 0, checkpointFail: 0, replicatorRestart: 0 }, replicator: eagerCursor });
       expect(report.ok, `seed ${seed}`).toBe(true);
     }
   }, 60_000);

@@ -46,6 +46,21 @@ export interface FaultRates {
   readonly checkpointFail: number;
   /** Per sync: the connection drops between batches (after 0-2 batches read), the rest of the sync is lost. */
   readonly syncCut: number;
+  /**
+   * Per tick: one link's replicator restarts (its process, as on a deploy: what it had yet to
+   * resolve is forgotten) and loads its checkpoint, which is kept, lost (no cursor: it copies the
+   * source's whole log again) or stale (a cursor 1-4 saves older: the batches after it are read
+   * again) (drawn). Merging is idempotent, so neither may lose or change anything.
+   */
+  readonly replicatorRestart: number;
+  /**
+   * Per tick: the real connection of one replica's store is cut in the middle of its next append,
+   * merge, log read, snapshot write, heads read or chain load (drawn): the socket is destroyed right
+   * after the call's first command is written (the server may run it; the reply is lost), the
+   * client meets its own connection error and reconnects. Only with stores whose connection can be
+   * cut (`SimStores.connection`: Redis mode); 0 otherwise, and giving it then is an error.
+   */
+  readonly connectionDrop: number;
 }
 
 /** What `simulate` takes. Only `seed` is required; what is not given is drawn from the seed (swarm testing). */
@@ -166,6 +181,8 @@ export const defaultFaults: FaultRates = {
   storeFault: 0.03,
   checkpointFail: 0.01,
   syncCut: 0.05,
+  replicatorRestart: 0.01,
+  connectionDrop: 0.02,
 };
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -200,13 +217,15 @@ export function resolveOptions(rng: Rng, given: SimOptions): RunOptions {
       crashAfterPersist: maybe(0, 0.01),
       retry: maybe(0, 0.1),
       burst: maybe(0, 0.08),
-    } satisfies Omit<FaultRates, 'storeFault' | 'checkpointFail' | 'syncCut'>,
+    } satisfies Omit<FaultRates, 'storeFault' | 'checkpointFail' | 'syncCut' | 'replicatorRestart' | 'connectionDrop'>,
     idleTimeoutMs: rng.chance(0.25) ? 0 : rng.int(10, 1_000),
     // Drawn last, so the draws above are those of the runs before workloads were drawn.
     ...drawWorkload(rng, given.workloads ?? []),
   };
   // Faults inside operations: drawn after everything above, so the draws above stay what they were.
   const operationFaults = { storeFault: maybe(0, 0.06), checkpointFail: maybe(0, 0.03), syncCut: maybe(0, 0.1) };
+  // Replicator restarts (lost and stale checkpoints) and connection drops: drawn after those, likewise.
+  const restartsAndDrops = { replicatorRestart: maybe(0, 0.03), connectionDrop: maybe(0, 0.06) };
   const integer = (name: string, value: number | undefined, min: number) => {
     if (value !== undefined && !(Number.isInteger(value) && value >= min)) throw new InvalidOptionError(name, `must be an integer >= ${min}, got ${value}`);
   };
@@ -230,7 +249,7 @@ export function resolveOptions(rng: Rng, given: SimOptions): RunOptions {
     // Never drawn: a busy system is asked for, not found by chance.
     commandsPerTick: given.commandsPerTick ?? simDefaults.commandsPerTick,
     partitionMode: given.partitionMode ?? (swarm ? drawn.partitionMode : simDefaults.partitionMode),
-    faults: { ...(swarm ? { ...drawn.faults, ...operationFaults } : defaultFaults), ...given.faults },
+    faults: { ...(swarm ? { ...drawn.faults, ...operationFaults, ...restartsAndDrops } : defaultFaults), ...given.faults },
     idleTimeoutMs: given.idleTimeoutMs ?? (swarm ? drawn.idleTimeoutMs : simDefaults.idleTimeoutMs),
     convergeRoundsMax: given.convergeRoundsMax ?? simDefaults.convergeRoundsMax,
     swarm,

@@ -51,7 +51,7 @@ describe.skipIf(!available)('Redis mode (a store factory of RedisStores)', () =>
     for (const seed of [1, 2]) {
       // Without faults inside operations: a batch that fails half-way holds packs in the store's log
       // order, so from there memory and Redis differ in what later syncs skip, not only in order.
-      const options = { seed, workload: bankWorkload, steps: 120, faults: { storeFault: 0, syncCut: 0, checkpointFail: 0 } };
+      const options = { seed, workload: bankWorkload, steps: 120, faults: { storeFault: 0, syncCut: 0, checkpointFail: 0, connectionDrop: 0 } };
       const a = await simulateWithTrace({ ...options, stores });
       const b = await simulate({ ...options, stores });
       expect(b.traceHash).toBe(a.report.traceHash);

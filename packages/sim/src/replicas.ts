@@ -67,6 +67,7 @@ export class Replicas {
         restartAt: -1,
         crashes: 0,
       };
+      replica.store.connection = this.settings.stores.connection?.(index);
       replica.runtime = this.start(replica);
       this.all.push(replica);
     }
@@ -87,7 +88,8 @@ export class Replicas {
 
   /** A new process: the store again from the factory (same data), a new runtime on it. */
   async restart(replica: Replica): Promise<void> {
-    replica.store.reopen(await this.settings.stores.open(replica.index));
+    const store = await this.settings.stores.open(replica.index);
+    replica.store.reopen(store, this.settings.stores.connection?.(replica.index));
     replica.runtime = this.start(replica);
     replica.up = true;
   }

@@ -1,4 +1,8 @@
 import type { FaultOp, FaultTiming } from './instrumentedStore.js';
+
+/** What a restarted replicator finds in its checkpoint (`replicator` step): its last saved cursor, none, or an older one. */
+export const checkpointLosses = ['kept', 'lost', 'stale'] as const;
+export type CheckpointLoss = (typeof checkpointLosses)[number];
 import type { PartitionMode } from './options.js';
 
 /** A command as a schedule holds it (plain JSON): its id, actor, type and payload. */
@@ -27,7 +31,12 @@ export interface ScheduleCommand {
  * - `fault`: the next `op` call of replica `r`'s store (an append, a merge, a log read, a
  *   snapshot write, or a replicator's checkpoint save into `r`) fails `before` or `after` taking
  *   effect (after: it took effect, the caller gets an error, as with a lost reply); it stays armed
- *   until it fires, a crash of `r` drops it (a new process), and so does the final heal;
+ *   until it fires, a crash of `r` drops it (a new process), and so does the final heal; `when`
+ *   `drop` (Redis mode): the store's real connection is cut right after the call's first command
+ *   is written (the call fails with the client's own error, the server may have run it);
+ * - `replicator`: the replicator of the link `from` -> `to` restarts and loads its checkpoint,
+ *   `kept` (the last saved cursor), `lost` (none: it reads the source's log from the start) or
+ *   `stale` (the cursor `back` saves before the last; fewer saves: none);
  * - `sync`: one replicator run from `from` to `to` (skipped by the run itself if either is down or
  *   the link is cut); with `cutAfter` the connection drops after that many batches were read
  *   from the source (the next read fails).
@@ -48,6 +57,7 @@ export type ScheduleStep =
   | { t: number; k: 'drop' | 'duplicate'; from: number; to: number }
   | { t: number; k: 'delay'; from: number; to: number; due: number }
   | { t: number; k: 'fault'; r: number; op: FaultOp; when: FaultTiming }
+  | { t: number; k: 'replicator'; from: number; to: number; checkpoint: CheckpointLoss; back?: number }
   | { t: number; k: 'sync'; from: number; to: number; cutAfter?: number };
 
 export type Schedule = readonly ScheduleStep[];

@@ -1,11 +1,11 @@
 import { performance } from 'node:perf_hooks';
-import { runtimeDefaults } from '@troupe/runtime';
+import { InvalidOptionError, runtimeDefaults } from '@troupe/runtime';
 import { checkAll } from './checkers/index.js';
 import { collectFinalState } from './collect.js';
 import { Executor, type ReplicatorFactory } from './executor.js';
 import { StepGenerator } from './generator.js';
 import { RunObserver } from './observer.js';
-import { type SimOptions, resolveOptions, workloadFor } from './options.js';
+import { type RunOptions, type SimOptions, resolveOptions, workloadFor } from './options.js';
 import { Replicas, epochMs } from './replicas.js';
 import { type SimReport, emptyCounts } from './report.js';
 import { Rng } from './rng.js';
@@ -46,7 +46,7 @@ export function simulateWithTrace(options: SimOptions & SimHooks): Promise<{ rep
 async function run(options: SimOptions & SimHooks, keepTrace: boolean): Promise<{ report: SimReport & ScheduleFields; trace: SimTrace }> {
   const started = performance.now();
   const rng = new Rng(options.seed);
-  const config = resolveOptions(rng, options);
+  let config = resolveOptions(rng, options);
   const workload = workloadFor(config, options);
   const definitions = new Map(workload.actors.map((d) => [d.type, traced(d)]));
   const trace = new TraceLog(keepTrace);
@@ -65,6 +65,7 @@ async function run(options: SimOptions & SimHooks, keepTrace: boolean): Promise<
   let report: SimReport & ScheduleFields;
   try {
     await replicas.open();
+    config = withConnectionDrops(config, options, replicas.all.every((r) => r.store.connection !== undefined));
     // commandsPerTick is left out of the trace at its default, so runs that predate it keep their trace hashes.
     const { commandsPerTick, ...shared } = config;
     trace.record({ k: 'options', ...shared, ...(commandsPerTick === 1 ? {} : { commandsPerTick }) });
@@ -125,6 +126,18 @@ async function run(options: SimOptions & SimHooks, keepTrace: boolean): Promise<
   }
   await replicas.stop();
   return { report, trace: trace.expose() };
+}
+
+/**
+ * Connection drops need stores whose connection can be cut (Redis mode): elsewhere the rate is 0
+ * (drawn or default), and a given one is an error rather than a fault that never fires.
+ */
+function withConnectionDrops(config: RunOptions, given: SimOptions, cuttable: boolean): RunOptions {
+  if (cuttable) return config;
+  if ((given.faults?.connectionDrop ?? 0) > 0) {
+    throw new InvalidOptionError('faults.connectionDrop', 'needs stores whose connection can be cut (Redis mode: a store factory with `connection`, e.g. prefixedStores with ioredisConnection)');
+  }
+  return { ...config, faults: { ...config.faults, connectionDrop: 0 } };
 }
 
 function byTick(schedule: Schedule): Map<number, ScheduleStep[]> {

@@ -35,6 +35,43 @@ export interface SimStores {
    * store still open and delete everything the run wrote. Called once.
    */
   dispose(): Promise<void>;
+  /**
+   * Replica `index`'s live connection to its store's server, for the nemesis to cut (Redis mode:
+   * `connectionDrop` faults). Optional: without it (a memory store has no connection) the swarm
+   * draws no connection drop. Asked again after each restart (a new process, a new connection).
+   */
+  connection?(index: number): CuttableConnection | undefined;
+}
+
+/**
+ * A real connection the nemesis can cut in the middle of a store call (`ioredisConnection` makes
+ * one of an ioredis client). The cut is real: the socket is destroyed, the client meets its own
+ * connection error and reconnects by itself.
+ */
+export interface CuttableConnection {
+  /**
+   * Destroys the socket right after the next command is written to it: that command reaches the
+   * server (which may run it), its reply is lost, the call fails with the client's own error.
+   */
+  cutAfterNextWrite(): void;
+  /** Disarms a cut that has not fired (the call wrote nothing). True when one was armed. */
+  cancelCut(): boolean;
+  /** Resolves once the client is connected again (at once when it is); rejects after `timeoutMs`. */
+  ready(timeoutMs?: number): Promise<void>;
+  /** What happened on this connection: cuts that fired, errors the client reported, reconnections after a cut. */
+  readonly stats: ConnectionStats;
+}
+
+export interface ConnectionStats {
+  cuts: number;
+  errors: number;
+  reconnects: number;
+}
+
+/** What `prefixedStores`' `connect` may return: the store, with the connection the nemesis may cut. */
+export interface ConnectedStore {
+  readonly store: DestroyableStore;
+  readonly connection?: CuttableConnection;
 }
 
 /** Opens a run's stores. `simulate` calls it once per run (every shrink candidate is a run). */
@@ -69,28 +106,39 @@ export interface DestroyableStore extends EventStore {
  * died with its connection; the data stays under its prefix); the restart connects again on the same
  * prefix. At the end, also when the run threw, every prefix is destroyed, those of replicas that were
  * down or never connected included. `used` is what the report shows, with the prefixes added.
+ * When `connect` also gives the store's connection (`ConnectedStore`), the nemesis may cut it
+ * (`SimStores.connection`, `connectionDrop` faults).
  */
-export function prefixedStores(connect: (prefix: string) => Promise<DestroyableStore>, used: StoreUsed): StoreFactory {
+export function prefixedStores(connect: (prefix: string) => Promise<DestroyableStore | ConnectedStore>, used: StoreUsed): StoreFactory {
   return ({ seed, replicas }) => {
     const base = `sim-${seed}-${randomBytes(4).toString('hex')}`;
     const prefixes = Array.from({ length: replicas }, (_, i) => `${base}-r${i}`);
-    const open = new Map<number, DestroyableStore>();
+    const open = new Map<number, ConnectedStore>();
+    const connected = async (prefix: string): Promise<ConnectedStore> => {
+      const opened = await connect(prefix);
+      return isConnected(opened) ? opened : { store: opened };
+    };
     return {
       used: { ...used, prefixes },
       open: async (index) => {
-        const store = await connect(prefixes[index]!);
-        open.set(index, store);
-        return store;
+        const opened = await connected(prefixes[index]!);
+        open.set(index, opened);
+        return opened.store;
       },
       crashed: async (index) => {
-        await open.get(index)?.close();
+        await open.get(index)?.store.close();
         open.delete(index);
       },
+      connection: (index) => open.get(index)?.connection,
       dispose: async () => {
-        const results = await Promise.allSettled(prefixes.map(async (prefix, index) => (open.get(index) ?? (await connect(prefix))).destroy()));
+        const results = await Promise.allSettled(prefixes.map(async (prefix, index) => (open.get(index) ?? (await connected(prefix))).store.destroy()));
         open.clear();
         for (const r of results) if (r.status === 'rejected') throw r.reason;
       },
     };
   };
+}
+
+function isConnected(opened: DestroyableStore | ConnectedStore): opened is ConnectedStore {
+  return typeof (opened as Partial<DestroyableStore>).destroy !== 'function';
 }
