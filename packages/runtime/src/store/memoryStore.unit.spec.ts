@@ -5,7 +5,7 @@ import { MemoryStore, type EventStore } from './index.js';
 import { runStoreConformance } from '../testkit/conformance/index.js';
 import { appendChain, makeChain, makePack, uniqueActor } from '../testkit/index.js';
 
-runStoreConformance({ name: 'MemoryStore', create: async () => new MemoryStore() });
+runStoreConformance({ name: 'MemoryStore', create: async () => new MemoryStore(), regionLog: true, mergeLog: true });
 
 describe('MemoryStore (store-specific)', () => {
   async function corruptionCase(bytes: Buffer) {

@@ -10,8 +10,10 @@ import { historyTests } from './history.js';
 import { isolationTests } from './isolation.js';
 import { changesSinceTests } from './log.js';
 import { mergeTests } from './merge.js';
+import { mergeLogTests } from './mergeLog.js';
+import { regionLogTests } from './regionLog.js';
 import { shippedSnapshotTests } from './snapshots.js';
-import type { CurrentStore } from './support.js';
+import type { CapabilitySuite, CurrentStore } from './support.js';
 
 /**
  * The EventStore conformance suite. Every store implementation runs it:
@@ -31,6 +33,21 @@ export interface ConformanceOptions {
   create: () => Promise<EventStore>;
   /** Tears a store down after its test (and must close it). Default: `store.close()`. */
   cleanup?: (store: EventStore) => Promise<void>;
+  /**
+   * The store implements `RegionLog` (region replication: checkpoints, backlog, log marks, the
+   * frontier table, the declared regions). True: a store without it fails the suite. Otherwise
+   * the "region log" group runs for a store that implements it and is skipped for one that does not.
+   */
+  regionLog?: boolean;
+  /** The store implements `MergeLog` (merge records), as `regionLog` is for `RegionLog`. */
+  mergeLog?: boolean;
+  /**
+   * A new store object over the data of `store`, as a process that connects again would get
+   * (the suite closes it with `close()`, then cleans `store` up as usual). The tests of what
+   * survives it (checkpoints, frontier table, regions, merge records) are skipped without it:
+   * leave it out for a store whose data lives in the object (MemoryStore).
+   */
+  reopen?: (store: EventStore) => Promise<EventStore>;
 }
 
 /** The groups of the suite, one per clause of the EventStore contract, in the order they run. */
@@ -69,5 +86,8 @@ export function runStoreConformance(options: ConformanceOptions): void {
       return store;
     };
     for (const group of groups) group(current);
+    const capability = (required: boolean | undefined): CapabilitySuite => ({ current, required: required === true, reopen: options.reopen });
+    regionLogTests(capability(options.regionLog));
+    mergeLogTests(capability(options.mergeLog));
   });
 }

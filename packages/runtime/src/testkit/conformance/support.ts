@@ -1,4 +1,4 @@
-import { expect } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import { type ActorRef, type Pack, actorKey } from '../../model/index.js';
 import type { EventStore } from '../../store/index.js';
 import { VC, type VectorClock } from '../../vectorClock/index.js';
@@ -90,3 +90,33 @@ export const richData = {
   emptyObject: {},
   nested: { a: { b: { c: { d: ['deep', { e: -0.5 }] } } } },
 };
+
+/**
+ * What the groups of an optional capability (region log, merge log) get beside the current store:
+ * whether the suite's options say the store must implement it, and how to reach the store's data
+ * through a second store object.
+ */
+export interface CapabilitySuite {
+  readonly current: CurrentStore;
+  /** The options said the store implements the capability: a store without it fails instead of skipping. */
+  readonly required: boolean;
+  /** A new store object over the data of `store` (a reconnect), or undefined when the store has none. */
+  readonly reopen: ((store: EventStore) => Promise<EventStore>) | undefined;
+}
+
+/**
+ * Registers, in the current describe block, the test that the store implements a capability and
+ * a hook that skips every test of the block when it does not (or fails them when `required`), so a
+ * store without the capability still passes the suite unless its options claim it.
+ */
+export function capabilityGate(suite: CapabilitySuite, name: string, has: (store: object) => boolean): void {
+  const missing = () => `the suite's options say the store implements ${name}, but it does not`;
+  beforeEach((context) => {
+    if (has(suite.current())) return;
+    if (suite.required) throw new Error(missing());
+    context.skip(`the store does not implement ${name}`);
+  });
+  it(`the store implements ${name}${suite.required ? '' : ' (otherwise this group is skipped)'}`, () => {
+    expect(has(suite.current()), missing()).toBe(true);
+  });
+}
