@@ -10,6 +10,7 @@ const documented = [
   'counterWorkload',
   'defaultFaults',
   'formatReport',
+  'ioredisConnection',
   'memoryStores',
   'partitionModes',
   'prefixedStores',

@@ -8,7 +8,8 @@ export { simulate, simulateWithTrace, type SimHooks, type SimTrace, type TraceEv
 export type { ReplicatorFactory, SyncRunner } from './executor.js';
 export { type SimOptions, type RunOptions, type FaultRates, type PartitionMode, partitionModes, defaultFaults, simDefaults } from './options.js';
 export { type SimReport, type SimCounts, type ReplicaSummary, formatReport } from './report.js';
-export { type StoreFactory, type SimStores, type StoreRun, type StoreUsed, type DestroyableStore, memoryStores, prefixedStores } from './stores.js';
+export { type StoreFactory, type SimStores, type StoreRun, type StoreUsed, type DestroyableStore, memoryStores, prefixedStores, type CuttableConnection, type ConnectionStats, type ConnectedStore } from './stores.js';
+export { ioredisConnection, type RedisClientLike } from './redisConnection.js';
 export { type CounterState, type TapeState, type WorkloadShape, Counter, Tape, counterWorkload, tapeWorkload, shapeDefaults } from './workloads.js';
 export type { InvariantName, Invariants, CheckResult, Violation, ReplyRecord } from './checkers/index.js';
 export { type ScheduleStep, type ScheduleCommand, type Schedule, type ScheduleFields } from './schedule.js';
