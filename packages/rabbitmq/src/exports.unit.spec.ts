@@ -34,6 +34,8 @@ describe('@troupe/rabbitmq exports', () => {
       'decodeReply',
       'encodeCommand',
       'encodeReply',
+      'replicasMax',
+      'replicasTimeoutMsMax',
       'shardOf',
     ]);
   });

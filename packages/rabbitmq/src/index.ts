@@ -3,7 +3,17 @@
  * operator needs: the client, the worker, their options and defaults, the topology helpers and
  * every error class. The wire format is `@troupe/rabbitmq/protocol`.
  */
-export { CommandBus, connectBus, busDefaults, type BusOptions, type SendOptions } from './client/index.js';
+export {
+  CommandBus,
+  connectBus,
+  busDefaults,
+  type BusOptions,
+  type SendOptions,
+  type BusReply,
+  type Replicas,
+  type ReplicationReport,
+  type ReplicationShortfall,
+} from './client/index.js';
 export { Worker, startWorker, workerDefaults, type WorkerOptions, type WorkerHooks } from './worker/index.js';
 export { topology, topologyDefaults, declareTopology, deleteTopology, type Topology, type TopologyOptions } from './topology.js';
 export { defaultAmqpUrl, type AmqpTls } from './connection.js';

@@ -4,7 +4,6 @@ import {
   type ActorRef,
   type CommandOf,
   type CommandOptions,
-  type CommandReply,
   InvalidPayloadError,
   LimitExceededError,
   type TypedRef,
@@ -13,6 +12,7 @@ import {
 import { connectRecovering, redactUrl } from '../connection.js';
 import { BusUnavailableError, CommandFailedError, CommandTimeoutError, TopologyMismatchError } from '../errors/index.js';
 import { type CommandMessage, busProtocolVersion, decodeReply, encodeCommand, toCommandReply } from '../protocol/messages.js';
+import { type BusReply, type Replicas, replicationRequest } from '../protocol/replication.js';
 import { type Topology, checkTopology, shardOf, topology as resolveTopology } from '../topology.js';
 import { type BusOptions, type BusSettings, type SendOptions, busSettings, checkTimeout } from './options.js';
 import { PendingReplies } from './pendingReplies.js';
@@ -99,18 +99,23 @@ export class CommandBus {
    * BusUnavailableError, CommandFailedError (the worker dead-lettered it: bad input or a failing
    * actor), LimitExceededError (too large for `commandBytesMax`, or refused by the broker's
    * `max_message_size`), InvalidPayloadError (not plain data) or InvalidOptionError (a
-   * `timeoutMs` out of range).
+   * `timeoutMs`, `replicas` or `replicasTimeoutMs` out of range; nothing is published).
+   *
+   * With `replicas`, the worker replies only once that many regions hold the command's pack (or
+   * its `replicasTimeoutMs` ran out): an accepted reply then carries `replication`, whose
+   * `confirmed` says which it was. The command is applied and durable either way.
    *
    * Once the command was handed to the channel, every error whose outcome is unknown carries its
    * `commandId` (CommandTimeoutError, and BusUnavailableError for a failed publish, a failed
    * confirm, or the channel or connection closing before the reply): retrying with it applies
    * the command at most once. A BusUnavailableError without `commandId` means nothing was sent.
    */
-  send<Def>(ref: TypedRef<Def>, command: CommandOf<Def>, options?: SendOptions): Promise<CommandReply>;
-  send(ref: UntypedRef | ActorRef, command: { readonly type: string; readonly payload?: unknown } & CommandOptions, options?: SendOptions): Promise<CommandReply>;
-  async send(ref: ActorRef, command: { readonly type: string; readonly payload?: unknown } & CommandOptions, options: SendOptions = {}): Promise<CommandReply> {
+  send<Def>(ref: TypedRef<Def>, command: CommandOf<Def>, options?: SendOptions): Promise<BusReply>;
+  send(ref: UntypedRef | ActorRef, command: { readonly type: string; readonly payload?: unknown } & CommandOptions, options?: SendOptions): Promise<BusReply>;
+  async send(ref: ActorRef, command: { readonly type: string; readonly payload?: unknown } & CommandOptions, options: SendOptions = {}): Promise<BusReply> {
     if (this.closed) throw new BusUnavailableError(this.redactedUrl, 'this bus is closed');
     const timeoutMs = options.timeoutMs === undefined ? this.settings.timeoutMs : checkTimeout('timeoutMs', options.timeoutMs);
+    const replication = replicationRequest(options.replicas, options.replicasTimeoutMs, timeoutMs);
     const chosenId = options.commandId ?? command.commandId;
     const commandId = chosenId ?? `${this.clientId}.${(this.sequence++).toString(36)}`;
     const message: CommandMessage = {
@@ -123,6 +128,7 @@ export class CommandBus {
       checkDuplicate: chosenId !== undefined,
       ...(command?.correlationId === undefined ? {} : { correlationId: command.correlationId }),
       ...(command?.initiatedBy === undefined ? {} : { initiatedBy: command.initiatedBy }),
+      ...(replication ?? {}),
     };
     let body: Buffer;
     try {
@@ -171,7 +177,7 @@ export class CommandBus {
       // proves a partial write did not happen: the id costs the caller nothing.
       this.pending.reject(correlationId, unknownOutcomeError(this.redactedUrl, sent, `publishing command ${commandId} failed (${(error as Error).message})`, state.closeReason));
     }
-    return reply;
+    return replication ? reply.then((r) => withReplication(r, replication.replicas)) : reply;
   }
 
   /** Rejects what still waits, then closes the connection. */
@@ -265,6 +271,25 @@ export class CommandBus {
         new BusUnavailableError(this.redactedUrl, `connection lost before the reply to ${commandId} (${error.message}); it may still be applied: retry with commandId ${commandId}`, error, commandId),
     );
   }
+}
+
+/**
+ * An accepted reply to a command that asked for `replicas` always carries `replication`: a worker
+ * older than the option executes the command and answers without one, which is said as such.
+ */
+function withReplication(reply: BusReply, replicas: Replicas): BusReply {
+  if (reply.status !== 'accepted' || reply.replication) return reply;
+  return {
+    ...reply,
+    replication: {
+      confirmed: false,
+      wanted: replicas,
+      holding: [],
+      missing: [],
+      code: 'REPLICATION_UNSUPPORTED',
+      reason: 'the worker sent no replication report: it is older than the replicas option (upgrade the workers); the command was applied',
+    },
+  };
 }
 
 /** Connects a client; see BusOptions for defaults. */

@@ -1,6 +1,7 @@
 import { InvalidOptionError } from '@troupe/runtime';
 import { type AmqpTls, checkTls, defaultAmqpUrl } from '../connection.js';
 import type { TopologyOptions } from '../topology.js';
+import type { Replicas } from '../protocol/replication.js';
 
 /** Options of `connectBus`; every default is in `busDefaults` (topology: `topologyDefaults`). */
 export interface BusOptions extends TopologyOptions {
@@ -28,6 +29,19 @@ export interface SendOptions {
   readonly timeoutMs?: number;
   /** Idempotency key (same as `command.commandId`): retry with it after a timeout. */
   readonly commandId?: string;
+  /**
+   * Reply only once this many regions (this one included) hold the command's pack, or 'all' the
+   * regions declared in the worker's store: 1..255 or 'all'. Default: reply as soon as the pack is
+   * durable in this region. The accepted reply then carries `replication` (`confirmed`, `holding`,
+   * `missing`); a wait that runs out answers accepted with `confirmed: false`, never a rejection.
+   */
+  readonly replicas?: Replicas;
+  /**
+   * How long the worker waits for `replicas`, ms (1..600,000, less than `timeoutMs`). Default: half
+   * the reply's `timeoutMs` (15,000 with the bus's default), leaving the rest for queueing and
+   * execution. Only with `replicas`.
+   */
+  readonly replicasTimeoutMs?: number;
 }
 
 /** Longest delay a Node timer accepts; a larger one fires at once. */

@@ -1,4 +1,4 @@
-import type { CommandReply } from '@troupe/runtime';
+import type { BusReply } from '../protocol/replication.js';
 
 /** What a waiting command is known by. */
 export interface PendingCommand {
@@ -10,7 +10,7 @@ export interface PendingCommand {
 }
 
 interface Pending extends PendingCommand {
-  readonly resolve: (reply: CommandReply) => void;
+  readonly resolve: (reply: BusReply) => void;
   readonly reject: (error: unknown) => void;
   readonly timer: NodeJS.Timeout;
 }
@@ -28,8 +28,8 @@ export class PendingReplies {
   }
 
   /** Waits for the reply to `correlationId`; rejects with `onTimeout()` after `timeoutMs`. */
-  wait(correlationId: string, command: PendingCommand, timeoutMs: number, onTimeout: () => Error): Promise<CommandReply> {
-    return new Promise<CommandReply>((resolve, reject) => {
+  wait(correlationId: string, command: PendingCommand, timeoutMs: number, onTimeout: () => Error): Promise<BusReply> {
+    return new Promise<BusReply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(correlationId);
         reject(onTimeout());
@@ -43,7 +43,7 @@ export class PendingReplies {
     return this.pending.get(correlationId)?.commandId;
   }
 
-  resolve(correlationId: string, reply: CommandReply): void {
+  resolve(correlationId: string, reply: BusReply): void {
     this.take(correlationId)?.resolve(reply);
   }
 

@@ -13,5 +13,13 @@ export {
   type CommandMessage,
   type ReplyMessage,
 } from './messages.js';
+export {
+  replicasMax,
+  replicasTimeoutMsMax,
+  type Replicas,
+  type ReplicationReport,
+  type ReplicationShortfall,
+  type BusReply,
+} from './replication.js';
 export { MalformedMessageError } from '../errors/index.js';
 export { shardOf } from '../topology.js';

@@ -1,7 +1,8 @@
 import { Packr } from 'msgpackr';
-import type { CommandReply, EventRecord, VectorClock } from '@troupe/runtime';
+import type { EventRecord, VectorClock } from '@troupe/runtime';
 import { decodeValue } from '@troupe/runtime/store';
 import { MalformedMessageError } from '../errors/index.js';
+import { type BusReply, type Replicas, type ReplicationReport, isReplicas, isReplicasTimeout, isReplicationReport, replicasMax, replicasTimeoutMsMax } from './replication.js';
 
 /** Wire format version of bus messages (the first byte is the codec's format byte). */
 export const busProtocolVersion = 1;
@@ -21,11 +22,18 @@ export interface CommandMessage {
   readonly checkDuplicate: boolean;
   readonly correlationId?: string;
   readonly initiatedBy?: string;
+  /**
+   * Reply only once this many regions (this one included), or 'all' the declared ones, hold the
+   * command's pack, or `replicasTimeoutMs` has passed (the reply then says it was not confirmed).
+   */
+  readonly replicas?: Replicas;
+  /** How long the worker waits for `replicas`, ms; present exactly when `replicas` is. */
+  readonly replicasTimeoutMs?: number;
 }
 
 /** A worker's answer: the runtime's reply, or why the command could not be executed. */
 export type ReplyMessage =
-  | ({ readonly v: typeof busProtocolVersion } & CommandReply)
+  | ({ readonly v: typeof busProtocolVersion } & BusReply)
   | { readonly v: typeof busProtocolVersion; readonly status: 'failed'; readonly commandId: string; readonly code: string; readonly message: string };
 
 /**
@@ -76,6 +84,10 @@ export function decodeCommand(bytes: Uint8Array): CommandMessage {
   for (const field of ['correlationId', 'initiatedBy'] as const) {
     if (m[field] !== undefined && !isText(m[field])) throw new MalformedMessageError(`field '${field}' must be a string of 1-256 characters when present`);
   }
+  if (m.replicas !== undefined && !isReplicas(m.replicas)) throw new MalformedMessageError(`field 'replicas' must be 'all' or an integer in 1..${replicasMax} when present`);
+  if (m.replicas === undefined ? m.replicasTimeoutMs !== undefined : !isReplicasTimeout(m.replicasTimeoutMs)) {
+    throw new MalformedMessageError(`field 'replicasTimeoutMs' must be an integer in 1..${replicasTimeoutMsMax}, present exactly when 'replicas' is`);
+  }
   return m as unknown as CommandMessage;
 }
 
@@ -94,14 +106,19 @@ export function decodeReply(bytes: Uint8Array): ReplyMessage | undefined {
   return value as ReplyMessage;
 }
 
-/** The reply a client hands its caller: the runtime's reply without the wire version. */
-export function toCommandReply(reply: ReplyMessage & { status: 'accepted' | 'rejected' }): CommandReply {
+/**
+ * The reply a client hands its caller: the runtime's reply without the wire version, with the
+ * worker's replication report when it sent a well-formed one.
+ */
+export function toCommandReply(reply: ReplyMessage & { status: 'accepted' | 'rejected' }): BusReply {
   if (reply.status === 'rejected') return { status: 'rejected', commandId: reply.commandId, reason: reply.reason };
+  const replication: unknown = reply.replication;
   return {
     status: 'accepted',
     commandId: reply.commandId,
     version: reply.version as VectorClock,
     events: reply.events as readonly EventRecord[],
     duplicate: reply.duplicate,
+    ...(isReplicationReport(replication) ? { replication: replication as ReplicationReport } : {}),
   };
 }

@@ -1,6 +1,6 @@
 import type { Channel } from 'amqplib';
 import type { Logger } from 'pino';
-import { type ActorRef, type CommandReply, type Runtime, type RuntimeErrorCode, TroupeError } from '@troupe/runtime';
+import { type Accepted, type ActorRef, type CommandReply, type Runtime, type RuntimeErrorCode, TroupeError } from '@troupe/runtime';
 import { actorKey } from '@troupe/runtime/store';
 import { ActorFailedError } from '../errors/index.js';
 import { type CommandMessage, busProtocolVersion, encodeCommand } from '../protocol/messages.js';
@@ -8,6 +8,8 @@ import type { DeadLetters } from './deadLetters.js';
 import { type Delivery, ack, reply } from './delivery.js';
 import type { WorkerMetrics } from './metrics.js';
 import type { WorkerHooks } from './options.js';
+import type { BusReply } from '../protocol/replication.js';
+import type { ReplicationRequest } from './replicationWaits.js';
 import type { ShardConsumers } from './shardConsumers.js';
 
 /**
@@ -44,6 +46,11 @@ export interface ExecutorOptions {
   readonly replyChannel: () => Promise<Channel | undefined>;
   /** Called with a store error in `fatalStoreCodes`; the command is left unacknowledged. */
   readonly onFatal: (error: TroupeError) => void;
+  /**
+   * Takes an accepted command sent with `replicas`: answers it (`answer`) once its pack reached
+   * those regions or the wait ended, and returns at once, so the actor's chain goes on.
+   */
+  readonly waitForReplication: (delivery: Delivery, ref: ActorRef, result: Accepted, request: ReplicationRequest) => void;
 }
 
 /**
@@ -97,18 +104,17 @@ export class CommandExecutor {
           if (!shards.isCurrent(delivery)) return; // stopped, reconnected or handed over while waiting
         }
       }
-      // The pack is durable. Reply first (on the reply connection's channel), then ack (on the
-      // delivery's consuming channel): if the consuming connection drops between them, the broker
-      // redelivers and the duplicate lookup answers again. Ack first would lose the reply whenever
-      // the ack got through and the reply did not (measured with the reconnect test when both went
-      // on one channel: ack first lost 2-4 replies in 4 runs of 8, reply first none in 8). The two
-      // channels are not ordered with each other, so a reply lost with the reply connection is not
-      // covered by this: its caller times out and resends with the command id.
-      reply(delivery, { v: busProtocolVersion, ...result }, log, this.options.replyBytesMax, await this.options.replyChannel());
-      ack(delivery, log);
+      // The pack is durable.
       const outcome = result.status === 'rejected' ? 'rejected' : result.duplicate ? 'duplicate' : 'accepted';
       metrics.commands.inc({ outcome });
       metrics.latency.observe((performance.now() - delivery.deliveredAt) / 1_000);
+      if (result.status === 'accepted' && command.replicas !== undefined && command.replicasTimeoutMs !== undefined) {
+        // Answered (reply, then ack) once other regions hold the pack, off the actor's chain:
+        // the actor's next command may execute while this reply waits.
+        this.options.waitForReplication(delivery, ref, result, { replicas: command.replicas, timeoutMs: command.replicasTimeoutMs });
+      } else {
+        await this.answer(delivery, result);
+      }
     } catch (error) {
       // Not expected (runtime.send and dead-lettering handle their errors): keep the actor's chain
       // going; the message stays unacknowledged and comes back on the next connection.
@@ -117,6 +123,22 @@ export class CommandExecutor {
       await this.hook('afterExecute', ref, command.commandId);
       running.leave();
     }
+  }
+
+  /**
+   * Answers a command whose pack is durable (or that was rejected, writing nothing). Reply first
+   * (on the reply connection's channel), then ack (on the delivery's consuming channel): if the
+   * consuming connection drops between them, the broker redelivers and the duplicate lookup
+   * answers again. Ack first would lose the reply whenever the ack got through and the reply did
+   * not (measured with the reconnect test when both went on one channel: ack first lost 2-4
+   * replies in 4 runs of 8, reply first none in 8). The two channels are not ordered with each
+   * other, so a reply lost with the reply connection is not covered by this: its caller times out
+   * and resends with the command id. Never rejects.
+   */
+  async answer(delivery: Delivery, result: BusReply): Promise<void> {
+    const { log, replyBytesMax } = this.options;
+    reply(delivery, { v: busProtocolVersion, ...result }, log, replyBytesMax, await this.options.replyChannel());
+    ack(delivery, log);
   }
 
   /** Runs an instrumentation hook; one that throws is logged and does not disturb the command. */

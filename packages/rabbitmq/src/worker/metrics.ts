@@ -18,6 +18,9 @@ export class WorkerMetrics {
   readonly transientFailures: Counter<'code'>;
   readonly fatalErrors: Counter<'code'>;
   readonly replyConnectionLosses: Counter;
+  readonly replicationWait: Histogram;
+  readonly replicationUnconfirmed: Counter<'code'>;
+  readonly replicationWaiting: Gauge;
   readonly liveActors: Gauge;
   readonly workers: Gauge;
   readonly ownedShards: Gauge;
@@ -27,7 +30,7 @@ export class WorkerMetrics {
     this.commands = new Counter({ name: 'troupe_commands_total', help: 'Commands handled, by outcome', labelNames: ['outcome'], registers });
     this.latency = new Histogram({
       name: 'troupe_command_duration_seconds',
-      help: 'Time from delivery to ack of a command',
+      help: 'Time from delivery of a command to its result (then its reply and ack, or the start of its replication wait)',
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
@@ -43,6 +46,19 @@ export class WorkerMetrics {
       help: 'Times the reply connection was lost (its replies in flight with it): RabbitMQ closes it for a reply to a client on a node that is not there, dead or forged',
       registers,
     });
+    this.replicationWait = new Histogram({
+      name: 'troupe_replication_wait_seconds',
+      help: 'Time a reply of a command sent with replicas waited for its pack to reach the regions asked for, confirmed or not',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    });
+    this.replicationUnconfirmed = new Counter({
+      name: 'troupe_replication_unconfirmed_total',
+      help: 'Accepted replies of commands sent with replicas whose replication was not confirmed, by code (NOT_REPLICATED: timed out; WAIT_LIMIT; INTERRUPTED; a configuration or store error code)',
+      labelNames: ['code'],
+      registers,
+    });
+    this.replicationWaiting = new Gauge({ name: 'troupe_replication_waiting', help: 'Replies waiting now for their pack to reach other regions', registers });
     this.liveActors = new Gauge({
       name: 'troupe_live_actors',
       help: 'Actors in memory',

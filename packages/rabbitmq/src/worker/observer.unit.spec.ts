@@ -15,7 +15,7 @@ describe('workerObserver', () => {
     observer.appendConflict?.(conflict);
     observer.appendConflict?.({ ...conflict, attempt: 1 });
     // The counter reads nothing of the merge outcome.
-    const resolved: ResolvedObservation = { actor, replica: 'r', outcome: {} as ResolvedObservation['outcome'], durationMs: 3 };
+    const resolved: ResolvedObservation = { actor, replica: 'r', outcome: {} as ResolvedObservation['outcome'], durationMs: 3, record: {} as ResolvedObservation['record'] };
     observer.resolved?.(resolved);
     observer.resolved?.({ ...resolved, durationMs: 5 });
     observer.resolutionFailed?.({ actor, replica: 'r', error: new Error('x') });

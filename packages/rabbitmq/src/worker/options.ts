@@ -63,6 +63,20 @@ export interface WorkerOptions extends TopologyOptions {
   readonly heartbeatMs?: number;
   /** Instrumentation around each execution. Default: none. */
   readonly hooks?: WorkerHooks;
+  /**
+   * Replies that may wait at once for replication (commands sent with `replicas`), per shard
+   * queue: 0..prefetch-1. Each keeps its message unacknowledged, so it holds one of the shard's
+   * `prefetch` slots; the bound keeps the rest flowing for the shard's other commands while a
+   * region is cut off. Past it a reply is not waited for: the worker checks once which regions
+   * hold the pack and answers (confirmed, or unconfirmed with code `WAIT_LIMIT`). 0: never wait.
+   * Default 32, and at most half of `prefetch` when that is lower.
+   */
+  readonly replicationWaitsMax?: number;
+  /**
+   * How often a waiting reply reads the frontier table again, ms (1..60,000): each waiting reply
+   * costs the store 1,000 / replicationPollMs reads a second. Default 100.
+   */
+  readonly replicationPollMs?: number;
 }
 
 /** Every default of `WorkerOptions` (the topology's are in `topologyDefaults`). */
@@ -77,6 +91,9 @@ export const workerDefaults = {
   connectRetriesMax: 0,
   balance: true,
   heartbeatMs: 1_000,
+  /** Per shard queue; at most half of `prefetch` when that is lower (see `WorkerOptions`). */
+  replicationWaitsMax: 32,
+  replicationPollMs: 100,
 } as const;
 
 /** The options the worker's parts read, defaults applied and checked. */
@@ -94,6 +111,8 @@ export interface WorkerSettings {
   readonly metricsPort: number | undefined;
   /** Undefined when not balancing (active/standby). */
   readonly heartbeatMs: number | undefined;
+  readonly replicationWaitsMax: number;
+  readonly replicationPollMs: number;
 }
 
 function integerIn(option: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -108,9 +127,10 @@ function integerIn(option: string, value: number, min: number, max = Number.MAX_
 export function workerSettings(options: WorkerOptions): WorkerSettings {
   const balance = options.balance ?? workerDefaults.balance;
   const url = options.url ?? workerDefaults.url;
+  const prefetch = integerIn('prefetch', options.prefetch ?? workerDefaults.prefetch, 1, 65_535);
   return {
     url,
-    prefetch: integerIn('prefetch', options.prefetch ?? workerDefaults.prefetch, 1, 65_535),
+    prefetch,
     commandBytesMax: integerIn('commandBytesMax', options.commandBytesMax ?? workerDefaults.commandBytesMax, 1),
     replyBytesMax: integerIn('replyBytesMax', options.replyBytesMax ?? workerDefaults.replyBytesMax, 1),
     metricsPort: options.metricsPort === undefined ? undefined : integerIn('metricsPort', options.metricsPort, 0, 65_535),
@@ -120,5 +140,22 @@ export function workerSettings(options: WorkerOptions): WorkerSettings {
     connectRetriesMax: integerIn('connectRetriesMax', options.connectRetriesMax ?? workerDefaults.connectRetriesMax, 0),
     tls: checkTls(url, options.tls),
     heartbeatMs: balance ? integerIn('heartbeatMs', options.heartbeatMs ?? workerDefaults.heartbeatMs, 1) : undefined,
+    replicationWaitsMax: replicationWaitsMax(options.replicationWaitsMax, prefetch),
+    replicationPollMs: integerIn('replicationPollMs', options.replicationPollMs ?? workerDefaults.replicationPollMs, 1, 60_000),
   };
+}
+
+/**
+ * Waiting replies per shard: below `prefetch`, so a shard whose replies all wait still takes
+ * new commands (a waiting reply keeps its message unacknowledged).
+ */
+function replicationWaitsMax(value: number | undefined, prefetch: number): number {
+  if (value === undefined) return Math.min(workerDefaults.replicationWaitsMax, Math.floor(prefetch / 2));
+  if (!Number.isInteger(value) || value < 0 || value >= prefetch) {
+    throw new InvalidOptionError(
+      'replicationWaitsMax',
+      `must be an integer in 0..${prefetch - 1}, below prefetch (${prefetch}): each waiting reply holds one of the shard's prefetch slots, and the others must keep flowing; got ${value}`,
+    );
+  }
+  return value;
 }

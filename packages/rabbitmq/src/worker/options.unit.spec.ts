@@ -17,6 +17,8 @@ describe('options', () => {
       retryDelayMaxMs: workerDefaults.retryDelayMaxMs,
       connectRetriesMax: workerDefaults.connectRetriesMax,
       heartbeatMs: workerDefaults.heartbeatMs,
+      replicationWaitsMax: workerDefaults.replicationWaitsMax,
+      replicationPollMs: workerDefaults.replicationPollMs,
     });
     expect(workerSettings({ actors: [], balance: false }).heartbeatMs).toBeUndefined();
     expect(busSettings({})).toEqual(busDefaults);
@@ -31,6 +33,12 @@ describe('options', () => {
     ['replyBytesMax', () => workerSettings({ actors: [], replyBytesMax: 0 })],
     ['metricsPort', () => workerSettings({ actors: [], metricsPort: -1 })],
     ['heartbeatMs', () => workerSettings({ actors: [], heartbeatMs: 0 })],
+    // A waiting reply holds a prefetch slot: as many waits as slots would stall the shard.
+    ['replicationWaitsMax', () => workerSettings({ actors: [], prefetch: 8, replicationWaitsMax: 8 })],
+    ['replicationWaitsMax', () => workerSettings({ actors: [], replicationWaitsMax: -1 })],
+    ['replicationWaitsMax', () => workerSettings({ actors: [], replicationWaitsMax: 1.5 })],
+    ['replicationPollMs', () => workerSettings({ actors: [], replicationPollMs: 0 })],
+    ['replicationPollMs', () => workerSettings({ actors: [], replicationPollMs: 60_001 })],
     ['timeoutMs', () => busSettings({ timeoutMs: 0 })],
     ['commandBytesMax', () => busSettings({ commandBytesMax: 0 })],
     ['shards', () => topology({ shards: 0 })],
@@ -50,6 +58,14 @@ describe('options', () => {
     }
     expect(error).toBeInstanceOf(InvalidOptionError);
     expect(error).toMatchObject({ code: 'INVALID_OPTION', option });
+  });
+
+  it('keep the default replicationWaitsMax at most half of a lower prefetch, and take 0..prefetch-1', () => {
+    expect(workerSettings({ actors: [], prefetch: 10 }).replicationWaitsMax).toBe(5);
+    expect(workerSettings({ actors: [], prefetch: 1 }).replicationWaitsMax).toBe(0);
+    expect(workerSettings({ actors: [], prefetch: 1_000 }).replicationWaitsMax).toBe(workerDefaults.replicationWaitsMax);
+    expect(workerSettings({ actors: [], prefetch: 8, replicationWaitsMax: 7 }).replicationWaitsMax).toBe(7);
+    expect(workerSettings({ actors: [], replicationWaitsMax: 0 }).replicationWaitsMax).toBe(0);
   });
 
   it('take TLS material with an amqps:// URL, and an empty tls with any URL', () => {

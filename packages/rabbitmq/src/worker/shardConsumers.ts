@@ -26,6 +26,11 @@ export interface ShardConsumersOptions {
   readonly heartbeatMs: number | undefined;
   readonly log: Logger;
   readonly onDelivery: (delivery: Delivery) => void;
+  /**
+   * A shard is being handed over (nothing new of it starts): work of it that could run on for
+   * long (replies waiting for replication) should finish now, as the hand-over waits for it.
+   */
+  readonly onHandOver?: (shard: number) => void;
 }
 
 /**
@@ -153,6 +158,7 @@ export class ShardConsumers {
       const model = session.model;
       if (session.halted || !model) return;
       state.epoch++;
+      this.options.onHandOver?.(shard);
       await state.running.idle();
       const closing = state.channel;
       state.channel = undefined; // before closing: its 'close' event is ours, not the broker's

@@ -18,6 +18,7 @@ import { workerObserver } from './observer.js';
 import { type WorkerOptions, type WorkerSettings, workerSettings } from './options.js';
 import { Session, replyWaitMs } from './session.js';
 import { ShardConsumers } from './shardConsumers.js';
+import { ReplicationWaits } from './replicationWaits.js';
 
 const noContent = Buffer.alloc(0);
 
@@ -41,6 +42,7 @@ export class Worker {
   private readonly chains = new ActorChains();
   private readonly deadLetters: DeadLetters;
   private readonly executor: CommandExecutor;
+  private readonly replication: ReplicationWaits;
   private recovering: RecoveringChannelModel | undefined;
   /** The connection replies go out on (see `Session.replyChannel`). */
   private replies: RecoveringChannelModel | undefined;
@@ -74,6 +76,7 @@ export class Worker {
       heartbeatMs: this.settings.heartbeatMs,
       log: this.log,
       onDelivery: (delivery) => this.onDelivery(delivery),
+      onHandOver: (shard) => this.replication.cutShard(shard, 'the shard was handed over to another worker'),
     });
     this.deadLetters = new DeadLetters(this.topology, this.session, this.id, this.metrics, this.log, this.settings.replyBytesMax);
     this.executor = new CommandExecutor({
@@ -87,6 +90,18 @@ export class Worker {
       hooks: options.hooks,
       replyChannel: () => this.session.replyChannelWithin(replyWaitMs),
       onFatal: (error) => this.fail(error),
+      waitForReplication: (delivery, ref, result, request) => this.replication.start(delivery, ref, result, request),
+    });
+    this.replication = new ReplicationWaits({
+      runtime: this.runtime,
+      metrics: this.metrics,
+      log: this.log,
+      waitsMax: this.settings.replicationWaitsMax,
+      pollMs: this.settings.replicationPollMs,
+      running: (shard) => this.shards.running(shard),
+      isCurrent: (delivery) => this.shards.isCurrent(delivery),
+      track: (work) => this.chains.track(work),
+      answer: (delivery, result) => this.executor.answer(delivery, result),
     });
     this.fatal = new Promise((resolve) => (this.reportFatal = resolve));
   }
@@ -195,8 +210,13 @@ export class Worker {
     this.stopping ??= (async () => {
       this.session.halted = true;
       this.shards.leave();
+      this.replication.cutAll('the worker is stopping');
       this.log.info({ executing: this.shards.executing }, 'worker stopping: draining commands in flight');
       await this.chains.settled();
+      // Closing the reply channel first sends what was published on it: closing the connection
+      // alone dropped a reply published just before (amqplib drops the frames still buffered in
+      // its channels; seen with a reply answered at stop, src/replication.int.spec.ts).
+      await this.session.replyChannel?.close().catch(() => undefined);
       await this.replies?.close().catch(() => undefined);
       await this.recovering?.close().catch(() => undefined);
       await this.runtime.stop();
@@ -284,6 +304,9 @@ export class Worker {
   private disconnected(error: Error): void {
     this.shards.disconnected();
     this.session.lost();
+    // Their messages go back to the queues with the connection: answer them now (the reply
+    // connection is apart), or their clients would hear only after a second wait on redelivery.
+    this.replication.cutAll('the broker connection was lost');
     this.log.warn({ err: error.message, executing: this.shards.executing }, 'lost the RabbitMQ connection; unacknowledged commands return to their queues');
   }
 
