@@ -152,9 +152,9 @@ async function packsAt(store: EventStore, actor: ActorRef, versions: readonly Ve
 function mergeRecord(actor: ActorRef, n: number): MergeRecord {
   return {
     actor: { type: actor.type, id: actor.id },
-    version: { a: n + 1, b: 1, merge: 1 },
-    ancestor: { a: n },
-    heads: [{ a: n + 1 }, { a: n, b: 1 }],
+    version: { a: n + 2, b: 1, merge: 1 },
+    ancestor: { a: n + 1 },
+    heads: [{ a: n + 2 }, { a: n + 1, b: 1 }],
     replayed: n,
     droppedDuplicates: n % 2,
     compensations: n % 3 === 0 ? [] : ['overdraft', 'fee.charged'],
