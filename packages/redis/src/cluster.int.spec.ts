@@ -61,6 +61,9 @@ describe.skipIf(!available)('RedisStore on a 3-master Redis Cluster', () => {
     cleanup: async (store) => {
       await (store as RedisStore).destroy();
     },
+    regionLog: true,
+    mergeLog: true,
+    reopen: (store) => connectRedisStore({ cluster: nodes(), prefix: (store as RedisStore).prefix }),
   });
 
   runStoreConformance({
@@ -69,6 +72,9 @@ describe.skipIf(!available)('RedisStore on a 3-master Redis Cluster', () => {
     cleanup: async (store) => {
       await (store as RedisStore).destroy();
     },
+    regionLog: true,
+    mergeLog: true,
+    reopen: (store) => connectStrictStore((store as RedisStore).prefix),
   });
 
   it('keeps working after SCRIPT FLUSH on every master (NOSCRIPT: ioredis sends the script again)', async () => {

@@ -5,7 +5,7 @@ import { runStoreConformance } from '@troupe/runtime/testkit/conformance';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { RedisStore } from './redisStore/index.js';
-import { createTestStore, testRedisUrl, toLayoutWithoutIndex } from './specHelpers/testStore.js';
+import { createTestStore, reopenTestStore, testRedisUrl, toLayoutWithoutIndex } from './specHelpers/testStore.js';
 
 const available = await requireService({ name: 'Redis', host: '127.0.0.1', port: 6379 });
 
@@ -14,11 +14,17 @@ describe.skipIf(!available)('RedisStore on the local Redis', () => {
     name: 'RedisStore',
     create: () => createTestStore(),
     cleanup: (store) => (store as RedisStore).destroy().then(() => undefined),
+    regionLog: true,
+    mergeLog: true,
+    reopen: (store) => reopenTestStore(store as RedisStore),
   });
   runStoreConformance({
     name: 'RedisStore, one shard, two packs per loadChain call',
     create: () => createTestStore({ shards: 1, chainPacksPerCallMax: 2 }),
     cleanup: (store) => (store as RedisStore).destroy().then(() => undefined),
+    regionLog: true,
+    mergeLog: true,
+    reopen: (store) => reopenTestStore(store as RedisStore, { chainPacksPerCallMax: 2 }),
   });
 });
 

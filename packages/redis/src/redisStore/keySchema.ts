@@ -16,6 +16,8 @@ export interface ActorKeys {
   readonly commands: string;
   /** The linear-run index: a list of the actor's packs in the order this store wrote them (see README). */
   readonly runs: string;
+  /** List: the records of the merges this store's region wrote for the actor, newest first (`recordMerge`). */
+  readonly merges: string;
   /** The replication log of the actor's shard. */
   readonly log: string;
   /** The store identity of the actor's shard (a string), which every write script checks first. */
@@ -25,12 +27,13 @@ export interface ActorKeys {
 /**
  * Every key name a store uses, in one place (the README's "Data layout" describes them):
  *
- * - per actor, `<prefix>:{<prefix>.<shard>}:<type>:<id>:<p|r|h|s|c|l>` (see `ActorKeys`);
+ * - per actor, `<prefix>:{<prefix>.<shard>}:<type>:<id>:<p|r|h|s|c|l|m>` (see `ActorKeys`);
  * - per shard, the replication log `<prefix>:{<prefix>.<shard>}:log`;
  * - per shard, the store identity `<prefix>:{<prefix>.<shard>}:identity` (a string);
  * - per store, under the `{<prefix>.meta}` tag: the layout record `…:layout` (the shard count the
- *   data was written with, and the identity once every shard holds it), the identity `…:identity`
- *   and replication checkpoints `…:cursor:<name>`.
+ *   data was written with, and the identity once every shard holds it), the identity `…:identity`,
+ *   replication checkpoints `…:cursor:<name>`, the frontier table `…:frontier` (a hash) and the
+ *   declared regions `…:regions` (a string).
  *
  * `<shard>` is `fnv1a32('type:id') % shards`. Every key starts with `<prefix>:{<prefix>.`, which
  * `pattern` matches and nothing of another prefix does (a prefix holds no ':', '{' or glob characters).
@@ -70,6 +73,7 @@ export class KeySchema {
       snapshots: `${base}:s`,
       commands: `${base}:c`,
       runs: `${base}:l`,
+      merges: `${base}:m`,
       log: this.logs[shard]!,
       identity: this.identities[shard]!,
     };
@@ -103,16 +107,29 @@ export class KeySchema {
     return `${this.meta}:cursor:${name}`;
   }
 
+  /** The frontier table: a hash, field `<reader>/<source>` → `{"cursor":…,"at":…}` (see frontierTable.ts). */
+  get frontier(): string {
+    return `${this.meta}:frontier`;
+  }
+
+  /** The regions of the deployment as its replicator declared them: a string, a JSON array of region ids. */
+  get regions(): string {
+    return `${this.meta}:regions`;
+  }
+
   /** A `SCAN MATCH` pattern for every key of this store and no other's. */
   get pattern(): string {
     return `${this.prefix}:{${this.prefix}.*`;
   }
 
-  /** The Redis type troupe keeps at one of these keys: sets of heads, list logs and run indexes, string cursors, hashes otherwise. */
+  /**
+   * The Redis type troupe keeps at one of these keys: sets of heads; lists of logs, run indexes
+   * and merge records; strings of checkpoints, identities and the declared regions; hashes otherwise.
+   */
   static expectedTypeOf(key: string): string {
-    if (/\.meta\}:cursor:/.test(key) || key.endsWith(':identity')) return 'string';
+    if (/\.meta\}:(cursor:|regions$)/.test(key) || key.endsWith(':identity')) return 'string';
     if (key.endsWith(':h')) return 'set';
-    if (key.endsWith(':log') || key.endsWith(':l')) return 'list';
+    if (key.endsWith(':log') || key.endsWith(':l') || key.endsWith(':m')) return 'list';
     return 'hash';
   }
 }

@@ -1,7 +1,7 @@
 import { type Checkpoint, InvalidOptionError } from '@troupe/runtime';
 import type { StoreContext } from './context.js';
-import { identityFound } from './storeIdentity.js';
-import type { Reply } from './scriptCalls.js';
+import { throwIfLost } from './storeIdentity.js';
+import type { FixedKeyScript, Reply } from './scriptCalls.js';
 
 /**
  * Checks that the data under this prefix was written with the same shard count, recording it the
@@ -33,10 +33,16 @@ export function checkpoint(ctx: StoreContext, name: string): Checkpoint {
   const key = ctx.keys.checkpoint(name);
   return {
     load: async () => (await ctx.runner.run(() => ctx.client.get(key), [key])) ?? undefined,
-    save: async (cursor) => {
-      const identity = ctx.identity.known ?? (await ctx.identity.current());
-      const reply = (await ctx.scripts.fixed('troupeSaveCheckpoint')(ctx.keys.metaIdentity, key, identity, cursor)) as Reply[];
-      if (String(reply[0]) === 'lost') throw ctx.identity.lose([identityFound(ctx.keys.metaIdentity, reply[1])]);
-    },
+    save: (cursor) => writeMeta(ctx, 'troupeSaveMetaString', key, [cursor]),
   };
+}
+
+/**
+ * A write under the meta tag (`key`) by a script that checks the meta slot's store identity first:
+ * StoreDataLostError when the Redis lost the store's data, and nothing written.
+ */
+export async function writeMeta(ctx: StoreContext, script: FixedKeyScript, key: string, args: readonly string[]): Promise<void> {
+  const identity = ctx.identity.known ?? (await ctx.identity.current());
+  const reply = (await ctx.scripts.fixed(script)(ctx.keys.metaIdentity, key, identity, ...args)) as Reply[];
+  throwIfLost(ctx.identity, ctx.keys.metaIdentity, reply);
 }

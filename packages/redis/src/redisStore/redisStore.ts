@@ -2,7 +2,8 @@ import { redactUrl } from '@troupe/runtime/store';
 import type { Cluster, Redis } from 'ioredis';
 import { openClient, type ServerOptions } from '../openClient.js';
 import { type Checkpoint, InvalidOptionError } from '@troupe/runtime';
-import type { ActorRef, ActorSnapshot, Chain, Changes, EventStore, HistoryOptions, MergeReport, Pack, Snapshot, VectorClock } from '@troupe/runtime/store';
+import { cursorAtOrPast } from '@troupe/runtime/store';
+import type { ActorRef, ActorSnapshot, Chain, Changes, EventStore, FrontierTable, HistoryOptions, MergeLog, MergeRecord, MergeReport, Pack, RegionLog, Snapshot, VectorClock } from '@troupe/runtime/store';
 import { commandVersions, getPacks, heads } from './actorReads.js';
 import { append, saveSnapshot } from './append.js';
 import { loadChain } from './chainWalk.js';
@@ -13,9 +14,11 @@ import { history } from './history.js';
 import { type ActorKeys, KeySchema } from './keySchema.js';
 import { changesSince } from './logPaging.js';
 import { merge } from './merge.js';
+import { merges, recordMerge } from './mergeRecords.js';
 import { checkpoint, verifyLayout } from './meta.js';
 import { type RedisStoreOptions, resolveOptions } from './options.js';
 import { type PersistenceReport, readPersistence } from './persistence.js';
+import { backlog, declareRegions, frontier, logMark, mergeFrontier, regions } from './regionLog.js';
 import { ScriptCalls } from './scriptCalls.js';
 import { StoreIdentity } from './storeIdentity.js';
 
@@ -31,13 +34,15 @@ export type DestroyPrefixOptions = { readonly prefix: string } & ({ readonly cli
  * (`:r`), the set of heads (`:h`), a hash of snapshots (`:s`), a hash of applied command ids
  * (`:c`) and the linear-run index, a list of its packs in write order (`:l`); per shard, a
  * replication log list (`:log`). Packs and snapshots are msgpack behind a format byte. Every
- * write is one Lua script: atomic, one round trip.
+ * write is one Lua script: atomic, one round trip. It takes part in region replication
+ * (`RegionLog`: checkpoints, the frontier table and the declared regions under the meta tag) and
+ * keeps merge records (`MergeLog`: a list per actor, `:m`).
  *
  * This class only wires the parts together; each operation lives in its own module of this folder
  * (key names in `keySchema`, error mapping in `errorMapping`, the chain walk in `chainWalk`, log
  * paging in `logPaging`, ...).
  */
-export class RedisStore implements EventStore {
+export class RedisStore implements EventStore, RegionLog, MergeLog {
   readonly prefix: string;
   readonly shards: number;
   private readonly ctx: StoreContext;
@@ -92,6 +97,51 @@ export class RedisStore implements EventStore {
    */
   checkpoint(name: string): Checkpoint {
     return checkpoint(this.ctx, name);
+  }
+
+  /** How many packs the shard logs hold after `cursor` (undefined: all); a cursor `changesSince` would refuse is refused the same way (InvalidCursorError). */
+  backlog(cursor: string | undefined): Promise<number> {
+    return backlog(this.ctx, cursor);
+  }
+
+  /** A mark past every pack of `actor` held now: `<identity>:<offsets>`, 0 except in the actor's shard, whose log length it holds. */
+  logMark(actor: ActorRef): Promise<string> {
+    return logMark(this.ctx, actor);
+  }
+
+  /** Whether `cursor` is at or past `mark` in every shard log (`cursorAtOrPast`); false for a cursor of another store. */
+  markReached(cursor: string, mark: string): boolean {
+    return cursorAtOrPast(cursor, mark);
+  }
+
+  /** The frontier table kept in this Redis (empty before any replicator wrote one). */
+  frontier(): Promise<FrontierTable> {
+    return frontier(this.ctx);
+  }
+
+  /** Writes the entries that move the table forward (`laterEntry`); see the README for the race it allows. */
+  mergeFrontier(entries: FrontierTable): Promise<void> {
+    return mergeFrontier(this.ctx, entries);
+  }
+
+  /** The regions of the deployment as this region's replicator declared them (empty before). */
+  regions(): Promise<string[]> {
+    return regions(this.ctx);
+  }
+
+  /** Declares the regions of the deployment (replacing the list). */
+  declareRegions(list: readonly string[]): Promise<void> {
+    return declareRegions(this.ctx, list);
+  }
+
+  /** Keeps the record of a merge this region wrote (at most `mergeRecordsMax` per actor, the oldest dropped). */
+  recordMerge(record: MergeRecord): Promise<void> {
+    return recordMerge(this.ctx, record);
+  }
+
+  /** The actor's merge records, newest first, at most `limit` (default 100). */
+  merges(actor: ActorRef, options: { readonly limit?: number } = {}): Promise<MergeRecord[]> {
+    return merges(this.ctx, actor, options);
   }
 
   append(pack: Pack, expectedHeads: readonly string[], snapshot?: Snapshot): Promise<void> {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { StoreUnavailableError } from '@troupe/runtime/store';
 import type { Cluster, Redis } from 'ioredis';
-import { appendLua, commandVersionsLua, commonLua, headsLua, loadChainLua, mergeLua, saveCheckpointLua, saveSnapshotLua } from '../scripts/index.js';
+import { appendLua, commandVersionsLua, commonLua, headsLua, loadChainLua, mergeLua, recordMergeLua, saveFrontierLua, saveMetaStringLua, saveSnapshotLua } from '../scripts/index.js';
 import type { CommandRunner, KeysOfCommand } from './errorMapping.js';
 
 /** A reply of a troupe script, as ioredis returns it with Buffer replies. */
@@ -14,7 +14,9 @@ const fixedKeyScripts = {
   troupeLoadChain: { numberOfKeys: 4, lua: loadChainLua },
   troupeHeads: { numberOfKeys: 3, lua: headsLua },
   troupeSaveSnapshot: { numberOfKeys: 2, lua: saveSnapshotLua },
-  troupeSaveCheckpoint: { numberOfKeys: 2, lua: saveCheckpointLua },
+  troupeSaveMetaString: { numberOfKeys: 2, lua: saveMetaStringLua },
+  troupeSaveFrontier: { numberOfKeys: 2, lua: saveFrontierLua },
+  troupeRecordMerge: { numberOfKeys: 2, lua: recordMergeLua },
   troupeCommandVersions: { numberOfKeys: 2, lua: commandVersionsLua },
 } as const;
 
@@ -66,7 +68,9 @@ export class ScriptCalls {
       troupeLoadChain: bound('troupeLoadChain'),
       troupeHeads: bound('troupeHeads'),
       troupeSaveSnapshot: bound('troupeSaveSnapshot'),
-      troupeSaveCheckpoint: bound('troupeSaveCheckpoint'),
+      troupeSaveMetaString: bound('troupeSaveMetaString'),
+      troupeSaveFrontier: bound('troupeSaveFrontier'),
+      troupeRecordMerge: bound('troupeRecordMerge'),
       troupeCommandVersions: bound('troupeCommandVersions'),
       troupeMerge: bound('troupeMerge'),
     };

@@ -150,3 +150,8 @@ export function identityFound(key: string, found: Reply | undefined): string {
   const value = found === undefined || found === null ? '' : String(found);
   return value === '' ? `the identity key ${key} is missing` : `the identity key ${key} holds another store's identity (${value})`;
 }
+
+/** Throws the StoreDataLostError of a write script's `{'lost', identity found}` reply (and marks the store lost); nothing for `{'ok'}`. */
+export function throwIfLost(identity: StoreIdentity, identityKey: string, reply: readonly Reply[]): void {
+  if (String(reply[0]) === 'lost') throw identity.lose([identityFound(identityKey, reply[1])]);
+}

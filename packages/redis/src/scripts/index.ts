@@ -26,7 +26,11 @@ export const loadChainLua = lua('loadChain');
 export const headsLua = lua('heads');
 /** A snapshot write checked against the store identity (KEYS: 2). */
 export const saveSnapshotLua = lua('saveSnapshot');
-/** A checkpoint write checked against the store identity (KEYS: 2). */
-export const saveCheckpointLua = lua('saveCheckpoint');
+/** A string under the meta tag (a checkpoint, the declared regions) written after the store identity check (KEYS: 2). */
+export const saveMetaStringLua = lua('saveMetaString');
+/** Entries of the frontier table written after the store identity check (KEYS: 2). */
+export const saveFrontierLua = lua('saveFrontier');
+/** A merge record pushed to the actor's list, trimmed to the most kept, after the store identity check (KEYS: 2). */
+export const recordMergeLua = lua('recordMerge');
 /** The versions that applied a command id, made to replicate for the WAIT after it (KEYS: 2). */
 export const commandVersionsLua = lua('commandVersions');

@@ -13,6 +13,11 @@ export function createTestStore(options: ConnectOptions = {}): Promise<RedisStor
   return connectRedisStore({ url: testRedisUrl, prefix: `test-${uniqueSuffix()}`, ...options });
 }
 
+/** A second store object over the data of `store` (its prefix and shard count, a connection of its own): what a process that connects again gets. */
+export function reopenTestStore(store: RedisStore, options: ConnectOptions = {}): Promise<RedisStore> {
+  return connectRedisStore({ url: testRedisUrl, prefix: store.prefix, shards: store.shards, ...options });
+}
+
 /**
  * Rewrites what `store` holds for `actor` as a store without the linear-run index wrote it: no
  * `:l` list, every parent link without its position in the index (`c` + fingerprint + first parent).

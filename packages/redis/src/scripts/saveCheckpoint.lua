@@ -1,9 +1,0 @@
--- Stores a replicator checkpoint unless the Redis lost the store's data: a cursor saved into an
--- emptied target would make the replicator skip what the target lost.
--- KEYS: 1 the store identity under the meta tag (string), 2 the checkpoint (string)
--- ARGV: 1 the store identity the client read at connect, 2 the cursor
--- Returns {'ok'} or {'lost', identity found ('' for none)}.
-local identity = redis.call('GET', KEYS[1])
-if identity ~= ARGV[1] then return {'lost', identity or ''} end
-redis.call('SET', KEYS[2], ARGV[2])
-return {'ok'}
