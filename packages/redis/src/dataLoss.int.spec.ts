@@ -5,7 +5,7 @@
  * reports how the server protects the data.
  */
 import { createRuntime, defineActor, MemoryStore, reject } from '@troupe/runtime';
-import { StoreUnavailableError, VC } from '@troupe/runtime/store';
+import { type MergeRecord, StoreUnavailableError, VC } from '@troupe/runtime/store';
 import { makeChain, requireService, uniqueActor, uniqueSuffix } from '@troupe/runtime/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -157,6 +157,39 @@ describe.skipIf(!available)('RedisStore on a Redis that lost its data', () => {
       expect(snapshotError).toBeInstanceOf(StoreDataLostError);
       const checkpointError = await rejection(checkpointer.checkpoint('from-eu').save('cursor-1'));
       expect(checkpointError).toBeInstanceOf(StoreDataLostError);
+      expect(await admin.dbsize()).toBe(0);
+    } finally {
+      admin.disconnect();
+    }
+  });
+
+  it('the region log and merge record writes check the identity too: frontier, regions and a merge record on an emptied Redis write nothing', async () => {
+    const server = await startServer();
+    const prefix = `test-${uniqueSuffix()}`;
+    const actor = uniqueActor('records', 'dataloss');
+    // Three stores that saw the Redis before it was emptied, none of which has noticed yet.
+    const [frontierWriter, regionsWriter, recorder] = [await connect(server, prefix), await connect(server, prefix), await connect(server, prefix)];
+    const admin = new Redis(server.url);
+    try {
+      await admin.flushall();
+      const frontierError = await rejection(frontierWriter.mergeFrontier({ eu: { us: { cursor: 'us-id:1', at: 1 } } }));
+      expect(frontierError).toBeInstanceOf(StoreDataLostError);
+      const regionsError = await rejection(regionsWriter.declareRegions(['eu', 'us']));
+      expect(regionsError).toBeInstanceOf(StoreDataLostError);
+      const record: MergeRecord = {
+        actor,
+        version: { eu: 2, us: 1 },
+        heads: [{ eu: 2 }, { us: 1 }],
+        replayed: 2,
+        droppedDuplicates: 0,
+        compensations: [],
+        region: 'eu',
+        divergedAt: 1,
+        mergedAt: 2,
+        durationMs: 1,
+      };
+      const recordError = await rejection(recorder.recordMerge(record));
+      expect(recordError).toBeInstanceOf(StoreDataLostError);
       expect(await admin.dbsize()).toBe(0);
     } finally {
       admin.disconnect();

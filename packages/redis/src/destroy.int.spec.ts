@@ -21,15 +21,21 @@ describe.skipIf(!available)('RedisStore destroy', () => {
   });
   afterAll(() => raw.disconnect());
 
-  /** Writes actors over several shards, a snapshot and a checkpoint; returns every key it made. */
+  /** Writes actors over several shards, a snapshot, a checkpoint, the frontier table, the regions and a merge record; returns every key it made. */
   async function fill(store: RedisStore): Promise<string[]> {
     for (let i = 0; i < 12; i++) {
       const actor = uniqueActor(`d${i}`);
       const chain = makeChain(actor, 3);
       await appendChain(store, chain.slice(0, 2));
       await store.append(chain[2]!, ['a:2'], { version: chain[2]!.version, state: { i } });
+      if (i === 0) {
+        const version = chain[2]!.version;
+        await store.recordMerge({ actor, version, heads: [version], replayed: 0, droppedDuplicates: 0, compensations: [], region: 'eu', divergedAt: 1, mergedAt: 2, durationMs: 1 });
+      }
     }
     await store.checkpoint('from-eu').save('0.0');
+    await store.mergeFrontier({ eu: { us: { cursor: 'us-id:0.0', at: 1 } } });
+    await store.declareRegions(['eu', 'us']);
     return keysMatching(raw, `${store.prefix}:*`);
   }
 
@@ -42,10 +48,11 @@ describe.skipIf(!available)('RedisStore destroy', () => {
     const foreign = `${store.prefix}:not-troupe`;
     try {
       const keys = await fill(store);
-      // 12 actors x 6 keys, the logs of the shards in use, the layout record, one checkpoint.
+      // 12 actors x 6 keys, a merge record list, the logs of the shards in use, the layout record,
+      // one checkpoint, the frontier table, the regions.
       expect(keys.filter((k) => k.endsWith(':log')).length).toBeGreaterThan(1);
-      expect(keys).toContain(`${store.prefix}:{${store.prefix}.meta}:layout`);
-      expect(keys).toContain(`${store.prefix}:{${store.prefix}.meta}:cursor:from-eu`);
+      expect(keys.filter((k) => k.endsWith(':m'))).toHaveLength(1);
+      for (const name of ['layout', 'cursor:from-eu', 'frontier', 'regions']) expect(keys).toContain(`${store.prefix}:{${store.prefix}.meta}:${name}`);
       const kept = await Promise.all(neighbours.map(fill));
       await raw.set(foreign, 'someone else');
 
