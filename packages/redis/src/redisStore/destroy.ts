@@ -6,8 +6,9 @@ import type { StoreContext } from './context.js';
 const scanCount = 1_000;
 
 /**
- * Deletes every key of the store (every actor's keys, the shard logs, the layout record and the
- * checkpoints: all match `KeySchema.pattern`) and returns how many. `SCAN MATCH` on the server, or
+ * Deletes every key of the store (every actor's keys and merge records, the shard logs, the
+ * layout record, the checkpoints, the frontier table and the declared regions: all match
+ * `KeySchema.pattern`) and returns how many. `SCAN MATCH` on the server, or
  * on each master of a Cluster (a SCAN only sees the keys of the node it runs on), then one `DEL`
  * per hash tag in one pipeline per page: on a Cluster one DEL may only name keys of one slot, and
  * every key of a store carries a tag (`{<prefix>.<shard>}` or `{<prefix>.meta}`), one slot each.
