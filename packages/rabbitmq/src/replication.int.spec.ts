@@ -8,6 +8,7 @@ import { startWorker, type Worker } from './worker/index.js';
 import { SequenceLog, type SequenceState } from './testing/sequenceActor.js';
 import { amqpUrl, deleteTopology, drainQueue, publishRaw, queueDepth, requireRabbitMq, testTopology } from './testing/amqpTest.js';
 import { shardOf } from './topology.js';
+import { TcpProxy } from './testing/tcpProxy.js';
 
 const available = await requireRabbitMq();
 const quiet = pino({ level: 'silent' });
@@ -235,5 +236,94 @@ describe.skipIf(!available)('replicas on a worker that cannot confirm, or waits 
     expect(reply.status === 'accepted' && reply.replication?.reason).toMatch(/stopping/);
     // Acknowledged: nothing went back to the queue for another worker to run again.
     expect(await queueDepth(t.shardQueues[0]!)).toBe(0);
+  });
+});
+
+describe.skipIf(!available)('waiting replies when a shard moves or the connection drops', () => {
+  /** One actor id per shard queue of `t`. */
+  function actorPerShard(t: ReturnType<typeof testTopology>, prefix: string): string[] {
+    const ids: string[] = [];
+    for (let n = 0; ids.length < t.shards; n++) {
+      const id = `${prefix}-${n}`;
+      if (!ids.some((other) => shardOf(log(other), t.shards) === shardOf(log(id), t.shards))) ids.push(id);
+    }
+    return ids.sort((a, b) => shardOf(log(a), t.shards) - shardOf(log(b), t.shards));
+  }
+
+  it('answers the waiting replies of the shards it hands over (INTERRUPTED), acked there; the others wait on and confirm', { timeout: 60_000 }, async () => {
+    const t = testTopology(4);
+    const store = new MemoryStore();
+    await store.declareRegions(['eu', 'us']);
+    const options = { url: amqpUrl, ...t, actors: [SequenceLog], store, replicaId: 'eu', logger: quiet, defaultMetrics: false, replicationPollMs: 20, heartbeatMs: 100 };
+    const first = await startWorker(options);
+    const bus = await connectBus({ url: amqpUrl, ...t, timeoutMs: 30_000 });
+    let second: Worker | undefined;
+    try {
+      const ids = actorPerShard(t, 'moving');
+      const replies = ids.map((id) => watch(bus.send(log(id), record(1), { replicas: 'all', replicasTimeoutMs: 20_000 })));
+      await waitFor(async () => (await gauge(first)) === ids.length);
+      second = await startWorker(options);
+      await waitFor(async () => first.members.length === 2 && first.ownedShards.length < t.shards);
+      await first.rebalanced();
+      const kept = first.ownedShards;
+      const moved = ids.filter((id) => !kept.includes(shardOf(log(id), t.shards)));
+      expect(moved.length).toBeGreaterThan(0);
+      for (const id of moved) {
+        expect(await replies[ids.indexOf(id)]!.reply).toMatchObject({ status: 'accepted', duplicate: false, replication: { confirmed: false, missing: ['us'], code: 'INTERRUPTED' } });
+      }
+      // The hand-over did not wait for replication, and those still on this worker still wait.
+      for (const id of ids.filter((other) => !moved.includes(other))) expect(replies[ids.indexOf(id)]!.settled).toBe(false);
+      await usReadEverything(store);
+      for (const id of ids.filter((other) => !moved.includes(other))) {
+        expect(await replies[ids.indexOf(id)]!.reply).toMatchObject({ status: 'accepted', replication: { confirmed: true, holding: ['eu', 'us'] } });
+      }
+      // Acknowledged before the hand-over: the new owner got nothing to run again.
+      expect(await unconfirmedCount(second, 'INTERRUPTED')).toBe(0);
+      expect((await second.metrics.commands.get()).values.reduce((n, v) => n + v.value, 0)).toBe(0);
+      for (const id of ids) expect((await first.runtime.inspect<SequenceState>(log(id))).state.seen).toEqual([['r', 1]]);
+    } finally {
+      await bus.close();
+      await second?.stop();
+      await first.stop();
+      await deleteTopology(t);
+    }
+  });
+
+  it('answers a waiting reply when the broker connection drops (INTERRUPTED); the redelivery applies nothing twice', { timeout: 60_000 }, async () => {
+    const t = testTopology(1);
+    const store = new MemoryStore();
+    await store.declareRegions(['eu', 'us']);
+    const proxy = await TcpProxy.start('127.0.0.1', Number(new URL(amqpUrl).port || 5672));
+    const { username, password } = new URL(amqpUrl);
+    const worker = await startWorker({
+      url: `amqp://${username}:${password}@127.0.0.1:${proxy.port}`,
+      ...t,
+      actors: [SequenceLog],
+      store,
+      replicaId: 'eu',
+      logger: quiet,
+      defaultMetrics: false,
+      replicationPollMs: 20,
+    });
+    const bus = await connectBus({ url: amqpUrl, ...t, timeoutMs: 30_000 });
+    try {
+      const pending = bus.send(log('cut-1'), record(1), { replicas: 'all', replicasTimeoutMs: 20_000 });
+      await waitFor(async () => (await gauge(worker)) === 1);
+      proxy.cut();
+      setTimeout(() => proxy.restore(), 500);
+      expect(await pending).toMatchObject({ status: 'accepted', duplicate: false, replication: { confirmed: false, missing: ['us'], code: 'INTERRUPTED' } });
+      // The ack could not go: the broker redelivers the command, which is answered from the record
+      // and waits again (its client has its answer already and ignores the second).
+      await waitFor(async () => worker.connectionCount >= 2 && (await worker.metrics.commands.get()).values.some((v) => v.labels.outcome === 'duplicate' && v.value === 1));
+      await usReadEverything(store);
+      await waitFor(async () => (await gauge(worker)) === 0);
+      expect((await worker.runtime.inspect<SequenceState>(log('cut-1'))).state.seen).toEqual([['r', 1]]);
+      expect(await queueDepth(t.shardQueues[0]!)).toBe(0);
+    } finally {
+      await bus.close();
+      await worker.stop();
+      await proxy.close();
+      await deleteTopology(t);
+    }
   });
 });

@@ -22,6 +22,9 @@ import { ReplicationWaits } from './replicationWaits.js';
 
 const noContent = Buffer.alloc(0);
 
+/** How long after losing its consuming connection the worker answers the replies that waited for replication, ms. */
+const connectionLossSettleMs = 250;
+
 /**
  * Consumes the shard queues and executes commands on a Runtime. Single active consumer means one
  * worker holds a shard at a time; the others stand by and take over when it dies. A message is
@@ -306,7 +309,11 @@ export class Worker {
     this.session.lost();
     // Their messages go back to the queues with the connection: answer them now (the reply
     // connection is apart), or their clients would hear only after a second wait on redelivery.
-    this.replication.cutAll('the broker connection was lost');
+    // Not at once: a network cut takes the reply connection too, and its loss is reported just
+    // after this one's; a reply published in between went out on a dead channel and was lost (seen
+    // in src/replication.int.spec.ts). A moment later the loss is known and the reply waits for the
+    // reply connection to come back. (A reconnection waits for them: they count as running.)
+    setTimeout(() => this.replication.cutAll('the broker connection was lost'), connectionLossSettleMs);
     this.log.warn({ err: error.message, executing: this.shards.executing }, 'lost the RabbitMQ connection; unacknowledged commands return to their queues');
   }
 
