@@ -136,7 +136,8 @@ export class Deployment {
     };
     await Promise.all([...this.regions.values()].map((region) => attempt(`region ${region.id}`, () => region.close())));
     await Promise.all([...this.proxies.values()].map((proxy) => attempt(`proxy ${proxy.name}`, () => proxy.close())));
-    await attempt('queues', () => this.deleteQueues());
+    // Queues exist once a worker declared them; a deployment without workers never touched the broker.
+    if ([...this.regions.values()].some((r) => r.workers.length > 0)) await attempt('queues', () => this.deleteQueues());
     await attempt('files', async () => rmSync(this.dir, { recursive: true, force: true }));
     return problems;
   }
