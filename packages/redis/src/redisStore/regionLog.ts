@@ -42,6 +42,7 @@ export async function frontier(ctx: StoreContext): Promise<FrontierTable> {
  * overstates it (what the RegionLog contract allows).
  */
 export async function mergeFrontier(ctx: StoreContext, entries: FrontierTable): Promise<void> {
+  // Bad input (a region id that is not one, a malformed entry) is refused before any round trip.
   frontierFields(entries);
   const changes = frontierChanges(await frontier(ctx), entries);
   const fields = frontierFields(changes);
