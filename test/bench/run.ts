@@ -1,6 +1,6 @@
 /**
  * troupe benchmarks: `npm run bench` (full, about six minutes) or `npm run bench -- --quick` (under two).
- * Options: --quick, --only=ids,throughput,resolution,redis,sim,bus,curves,peers,sim-1m, --out=<file> (default
+ * Options: --quick, --only=ids,throughput,resolution,redis,sim,bus,curves,peers,regions,sim-1m, --out=<file> (default
  * bench/results/latest.json, overwritten whole: give a partial --only run its own --out). Beside the
  * JSON it writes <out minus .json>.md (the table as markdown, the notes) and the SVG plots of the
  * curves: into bench/results/plots/ for a full run with the default --out, else into
@@ -12,6 +12,8 @@
  * prefix unique to the run, deleted at the end) and that Redis; likewise skipped, failing under CI=true.
  * The curves scenario needs both too (its concurrency curve the broker and Redis, its load curve Redis);
  * the peers scenario needs Redis for its Redis part. Same SKIPPED lines and CI=true failure.
+ * The regions scenario starts two throw-away redis-servers on free ports (`redis-server` on the
+ * PATH; without it, the same SKIPPED line and CI=true failure) and stops them at the end.
  *
  * `sim-1m` (one ~1M-command simulation in a child process, 15-20 minutes, peak RSS ~8 GiB) runs only
  * when named in --only: `npm run bench -- --only=sim-1m --out=$PWD/bench/results/sim-1m.json`.
@@ -29,9 +31,27 @@ import { benchCurves, curvePlots, type CurvesOptions, type CurvesResults } from 
 import { benchIds, idSinkLength, type IdResults } from './ids.js';
 import { benchPeers, peerConfig, type PeerResults } from './peers.js';
 import { benchRedis, redisBenchUrl, type RedisResults, type RedisSkipped } from './redis.js';
+import { benchRegions, defaultBatchSize, regionPlots, type RegionsOptions, type RegionsResults, type RegionsSkipped } from './regions.js';
 import { benchResolution, type ResolutionResults } from './resolution.js';
 import { benchSim, benchSimMillion, type SimMillionResult, type SimResults } from './sim.js';
-import { type BenchResults, busSerialP50Goal, rssBound, busThroughputGoal, markdownTable, noteLines, redisAppendGoal, redisReplayGoal, resolutionGoal, rssBoundGoal, simRateGoal, tableRows } from './table.js';
+import {
+  type BenchResults,
+  busSerialP50Goal,
+  rssBound,
+  busThroughputGoal,
+  markdownTable,
+  noteLines,
+  redisAppendGoal,
+  redisReplayGoal,
+  regionConvergenceGoal,
+  regionConvergenceScaling,
+  regionLagP99GoalMs,
+  regionThroughputGoal,
+  resolutionGoal,
+  rssBoundGoal,
+  simRateGoal,
+  tableRows,
+} from './table.js';
 import { benchThroughput, throughputSink, type ThroughputResults } from './throughput.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -41,7 +61,7 @@ const flag = (name: string): string | undefined => {
   return hit === undefined ? undefined : (hit.split('=')[1] ?? '');
 };
 const quick = flag('quick') !== undefined;
-const scenarios = ['ids', 'throughput', 'resolution', 'redis', 'sim', 'bus', 'curves', 'peers'];
+const scenarios = ['ids', 'throughput', 'resolution', 'redis', 'sim', 'bus', 'curves', 'peers', 'regions'];
 /** Run only when named in --only (minutes long). */
 const optInScenarios = ['sim-1m'];
 const only = new Set((flag('only') || scenarios.join(',')).split(','));
@@ -82,6 +102,12 @@ const config = quick
         rss: { actors: [100_000, 120_000], window: 1_000, memoryStoreAt: [] },
       } satisfies CurvesOptions,
       peers: peerConfig.quick,
+      regions: {
+        throughput: { packs: 5_000, actors: 500, rounds: 1, batchSizes: [500] },
+        // Preceded by an unrecorded warm-up point (the resolution path's JIT).
+        convergence: { actors: [300, 1_000] },
+        lag: { rate: 500, seconds: 5, actors: 1_000, idleMs: [250] },
+      } satisfies RegionsOptions,
     }
   : {
       ids: { passes: 5, timeMs: 400 },
@@ -117,6 +143,13 @@ const config = quick
         rss: { actors: [100_000, 500_000, 1_000_000], window: 1_000, memoryStoreAt: [100_000] },
       } satisfies CurvesOptions,
       peers: peerConfig.full,
+      regions: {
+        throughput: { packs: 50_000, actors: 5_000, rounds: 3, batchSizes: [500, 2_000] },
+        // 100,000 actors take ~8 min here (set-up and heal grow linearly): measured once on its
+        // own, see BENCHMARKS.md ("Regions").
+        convergence: { actors: [1_000, 3_000, 10_000] },
+        lag: { rate: 500, seconds: 15, actors: 1_000, idleMs: [250, 50] },
+      } satisfies RegionsOptions,
     };
 
 function gitCommit(): string | undefined {
@@ -166,12 +199,16 @@ let bus: BusResults | undefined;
 let busSkipped: BusSkipped | undefined;
 let curves: CurvesResults | undefined;
 let peers: PeerResults | undefined;
+let regions: RegionsResults | undefined;
+let regionsSkipped: RegionsSkipped | undefined;
 /** Parts of the curves and peers scenarios skipped for want of Redis or RabbitMQ (printed loud, failing under CI=true). */
 const partsSkipped: string[] = [];
 const redisSkippedLine = (r: RedisSkipped) =>
   `!!!!!!!! REDIS SCENARIO SKIPPED: ${r.url} is not reachable (${r.reason}). Start redis-server on 127.0.0.1:6379 to measure @troupe/redis.${process.env.CI === 'true' ? ' CI=true: the bench FAILS.' : ''} !!!!!!!!`;
 const busSkippedLine = (r: BusSkipped) =>
   `!!!!!!!! BUS SCENARIO SKIPPED: ${r.reason}. Start rabbitmq-server on 127.0.0.1:5672 (guest/guest) and redis-server on 127.0.0.1:6379 to measure @troupe/rabbitmq.${process.env.CI === 'true' ? ' CI=true: the bench FAILS.' : ''} !!!!!!!!`;
+const regionsSkippedLine = (r: RegionsSkipped) =>
+  `!!!!!!!! REGIONS SCENARIO SKIPPED: ${r.reason}. Put redis-server on the PATH to measure region replication.${process.env.CI === 'true' ? ' CI=true: the bench FAILS.' : ''} !!!!!!!!`;
 const partSkippedLine = (what: string) =>
   `!!!!!!!! ${what} SKIPPED. Start redis-server on 127.0.0.1:6379 and rabbitmq-server on 127.0.0.1:5672 (guest/guest) to measure it.${process.env.CI === 'true' ? ' CI=true: the bench FAILS.' : ''} !!!!!!!!`;
 const rssMiB: Record<string, number> = {};
@@ -241,6 +278,18 @@ if (only.has('peers')) {
   }
   rssMiB.afterPeers = rssNow();
 }
+if (only.has('regions')) {
+  const r = config.regions;
+  log(`regions: two throw-away redis-servers; copy of ${r.throughput.packs.toLocaleString('en-US')} packs x ${r.throughput.rounds} rounds, batch ${r.throughput.batchSizes.join(', ')}; converge ${r.convergence.actors.join(', ')} actors; lag at ${r.lag.rate}/s, idle ${r.lag.idleMs.join(', ')} ms`);
+  const result = await benchRegions(r, log);
+  if (result.skipped) {
+    regionsSkipped = result;
+    console.error(regionsSkippedLine(result));
+  } else {
+    regions = result;
+  }
+  rssMiB.afterRegions = rssNow();
+}
 const durationSeconds = (performance.now() - started) / 1000;
 const peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
 log(`done in ${durationSeconds.toFixed(1)} s, peak RSS ${peakRssMiB} MiB`);
@@ -248,7 +297,7 @@ log(`done in ${durationSeconds.toFixed(1)} s, peak RSS ${peakRssMiB} MiB`);
 // ---------------------------------------------------------------------------------------------
 // Table (table.ts), plots (plot.ts via curves.ts)
 
-const results: BenchResults = { ids, throughput, resolution, redis, sim, simMillion, bus, curves, peers };
+const results: BenchResults = { ids, throughput, resolution, redis, sim, simMillion, bus, curves, peers, regions };
 const rows = tableRows(results);
 const table = markdownTable(rows);
 console.log();
@@ -257,12 +306,14 @@ console.log();
 for (const line of noteLines(results)) console.log(line);
 if (redisSkipped) console.error(redisSkippedLine(redisSkipped));
 if (busSkipped) console.error(busSkippedLine(busSkipped));
+if (regionsSkipped) console.error(regionsSkippedLine(regionsSkipped));
 for (const part of partsSkipped) console.error(partSkippedLine(part));
 console.log(`peak RSS ${peakRssMiB} MiB; RSS ${Object.entries(rssMiB).map(([k, v]) => `${k} ${v} MiB`).join(', ')}; load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
 // Plots: the committed ones (results/plots) only from a full run writing the default --out.
 const plotDir = !quick && outFile === defaultOut ? resolve(here, 'results/plots') : `${outFile.replace(/\.json$/, '')}-plots`;
-const plots = curvePlots(curves, resolution, `${quick ? 'quick' : 'full'} run ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${commitAtStart ?? ''}`);
+const plotNote = `${quick ? 'quick' : 'full'} run ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${commitAtStart ?? ''}`;
+const plots = { ...curvePlots(curves, resolution, plotNote), ...regionPlots(regions, plotNote) };
 const plotFiles: string[] = [];
 if (Object.keys(plots).length > 0) {
   mkdirSync(plotDir, { recursive: true });
@@ -309,6 +360,15 @@ const report = {
       const b = rssBound(curves.rss);
       return b ? b.ratio <= rssBoundGoal : undefined;
     })() : undefined,
+    regionThroughputRatioMin: regionThroughputGoal,
+    regionConvergenceScalingMax: regionConvergenceGoal,
+    regionLagP99MsMax: regionLagP99GoalMs,
+    regionThroughputMet: regions ? regions.throughput.figures.find((f) => f.batchSize === defaultBatchSize)!.ratio.median >= regionThroughputGoal : undefined,
+    regionConvergenceMet: regions ? (() => {
+      const scaling = regionConvergenceScaling(regions);
+      return scaling === undefined ? undefined : scaling <= regionConvergenceGoal;
+    })() : undefined,
+    regionLagMet: regions ? regions.lag.phases.every((p) => p.troupe.p99 < regionLagP99GoalMs) : undefined,
   },
   ids,
   throughput,
@@ -319,6 +379,7 @@ const report = {
   bus: bus ?? busSkipped,
   curves,
   peers,
+  regions: regions ?? regionsSkipped,
   plots: plotFiles,
   table: rows,
   sinks: [idSinkLength(), throughputSink()],
@@ -337,6 +398,10 @@ if (redisSkipped && process.env.CI === 'true') {
 }
 if (busSkipped && process.env.CI === 'true') {
   console.error('bus scenario skipped under CI=true: failing the bench');
+  process.exitCode = 1;
+}
+if (regionsSkipped && process.env.CI === 'true') {
+  console.error('regions scenario skipped under CI=true: failing the bench');
   process.exitCode = 1;
 }
 if (partsSkipped.length > 0 && process.env.CI === 'true') {
