@@ -170,8 +170,10 @@ export interface HoldingCheck {
   readonly claims: number;
   /** Triples where the region held the pack but was not reported holding it (the table understates). */
   readonly understated: number;
-  /** Packs every region was reported holding. */
+  /** Packs every region was reported holding (by `replicationState`, what a user's call answers now). */
   readonly stable: number;
+  /** Packs every region was reported holding at the pack's own mark (by `holdersOf`). */
+  readonly stableAtMark: number;
 }
 
 /**
@@ -186,6 +188,7 @@ export async function holdingCheck(regions: readonly TestRegion[]): Promise<Hold
   let claims = 0;
   let understated = 0;
   let stable = 0;
+  let stableAtMark = 0;
   for (const here of regions) {
     const declared = await here.store.regions();
     if (declared.length === 0) continue;
@@ -195,6 +198,7 @@ export async function holdingCheck(regions: readonly TestRegion[]): Promise<Hold
       const tight = holdersOf(declared, here.id, table, here.store, String(i + 1));
       const loose = await replicationState(here.store, here.id, pack.actor, pack.version);
       if (loose.holding.length === declared.length) stable++;
+      if (tight.holding.length === declared.length) stableAtMark++;
       for (const region of regions) {
         const [held] = await region.store.getPacks(pack.actor, [key]);
         const reported = tight.holding.includes(region.id) || loose.holding.includes(region.id);
@@ -204,5 +208,5 @@ export async function holdingCheck(regions: readonly TestRegion[]): Promise<Hold
       }
     }
   }
-  return { violations, claims, understated, stable };
+  return { violations, claims, understated, stable, stableAtMark };
 }
