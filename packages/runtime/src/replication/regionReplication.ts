@@ -120,6 +120,7 @@ export class RegionReplication {
           {
             batchSize: options.batchSize ?? 500,
             checkpoint: options.store.checkpoint(checkpointName(source.region)),
+            unresolvedCheckpoint: options.store.checkpoint(`${checkpointName(source.region)}.unresolved`),
             onBatch: (batch) => this.onBatch(link, batch),
           },
         ),
@@ -174,7 +175,9 @@ export class RegionReplication {
         }
         const report = await link.replicator.sync();
         if (this.stopping) break;
-        const cursor = link.replicator.cursor;
+        // A link that has copied nothing yet (an empty source) has read everything there is: its
+        // position is the start of the source's log, published like any other.
+        const cursor = link.replicator.cursor ?? (await link.source.store.changesSince(undefined, 0)).cursor;
         const lagPacks = await link.source.store.backlog(cursor);
         await this.gossip(link, cursor);
         const wasUp = link.status.state === 'up';
@@ -222,9 +225,9 @@ export class RegionReplication {
    * Publishes this link's position (with the time, a heartbeat) and merges the source's frontier
    * table into this region's: what the source knows of every region's progress becomes known here.
    */
-  private async gossip(link: Link, cursor: string | undefined): Promise<void> {
+  private async gossip(link: Link, cursor: string): Promise<void> {
     const theirs: FrontierTable = await link.source.store.frontier();
-    const ours: FrontierTable = cursor === undefined ? {} : { [this.region]: { [link.source.region]: { cursor, at: Date.now() } } };
+    const ours: FrontierTable = { [this.region]: { [link.source.region]: { cursor, at: Date.now() } } };
     // This region's own row is written only by this region's replicators: a stale copy of it in a
     // source's table is never taken back.
     const { [this.region]: _ownRow, ...others } = theirs;

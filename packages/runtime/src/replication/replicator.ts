@@ -24,6 +24,12 @@ export interface ReplicatorOptions {
    */
   readonly checkpoint?: Checkpoint;
   /**
+   * Where to keep the actors whose resolution failed (JSON), saved before the cursor of the batch
+   * that left them, and read before the first sync: a restarted replicator retries them instead of
+   * leaving them diverged behind a saved cursor. E.g. `targetStore.checkpoint('from-eu.unresolved')`.
+   */
+  readonly unresolvedCheckpoint?: Checkpoint;
+  /**
    * Called after each batch is merged at the target, its diverged actors resolved and its cursor
    * saved (e.g. to report lag and progress). An error it throws fails the sync.
    */
@@ -66,6 +72,9 @@ export class Replicator {
   private readonly checkpoint: Checkpoint | undefined;
   private checkpointLoaded: boolean;
   private readonly onBatch: ReplicatorOptions['onBatch'];
+  private readonly unresolvedCheckpoint: Checkpoint | undefined;
+  /** What `unresolvedCheckpoint` holds now (so an unchanged set is not written again). */
+  private savedUnresolved = '[]';
 
   constructor(
     readonly source: ReplicaEndpoint,
@@ -77,7 +86,8 @@ export class Replicator {
     this.position = options.cursor;
     this.checkpoint = options.checkpoint;
     this.onBatch = options.onBatch;
-    this.checkpointLoaded = options.cursor !== undefined || options.checkpoint === undefined;
+    this.unresolvedCheckpoint = options.unresolvedCheckpoint;
+    this.checkpointLoaded = options.cursor !== undefined || (options.checkpoint === undefined && options.unresolvedCheckpoint === undefined);
   }
 
   /** The source log position copied so far: save it to restart from here. */
@@ -113,11 +123,19 @@ export class Replicator {
     const resolved: ActorRef[] = [];
     let failed: { actor: ActorRef; error: unknown }[] = [];
     if (!this.checkpointLoaded) {
-      this.position = await this.checkpoint!.load();
+      if (this.checkpoint) this.position = await this.checkpoint.load();
+      if (this.unresolvedCheckpoint) {
+        const saved = await this.unresolvedCheckpoint.load();
+        for (const actor of parseUnresolved(saved)) this.unresolved.set(actorKey(actor), actor);
+        this.savedUnresolved = saved ?? '[]';
+      }
       this.checkpointLoaded = true;
     }
-    // Actors whose resolution failed in an earlier sync are retried first.
-    if (this.unresolved.size > 0) failed = await this.resolveDiverged(resolved);
+    // Actors whose resolution failed in an earlier sync (or run) are retried first.
+    if (this.unresolved.size > 0) {
+      failed = await this.resolveDiverged(resolved);
+      await this.saveUnresolved();
+    }
     for (;;) {
       if (this.paused) break;
       const changes = await this.source.store.changesSince(this.position, this.batchSize);
@@ -132,11 +150,21 @@ export class Replicator {
         for (const pack of changes.packs) this.unresolved.set(actorKey(pack.actor), pack.actor);
         failed = await this.resolveDiverged(resolved);
       }
+      await this.saveUnresolved();
       this.position = changes.cursor;
       await this.checkpoint?.save(changes.cursor);
       await this.onBatch?.({ packs: changes.packs, copied: report.added, skipped: report.skipped, cursor: changes.cursor });
     }
     return { copied, skipped, resolved, failed };
+  }
+
+  /** Saves the actors still to resolve, when they changed since the last save. */
+  private async saveUnresolved(): Promise<void> {
+    if (!this.unresolvedCheckpoint) return;
+    const text = JSON.stringify([...this.unresolved.values()].map((a) => [a.type, a.id]));
+    if (text === this.savedUnresolved) return;
+    await this.unresolvedCheckpoint.save(text);
+    this.savedUnresolved = text;
   }
 
   /**
@@ -158,5 +186,19 @@ export class Replicator {
       }
     }
     return failed;
+  }
+}
+
+/** The actors of a saved `unresolvedCheckpoint` (JSON `[[type, id], ...]`); nothing for none or a damaged value. */
+function parseUnresolved(text: string | undefined): ActorRef[] {
+  if (text === undefined) return [];
+  try {
+    const value: unknown = JSON.parse(text);
+    if (!Array.isArray(value)) return [];
+    return value
+      .filter((e): e is [string, string] => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && typeof e[1] === 'string')
+      .map(([type, id]) => ({ type, id }));
+  } catch {
+    return [];
   }
 }
