@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import { type EventStore, type MergeRecord, type RegionLog, RegionReplication, type RegionReplicationObserver, combineObservers, createRuntime } from '@troupe/runtime';
-import { isRegionLog, redactUrl } from '@troupe/runtime/store';
+import { redactUrl } from '@troupe/runtime/store';
 import { type RedisStore, connectRedisStore } from '@troupe/redis';
 import { loadApp } from '../appModule.js';
 import { lazyRegionStore, type LazyRegionStore } from '../lazyRegionStore.js';
@@ -134,20 +134,11 @@ async function connectOwn(region: RegionEndpoint, connect: (r: RegionEndpoint) =
   } catch (error) {
     throw new CliError(`this region's Redis (${region.id} at ${redactUrl(region.redis)}) does not answer: ${(error as Error).message}`);
   }
-  if (!isRegionLog(store)) {
-    await store.close();
-    throw new CliError('this @troupe/redis does not take part in region replication (no RegionLog): upgrade it');
-  }
   return store;
 }
 
-async function connectSource(region: RegionEndpoint, connect: (r: RegionEndpoint) => Promise<RedisStore>): Promise<EventStore & RegionLog> {
-  const store = await connect(region);
-  if (!isRegionLog(store)) {
-    await store.close();
-    throw new CliError('this @troupe/redis does not take part in region replication (no RegionLog): upgrade it');
-  }
-  return store;
+function connectSource(region: RegionEndpoint, connect: (r: RegionEndpoint) => Promise<RedisStore>): Promise<EventStore & RegionLog> {
+  return connect(region);
 }
 
 function summarize(record: MergeRecord) {

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { connectBus } from '@troupe/rabbitmq';
 import type { UntypedRef } from '@troupe/runtime';
 import { type BusFlags, CliError, busConnection, type Outcome, busOptions, integer, json, timeoutMaxMs } from '../shared.js';
@@ -7,10 +7,22 @@ import { type BusFlags, CliError, busConnection, type Outcome, busOptions, integ
 export const rejectedExitCode = 3;
 /** Exit code when the outcome is unknown (no reply in time, connection lost): retry with the printed --command-id. */
 export const unknownOutcomeExitCode = 4;
+/** Exit code when the command was accepted but `--replicas` regions were not confirmed in time (the reply says which hold it). */
+export const unconfirmedExitCode = 5;
 
 interface SendFlags extends BusFlags {
   readonly timeout: number;
   readonly commandId?: string;
+  readonly replicas?: number | 'all';
+  readonly replicasTimeout?: number;
+}
+
+/** `--replicas`: a number of regions from 1 to 255, or 'all'. */
+export function parseReplicas(value: string): number | 'all' {
+  if (value === 'all') return 'all';
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 255) throw new InvalidArgumentError(`expected 'all' or an integer in 1..255, got '${value}'`);
+  return n;
 }
 
 /**
@@ -52,7 +64,9 @@ export function sendCommand(outcome: Outcome): Command {
     .argument('<command>', 'command name, e.g. deposit')
     .argument('[payload]', 'command payload as JSON, e.g. \'{"amount":5}\'')
     .addOption(new Option('--timeout <ms>', 'how long to wait for the reply').default(10_000).argParser(integer(1, timeoutMaxMs)))
-    .addOption(new Option('--command-id <id>', 'idempotency key: resending with it applies nothing twice'));
+    .addOption(new Option('--command-id <id>', 'idempotency key: resending with it applies nothing twice'))
+    .addOption(new Option('--replicas <n|all>', 'reply only once the events reached this many regions (this one included) or all; exit 5 if not confirmed in time').argParser(parseReplicas))
+    .addOption(new Option('--replicas-timeout <ms>', 'how long the worker waits for --replicas (default: half of --timeout)').argParser(integer(1, 600_000)));
   for (const option of busOptions()) command.addOption(option);
   return command.action(async (type: string, id: string, name: string, payloadText: string | undefined, flags: SendFlags) => {
     const payload = parsePayload(payloadText);
@@ -60,12 +74,18 @@ export function sendCommand(outcome: Outcome): Command {
     try {
       let reply;
       try {
-        reply = await bus.send({ type, id } as UntypedRef, { type: name, payload }, { timeoutMs: flags.timeout, ...(flags.commandId ? { commandId: flags.commandId } : {}) });
+        reply = await bus.send({ type, id } as UntypedRef, { type: name, payload }, {
+          timeoutMs: flags.timeout,
+          ...(flags.commandId ? { commandId: flags.commandId } : {}),
+          ...(flags.replicas !== undefined ? { replicas: flags.replicas } : {}),
+          ...(flags.replicasTimeout !== undefined ? { replicasTimeoutMs: flags.replicasTimeout } : {}),
+        });
       } catch (error) {
         throw sendFailure(error);
       }
       console.log(json(reply));
       if (reply.status === 'rejected') outcome.exitCode = rejectedExitCode;
+      else if (reply.replication?.confirmed === false) outcome.exitCode = unconfirmedExitCode;
     } finally {
       await bus.close();
     }

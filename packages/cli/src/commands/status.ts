@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import type { EventStore, FrontierTable, RegionLog } from '@troupe/runtime';
-import { isRegionLog, redactUrl } from '@troupe/runtime/store';
+import { redactUrl } from '@troupe/runtime/store';
 import { connectRedisStore } from '@troupe/redis';
 import { type RegionEndpoint, parseRegionsFile } from '../regionsConfig.js';
 import { CliError, type RedisTlsFlags, json, redisPrefixOption, redisTls, redisTlsOptions } from '../shared.js';
@@ -153,14 +153,7 @@ export function statusCommand(): Command {
     } else {
       throw new CliError('give --regions-file (every region) or --redis (one region)');
     }
-    const statuses = await regionsStatus(endpoints, async (endpoint) => {
-      const store = await connectRedisStore({ url: endpoint.redis, prefix: endpoint.prefix, ...redisTls(flags) });
-      if (!isRegionLog(store)) {
-        await store.close();
-        throw new CliError('this @troupe/redis does not take part in region replication');
-      }
-      return store;
-    });
+    const statuses = await regionsStatus(endpoints, (endpoint) => connectRedisStore({ url: endpoint.redis, prefix: endpoint.prefix, ...redisTls(flags) }));
     console.log(flags.json ? json(statuses) : formatStatus(statuses));
   });
 }
