@@ -21,6 +21,8 @@ export interface AwaitReplicatedOptions {
   readonly timeoutMs?: number;
   /** How often to read the frontier table again while waiting. Default 50. */
   readonly pollMs?: number;
+  /** Stops the wait: it rejects with the signal's reason (e.g. a worker stopping answers at once instead). */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -62,12 +64,14 @@ export async function awaitReplicated(
   if (!pack) throw new InvalidOptionError('version', `${actorKey(actor)}@${VC.encode(version)} is not held by region ${here}'s store`);
   const mark = await store.logMark(actor);
   const deadline = Date.now() + timeoutMs;
+  const { signal } = options;
   for (;;) {
+    signal?.throwIfAborted();
     const state = holdersOf(regions, here, await store.frontier(), store, mark);
     if (state.holding.length >= wanted) return state;
     const left = deadline - Date.now();
     if (left <= 0) throw new NotReplicatedError(actorKey(actor), VC.encode(version), wanted, state.holding, state.missing, timeoutMs);
-    await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, left)));
+    await pause(Math.min(pollMs, left), signal);
   }
 }
 
@@ -92,4 +96,20 @@ async function declaredRegions(store: RegionLog, here: string): Promise<string[]
     throw new RegionConfigError(`region ${here} is not among the regions declared in its store (${regions.join(', ')}): is this the right store, or the right replica id?`);
   }
   return regions;
+}
+
+/** Waits `ms`, or rejects with the signal's reason as soon as it is aborted. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(done, ms);
+    const abort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    function done(): void {
+      signal?.removeEventListener('abort', abort);
+      resolve();
+    }
+    signal?.addEventListener('abort', abort, { once: true });
+  });
 }
