@@ -193,8 +193,9 @@ export class RedisStore implements EventStore, RegionLog, MergeLog {
    * Deletes every key of this store (all shards, merge records included, the layout record, the
    * checkpoints, the frontier table, the declared regions; on each master of a Cluster), then
    * closes it, and returns how many keys it deleted. For tests, benchmarks, simulations and
-   * decommissioning: the data is gone for every store of this prefix. Works on a store that lost its data (StoreDataLostError): that is how it starts over; when
-   * the store cannot even connect, use `RedisStore.destroyPrefix`.
+   * decommissioning: the data is gone for every store of this prefix. Works on a store that lost
+   * its data (StoreDataLostError): that is how it starts over; when the store cannot even
+   * connect, use `RedisStore.destroyPrefix`.
    */
   async destroy(): Promise<number> {
     try {
