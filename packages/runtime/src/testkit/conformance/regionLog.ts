@@ -81,6 +81,15 @@ function checkpointTests(current: Store): void {
       expect(await store.checkpoint('from-eu.west_1').load()).toBe(end);
       expect(await store.checkpoint('from-eu').load()).toBeUndefined();
     });
+
+    it("keeps a cursor of another store as it is given: a checkpoint holds the source's cursor, not one of this log", async () => {
+      const store = current();
+      const checkpoint = store.checkpoint('from-us');
+      for (const cursor of ['us-identity:12.0.7.3', '99999', `far-ahead:${'4.'.repeat(4095)}4`]) {
+        await checkpoint.save(cursor);
+        expect(await checkpoint.load()).toBe(cursor);
+      }
+    });
   });
 }
 
