@@ -16,7 +16,7 @@ export {
   isMergeLog,
   mergeRecordsMax,
 } from './store/regionLog.js';
-export { laterEntry, mergeFrontierTables, frontierChanges, cursorAtOrPast, parseRegionCursor, holdersOf, checkpointName, type ParsedCursor } from './replication/index.js';
+export { laterEntry, mergeFrontierTables, frontierChanges, cursorAtOrPast, parseRegionCursor, holdersOf, checkpointName, publishProgress, type ParsedCursor } from './replication/index.js';
 export { type ActorRef, type EventRecord, type Pack, type PackKind, type Snapshot, type ActorSnapshot, actorKey } from './model/index.js';
 export { fnv1a32, packFingerprint } from './model/index.js';
 export { VC, type VectorClock, type Ordering } from './vectorClock/index.js';

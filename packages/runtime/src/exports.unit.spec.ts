@@ -23,7 +23,7 @@ const documented: Record<string, readonly string[]> = {
     'fnv1a32', 'historyPacksMax', 'machineIdFor', 'nextHeads', 'packFingerprint', 'packFormatVersion', 'parseEventId',
     'redactUrl', 'sameKeySet',
     'RegionConfigError', 'isRegionLog', 'isMergeLog', 'mergeRecordsMax', 'laterEntry', 'mergeFrontierTables', 'frontierChanges',
-    'cursorAtOrPast', 'parseRegionCursor', 'holdersOf', 'checkpointName',
+    'cursorAtOrPast', 'parseRegionCursor', 'holdersOf', 'checkpointName', 'publishProgress',
   ],
   '@troupe/runtime/testkit': [
     'Ledger', 'ManualClock', 'ReferenceModel', 'TestCluster', 'appendChain', 'canConnect', 'deciderContextDefaults',

@@ -17,6 +17,7 @@ export {
   type RegionBackoff,
   type LinkStatus,
   checkpointName,
+  publishProgress,
 } from './regionReplication.js';
 export { awaitReplicated, replicationState, holdersOf, type ReplicationState, type AwaitReplicatedOptions } from './stability.js';
 export { laterEntry, mergeFrontierTables, frontierChanges, cursorAtOrPast, parseRegionCursor, type ParsedCursor } from './frontier.js';

@@ -175,11 +175,8 @@ export class RegionReplication {
         }
         const report = await link.replicator.sync();
         if (this.stopping) break;
-        // A link that has copied nothing yet (an empty source) has read everything there is: its
-        // position is the start of the source's log, published like any other.
-        const cursor = link.replicator.cursor ?? (await link.source.store.changesSince(undefined, 0)).cursor;
+        const cursor = await publishProgress(this.region, this.options.store, link.source, link.replicator.cursor);
         const lagPacks = await link.source.store.backlog(cursor);
-        await this.gossip(link, cursor);
         const wasUp = link.status.state === 'up';
         link.status = {
           ...link.status,
@@ -221,19 +218,6 @@ export class RegionReplication {
     this.options.observer?.batch?.({ source: link.source.region, batch, lagPacks, lagMs });
   }
 
-  /**
-   * Publishes this link's position (with the time, a heartbeat) and merges the source's frontier
-   * table into this region's: what the source knows of every region's progress becomes known here.
-   */
-  private async gossip(link: Link, cursor: string): Promise<void> {
-    const theirs: FrontierTable = await link.source.store.frontier();
-    const ours: FrontierTable = { [this.region]: { [link.source.region]: { cursor, at: Date.now() } } };
-    // This region's own row is written only by this region's replicators: a stale copy of it in a
-    // source's table is never taken back.
-    const { [this.region]: _ownRow, ...others } = theirs;
-    await this.options.store.mergeFrontier({ ...others, ...ours });
-  }
-
   private delay(failures: number): number {
     const base = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** Math.min(failures - 1, 30));
     return Math.round(base * (1 - this.backoff.jitter * this.random()));
@@ -251,6 +235,23 @@ export class RegionReplication {
       link.wake = done;
     });
   }
+}
+
+/**
+ * What a link does after each sync (and what a simulator or your own loop around a `Replicator`
+ * does to take part in stability): publishes `here`'s position in `source`'s log, with the time (a
+ * heartbeat), in `here`'s frontier table, and merges the source's table into it (gossip: what the
+ * source knows of every region's progress becomes known here; `here`'s own row is written only by
+ * `here`'s links, a stale copy of it in a source's table is never taken back). A link that has
+ * copied nothing yet (an empty source) has read everything there is: its position is the start of
+ * the source's log. Returns the position published.
+ */
+export async function publishProgress(here: string, store: RegionLog, source: RegionSource, cursor: string | undefined): Promise<string> {
+  const position = cursor ?? (await source.store.changesSince(undefined, 0)).cursor;
+  const theirs: FrontierTable = await source.store.frontier();
+  const { [here]: _ownRow, ...others } = theirs;
+  await store.mergeFrontier({ ...others, [here]: { [source.region]: { cursor: position, at: Date.now() } } });
+  return position;
 }
 
 function describe(error: unknown): string {
