@@ -26,7 +26,7 @@ export interface RegionsScenarioOptions {
   readonly regions?: readonly [string, string, string];
   /** Seed of the random workload. Default: drawn, and reported. */
   readonly seed?: number;
-  /** Random commands per region and phase. Default 24. */
+  /** Random commands per region and phase. Default 40. */
   readonly commandsPerRegion?: number;
   readonly amqpUrl?: string;
   /** Progress lines, as the story goes (the demo prints them). */
@@ -87,7 +87,7 @@ export async function runRegionsScenario(options: RegionsScenarioOptions = {}): 
   const [cutOff, west, east] = options.regions ?? (['eu', 'us', 'ap'] as const);
   const ids = [cutOff, west, east];
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
-  const commands = options.commandsPerRegion ?? 24;
+  const commands = options.commandsPerRegion ?? 40;
   const say = options.progress ?? (() => undefined);
   const checks: Check[] = [];
   const check = (ok: boolean, what: string) => {
@@ -147,7 +147,7 @@ export async function runRegionsScenario(options: RegionsScenarioOptions = {}): 
       randomWorkload(client(cutOff), {
         accounts: random,
         commands,
-        concurrency: 3,
+        concurrency: 4,
         phase: 'partition',
         seed: seed + 1,
         // An eu worker dies mid-run: the other takes its shards; a new one joins later.
@@ -164,7 +164,7 @@ export async function runRegionsScenario(options: RegionsScenarioOptions = {}): 
       randomWorkload(client(west), {
         accounts: random,
         commands,
-        concurrency: 3,
+        concurrency: 4,
         phase: 'partition',
         seed: seed + 2,
         // The us replicator dies while it copies ap's writes, and restarts from its checkpoint.
@@ -173,12 +173,13 @@ export async function runRegionsScenario(options: RegionsScenarioOptions = {}): 
           const exit = await victim.kill('SIGKILL');
           faults.push(`[${clock()}] SIGKILL ${victim.name} (pid ${victim.pid}) while it copied ${east}'s writes: ${exit.signal}`);
           say(faults.at(-1)!);
-          const restarted = await d.startReplicate(west);
-          faults.push(`[${clock()}] restarted it as ${restarted.name}: resumes from its checkpoint in ${west}'s Redis`);
+          // eu is cut off: without --allow-unreachable-sources it would refuse to start.
+          const restarted = await d.startReplicate(west, ['--allow-unreachable-sources']);
+          faults.push(`[${clock()}] restarted it as ${restarted.name} (--allow-unreachable-sources: ${cutOff} is cut off): resumes from its checkpoint in ${west}'s Redis`);
           say(faults.at(-1)!);
         },
       }),
-      randomWorkload(client(east), { accounts: random, commands, concurrency: 3, phase: 'partition', seed: seed + 3 }),
+      randomWorkload(client(east), { accounts: random, commands, concurrency: 4, phase: 'partition', seed: seed + 3 }),
     ]);
     // The connected side converges among itself while the cut-off region sees none of it.
     const sideStores = new Map([west, east].map((id) => [id, stores.get(id)! as EventStore]));
@@ -205,7 +206,7 @@ export async function runRegionsScenario(options: RegionsScenarioOptions = {}): 
     const spends2 = [...euSpends, ...otherSpends];
     check(accepted(spends2), `one-way cut: ds4 and ds5 withdrawn in ${cutOff} and on the other side, all 4 accepted (${describeReplies(spends2)})`);
     await Promise.all(
-      ids.map((id, i) => randomWorkload(client(id), { accounts: random, commands, concurrency: 3, phase: 'one-way', seed: seed + 10 + i })),
+      ids.map((id, i) => randomWorkload(client(id), { accounts: random, commands, concurrency: 4, phase: 'one-way', seed: seed + 10 + i })),
     );
     const euGot = await eventually(() => holds(stores.get(cutOff)!, 'ds4', otherSpends[0]!.commandId), 20_000);
     const westGot = await holds(stores.get(west)!, 'ds4', euSpends[0]!.commandId);
