@@ -85,6 +85,8 @@ export interface AccountOutcome {
   /** `overdraftCharged` events in the converged history. */
   readonly compensations: number;
   readonly state: AccountState;
+  /** The converged history, in the order it is folded (the same in every region). */
+  readonly history: readonly EventRecord[];
   /** Merge records each region wrote for it. */
   readonly merges: Readonly<Record<string, readonly MergeRecord[]>>;
 }
@@ -200,7 +202,7 @@ export async function checkRegions(input: OracleInput): Promise<{ checks: Check[
 
     const merges: Record<string, MergeRecord[]> = {};
     for (const [region, store] of input.stores) merges[region] = isMergeLog(store) ? await store.merges(Account.ref(account)) : [];
-    outcomes.push({ account, accepted: accepted.length, rejected: rejectedIds.size, compensations: charges.length, state, merges });
+    outcomes.push({ account, accepted: accepted.length, rejected: rejectedIds.size, compensations: charges.length, state, history, merges });
   }
 
   const acceptedTotal = outcomes.reduce((n, o) => n + o.accepted, 0);

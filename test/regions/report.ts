@@ -50,6 +50,23 @@ export function formatScenario(result: RegionsScenarioResult): string {
       ]),
     );
   }
+  const story = result.accounts.find((a) => a.account === result.doubleSpent[0]);
+  if (story) {
+    line();
+    line(`The double spend of ${story.account}, as every region now folds it (opened with 100 in eu; both sides withdrew during the cut)`);
+    let balance = 0;
+    out.push(
+      ...table([
+        ['#', 'written by', 'event', 'data', 'balance'],
+        ...story.history.map((event, i) => {
+          const data = event.data as { amount?: number; owner?: string; fee?: number; overdrawn?: number };
+          balance += event.type === 'deposited' ? data.amount! : event.type === 'withdrew' ? -data.amount! : event.type === 'overdraftCharged' ? -data.fee! : 0;
+          const what = Object.entries(data).map(([k, v]) => `${k}=${String(v)}`).join(' ');
+          return [String(i + 1), event.replica === 'merge' ? 'the merge (onMerge)' : event.replica, event.type, what, String(balance)];
+        }),
+      ]),
+    );
+  }
   line();
   line(`Converged ${seconds(result.convergedMs)} after the heal; a command sent after it reached ${result.replicated ? `${result.replicated.holding.join(', ')} in ${seconds(result.replicated.ms)} (awaitReplicated 'all')` : '-'}`);
   if (result.status) {
