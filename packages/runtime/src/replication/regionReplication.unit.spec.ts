@@ -207,7 +207,9 @@ describe('RegionReplication: three regions', () => {
     ]);
     await eu!.replication.start();
     await vi.waitFor(() => expect(linkOf(eu!, 'us')).toEqual({ source: 'us', state: 'up', cursor: '2', lagPacks: 0, lagMs: 0, copied: 2, resolved: 1, failures: 0 }), waitLong);
-    expect(linkOf(eu!, 'ap')).toEqual({ source: 'ap', state: 'up', cursor: undefined, lagPacks: 0, lagMs: 0, copied: 0, resolved: 0, failures: 0 });
+    // An empty source: the link has read everything there is, and publishes the start of its log.
+    expect(linkOf(eu!, 'ap')).toEqual({ source: 'ap', state: 'up', cursor: '0', lagPacks: 0, lagMs: 0, copied: 0, resolved: 0, failures: 0 });
+    expect((await eu!.store.frontier()).eu?.ap?.cursor).toBe('0');
     expect(await eu!.store.checkpoint('from-us').load()).toBe('2');
   });
 });
@@ -246,9 +248,8 @@ describe('RegionReplication: gossip of frontier tables', () => {
 
   it("a region's own row is never taken back from a source's copy of it (a copy from before eu's store was restored from a backup)", async () => {
     const net = new TestNetwork();
-    // ap reads nobody, so its log stays empty and eu's link from it has no cursor: eu's gossip
-    // from ap then writes no entry of its own, and only the dropping of eu's row keeps it out.
-    // us does not read ap, so the copy reaches us only if eu takes it.
+    // ap reads nobody, so its log stays empty and its table keeps the stale copy of eu's row; eu
+    // reads ap's table on every sync. us does not read ap, so the copy reaches us only if eu takes it.
     net.cut('ap', 'eu');
     net.cut('ap', 'us');
     net.cut('us', 'ap');
@@ -261,7 +262,7 @@ describe('RegionReplication: gossip of frontier tables', () => {
     await Promise.all(regions.map((r) => r.replication!.start()));
     await accepted(us, alice, 'deposit', 1);
     await vi.waitFor(async () => expect((await eu.store.frontier()).eu?.us?.cursor).toBe('1'), waitLong);
-    await vi.waitFor(() => expect(linkOf(eu, 'ap')).toMatchObject({ state: 'up', cursor: undefined }), waitLong);
+    await vi.waitFor(() => expect(linkOf(eu, 'ap')).toMatchObject({ state: 'up', cursor: '0' }), waitLong);
     // Several more gossips from ap: eu's own entry stays its own cursor.
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect((await eu.store.frontier()).eu?.us?.cursor).toBe('1');
