@@ -31,6 +31,7 @@ import { type ActorRef, createRuntime, type RegionLog, RegionReplication, Replic
 import { type ActorSnapshot, actorKey, commandPack, decodePack, encodePack, FlakeIdSource, isRegionLog, type Pack, VC } from '@troupe/runtime/store';
 import { ManualClock } from '@troupe/runtime/testkit';
 import { Redis } from 'ioredis';
+import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { type Chart, compact, lineChart } from './plot.js';
 import { collectGarbage, settle, type Summary, summarize } from './stats.js';
@@ -818,5 +819,6 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     if (part === 'lag') return benchLag({ rate: n[0] || 500, seconds: n[1] || 5, actors: 1_000, idleMs: [n[2] || 250] }, serverA, serverB, print);
     throw new Error(`unknown part '${part}' (throughput, convergence, lag)`);
   });
-  console.log(JSON.stringify(result, null, 2));
+  const machine = { cpus: os.cpus().length, loadAvgAtEnd: os.loadavg().map((l) => Math.round(l * 100) / 100), node: process.version };
+  console.log(JSON.stringify({ date: new Date().toISOString(), part, args: n, machine, result }, null, 2));
 }
