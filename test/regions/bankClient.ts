@@ -1,5 +1,4 @@
-import { type CommandBus, BusUnavailableError, CommandTimeoutError, connectBus } from '@troupe/rabbitmq';
-import type { CommandReply } from '@troupe/runtime';
+import { type BusReply, type CommandBus, type SendOptions, BusUnavailableError, CommandTimeoutError, connectBus } from '@troupe/rabbitmq';
 
 export type BankCommand = { readonly type: 'open'; readonly payload: { readonly owner: string } } | { readonly type: 'deposit' | 'withdraw'; readonly payload: { readonly amount: number } };
 
@@ -12,7 +11,7 @@ export interface SentCommand {
   /** The scenario's phase when it was sent (for reports). */
   readonly phase: string;
   /** The final reply; undefined only when every attempt failed (a lost reply: the test fails). */
-  reply?: CommandReply;
+  reply?: BusReply;
   /** Sends of it, retries included (a retry reuses the command id, so it applies at most once). */
   attempts: number;
   /** Errors of the attempts that failed, `Class: message`. */
@@ -54,7 +53,7 @@ export class BankClient {
   }
 
   /** Sends one command; resolves once it has its final reply or has failed for good (never rejects). */
-  async send(account: string, command: BankCommand, phase: string): Promise<SentCommand> {
+  async send(account: string, command: BankCommand, phase: string, options: Pick<SendOptions, 'replicas' | 'replicasTimeoutMs'> = {}): Promise<SentCommand> {
     const commandId = `${this.runId}-${this.region}-${(this.sequence++).toString().padStart(5, '0')}`;
     const sent: SentCommand = { commandId, region: this.region, account, command, phase, attempts: 0, errors: [] };
     this.sent.push(sent);
@@ -62,7 +61,7 @@ export class BankClient {
     while (sent.attempts < attemptsMax) {
       sent.attempts++;
       try {
-        sent.reply = await this.bus.send({ type: 'account', id: account }, { type: command.type, payload: command.payload }, { commandId });
+        sent.reply = await this.bus.send({ type: 'account', id: account }, { type: command.type, payload: command.payload }, { ...options, commandId });
         return sent;
       } catch (error) {
         sent.errors.push(`${(error as Error).constructor.name}: ${(error as Error).message}`);

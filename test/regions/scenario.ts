@@ -187,6 +187,15 @@ export async function runRegionsScenario(options: RegionsScenarioOptions = {}): 
     const sideStores = new Map([west, east].map((id) => [id, stores.get(id)! as EventStore]));
     const side = await waitForConvergence(sideStores, accounts, { timeoutMs: 45_000 });
     check(true, `partition: ${west} and ${east} converged with each other in ${side.ms} ms`);
+    // A client of the connected side can ask for its reply once its pack reached n regions:
+    // 2 are confirmed (us and ap), 'all' is not while eu is cut off (accepted, tentative).
+    const two = await client(west).send('rw1', { type: 'deposit', payload: { amount: 1 } }, 'partition', { replicas: 2, replicasTimeoutMs: 6_000 });
+    const all = await client(west).send('rw1', { type: 'deposit', payload: { amount: 1 } }, 'partition', { replicas: 'all', replicasTimeoutMs: 1_500 });
+    const [confirmed, tentative] = [replication(two), replication(all)];
+    check(
+      confirmed?.confirmed === true && sameSet(confirmed.holding, [west, east]) && tentative?.confirmed === false && sameSet(tentative.missing, [cutOff]),
+      `partition: a send with replicas 2 is confirmed (held by ${confirmed?.holding.join(', ')}); with replicas 'all' accepted but not confirmed (${tentative?.code}: missing ${tentative?.missing.join(', ')})`,
+    );
     const [euSeesWest, westSeesEu] = await Promise.all([
       holds(stores.get(cutOff)!, 'ds0', spends1[1]!.commandId),
       holds(stores.get(west)!, 'ds0', spends1[0]!.commandId),
@@ -234,6 +243,8 @@ export async function runRegionsScenario(options: RegionsScenarioOptions = {}): 
     } else {
       check(false, `the deposit after the heal was not accepted: ${JSON.stringify(after.reply ?? after.errors)}`);
     }
+    const healed = await client(east).send('rw2', { type: 'deposit', payload: { amount: 1 } }, 'after heal', { replicas: 'all', replicasTimeoutMs: 6_000 });
+    check(replication(healed)?.confirmed === true, `after the heal a send with replicas 'all' is confirmed (held by ${replication(healed)?.holding.join(', ')})`);
     const final = await waitForConvergence(stores, accounts, { timeoutMs: 30_000 });
 
     // 5. What the operator's tools show.
@@ -300,6 +311,11 @@ export async function runRegionsScenario(options: RegionsScenarioOptions = {}): 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const withdraw = (amount: number) => ({ type: 'withdraw', payload: { amount } }) as const;
+
+/** The replication report of an accepted reply to a send with `replicas`. */
+function replication(sent: SentCommand) {
+  return sent.reply?.status === 'accepted' ? sent.reply.replication : undefined;
+}
 
 function accepted(sent: readonly SentCommand[]): boolean {
   return sent.every((s) => s.reply?.status === 'accepted');
