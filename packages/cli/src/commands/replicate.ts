@@ -69,7 +69,7 @@ export function replicateCommand(): Command {
         try {
           await store.regions();
         } catch (error) {
-          const why = `region ${source.id} at ${redactUrl(source.redis)} (prefix '${source.prefix}') does not answer: ${(error as Error).message}`;
+          const why = `region ${source.id} at ${redactUrl(source.redis)} (prefix '${source.prefix}') does not answer: ${(error as Error).message.replace(/\.+$/, '')}`;
           if (!flags.allowUnreachableSources) throw new CliError(`${why}. Start it, fix its URL, or pass --allow-unreachable-sources to start anyway and retry it`);
           logger.warn({ source: source.id }, `${why}; its link retries until it does`);
         }
@@ -106,20 +106,22 @@ export function replicateCommand(): Command {
       logger.info({ regions: [regions.here.id, ...regions.others.map((r) => r.id)], redis: own.endpoint }, 'replicating');
       const server = flags.metrics && flags.metricsPort !== undefined ? await metrics.serve(flags.metricsPort, flags.metricsHost) : undefined;
       if (server) logger.info({ url: server.url }, 'metrics');
-      const signal = await new Promise<string>((resolve) => {
-        const stop = (name: string) => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          resolve(name);
-        };
+      let stop: (name: string) => void = () => undefined;
+      const signalled = new Promise<string>((resolve) => {
+        stop = (name: string) => resolve(name);
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
       });
-      logger.info({ signal }, 'stopping after the current batches');
+      const ended = await Promise.race([signalled.then((signal) => ({ signal })), replication.fatal.then((error) => ({ error }))]);
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      if ('signal' in ended) logger.info({ signal: ended.signal }, 'stopping after the current batches');
+      else logger.fatal({ err: ended.error }, 'this region\'s store cannot be used any more: stopping');
       await replication.stop();
       await runtime.stop();
       await server?.close();
       logger.info('stopped');
+      if ('error' in ended) throw ended.error;
     } finally {
       await Promise.all(sources.map((s) => s.store.close().catch(() => undefined)));
       await own.close();

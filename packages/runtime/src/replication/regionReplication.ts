@@ -45,7 +45,10 @@ export interface RegionReplicationObserver {
   linkUp?(o: { readonly source: string }): void;
   /** A sync failed: the link waits `retryInMs`, then tries again. */
   linkDown?(o: { readonly source: string; readonly error: unknown; readonly failures: number; readonly retryInMs: number }): void;
-  /** The link stopped for good: its cursor is not one the source handed out (see `LinkStatus.error`). */
+  /**
+   * The link stopped for good: its cursor is not one the source handed out, the source belongs to
+   * another deployment, or the source's store lost its data or refuses the credentials (see `LinkStatus.error`).
+   */
   linkBroken?(o: { readonly source: string; readonly error: unknown }): void;
   /** One batch merged, resolved and checkpointed. */
   batch?(o: { readonly source: string; readonly batch: BatchReport; readonly lagPacks: number; readonly lagMs: number }): void;
@@ -101,6 +104,13 @@ export class RegionReplication {
   private readonly random: () => number;
   private stopping = false;
   private started = false;
+  private reportFatal: (error: unknown) => void = () => undefined;
+  /**
+   * Resolves with the error when this region's own store can no longer be used (its Redis lost the
+   * data, or refuses the credentials: codes in `fatalStoreCodes`); every link has stopped by then.
+   * `troupe replicate` exits on it. Never resolves otherwise.
+   */
+  readonly fatal: Promise<unknown> = new Promise((resolve) => (this.reportFatal = resolve));
 
   constructor(options: RegionReplicationOptions) {
     validate(options);
@@ -194,7 +204,17 @@ export class RegionReplication {
         else if (report.failed.length > 0) await this.sleep(link, this.idleMs);
       } catch (error) {
         if (this.stopping) break;
-        if (error instanceof InvalidCursorError || error instanceof RegionConfigError) {
+        if (isFatalStoreError(error) && (await this.ownStoreFails())) {
+          this.stopping = true;
+          for (const other of this.links) {
+            other.replicator.pause();
+            other.wake?.();
+          }
+          link.status = { ...link.status, state: 'broken', error: describe(error) };
+          this.reportFatal(error);
+          return;
+        }
+        if (error instanceof InvalidCursorError || error instanceof RegionConfigError || isFatalStoreError(error)) {
           link.status = { ...link.status, state: 'broken', error: describe(error) };
           this.options.observer?.linkBroken?.({ source, error });
           return;
@@ -216,6 +236,16 @@ export class RegionReplication {
     await this.options.store.mergeFrontier({ [this.region]: { [link.source.region]: { cursor: batch.cursor, at: Date.now() } } });
     link.status = { ...link.status, cursor: batch.cursor, lagPacks, lagMs, copied: link.status.copied + batch.copied };
     this.options.observer?.batch?.({ source: link.source.region, batch, lagPacks, lagMs });
+  }
+
+  /** Whether this region's own store fails with a fatal store error (it, not the source, lost its data). */
+  private async ownStoreFails(): Promise<boolean> {
+    try {
+      await this.options.store.regions();
+      return false;
+    } catch (error) {
+      return isFatalStoreError(error);
+    }
   }
 
   private delay(failures: number): number {
@@ -252,6 +282,18 @@ export async function publishProgress(here: string, store: RegionLog, source: Re
   const { [here]: _ownRow, ...others } = theirs;
   await store.mergeFrontier({ ...others, [here]: { [source.region]: { cursor: position, at: Date.now() } } });
   return position;
+}
+
+/**
+ * Store error codes after which retrying cannot help: the Redis lost the store's data (a source in
+ * that state breaks its link; this region's own store stops the replicator), or refuses the
+ * credentials. Read by code, so a store package needs no import from here.
+ */
+export const fatalStoreCodes: readonly string[] = ['STORE_DATA_LOST', 'STORE_AUTHENTICATION_FAILED'];
+
+function isFatalStoreError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && fatalStoreCodes.includes(code);
 }
 
 function describe(error: unknown): string {
