@@ -81,6 +81,8 @@ export interface CopyPhases {
   readonly serverRawMs: Readonly<Record<string, number>>;
   /** Round trips per round: store calls of the troupe side, pipelines of the raw side. */
   readonly troupeCalls: Readonly<Record<string, number>>;
+  /** CPU time of this Node process (user + system) per copy, ms: the client's share of the wall time. */
+  readonly clientCpuMs: { readonly troupe: Summary; readonly raw: Summary };
 }
 
 export interface ThroughputFigure {
@@ -271,6 +273,8 @@ const medians = (sums: Record<string, number[]>): Record<string, number> =>
 const rounded = (r: Record<string, { calls: number; ms: number }>) =>
   Object.fromEntries(Object.entries(r).map(([k, v]) => [k, { calls: Math.round(v.calls * 100) / 100, ms: Math.round(v.ms * 1000) / 1000 }]));
 
+const cpuMillis = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function lagStats(values: readonly number[]): LagStats {
@@ -427,6 +431,7 @@ async function benchThroughput(o: RegionsOptions['throughput'], serverA: RedisSe
     let copyNo = 0;
     for (const [b, batchSize] of o.batchSizes.entries()) {
       const rates = { troupe: [] as number[], raw: [] as number[] };
+      const clientCpu = { troupe: [] as number[], raw: [] as number[] };
       const phases: Record<string, number[]> = {};
       const serverSums: Record<string, number[]> = {};
       const serverRawSums: Record<string, number[]> = {};
@@ -449,13 +454,16 @@ async function benchThroughput(o: RegionsOptions['throughput'], serverA: RedisSe
               { store: times.wrap(target, ['merge', 'heads']), resolve: (actor) => runtime.resolve(actor) },
               { batchSize, checkpoint: times.wrap(target.checkpoint('from-a'), ['save']) },
             );
+            const cpu = process.cpuUsage();
             const start = performance.now();
             const report = await replicator.sync();
             const ms = performance.now() - start;
+            const cpuMs = cpuMillis(process.cpuUsage(cpu));
             if (report.copied !== packs.length || report.resolved.length !== 0) throw new Error(`regions throughput: copied ${report.copied} of ${packs.length}, resolved ${report.resolved.length}`);
             const after = await Promise.all(admin.map(commandUsec));
             if (!warm) {
               rates.troupe.push(packs.length / (ms / 1000));
+              clientCpu.troupe.push(cpuMs);
               for (const name of ['changesSince', 'merge', 'heads', 'save']) (phases[name] ??= []).push(times.ms.get(name) ?? 0);
               addInto(serverSums, prefixed(usecDelta(before[0]!, after[0]!), usecDelta(before[1]!, after[1]!)));
               addInto(calls, Object.fromEntries(times.calls));
@@ -464,13 +472,16 @@ async function benchThroughput(o: RegionsOptions['throughput'], serverA: RedisSe
             await runtime.stop();
             await target.destroy();
           } else {
+            const cpu = process.cpuUsage();
             const start = performance.now();
             const report = await rawCopy(src, dst, (actor) => source.keysOf(actor), (shard) => shardLog(source, shard), prefix, Array.from({ length: source.shards }, () => 0), batchSize);
             const ms = performance.now() - start;
+            const cpuMs = cpuMillis(process.cpuUsage(cpu));
             if (report.packs !== packs.length) throw new Error(`regions throughput: raw copied ${report.packs} of ${packs.length}`);
             const after = await Promise.all(admin.map(commandUsec));
             if (!warm) {
               rates.raw.push(packs.length / (ms / 1000));
+              clientCpu.raw.push(cpuMs);
               addInto(serverRawSums, prefixed(usecDelta(before[0]!, after[0]!), usecDelta(before[1]!, after[1]!)));
               (calls.rawPipelines ??= []).push(report.pipelines);
             }
@@ -494,6 +505,7 @@ async function benchThroughput(o: RegionsOptions['throughput'], serverA: RedisSe
           serverMs: medians(serverSums),
           serverRawMs: medians(serverRawSums),
           troupeCalls: medians(calls),
+          clientCpuMs: { troupe: summarize(clientCpu.troupe), raw: summarize(clientCpu.raw) },
         },
       });
     }
