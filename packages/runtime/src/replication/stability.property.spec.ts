@@ -11,11 +11,12 @@ import { VC } from '../vectorClock/index.js';
  * RegionReplication of one, two or three regions at once (a restarted `troupe replicate`: it
  * resumes from the checkpoints kept in its store), started, left until each uncut link has synced
  * to the end of its source's log and each cut link has failed once, then stopped. Its waits are
- * long, so nothing runs between steps. RegionReplication has no "run one sync" hook, so a step is
- * a whole service run; with several regions at once, one reads another's tables while that one
- * is mid-batch, and a region's own store may fail a merge mid-sync. Safety: after every batch and every step, no region reports a region holding a
- * pack that region lacks. Liveness: after healing every link, a bounded number of rounds converges
- * every actor and makes every pack known to every region as held by all.
+ * long, so nothing runs between steps. A step is a whole service run (rather than Replicators
+ * driven with `publishProgress`): the loop under test is the service's own. With several regions
+ * at once, one reads another's tables while that one is mid-batch, and a region's own store may
+ * fail a merge mid-sync. Safety: after every batch and every step, no region reports a region
+ * holding a pack that region lacks. Liveness: after healing every link, a bounded number of rounds
+ * converges every actor and makes every pack known to every region as held by all.
  */
 const numRuns = Number(process.env.FC_NUM_RUNS ?? 300);
 const ids = ['eu', 'us', 'ap'] as const;
