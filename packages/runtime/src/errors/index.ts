@@ -18,3 +18,4 @@ export { StoreUnavailableError } from './storeUnavailableError.js';
 export { VersionCollisionError } from './versionCollisionError.js';
 export { NotReplicatedError } from './notReplicatedError.js';
 export { RegionConfigError } from './regionConfigError.js';
+export { ProjectionError, ViewTimeoutError } from './projectionError.js';

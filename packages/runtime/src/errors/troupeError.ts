@@ -20,7 +20,9 @@ export type RuntimeErrorCode =
   | 'STORE_UNAVAILABLE'
   | 'VERSION_COLLISION'
   | 'NOT_REPLICATED'
-  | 'REGION_CONFIG';
+  | 'REGION_CONFIG'
+  | 'PROJECTION_FAILED'
+  | 'VIEW_TIMEOUT';
 
 /**
  * Base class: every operating error of troupe carries a stable `code` callers can switch on. The
