@@ -102,6 +102,8 @@ export class RegionReplication {
   private readonly idleMs: number;
   private readonly backoff: Required<RegionBackoff>;
   private readonly random: () => number;
+  /** The options' observer, each callback guarded: one that throws becomes a process warning, never a dead link. */
+  private readonly observer: Required<RegionReplicationObserver>;
   private stopping = false;
   private started = false;
   private reportFatal: (error: unknown) => void = () => undefined;
@@ -119,6 +121,7 @@ export class RegionReplication {
     this.idleMs = options.idleMs ?? 250;
     this.backoff = { initialMs: 200, maxMs: 30_000, jitter: 0.5, ...options.backoff };
     this.random = options.random ?? Math.random;
+    this.observer = guardedRegionObserver(options.observer);
     this.links = options.sources.map((source) => {
       const link: Link = {
         source,
@@ -198,8 +201,8 @@ export class RegionReplication {
           failures: 0,
         };
         delete (link.status as { error?: string }).error;
-        if (!wasUp) this.options.observer?.linkUp?.({ source });
-        this.options.observer?.synced?.({ source, report, lagPacks });
+        if (!wasUp) this.observer.linkUp?.({ source });
+        this.observer.synced?.({ source, report, lagPacks });
         if (report.copied === 0 && report.failed.length === 0) await this.sleep(link, this.idleMs);
         else if (report.failed.length > 0) await this.sleep(link, this.idleMs);
       } catch (error) {
@@ -209,6 +212,8 @@ export class RegionReplication {
           for (const other of this.links) {
             other.replicator.pause();
             other.wake?.();
+            other.status = { ...other.status, state: 'broken', error: `this region's store cannot be used: ${describe(error)}` };
+            this.observer.linkBroken({ source: other.source.region, error });
           }
           link.status = { ...link.status, state: 'broken', error: describe(error) };
           this.reportFatal(error);
@@ -216,13 +221,13 @@ export class RegionReplication {
         }
         if (error instanceof InvalidCursorError || error instanceof RegionConfigError || isFatalStoreError(error)) {
           link.status = { ...link.status, state: 'broken', error: describe(error) };
-          this.options.observer?.linkBroken?.({ source, error });
+          this.observer.linkBroken?.({ source, error });
           return;
         }
         const failures = link.status.failures + 1;
         const retryInMs = this.delay(failures);
         link.status = { ...link.status, state: 'down', failures, error: describe(error) };
-        this.options.observer?.linkDown?.({ source, error, failures, retryInMs });
+        this.observer.linkDown?.({ source, error, failures, retryInMs });
         await this.sleep(link, retryInMs);
       }
     }
@@ -235,7 +240,7 @@ export class RegionReplication {
     const lagPacks = await link.source.store.backlog(batch.cursor);
     await this.options.store.mergeFrontier({ [this.region]: { [link.source.region]: { cursor: batch.cursor, at: Date.now() } } });
     link.status = { ...link.status, cursor: batch.cursor, lagPacks, lagMs, copied: link.status.copied + batch.copied };
-    this.options.observer?.batch?.({ source: link.source.region, batch, lagPacks, lagMs });
+    this.observer.batch?.({ source: link.source.region, batch, lagPacks, lagMs });
   }
 
   /** Whether this region's own store fails with a fatal store error (it, not the source, lost its data). */
@@ -282,6 +287,23 @@ export async function publishProgress(here: string, store: RegionLog, source: Re
   const { [here]: _ownRow, ...others } = theirs;
   await store.mergeFrontier({ ...others, [here]: { [source.region]: { cursor: position, at: Date.now() } } });
   return position;
+}
+
+const observerCallbacks = ['linkUp', 'linkDown', 'linkBroken', 'batch', 'synced'] as const satisfies readonly (keyof RegionReplicationObserver)[];
+
+/** Every callback of `observer` (or a no-op), each calling it inside a try: an exception becomes a process warning. */
+function guardedRegionObserver(observer: RegionReplicationObserver | undefined): Required<RegionReplicationObserver> {
+  const guarded: Record<string, (o: unknown) => void> = {};
+  for (const name of observerCallbacks) {
+    guarded[name] = (o: unknown) => {
+      try {
+        (observer?.[name] as ((arg: unknown) => void) | undefined)?.call(observer, o);
+      } catch (error) {
+        process.emitWarning(`a region replication observer threw in ${name}: ${(error as Error)?.message ?? String(error)}`);
+      }
+    };
+  }
+  return guarded as unknown as Required<RegionReplicationObserver>;
 }
 
 /**

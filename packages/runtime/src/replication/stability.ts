@@ -1,4 +1,4 @@
-import { InvalidOptionError, NotReplicatedError, RegionConfigError } from '../errors/index.js';
+import { InvalidCursorError, InvalidOptionError, NotReplicatedError, RegionConfigError } from '../errors/index.js';
 import { type ActorRef, actorKey } from '../model/index.js';
 import type { EventStore } from '../store/index.js';
 import type { FrontierTable, RegionLog } from '../store/regionLog.js';
@@ -37,7 +37,7 @@ export async function replicationState(store: EventStore & RegionLog, here: stri
   const regions = await declaredRegions(store, here);
   const [pack] = await store.getPacks(actor, [VC.encode(version)]);
   if (!pack) throw new InvalidOptionError('version', `${actorKey(actor)}@${VC.encode(version)} is not held by region ${here}'s store`);
-  return holdersOf(regions, here, await store.frontier(), store, mark ?? (await store.logMark(actor)));
+  return holdersOf(regions, here, await plausibleFrontier(store, here), store, mark ?? (await store.logMark(actor)));
 }
 
 /**
@@ -67,7 +67,7 @@ export async function awaitReplicated(
   const { signal } = options;
   for (;;) {
     signal?.throwIfAborted();
-    const state = holdersOf(regions, here, await store.frontier(), store, mark);
+    const state = holdersOf(regions, here, await plausibleFrontier(store, here), store, mark);
     if (state.holding.length >= wanted) return state;
     const left = deadline - Date.now();
     if (left <= 0) throw new NotReplicatedError(actorKey(actor), VC.encode(version), wanted, state.holding, state.missing, timeoutMs);
@@ -85,6 +85,33 @@ export function holdersOf(regions: readonly string[], here: string, table: Front
     else missing.push(region);
   }
   return { regions, holding, missing };
+}
+
+/**
+ * The frontier table without the entries about `here`'s log that this store cannot have handed
+ * out (a cursor ahead of its log, or of another identity: `backlog` refuses them), as after this
+ * region's Redis was restored from an older backup while the other regions' rows still say how far
+ * they read the lost log. Such a row would otherwise count a region as holding what it lacks.
+ */
+async function plausibleFrontier(store: EventStore & RegionLog, here: string): Promise<FrontierTable> {
+  const table = await store.frontier();
+  const result: Record<string, Record<string, FrontierTable[string][string]>> = {};
+  for (const [reader, row] of Object.entries(table)) {
+    const kept: Record<string, FrontierTable[string][string]> = {};
+    for (const [source, entry] of Object.entries(row)) {
+      if (source === here) {
+        try {
+          await store.backlog(entry.cursor);
+        } catch (error) {
+          if (error instanceof InvalidCursorError) continue;
+          throw error;
+        }
+      }
+      kept[source] = entry;
+    }
+    result[reader] = kept;
+  }
+  return result;
 }
 
 async function declaredRegions(store: RegionLog, here: string): Promise<string[]> {
