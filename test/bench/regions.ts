@@ -64,6 +64,9 @@ export interface RegionsOptions {
 /** Diverged actors of the unrecorded convergence point run first. */
 const convergenceWarmUpActors = 200;
 
+/** Heads calls timed apart after each troupe copy, for the server time of one (the first packs are of distinct accounts). */
+const headsProbeCalls = 1_000;
+
 /** The replicator's default batch size (`ReplicatorOptions.batchSize`), the one the goal is set for. */
 export const defaultBatchSize = 500;
 
@@ -81,6 +84,8 @@ export interface CopyPhases {
   readonly serverRawMs: Readonly<Record<string, number>>;
   /** Round trips per round: store calls of the troupe side, pipelines of the raw side. */
   readonly troupeCalls: Readonly<Record<string, number>>;
+  /** Server time of one heads script call, µs (measured apart after each copy: EVALSHA counts merge and heads scripts together). */
+  readonly headsServerUs: Summary;
   /** CPU time of this Node process (user + system) per copy, ms: the client's share of the wall time. */
   readonly clientCpuMs: { readonly troupe: Summary; readonly raw: Summary };
 }
@@ -432,6 +437,7 @@ async function benchThroughput(o: RegionsOptions['throughput'], serverA: RedisSe
     for (const [b, batchSize] of o.batchSizes.entries()) {
       const rates = { troupe: [] as number[], raw: [] as number[] };
       const clientCpu = { troupe: [] as number[], raw: [] as number[] };
+      const headsServerUs: number[] = [];
       const phases: Record<string, number[]> = {};
       const serverSums: Record<string, number[]> = {};
       const serverRawSums: Record<string, number[]> = {};
@@ -461,7 +467,13 @@ async function benchThroughput(o: RegionsOptions['throughput'], serverA: RedisSe
             const cpuMs = cpuMillis(process.cpuUsage(cpu));
             if (report.copied !== packs.length || report.resolved.length !== 0) throw new Error(`regions throughput: copied ${report.copied} of ${packs.length}, resolved ${report.resolved.length}`);
             const after = await Promise.all(admin.map(commandUsec));
+            // The heads checks are a script too (EVALSHA, like merge): their server time per call,
+            // measured apart on 1,000 of the accounts copied, splits EVALSHA between the two.
+            const probe = await commandUsec(admin[1]);
+            for (const p of packs.slice(0, headsProbeCalls)) await target.heads(p.actor);
+            const headsUs = (((await commandUsec(admin[1])).get('evalsha') ?? 0) - (probe.get('evalsha') ?? 0)) / headsProbeCalls;
             if (!warm) {
+              headsServerUs.push(headsUs);
               rates.troupe.push(packs.length / (ms / 1000));
               clientCpu.troupe.push(cpuMs);
               for (const name of ['changesSince', 'merge', 'heads', 'save']) (phases[name] ??= []).push(times.ms.get(name) ?? 0);
@@ -506,6 +518,7 @@ async function benchThroughput(o: RegionsOptions['throughput'], serverA: RedisSe
           serverRawMs: medians(serverRawSums),
           troupeCalls: medians(calls),
           clientCpuMs: { troupe: summarize(clientCpu.troupe), raw: summarize(clientCpu.raw) },
+          headsServerUs: summarize(headsServerUs),
         },
       });
     }

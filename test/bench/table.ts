@@ -567,7 +567,9 @@ function regionNotes(r: RegionsResults | undefined): string[] {
       `regions: copy at batchSize ${f.batchSize}, troupe, per copy (medians): changesSince ${ms(p.changesSinceMs.median)} (${p.troupeCalls.changesSince ?? '?'} calls), ` +
         `merge ${ms(p.mergeMs.median)} (${p.troupeCalls.merge ?? '?'} calls), heads checks ${ms(p.headsMs.median)} (${p.troupeCalls.heads ?? '?'} calls, one per actor per batch, awaited one by one), ` +
         `checkpoint ${ms(p.checkpointMs.median)}; Node CPU per copy ${ms(p.clientCpuMs.troupe.median)} (raw ${ms(p.clientCpuMs.raw.median)}); client codec alone on the same packs: decodePack ${ms(p.decodeMs)}, encodePack ${ms(p.encodeMs)}; ` +
-        `Redis server time (INFO commandstats, commands inside scripts counted in the script and again on their own): ${server(p.serverMs)}; raw copy (${p.troupeCalls.rawPipelines ?? '?'} round trips): ${server(p.serverRawMs)}`,
+        `Redis server time (INFO commandstats, commands inside scripts counted in the script and again on their own): ${server(p.serverMs)}; ` +
+        `of B's EVALSHA, heads ${p.headsServerUs.median.toFixed(1)} µs per call (measured apart) x ${p.troupeCalls.heads ?? '?'} = ${ms((p.headsServerUs.median * (p.troupeCalls.heads ?? 0)) / 1000)}, ` +
+        `so the merge script ≈ ${ms((p.serverMs['B evalsha'] ?? 0) - (p.headsServerUs.median * (p.troupeCalls.heads ?? 0)) / 1000)}; raw copy (${p.troupeCalls.rawPipelines ?? '?'} round trips): ${server(p.serverRawMs)}`,
     );
   }
   for (const p of r.convergence) {
