@@ -86,6 +86,18 @@ export {
 } from './replication/index.js';
 export type { RegionLog, MergeLog, MergeRecord, FrontierTable, FrontierEntry } from './store/regionLog.js';
 
+// Views across actors (#16).
+export {
+  defineProjection,
+  type ProjectionSpec,
+  type ProjectionDefinition,
+  type ViewRows,
+  MemoryView,
+  type MemoryViewOptions,
+  type ViewChange,
+  viewFromScratch,
+} from './projection/index.js';
+
 // Every error troupe's runtime throws.
 export {
   TroupeError,
@@ -109,4 +121,6 @@ export {
   VersionCollisionError,
   NotReplicatedError,
   RegionConfigError,
+  ProjectionError,
+  ViewTimeoutError,
 } from './errors/index.js';
