@@ -144,7 +144,7 @@ const config = quick
       } satisfies CurvesOptions,
       peers: peerConfig.full,
       regions: {
-        throughput: { packs: 50_000, actors: 5_000, rounds: 3, batchSizes: [500, 2_000] },
+        throughput: { packs: 50_000, actors: 5_000, rounds: 5, batchSizes: [500, 2_000] },
         // 100,000 actors take ~8 min here (set-up and heal grow linearly): measured once on its
         // own, see BENCHMARKS.md ("Regions").
         convergence: { actors: [1_000, 3_000, 10_000] },
