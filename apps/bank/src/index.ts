@@ -19,6 +19,17 @@ export {
   validateOpen,
   validateAmount,
 } from './account.js';
+export {
+  balancesByOwner,
+  overdrafts,
+  bankProjections,
+  ownerBalanceRows,
+  addOwnerBalances,
+  overdraftRows,
+  overdraftKey,
+  overdraftTotalKey,
+  type OwnerBalance,
+} from './views.js';
 export { runBankScenario, formatScenario, type ScenarioResult, type ScenarioStep, type ReplicaView, type BranchView } from './demo.js';
 
 /** Every actor this app defines, to pass as `createRuntime({ actors: bankActors })`. */
