@@ -1,11 +1,14 @@
 /**
  * The bank demo: one account on two replicas, eu and us. Both accept withdrawals while partitioned,
  * together spending more than the account holds; after the heal the replicas merge the branches,
- * keep every acknowledged withdrawal, record the overdraft once, and converge.
+ * keep every acknowledged withdrawal, record the overdraft once, and converge. Each replica keeps
+ * the bank's two views (`balancesByOwner`, `overdrafts`) in `MemoryView`s that follow its store
+ * through the whole story: the merge corrects them, and after the heal they equal each other and
+ * the views computed from scratch.
  *
  * `runBankScenario()` runs the story and returns what happened (the tests call it);
  * `formatScenario()` turns that into text; running this file prints it and exits 1 unless the
- * replicas converged.
+ * replicas and their views converged.
  */
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +31,7 @@ import { compareEvents, computeMerge, findDivergence, fold, stateAt } from '@tro
 import { VC } from '@troupe/runtime/store';
 import { ManualClock } from '@troupe/runtime/testkit';
 import { Account, type AccountDefinition, type AccountState } from './account.js';
+import { type BankViewRows, type ViewRowChange, BankViews, afterEveryWrite, fmtViewRow, sameViewRows, viewLines } from './demoViews.js';
 
 /** Where the manual clock starts: a fixed instant, so timestamps and event ids are reproducible. */
 export const demoStartMs = Date.UTC(2025, 0, 1, 9, 0, 0);
@@ -107,6 +111,16 @@ export interface ScenarioResult {
   /** The whole history of the account at the converged head, in replay order (compensations included). */
   readonly history: readonly EventRecord[];
   readonly final: readonly ReplicaView[];
+  /** The bank's views on each replica (eu, us), following its store during the whole story. */
+  readonly views: {
+    readonly settledBeforePartition: readonly BankViewRows[];
+    readonly partition: readonly BankViewRows[];
+    readonly final: readonly BankViewRows[];
+    /** `viewFromScratch` over each replica's store after the heal. */
+    readonly fromScratch: readonly BankViewRows[];
+    /** Every change the views' subscribers were told, on both replicas, in order; `during` is a `Phase` or 'heal'. */
+    readonly changes: readonly ViewRowChange[];
+  };
   readonly checks: readonly ScenarioCheck[];
   readonly ok: boolean;
 }
@@ -115,27 +129,35 @@ export interface ScenarioResult {
 export async function runBankScenario(): Promise<ScenarioResult> {
   const clock = new ManualClock(demoStartMs);
   const resolutions: Resolution[] = [];
-  const replica = (replicaId: string, machineId: number): Runtime =>
+  // Each replica's views follow its store from before the first command to the end: they catch up
+  // after every write to it (commands, replicated packs, merges).
+  const bankViews = [new BankViews('eu', new MemoryStore()), new BankViews('us', new MemoryStore())] as const;
+  const replica = (views: BankViews, machineId: number): Runtime =>
     createRuntime({
       actors: [Account],
-      replicaId,
+      replicaId: views.replica,
       machineId,
-      store: new MemoryStore(),
+      store: afterEveryWrite(views.store, () => views.catchUp()),
       clock,
       observer: {
         resolved: ({ outcome }) =>
           resolutions.push({
-            replica: replicaId,
+            replica: views.replica,
             reply: { resolved: true, version: outcome.pack.version, headsMerged: outcome.heads.length, compensations: outcome.compensations },
           }),
       },
     });
-  const eu = replica('eu', 1);
-  const us = replica('us', 2);
+  const eu = replica(bankViews[0], 1);
+  const us = replica(bankViews[1], 2);
   const link = new ReplicationLink(eu, us);
   const account = Account.ref('alice-checking');
   const steps: ScenarioStep[] = [];
   const commandsSent = new Map<string, number>();
+  /** Labels the views' changes from now on with what the demo is doing. */
+  const viewsDuring = (during: string) => {
+    for (const views of bankViews) views.during = during;
+  };
+  const viewRows = () => bankViews.map((views) => views.rows());
 
   const view = async (rt: Runtime): Promise<ReplicaView> => {
     const seen = await rt.inspect<AccountState>(account);
@@ -143,6 +165,7 @@ export async function runBankScenario(): Promise<ScenarioResult> {
   };
   const send = async (phase: Phase, rt: Runtime, command: CommandOf<AccountDefinition>): Promise<CommandReply> => {
     clock.advance(demoStepMs);
+    viewsDuring(phase);
     const n = (commandsSent.get(rt.replicaId) ?? 0) + 1;
     commandsSent.set(rt.replicaId, n);
     // Caller-chosen command ids (idempotency keys) keep the events' causation ids reproducible.
@@ -158,6 +181,7 @@ export async function runBankScenario(): Promise<ScenarioResult> {
     await send('before partition', eu, { type: 'deposit', payload: { amount: 100 } });
     const before = await link.settle();
     const settledBeforePartition = { rounds: before.rounds, views: [await view(eu), await view(us)] };
+    const viewsBeforePartition = viewRows();
 
     // 2. Partition. Each side sees 100 and lets a withdrawal through; eu refuses a second one
     //    locally; us takes a deposit.
@@ -167,6 +191,7 @@ export async function runBankScenario(): Promise<ScenarioResult> {
     await send('during partition', eu, { type: 'withdraw', payload: { amount: 50 } });
     await send('during partition', us, { type: 'deposit', payload: { amount: 30 } });
     const partitionViews = [await view(eu), await view(us)];
+    const viewsInPartition = viewRows();
 
     // 3. Look at both branches before healing: copy both stores' packs into a scratch store (the
     //    replicas stay apart) and ask the resolution code what it sees there.
@@ -189,9 +214,12 @@ export async function runBankScenario(): Promise<ScenarioResult> {
     const preview = await explainMerge(scratch, account, heads);
 
     // 4. Heal: the link copies each side's packs to the other and the receiving replica resolves.
+    viewsDuring('heal');
     link.heal();
     const after = await link.settle();
     const settledAfterHeal = { rounds: after.rounds, resolutions: [...resolutions] };
+    const viewsAfterHeal = viewRows();
+    const viewsFromScratch = await Promise.all(bankViews.map((views) => views.fromScratch([account])));
 
     const final = [await view(eu), await view(us)];
     const merge: Record<string, MergeExplanation> = {};
@@ -209,10 +237,18 @@ export async function runBankScenario(): Promise<ScenarioResult> {
       merge,
       history,
       final,
+      views: {
+        settledBeforePartition: viewsBeforePartition,
+        partition: viewsInPartition,
+        final: viewsAfterHeal,
+        fromScratch: viewsFromScratch,
+        changes: bankViews.flatMap((views) => views.changes),
+      },
     };
     const checks = checkScenario(result, await linearHistory(us.store, account));
     return { ...result, checks, ok: checks.every((c) => c.ok) };
   } finally {
+    for (const views of bankViews) await views.stop();
     await eu.stop();
     await us.stop();
   }
@@ -323,6 +359,15 @@ function checkScenario(result: Checked, usHistory: readonly EventRecord[]): Scen
     VC.encode(preview.version) === VC.encode(eu.version ?? {}) && isDeepStrictEqual(preview.state, eu.state),
     'the merge equals the one previewed before the heal (deterministic resolution)',
   );
+
+  const views = result.views;
+  const [euViews, usViews] = views.final as [BankViewRows, BankViewRows];
+  check(sameViewRows(euViews, usViews), 'same views on eu and us (balances-by-owner, overdrafts)');
+  for (const [i, rows] of views.final.entries()) {
+    check(sameViewRows(rows, views.fromScratch[i]!), `${rows.replica}'s views equal viewFromScratch over ${rows.replica}'s store`);
+  }
+  const corrected = (replica: string) => views.changes.some((c) => c.during === 'heal' && c.replica === replica && c.view === 'overdrafts');
+  check(corrected('eu') && corrected('us'), "the merge corrected both replicas' views (the overdraft reached their subscribers)");
   return checks;
 }
 
@@ -385,18 +430,22 @@ export function formatScenario(result: ScenarioResult): string {
     });
   };
 
-  line(`troupe bank demo: account ${result.account.type}:${result.account.id} on two replicas, eu and us`);
+  line(`troupe bank demo: account ${result.account.type}:${result.account.id} on two replicas, eu and us,`);
+  line('each with two views kept by MemoryViews that follow its store: balances-by-owner and overdrafts');
   line(`(both read a manual clock that moves ${demoStepMs} ms per command, so this output is the same on every run)`);
   line();
   line('1. Before the partition: open and fund the account on eu, replicate to us');
   out.push(...commandRows('before partition'));
   line(`   replication eu <-> us settled in ${result.settledBeforePartition.rounds} rounds:`);
   out.push(...viewRows(result.settledBeforePartition.views));
+  line('   their views:');
+  out.push(...table(viewLines(result.views.settledBeforePartition)));
   line();
   line('2. Partition: eu and us cannot reach each other, and both keep accepting commands');
   out.push(...commandRows('during partition'));
-  line('   each replica now sees only its own branch:');
+  line('   each replica now sees only its own branch, and so do its views:');
   out.push(...viewRows(result.partitionViews));
+  out.push(...table(viewLines(result.views.partition)));
   line();
   const d = result.divergence;
   line('3. The two branches, still partitioned (both stores copied into a scratch store to look at them)');
@@ -434,14 +483,28 @@ export function formatScenario(result: ScenarioResult): string {
   line('   converged:');
   out.push(...viewRows(result.final, '     '));
   line(`   full history at the head: ${result.history.length} events`);
+  line("   the merge corrected the views (the account's rows retracted, those of its merged state applied);");
+  line('   what their subscribers were told during the heal:');
+  const corrections = result.views.changes.filter((c) => c.during === 'heal');
+  if (corrections.length === 0) line('     (nothing)');
+  out.push(...table(corrections.map((c) => [c.replica, c.view, c.key, `${fmtViewRow(c.before)} -> ${fmtViewRow(c.after)}`]), '     '));
+  line('   views after the heal:');
+  out.push(...table(viewLines(result.views.final), '     '));
+  const scratch = result.views.fromScratch;
+  if (scratch.every((rows, i) => sameViewRows(rows, result.views.final[i]!))) {
+    line("     the same as viewFromScratch over each replica's converged history");
+  } else {
+    line("     but viewFromScratch over each replica's converged history gives:");
+    out.push(...table(viewLines(scratch), '     '));
+  }
   line();
   line('Checks');
   for (const c of result.checks) line(`   ${c.ok ? 'ok  ' : 'FAIL'}  ${c.what}`);
   line();
   line(
     result.ok
-      ? 'The replicas converged: both withdrawals kept, the overdraft recorded once.'
-      : 'FAILED: the replicas did not converge or an invariant does not hold (see the checks above).',
+      ? 'The replicas converged: both withdrawals kept, the overdraft recorded once, and the views agree.'
+      : 'FAILED: the replicas or their views did not converge, or an invariant does not hold (see the checks above).',
   );
   return out.join('\n') + '\n';
 }

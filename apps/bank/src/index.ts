@@ -31,6 +31,7 @@ export {
   type OwnerBalance,
 } from './views.js';
 export { runBankScenario, formatScenario, type ScenarioResult, type ScenarioStep, type ReplicaView, type BranchView } from './demo.js';
+export type { BankViewRows, ViewRowChange } from './demoViews.js';
 
 /** Every actor this app defines, to pass as `createRuntime({ actors: bankActors })`. */
 export const bankActors: readonly AnyActorDefinition[] = [Account];

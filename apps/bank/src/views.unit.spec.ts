@@ -27,6 +27,8 @@ import {
   overdrafts,
   ownerBalanceRows,
 } from './index.js';
+import { formatScenario, runBankScenario } from './demo.js';
+import type { BankViewRows } from './demoViews.js';
 
 const stateAfter = (...events: AccountEvent[]): AccountState => given(Account, events).state;
 const opened = (owner = 'Alice'): AccountEvent => ({ type: 'opened', data: { owner } });
@@ -325,4 +327,38 @@ describe('the bank views across random partitions', () => {
     expect(runsWithFees).toBeGreaterThan(0);
     expect(runsOwing).toBeGreaterThan(0);
   }, 60_000);
+});
+
+// ---------------------------------------------------------------------------------------------
+// The demo (`npm start`): the views on both replicas, corrected by the merge.
+
+describe("the demo's views", () => {
+  it('follow each replica through the partition, are corrected by the merge on both, and equal the from-scratch views', async () => {
+    const result = await runBankScenario();
+    expect(result.checks.filter((c) => !c.ok)).toEqual([]);
+    const rows = (views: readonly BankViewRows[]) => views.map((v) => [v.replica, plain(v.balances), plain(v.overdrafts)]);
+    expect(rows(result.views.settledBeforePartition)).toEqual([
+      ['eu', { Alice: { balance: 100, accounts: 1 } }, {}],
+      ['us', { Alice: { balance: 100, accounts: 1 } }, {}],
+    ]);
+    expect(rows(result.views.partition)).toEqual([
+      ['eu', { Alice: { balance: 20, accounts: 1 } }, {}],
+      ['us', { Alice: { balance: 60, accounts: 1 } }, {}],
+    ]);
+    const healed = [{ Alice: { balance: -30, accounts: 1 } }, { 'account:alice-checking': 30, total: 30 }];
+    expect(rows(result.views.final)).toEqual([['eu', ...healed], ['us', ...healed]]);
+    expect(rows(result.views.fromScratch)).toEqual(rows(result.views.final));
+    expect(result.views.changes.filter((c) => c.during === 'heal').map(({ replica, view, key, before, after }) => ({ replica, view, key, before, after }))).toEqual([
+      { replica: 'eu', view: 'balances-by-owner', key: 'Alice', before: { balance: 20, accounts: 1 }, after: { balance: -30, accounts: 1 } },
+      { replica: 'eu', view: 'overdrafts', key: 'account:alice-checking', before: undefined, after: 30 },
+      { replica: 'eu', view: 'overdrafts', key: 'total', before: undefined, after: 30 },
+      { replica: 'us', view: 'balances-by-owner', key: 'Alice', before: { balance: 60, accounts: 1 }, after: { balance: -30, accounts: 1 } },
+      { replica: 'us', view: 'overdrafts', key: 'account:alice-checking', before: undefined, after: 30 },
+      { replica: 'us', view: 'overdrafts', key: 'total', before: undefined, after: 30 },
+    ]);
+    const printed = formatScenario(result);
+    expect(printed).toContain("the same as viewFromScratch over each replica's converged history");
+    expect(printed).toContain('us  balances-by-owner  Alice                   60 (1 account) -> -30 (1 account)');
+    expect(printed).toContain('and the views agree');
+  });
 });
