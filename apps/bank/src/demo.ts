@@ -118,7 +118,7 @@ export interface ScenarioResult {
     readonly final: readonly BankViewRows[];
     /** `viewFromScratch` over each replica's store after the heal. */
     readonly fromScratch: readonly BankViewRows[];
-    /** Every change the views' subscribers were told, on both replicas, in order; `during` is a `Phase` or 'heal'. */
+    /** Every change the views' subscribers were told: eu's in order, then us's; `during` is a `Phase` or 'heal'. */
     readonly changes: readonly ViewRowChange[];
   };
   readonly checks: readonly ScenarioCheck[];
