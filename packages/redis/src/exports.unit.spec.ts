@@ -9,12 +9,18 @@ describe('@troupe/redis exports', () => {
   it('the root exports exactly the values README.md lists under "API"', async () => {
     expect(Object.keys(await import('./index.js')).sort()).toEqual([
       'RedisStore',
+      'RedisView',
       'ReplicationTimeoutError',
       'StoreAuthenticationError',
       'StoreDataLostError',
+      'ViewLeaseHeldError',
+      'ViewLeaseLostError',
+      'ViewVersionMismatchError',
       'connectRedisStore',
       'failFastRedisOptions',
+      'openRedisView',
       'redisStoreDefaults',
+      'redisViewDefaults',
     ]);
   });
 

@@ -14,3 +14,18 @@ export {
 } from './redisStore/index.js';
 export { connectRedisStore, failFastRedisOptions, type ConnectOptions } from './connect.js';
 export { type RedisStoreErrorCode, StoreDataLostError, StoreAuthenticationError, ReplicationTimeoutError } from './errors/index.js';
+export {
+  openRedisView,
+  RedisView,
+  redisViewDefaults,
+  type OpenRedisViewOptions,
+  type RedisViewOptions,
+  type RedisViewObserver,
+  type RedisViewStatus,
+  type CatchUpReport,
+  type RebuildReport,
+  type RedisViewErrorCode,
+  ViewVersionMismatchError,
+  ViewLeaseHeldError,
+  ViewLeaseLostError,
+} from './view/index.js';

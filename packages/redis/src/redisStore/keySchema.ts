@@ -33,7 +33,9 @@ export interface ActorKeys {
  * - per store, under the `{<prefix>.meta}` tag: the layout record `…:layout` (the shard count the
  *   data was written with, and the identity once every shard holds it), the identity `…:identity`,
  *   replication checkpoints `…:cursor:<name>`, the frontier table `…:frontier` (a hash) and the
- *   declared regions `…:regions` (a string).
+ *   declared regions `…:regions` (a string);
+ * - per view (`RedisView`, see view/viewKeys.ts), under the `{<prefix>.view.<name>}` tag: the
+ *   view's rows, contributions, parts and meta (hashes), its cursor, lease and fence (strings).
  *
  * `<shard>` is `fnv1a32('type:id') % shards`. Every key starts with `<prefix>:{<prefix>.`, which
  * `pattern` matches and nothing of another prefix does (a prefix holds no ':', '{' or glob characters).
@@ -124,9 +126,11 @@ export class KeySchema {
 
   /**
    * The Redis type troupe keeps at one of these keys: sets of heads; lists of logs, run indexes
-   * and merge records; strings of checkpoints, identities and the declared regions; hashes otherwise.
+   * and merge records; strings of checkpoints, identities, the declared regions and a view's
+   * cursor, lease and fence; hashes otherwise.
    */
   static expectedTypeOf(key: string): string {
+    if (/\.view\.[^}]*\}:[^:]+:(cursor|lease|fence)$/.test(key)) return 'string';
     if (/\.meta\}:(cursor:|regions$)/.test(key) || key.endsWith(':identity')) return 'string';
     if (key.endsWith(':h')) return 'set';
     if (key.endsWith(':log') || key.endsWith(':l') || key.endsWith(':m')) return 'list';
