@@ -173,7 +173,10 @@ export class Replicator {
    */
   private async resolveDiverged(resolved: ActorRef[]): Promise<{ actor: ActorRef; error: unknown }[]> {
     const failed: { actor: ActorRef; error: unknown }[] = [];
-    for (const [key, actor] of [...this.unresolved]) {
+    // Heads are read, and diverged actors resolved, several at a time: one round trip per actor,
+    // awaited one after the other, was most of a copy's time (BENCHMARKS.md, "Regions"). Actors
+    // are independent; each resolution still goes through its actor's own mailbox.
+    await eachBounded([...this.unresolved], resolveConcurrency, async ([key, actor]) => {
       try {
         const heads = await this.target.store.heads(actor);
         if (heads.length > 1) {
@@ -184,9 +187,10 @@ export class Replicator {
       } catch (error) {
         failed.push({ actor, error });
       }
-    }
+    });
     return failed;
   }
+
 }
 
 /** The actors of a saved `unresolvedCheckpoint` (JSON `[[type, id], ...]`); nothing for none or a damaged value. */
@@ -201,4 +205,16 @@ function parseUnresolved(text: string | undefined): ActorRef[] {
   } catch {
     return [];
   }
+}
+
+/** Actors checked (and resolved) at once after a batch. */
+const resolveConcurrency = 32;
+
+/** Runs `work` on every item, at most `limit` at a time. */
+async function eachBounded<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
