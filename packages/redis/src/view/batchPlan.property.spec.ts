@@ -33,7 +33,7 @@ describe('planBatch', () => {
           for (const k of writes.rowsDeleted) stored.rows.delete(k);
           for (const [a, r] of updates) {
             const before = latest.get(a);
-            const next = new Map(r);
+            const next = new Map<string, string>(r);
             if (before && [...before.keys()].some((k) => !next.has(k))) moved++;
             latest.set(a, next);
           }

@@ -106,7 +106,9 @@ export class RedisView<Row = unknown> {
   private running = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
-  private caughtUpWaiters: (() => void)[] = [];
+  /** Steps the running loop started so far, and callers of `catchUp` waiting for a catch-up by a step started after they asked. */
+  private stepsStarted = 0;
+  private caughtUpWaiters: { readonly after: number; readonly resolve: () => void; readonly reject: (error: unknown) => void }[] = [];
 
   /** Use `openRedisView`. */
   constructor(
@@ -252,11 +254,14 @@ export class RedisView<Row = unknown> {
   /**
    * Brings the view to the end of the store's log once, under the lease (taken, then given back):
    * ViewLeaseHeldError when another runner holds it. When `start()` runs in this process, waits
-   * for its next catch-up instead.
+   * instead for its next catch-up by a batch started after this call (ViewLeaseHeldError while it
+   * is in standby).
    */
   async catchUp(): Promise<CatchUpReport> {
     if (this.loop) {
-      await new Promise<void>((resolve) => this.caughtUpWaiters.push(resolve));
+      // A step already under way may have read the log before what the caller waits for: wait for one started after this call.
+      const after = this.stepsStarted;
+      await new Promise<void>((resolve, reject) => this.caughtUpWaiters.push({ after, resolve, reject }));
       return { packs: 0, batches: 0, position: await this.position() };
     }
     const got = await this.lease.acquire();
@@ -325,6 +330,8 @@ export class RedisView<Row = unknown> {
           if (this.lease.held === undefined) {
             const got = await this.lease.acquire();
             if (!got.acquired) {
+              const held = new ViewLeaseHeldError(this.id, got.heldBy, got.expiresInMs);
+              for (const waiter of this.caughtUpWaiters.splice(0)) waiter.reject(held);
               this.tell('standby', { view: this.id, heldBy: got.heldBy, expiresInMs: got.expiresInMs });
               await this.sleep(Math.max(pollMs, Math.min(got.expiresInMs, renewEveryMs)));
               continue;
@@ -332,6 +339,7 @@ export class RedisView<Row = unknown> {
             this.tell('leaseAcquired', { view: this.id, lease: got.lease, token: this.lease.token! });
             behind = true;
           }
+          const step = ++this.stepsStarted;
           const report = await this.writer.step();
           retryMs = retryInitialMs;
           if (report.wrote && report.position !== undefined) this.tell('batch', { view: this.id, packs: report.packs, actors: report.actors, keys: report.keys, position: report.position });
@@ -341,7 +349,7 @@ export class RedisView<Row = unknown> {
           }
           if (behind) this.tell('caughtUp', { view: this.id, position: report.position });
           behind = false;
-          for (const resolve of this.caughtUpWaiters.splice(0)) resolve();
+          this.caughtUpWaiters = this.caughtUpWaiters.filter((waiter) => (waiter.after < step ? void waiter.resolve() : true));
           await this.sleep(pollMs);
         } catch (error) {
           if (error instanceof ViewMovedError || error instanceof ViewLeaseLostError) continue;
@@ -352,7 +360,7 @@ export class RedisView<Row = unknown> {
         }
       }
     } finally {
-      for (const resolve of this.caughtUpWaiters.splice(0)) resolve();
+      for (const waiter of this.caughtUpWaiters.splice(0)) waiter.resolve();
       await this.lease.release();
     }
   }
