@@ -28,6 +28,9 @@ export const publisherFatalCodes: ReadonlySet<string> = new Set([
   'TOPOLOGY_MISMATCH',
 ]);
 
+/** Longest `stop()` waits for the connection to close, ms. */
+const closeWaitMs = 2_000;
+
 /** AMQP's limit on a routing key, bytes. */
 const routingKeyBytesMax = 255;
 
@@ -154,7 +157,9 @@ export class Publisher {
       this.wake?.();
       await this.running;
       this.channel = undefined;
-      await this.recovering?.close().catch(() => undefined);
+      // Bounded: amqplib's close waits for the broker's CloseOk, which never comes when the
+      // socket was cut just before (seen in the proxy test: stop hung until the heartbeat).
+      await within(closeWaitMs, this.recovering?.close().catch(() => undefined));
       this.metrics.connected.set(0);
       await this.closeMetrics?.();
       for (const waiter of this.idleWaiters.splice(0)) waiter();
@@ -169,6 +174,7 @@ export class Publisher {
       await this.openChannel(model);
       this.model = model;
       this.metrics.connected.set(1);
+      if (this.started) this.log.info('reconnected to RabbitMQ');
     } catch (error) {
       const failure = this.explain(error);
       if (!this.started) {
@@ -382,6 +388,12 @@ function checked(message: OutgoingMessage): OutgoingMessage {
     );
   }
   return message;
+}
+
+/** Waits for `promise`, at most `ms`. */
+function within(ms: number, promise: Promise<unknown> | undefined): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]).then(() => clearTimeout(timer));
 }
 
 /** Exponential backoff with ±20% jitter: `initialMs` × 2^(failures-1), at most `maxMs`. */
