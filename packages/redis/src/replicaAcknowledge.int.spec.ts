@@ -71,7 +71,7 @@ describe.skipIf(!available)('RedisStore with replicasToAcknowledge', () => {
       const remote = makeChain(uniqueActor('merged', 'wait'), 3, 'b');
       const source = new MemoryStore();
       await source.merge(remote);
-      expect(await store.merge(remote)).toEqual({ added: 3, skipped: 0 });
+      expect(await store.merge(remote)).toMatchObject({ added: 3, skipped: 0 });
       expect(await view.hlen(store.keysOf(remote[0]!.actor).packs)).toBe(3);
     } finally {
       view.disconnect();
@@ -148,7 +148,7 @@ describe.skipIf(!available)('RedisStore with replicasToAcknowledge', () => {
       expect(retried).toMatchObject({ status: 'accepted', duplicate: true, version: { a: 1 } });
       expect(await elsewhere.send(ref, { type: 'add', payload: {}, commandId: 'cmd-1' })).toMatchObject({ status: 'accepted', duplicate: true, version: { a: 1 } });
       await expect(other.append(again, ['a:1'])).rejects.toBeInstanceOf(DuplicateCommandError);
-      expect(await other.merge([written!])).toEqual({ added: 0, skipped: 1 });
+      expect(await other.merge([written!])).toMatchObject({ added: 0, skipped: 1 });
       expect(await view.hexists(store.keysOf(actor).packs, 'a:1')).toBe(1);
     } finally {
       if (stopped) process.kill(pid, 'SIGCONT');

@@ -1,4 +1,4 @@
-import { type ActorSnapshot, type MergeReport, MissingAncestorError, type Pack, VC, VersionCollisionError, actorKey, encodeValue } from '@troupe/runtime/store';
+import { type ActorRef, type ActorSnapshot, type MergeReport, MissingAncestorError, type Pack, VC, VersionCollisionError, actorKey, encodeValue } from '@troupe/runtime/store';
 import { ReplicationTimeoutError } from '../errors/index.js';
 import type { StoreContext } from './context.js';
 import { identityFound } from './storeIdentity.js';
@@ -21,6 +21,7 @@ export async function merge(ctx: StoreContext, packs: readonly Pack[], snapshots
   const snapshotByKey = new Map(snapshots.map((s) => [`${actorKey(s.actor)}@${VC.encode(s.version)}`, s]));
   let added = 0;
   let skipped = 0;
+  const diverged = new Map<string, ActorRef>();
   let i = 0;
   const { options } = ctx;
   const wait = options.replicasToAcknowledge > 0 ? { replicas: options.replicasToAcknowledge, timeoutMs: options.replicationTimeoutMs } : undefined;
@@ -53,11 +54,13 @@ export async function merge(ctx: StoreContext, packs: readonly Pack[], snapshots
     if (Number(reply[0]) + Number(reply[1]) > 0 && written.replicasAcknowledged !== undefined && written.replicasAcknowledged < options.replicasToAcknowledge) {
       throw new ReplicationTimeoutError(ctx.runner.endpoint, written.replicasAcknowledged, options.replicasToAcknowledge, options.replicationTimeoutMs);
     }
-    if (reply.length > 2) {
-      if (String(reply[2]) === 'collision') throw new VersionCollisionError(String(reply[3]), String(reply[4]));
-      throw new MissingAncestorError(String(reply[3]), String(reply[4]));
+    if (String(reply[2]) === 'collision') throw new VersionCollisionError(String(reply[3]), String(reply[4]));
+    if (String(reply[2]) === 'missing') throw new MissingAncestorError(String(reply[3]), String(reply[4]));
+    for (const number of reply.slice(3)) {
+      const actor = packs[i + Number(number) - 1]?.actor;
+      if (actor) diverged.set(actorKey(actor), actor);
     }
     i = j;
   }
-  return { added, skipped };
+  return { added, skipped, diverged: [...diverged.values()] };
 }

@@ -6,8 +6,9 @@
 --       the script (replicasToAcknowledge) else '-', then 8 arguments per pack: type, id,
 --       version key, pack bytes, parent info, parents (JSON array of keys), command ids (JSON
 --       array), snapshot bytes ('' for none)
--- Returns {added, skipped}, {added, skipped, 'collision' | 'missing', actor, version} or
--- {0, 0, 'lost', identity found ('' for none)}.
+-- Returns {added, skipped, 'ok', i, ...} (the i: 1-based numbers of packs whose actor has several
+-- heads once every pack is in, one per such actor), {added, skipped, 'collision' | 'missing',
+-- actor, version} or {0, 0, 'lost', identity found ('' for none)}.
 -- The store identity first (see append.lua): nothing is merged into a Redis that lost the data.
 local identity = redis.call('GET', KEYS[2])
 if identity ~= ARGV[1] then return {0, 0, 'lost', identity or ''} end
@@ -19,11 +20,14 @@ local function finish(result)
   return result
 end
 local pack = 0
+-- heads key -> number of the last pack of that actor in this call
+local last_of = {}
 for i = 3, #ARGV, 8 do
   local k = 3 + 6 * pack
   local packs, parents, heads, snapshots, commands, runs = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5]
   pack = pack + 1
   local version = ARGV[i + 2]
+  last_of[heads] = pack
   local wrong = check_types({packs, 'hash', parents, 'hash', heads, 'set', snapshots, 'hash', commands, 'hash', KEYS[1], 'list'})
   if wrong then return wrong end
   local held = redis.call('HGET', parents, version)
@@ -52,4 +56,8 @@ for i = 3, #ARGV, 8 do
     added = added + 1
   end
 end
-return finish({added, skipped})
+local result = {added, skipped, 'ok'}
+for heads, number in pairs(last_of) do
+  if redis.call('SCARD', heads) > 1 then table.insert(result, number) end
+end
+return finish(result)

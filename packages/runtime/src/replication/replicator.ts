@@ -1,5 +1,5 @@
 import { type ActorRef, type Pack, actorKey } from '../model/index.js';
-import type { EventStore } from '../store/index.js';
+import type { Changes, EventStore } from '../store/index.js';
 import type { Checkpoint } from '../store/regionLog.js';
 
 export type { Checkpoint } from '../store/regionLog.js';
@@ -136,10 +136,19 @@ export class Replicator {
       failed = await this.resolveDiverged(resolved);
       await this.saveUnresolved();
     }
+    // The next batch is read from the source while this one is merged into the target (two
+    // servers, two round trips in flight): reading ahead changes nothing, the cursor only moves
+    // once a batch is merged, resolved and saved.
+    let ahead: Promise<Changes> | undefined = this.paused ? undefined : this.source.store.changesSince(this.position, this.batchSize);
     for (;;) {
-      if (this.paused) break;
-      const changes = await this.source.store.changesSince(this.position, this.batchSize);
+      if (this.paused || !ahead) break;
+      const changes = await ahead;
+      ahead = undefined;
       if (changes.packs.length === 0) break;
+      if (changes.packs.length === this.batchSize && !this.paused) {
+        ahead = this.source.store.changesSince(changes.cursor, this.batchSize);
+        ahead.catch(() => undefined); // awaited in the next round, or dropped when this one fails
+      }
       const report = await this.target.store.merge(changes.packs, changes.snapshots);
       copied += report.added;
       skipped += report.skipped;
@@ -147,7 +156,8 @@ export class Replicator {
       // between copies the batch again when it restarts (skipped, idempotent) and resolves then,
       // so a crash never leaves an actor diverged behind a saved cursor.
       if (this.resolveDivergence) {
-        for (const pack of changes.packs) this.unresolved.set(actorKey(pack.actor), pack.actor);
+        // A store that reports which actors it left diverged saves a heads read per actor.
+        for (const actor of report.diverged ?? changes.packs.map((p) => p.actor)) this.unresolved.set(actorKey(actor), actor);
         failed = await this.resolveDiverged(resolved);
       }
       await this.saveUnresolved();

@@ -31,6 +31,12 @@ export interface MergeReport {
   readonly added: number;
   /** Packs this store already held (merging is idempotent). */
   readonly skipped: number;
+  /**
+   * The actors of these packs left with several heads (diverged) once the merge was done, when
+   * the store can tell cheaply (optional: a replicator without it reads every actor's heads). It
+   * may name an actor that a later pack of the same call made whole again, never miss one.
+   */
+  readonly diverged?: readonly ActorRef[];
 }
 
 /**

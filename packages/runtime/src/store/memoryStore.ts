@@ -127,8 +127,10 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
     const snapshotByKey = new Map(snapshots.map((s) => [`${actorKey(s.actor)}@${VC.encode(s.version)}`, s]));
     let added = 0;
     let skipped = 0;
+    const touched = new Map<string, ActorRecord>();
     for (const pack of packs) {
       const record = this.record(pack.actor);
+      touched.set(actorKey(pack.actor), record);
       const key = VC.encode(pack.version);
       if (record.packs.has(key)) {
         if (record.fingerprints.get(key) !== packFingerprint(pack, () => encodePack(pack))) throw new VersionCollisionError(actorKey(pack.actor), key);
@@ -146,7 +148,8 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
       if (snapshot && snapshotBytes) this.keepSnapshot(record, snapshot, entry, snapshotBytes);
       added++;
     }
-    return { added, skipped };
+    const diverged = [...touched.values()].filter((record) => record.headKeys.length > 1).map((record) => record.ref);
+    return { added, skipped, diverged };
   }
 
   async close(): Promise<void> {

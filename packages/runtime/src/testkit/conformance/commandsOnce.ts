@@ -65,7 +65,7 @@ export function commandOnceTests(current: CurrentStore): void {
       await store.append(makePack({ actor, version: { a: 1 }, commandIds: ['retried'] }), []);
       // The same retry accepted on another branch during a partition.
       const sibling = makePack({ actor, version: { b: 1 }, commandIds: ['retried'] });
-      expect(await store.merge([sibling])).toEqual({ added: 1, skipped: 0 });
+      expect(await store.merge([sibling])).toMatchObject({ added: 1, skipped: 0 });
       expect((await store.commandVersions(actor, 'retried')).map(key)).toEqual(['a:1', 'b:1']);
       await store.append(makePack({ actor: other, version: { a: 1 }, commandIds: ['retried'] }), []);
       expect((await store.commandVersions(other, 'retried')).map(key)).toEqual(['a:1']);

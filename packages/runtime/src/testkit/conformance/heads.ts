@@ -22,8 +22,24 @@ export function divergentHeadsTests(current: CurrentStore): void {
       expect(await store.heads(actor)).toEqual([a1, b1]);
 
       const merged = makePack({ actor, kind: 'merge', version: VC.merge(a1.version, b1.version), parents: [{ b: 1 }, { a: 1 }], state: { both: true } });
-      expect(await store.merge([merged])).toEqual({ added: 1, skipped: 0 });
+      expect(await store.merge([merged])).toMatchObject({ added: 1, skipped: 0 });
       expect(await store.heads(actor)).toEqual([merged]);
+    });
+
+    it('merge reports the actors it left diverged, when it reports them (MergeReport.diverged)', async () => {
+      const actor = uniqueActor();
+      const other = uniqueActor();
+      const first = await store.merge([makePack({ actor, version: { b: 1 } }), makePack({ actor: other, version: { b: 1 } })]);
+      if (first.diverged === undefined) return; // optional: a replicator then reads the heads itself
+      expect(first.diverged).toEqual([]);
+      // A second root of `actor` diverges it; `other` gains a child in line and stays whole.
+      const a1 = makePack({ actor, version: { a: 1 } });
+      const second = await store.merge([a1, makePack({ actor: other, version: { b: 2 }, parents: [{ b: 1 }] })]);
+      expect(second.diverged).toEqual([actor]);
+      // Skipped packs count too: the actor is still diverged.
+      expect((await store.merge([a1])).diverged).toEqual([actor]);
+      const merged = makePack({ actor, kind: 'merge', version: { a: 1, b: 1 }, parents: [{ a: 1 }, { b: 1 }], state: {} });
+      expect((await store.merge([merged])).diverged).toEqual([]);
     });
 
     it('{a:2} and {a:1,b:1} on a common parent are two heads; the pointwise max resolves them', async () => {
@@ -75,7 +91,7 @@ export function divergentHeadsTests(current: CurrentStore): void {
       const ahead = makePack({ actor, version: { a: 3 }, parents: [{ a: 1 }] });
       await appendChain(store, [root, ahead]);
       const behind = makePack({ actor, version: { a: 2 }, parents: [{ a: 1 }] });
-      expect(await store.merge([behind])).toEqual({ added: 1, skipped: 0 });
+      expect(await store.merge([behind])).toMatchObject({ added: 1, skipped: 0 });
       expect(await store.heads(actor)).toEqual([ahead]);
       expect(await store.getPacks(actor, ['a:2'])).toEqual([behind]);
       // Still appendable on the one head.
