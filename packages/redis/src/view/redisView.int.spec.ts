@@ -135,6 +135,21 @@ describe.skipIf(!available)('RedisView on the local Redis', () => {
     expect((await view.status()).lease).toBeNull();
   });
 
+  it('an event type the projection\'s actor definition no longer handles: CorruptDataError naming the event, nothing written', async () => {
+    const { store, runtime, actors } = await setup();
+    await deposits(runtime, actors.slice(0, 2), 1);
+    const view = await open<number>(store);
+    await view.catchUp();
+    const position = await view.position();
+    await runtime.send(actors[0]!, { type: 'note', payload: { tag: 'x' } });
+    // The same projection over a Ledger that lost its 'noted' handler (renamed or removed).
+    const { noted: _removed, ...events } = Ledger.events;
+    const Renamed = defineProjection({ ...Applied, from: [{ ...Ledger, events }] });
+    const renamed = await open<number>(store, Renamed as never);
+    await expect(renamed.catchUp()).rejects.toThrow(/event .* of ledger:l0: actor type 'ledger' has no handler for event type 'noted'/);
+    expect(await view.position()).toBe(position);
+  });
+
   it('a view whose meta names another version or projection is refused, at open and by the write script', async () => {
     const { store, runtime, actors, raw } = await setup();
     await deposits(runtime, actors.slice(0, 2), 1);
