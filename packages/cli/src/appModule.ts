@@ -1,11 +1,13 @@
 import { pathToFileURL } from 'node:url';
-import type { AnyActorDefinition, Workload } from '@troupe/runtime';
+import type { AnyActorDefinition, ProjectionDefinition, Workload } from '@troupe/runtime';
 import { AppModuleError, resolveAppModule } from './appResolution.js';
 
-/** What `--app <module>` gives the commands: the actor definitions, and the app's workload if it has one. */
+/** What `--app <module>` gives the commands: the actor definitions, the app's views (projections), and its workload if it has one. */
 export interface App {
   readonly specifier: string;
   readonly actors: readonly AnyActorDefinition[];
+  /** The projection definitions the module exports (`troupe projections`), one per id (`name-version`); empty when none. */
+  readonly projections: readonly ProjectionDefinition[];
   readonly workload?: Workload;
 }
 
@@ -21,6 +23,15 @@ function isDefinition(value: unknown): value is AnyActorDefinition {
   return (
     typeof v === 'object' && v !== null && typeof v.type === 'string' && typeof v.initial === 'function' &&
     typeof v.commands === 'object' && v.commands !== null && typeof v.events === 'object' && v.events !== null
+  );
+}
+
+/** What `defineProjection` returns: a name, a version, its id, the actor types it reads and its `rows`. */
+function isProjection(value: unknown): value is ProjectionDefinition {
+  const v = value as Partial<ProjectionDefinition> | null;
+  return (
+    typeof v === 'object' && v !== null && typeof v.name === 'string' && typeof v.version === 'number' && typeof v.id === 'string' &&
+    v.types instanceof Set && typeof v.rows === 'function' && Array.isArray(v.from)
   );
 }
 
@@ -55,7 +66,9 @@ async function importApp(specifier: string, cwd: string): Promise<Record<string,
 /**
  * Loads an app module (`specifier` as `--app` takes it, resolved from `cwd`: see
  * `resolveAppModule`). Its actors are its `actors` export (an array), else its default export
- * (an array), else every exported actor definition; its workload is its `workload` export.
+ * (an array), else every exported actor definition; its projections are its `projections` export
+ * (an array), else every exported projection definition and those of exported arrays (one per
+ * id, `name-version`); its workload is its `workload` export.
  */
 export async function loadApp(specifier: string = defaultApp, cwd: string = process.cwd()): Promise<App> {
   const module = await importApp(specifier, cwd);
@@ -67,5 +80,12 @@ export async function loadApp(specifier: string = defaultApp, cwd: string = proc
     throw new AppModuleError('APP_INVALID', specifier, `app module '${specifier}' exports no actor definitions (export them as \`actors\`, as the default export, or one by one)`);
   }
   const workload = isWorkload(module.workload) ? module.workload : undefined;
-  return { specifier, actors: [...byType.values()], ...(workload ? { workload } : {}) };
+  return { specifier, actors: [...byType.values()], projections: projectionsOf(module), ...(workload ? { workload } : {}) };
+}
+
+function projectionsOf(module: Record<string, unknown>): ProjectionDefinition[] {
+  const candidates = Array.isArray(module.projections) ? module.projections : Object.values(module).flatMap((value) => (Array.isArray(value) ? value : [value]));
+  const byId = new Map<string, ProjectionDefinition>();
+  for (const candidate of candidates) if (isProjection(candidate) && !byId.has(candidate.id)) byId.set(candidate.id, candidate);
+  return [...byId.values()];
 }

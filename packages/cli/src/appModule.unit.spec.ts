@@ -156,3 +156,35 @@ describe('--app that names nothing loadable', () => {
     expect(error?.message).toBe(`cannot load app module './boom.mjs' (${join(project, 'boom.mjs')}): boom`);
   });
 });
+
+/** A projection definition as `defineProjection` returns it, in plain JavaScript. */
+const projection = (name: string, version: number) => `{
+  name: '${name}', version: ${version}, id: '${name}-${version}', types: new Set(['thing']), from: [Thing],
+  rows: (actor, state) => [[actor.id, state.n]], combine: (a, b) => a + b,
+}`;
+
+describe('--app: the projections (views) it exports', () => {
+  it('collects every exported projection definition, and those of exported arrays, once per id', async () => {
+    const project = tree('views', {
+      'app.mjs': `${app('thing')}
+export const counts = ${projection('counts', 1)};
+export const countsNext = ${projection('counts', 2)};
+export const all = [counts, ${projection('totals', 1)}];
+export const notOne = { name: 'x', version: 1 };`,
+    });
+    const loaded = await loadApp('./app.mjs', project);
+    expect(loaded.projections.map((p) => p.id)).toEqual(['counts-1', 'counts-2', 'totals-1']);
+    expect(loaded.projections[0]!.types).toEqual(new Set(['thing']));
+  });
+
+  it('takes the `projections` export alone when there is one; none exported: an empty list', async () => {
+    const project = tree('views-listed', {
+      'listed.mjs': `${app('thing')}
+export const counts = ${projection('counts', 1)};
+export const projections = [${projection('totals', 3)}];`,
+      'none.mjs': app('thing'),
+    });
+    expect((await loadApp('./listed.mjs', project)).projections.map((p) => p.id)).toEqual(['totals-3']);
+    expect((await loadApp('./none.mjs', project)).projections).toEqual([]);
+  });
+});

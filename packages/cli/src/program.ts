@@ -7,6 +7,7 @@ import { loadCommand } from './commands/load.js';
 import { simCommand } from './commands/sim.js';
 import { replicateCommand } from './commands/replicate.js';
 import { statusCommand } from './commands/status.js';
+import { projectionsCommand } from './commands/projections.js';
 import { CliError, type Outcome } from './shared.js';
 
 export function program(outcome: Outcome = { exitCode: 0 }): Command {
@@ -20,6 +21,7 @@ export function program(outcome: Outcome = { exitCode: 0 }): Command {
     .addCommand(loadCommand(outcome))
     .addCommand(simCommand(outcome))
     .addCommand(replicateCommand())
+    .addCommand(projectionsCommand())
     .addCommand(statusCommand());
   // Throw instead of calling process.exit, so `run` decides the exit code (and tests can call it).
   for (const command of [root, ...root.commands]) command.exitOverride();
