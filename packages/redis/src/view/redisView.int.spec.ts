@@ -256,6 +256,19 @@ describe.skipIf(!available)('RedisView on the local Redis', () => {
     await fresh.release();
   });
 
+  it('opened with a URL and a prefix instead of a store: it connects its own, and closes it on close()', async () => {
+    const { store, runtime, actors } = await setup();
+    await deposits(runtime, actors.slice(0, 3), 1);
+    const view = await openRedisView<number>({ url: testRedisUrl, prefix: store.prefix, shards: store.shards, projection: Applied });
+    await view.catchUp();
+    expect(await view.get('applied')).toBe(3);
+    expect(view.store).not.toBe(store);
+    await view.close();
+    await expect(view.get('applied')).rejects.toThrow(/unavailable|closed/i);
+    // A wrong shard count is refused as the store refuses it.
+    await expect(openRedisView({ url: testRedisUrl, prefix: store.prefix, shards: 8, projection: Applied })).rejects.toThrow(/shards/);
+  });
+
   it('store.destroy() deletes the view\'s keys too', async () => {
     const store = await createTestStore({ shards: 2 });
     const runtime = createRuntime({ actors: [Ledger], store, replicaId: 'eu' });
