@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { ChannelModel, ConfirmChannel, RecoveringChannelModel } from 'amqplib';
 import { pino, type Logger } from 'pino';
 import { type EventStore, InvalidDefinitionError, InvalidOptionError, type Pack, TroupeError } from '@troupe/runtime';
-import { isRegionLog } from '@troupe/runtime/store';
+import { type Changes, isRegionLog } from '@troupe/runtime/store';
 import { connectRecovering, redactUrl } from '../connection.js';
 import { BusUnavailableError, TopologyMismatchError } from '../errors/index.js';
 import { type MergeMarker, type OutgoingMessage, eventMessage, mergeMarkerMessage } from './messages.js';
@@ -33,6 +33,12 @@ const closeWaitMs = 2_000;
 
 /** AMQP's limit on a routing key, bytes. */
 const routingKeyBytesMax = 255;
+
+/** One batch of the log with its messages, in log order. */
+interface PreparedBatch {
+  readonly changes: Changes;
+  readonly messages: readonly { readonly message: OutgoingMessage; readonly actorType: string; readonly marker: boolean }[];
+}
 
 /** What `Publisher.status()` reports. */
 export interface PublisherStatus {
@@ -90,6 +96,8 @@ export class Publisher {
   private lag = { packs: -1, ms: 0 };
   private counts = { events: 0, markers: 0, packs: 0, batches: 0 };
   private idleWaiters: (() => void)[] = [];
+  /** The next batch, read while the broker confirmed the last one. */
+  private ahead: { readonly from: string; readonly batch: Promise<PreparedBatch> } | undefined;
 
   private constructor(options: PublisherOptions) {
     this.settings = publisherSettings(options);
@@ -259,6 +267,7 @@ export class Publisher {
           await this.sleep(this.settings.idleMs);
         }
       } catch (error) {
+        this.ahead = undefined;
         if (this.stopping) break;
         const code = error instanceof TroupeError ? error.code : 'BUS_UNAVAILABLE';
         if (publisherFatalCodes.has(code)) {
@@ -274,17 +283,28 @@ export class Publisher {
     }
   }
 
-  /** Reads one batch after the saved position, publishes it, waits for its confirms, saves the position. Returns its packs. */
+  /**
+   * Reads one batch after the saved position, publishes it, waits for its confirms, saves the
+   * position. Returns its packs. While the broker confirms a full batch, the next one is read
+   * and encoded (`ahead`): the confirm wait is most of a batch's time (measured: 7.6 of 9.7 s for
+   * 60,000 events in batches of 500, reading and encoding 0.7 s), and reading has no effect, so
+   * a batch that fails only drops what was read ahead.
+   */
   private async publishBatch(): Promise<number> {
-    const changes = await this.store.changesSince(this.position, this.settings.batchSize);
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    const started = performance.now();
+    let batch = ahead !== undefined && ahead.from === this.position ? await ahead.batch : undefined;
+    // An empty read ahead may be stale by now (caughtUp() promises everything appended before it).
+    if (batch === undefined || batch.changes.packs.length === 0) batch = await this.prepare(this.position);
+    const { changes, messages } = batch;
     if (changes.packs.length === 0) {
       this.lag = { packs: 0, ms: 0 };
       return 0;
     }
-    const started = performance.now();
-    const messages = await this.messagesOf(changes.packs);
     const channel = await this.channelNow();
     await publishAll(channel, this.exchange, messages.map((m) => m.message));
+    if (changes.packs.length === this.settings.batchSize) this.readAhead(changes.cursor);
     await channel.waitForConfirms();
     // Only now: a crash before this line publishes the batch again (same message ids); after it,
     // every message of the batch is held by the broker (routed to the queues bound then).
@@ -296,6 +316,19 @@ export class Publisher {
     const backlog = isRegionLog(this.store) ? await this.store.backlog(changes.cursor).catch(() => -1) : -1;
     this.lag = { packs: backlog, ms: backlog === 0 ? 0 : Math.max(0, Date.now() - newest) };
     return changes.packs.length;
+  }
+
+  /** A batch read from the log after `from`, with its messages. */
+  private async prepare(from: string | undefined): Promise<PreparedBatch> {
+    const changes = await this.store.changesSince(from, this.settings.batchSize);
+    return { changes, messages: await this.messagesOf(changes.packs) };
+  }
+
+  /** Starts reading the batch after `from`, for the next `publishBatch`. */
+  private readAhead(from: string): void {
+    const batch = this.prepare(from);
+    batch.catch(() => undefined); // a failed read ahead fails that publishBatch, which is retried
+    this.ahead = { from, batch };
   }
 
   /** The batch's messages in log order: each pack's events; a merge pack's marker before its compensations. */
