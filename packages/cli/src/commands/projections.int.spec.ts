@@ -116,6 +116,10 @@ describe.skipIf(!available)('troupe projections', () => {
     const { code, out } = await capture(['projections', 'rebuild', 'parity', ...redis]);
     expect(code).toBe(0);
     expect(out).toMatch(/^view parity-1 rebuilt from 31 packs in \d+ batches \(\d+\.\d s\) and swapped in/);
+    // The options may come before the subcommand's name too.
+    const before = await capture(['projections', ...redis, 'rebuild', 'parity', '--json']);
+    expect(before.code).toBe(0);
+    expect(JSON.parse(before.out)).toMatchObject({ view: 'parity-1', packs: 31 });
     const status = statusOf(await list(), 'parity');
     expect(status).toMatchObject({ exists: true, lagPacks: 0, ready: true });
     const store = await connectRedisStore({ url: redisUrl, prefix });
