@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { WorkerMetrics } from './worker/metrics.js';
+import { PublisherMetrics } from './publisher/metrics.js';
 
 describe('@troupe/rabbitmq exports', () => {
   it('the root exports what an app author or operator needs, as README "API" lists it', async () => {
@@ -12,13 +13,17 @@ describe('@troupe/rabbitmq exports', () => {
       'CommandTimeoutError',
       'InvalidReplyToError',
       'MalformedMessageError',
+      'Publisher',
       'TopologyMismatchError',
       'Worker',
       'busDefaults',
       'connectBus',
       'declareTopology',
+      'decodePublication',
       'defaultAmqpUrl',
       'deleteTopology',
+      'publisherDefaults',
+      'startPublisher',
       'startWorker',
       'topology',
       'topologyDefaults',
@@ -67,6 +72,16 @@ describe('@troupe/rabbitmq exports', () => {
     const section = readme.slice(readme.indexOf('## Metrics'), readme.indexOf('\n## ', readme.indexOf('## Metrics') + 1));
     const names = (await new WorkerMetrics(() => 0, false).registry.getMetricsAsJSON()).map((m) => m.name);
     expect(names.length).toBeGreaterThan(10);
+    expect(names.filter((name) => !section.includes(`\`${name}`))).toEqual([]);
+  });
+
+  it('README "Event publication" names every metric a publisher exports (the default process metrics aside)', async () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const start = readme.indexOf('## Event publication');
+    expect(start).toBeGreaterThan(0);
+    const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+    const names = (await new PublisherMetrics(() => ({ packs: 0, ms: 0 }), false).registry.getMetricsAsJSON()).map((m) => m.name);
+    expect(names.length).toBeGreaterThan(5);
     expect(names.filter((name) => !section.includes(`\`${name}`))).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * @troupe/rabbitmq: the troupe command bus on RabbitMQ. The root holds what an app author or an
- * operator needs: the client, the worker, their options and defaults, the topology helpers and
- * every error class. The wire format is `@troupe/rabbitmq/protocol`.
+ * operator needs: the client, the worker, the event publisher, their options and defaults, the
+ * topology helpers and every error class. The wire format is `@troupe/rabbitmq/protocol`.
  */
 export {
   CommandBus,
@@ -17,6 +17,16 @@ export {
 export { Worker, startWorker, workerDefaults, type WorkerOptions, type WorkerHooks } from './worker/index.js';
 export { topology, topologyDefaults, declareTopology, deleteTopology, type Topology, type TopologyOptions } from './topology.js';
 export { defaultAmqpUrl, type AmqpTls } from './connection.js';
+export {
+  Publisher,
+  startPublisher,
+  publisherDefaults,
+  decodePublication,
+  type PublisherOptions,
+  type PublisherStatus,
+  type MergeMarker,
+  type Publication,
+} from './publisher/index.js';
 export {
   type BusErrorCode,
   type RemoteErrorCode,
