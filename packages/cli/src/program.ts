@@ -8,6 +8,7 @@ import { simCommand } from './commands/sim.js';
 import { replicateCommand } from './commands/replicate.js';
 import { statusCommand } from './commands/status.js';
 import { projectionsCommand } from './commands/projections.js';
+import { publishCommand } from './commands/publish.js';
 import { CliError, type Outcome } from './shared.js';
 
 export function program(outcome: Outcome = { exitCode: 0 }): Command {
@@ -21,6 +22,7 @@ export function program(outcome: Outcome = { exitCode: 0 }): Command {
     .addCommand(loadCommand(outcome))
     .addCommand(simCommand(outcome))
     .addCommand(replicateCommand())
+    .addCommand(publishCommand())
     .addCommand(projectionsCommand())
     .addCommand(statusCommand());
   // Throw instead of calling process.exit, so `run` decides the exit code (and tests can call it).
