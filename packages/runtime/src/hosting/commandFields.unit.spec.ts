@@ -55,7 +55,7 @@ describe('a retry with the caller\'s command id', () => {
 describe('refused commands and refs', () => {
   it('an unknown command type, a missing command and a missing ref are the runtime\'s own errors', async () => {
     const rt = runtime();
-    await expect(rt.send(alice, { type: 'nope', payload: {} })).rejects.toBeInstanceOf(UnknownCommandError);
+    await expect(rt.send(alice, { type: 'nope', payload: {} } as never)).rejects.toBeInstanceOf(UnknownCommandError);
     await expect(rt.send(alice, null as never)).rejects.toBeInstanceOf(UnknownCommandError);
     await expect(rt.send(alice, { type: 5 } as never)).rejects.toBeInstanceOf(UnknownCommandError);
     await expect(rt.send(undefined as never, { type: 'deposit', payload: { n: 1 } })).rejects.toBeInstanceOf(UnknownActorTypeError);
