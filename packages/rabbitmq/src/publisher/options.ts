@@ -37,6 +37,12 @@ export interface PublisherOptions {
   readonly retryDelayMaxMs?: number;
   /** Connection attempts retried before `startPublisher` fails. Default 0 (fail fast). */
   readonly connectRetriesMax?: number;
+  /**
+   * How long `stop()` waits for the batch in flight to be confirmed and saved, ms (0..3,600,000).
+   * Past it (a broker that stopped answering without closing the connection) the batch is left
+   * unsaved and the next run publishes it again. Default 10,000.
+   */
+  readonly stopTimeoutMs?: number;
   /** Serve Prometheus metrics on this port (0: any free port). Default: no endpoint. */
   readonly metricsPort?: number;
   /** Default 127.0.0.1. */
@@ -56,6 +62,7 @@ export const publisherDefaults = {
   retryDelayMs: 100,
   retryDelayMaxMs: 5_000,
   connectRetriesMax: 0,
+  stopTimeoutMs: 10_000,
   metricsHost: '127.0.0.1',
   defaultMetrics: true,
 } as const;
@@ -81,6 +88,7 @@ export interface PublisherSettings {
   readonly retryDelayMs: number;
   readonly retryDelayMaxMs: number;
   readonly connectRetriesMax: number;
+  readonly stopTimeoutMs: number;
   readonly metricsPort: number | undefined;
   readonly metricsHost: string;
   readonly defaultMetrics: boolean;
@@ -129,6 +137,7 @@ export function publisherSettings(options: PublisherOptions): PublisherSettings 
     retryDelayMs,
     retryDelayMaxMs,
     connectRetriesMax: integerIn('connectRetriesMax', options.connectRetriesMax ?? publisherDefaults.connectRetriesMax, 0),
+    stopTimeoutMs: integerIn('stopTimeoutMs', options.stopTimeoutMs ?? publisherDefaults.stopTimeoutMs, 0, 3_600_000),
     metricsPort: options.metricsPort === undefined ? undefined : integerIn('metricsPort', options.metricsPort, 0, 65_535),
     metricsHost: options.metricsHost ?? publisherDefaults.metricsHost,
     defaultMetrics: options.defaultMetrics ?? publisherDefaults.defaultMetrics,

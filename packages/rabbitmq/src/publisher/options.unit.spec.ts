@@ -17,7 +17,7 @@ describe('publisher options', () => {
   it('defaults: <prefix>.events, a checkpoint named after the exchange in the store, batches of 500', async () => {
     const store = new MemoryStore();
     const s = publisherSettings({ store });
-    expect(s).toMatchObject({ url: publisherDefaults.url, exchange: 'troupe.events', checkpointName: 'publish.troupe.events', batchSize: 500, idleMs: 100, connectRetriesMax: 0 });
+    expect(s).toMatchObject({ url: publisherDefaults.url, exchange: 'troupe.events', checkpointName: 'publish.troupe.events', batchSize: 500, idleMs: 100, connectRetriesMax: 0, stopTimeoutMs: 10_000 });
     await s.checkpoint.save('3');
     expect(await store.checkpoint('publish.troupe.events').load()).toBe('3');
     expect(publisherSettings({ store, prefix: 'shop' }).exchange).toBe('shop.events');
@@ -40,6 +40,7 @@ describe('publisher options', () => {
     expect(option(() => publisherSettings({ store, idleMs: 0 }))).toBe('idleMs');
     expect(option(() => publisherSettings({ store, retryDelayMs: 500, retryDelayMaxMs: 100 }))).toBe('retryDelayMaxMs');
     expect(option(() => publisherSettings({ store, metricsPort: 70_000 }))).toBe('metricsPort');
+    expect(option(() => publisherSettings({ store, stopTimeoutMs: -1 }))).toBe('stopTimeoutMs');
     expect(option(() => publisherSettings({ store, tls: { ca: 'pem' } }))).toBe('tls');
   });
 

@@ -155,12 +155,13 @@ function checkDelivery(received: readonly Received[], expected: readonly { id: s
 
 /**
  * A TCP proxy to the broker whose client-to-broker direction can be held (bytes wait in the proxy,
- * so the broker neither routes nor confirms what the publisher sends) and whose connections can be cut.
+ * so the broker neither routes nor confirms what the publisher sends), then released (forwarded)
+ * or dropped with the connections (cut).
  */
 class HoldingProxy {
-  private readonly pairs = new Set<{ client: Socket; upstream: Socket }>();
-  private held = false;
-  /** Bytes the clients sent while held (dropped, never forwarded). */
+  private readonly pairs = new Set<{ client: Socket; upstream: Socket; held: Buffer[] }>();
+  private holding = false;
+  /** Bytes the clients sent while held. */
   heldBytes = 0;
   private constructor(private readonly server: Server) {}
 
@@ -170,14 +171,17 @@ class HoldingProxy {
       const upstream = tcpConnect(port, '127.0.0.1');
       client.setNoDelay(true);
       upstream.setNoDelay(true);
-      const pair = { client, upstream };
+      const pair = { client, upstream, held: [] as Buffer[] };
       proxy.pairs.add(pair);
       for (const s of [client, upstream]) s.on('error', () => undefined);
       client.on('close', () => (upstream.destroy(), proxy.pairs.delete(pair)));
       upstream.on('close', () => client.destroy());
       upstream.pipe(client);
-      if (proxy.held) proxy.drop(client);
-      else client.pipe(upstream);
+      client.on('data', (chunk: Buffer) => {
+        if (!proxy.holding) return void upstream.write(chunk);
+        pair.held.push(chunk);
+        proxy.heldBytes += chunk.length;
+      });
     });
     proxy = new HoldingProxy(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -188,25 +192,25 @@ class HoldingProxy {
     return (this.server.address() as AddressInfo).port;
   }
 
-  /** Stops forwarding what the clients send (it waits here). */
+  /** Stops forwarding what the clients send: it waits here. */
   hold(): void {
-    this.held = true;
-    for (const { client, upstream } of this.pairs) {
-      client.unpipe(upstream);
-      this.drop(client);
-    }
+    this.holding = true;
   }
 
-  private drop(client: Socket): void {
-    client.on('data', (chunk: Buffer) => (this.heldBytes += chunk.length));
-    // unpipe paused the socket, and a 'data' listener does not resume a stream paused explicitly.
-    client.resume();
+  /** Forwards what was held, and everything after it. */
+  release(): void {
+    this.holding = false;
+    for (const pair of this.pairs) for (const chunk of pair.held.splice(0)) pair.upstream.write(chunk);
   }
 
   /** Drops every connection, with whatever was held, and forwards new ones again. */
   cut(): void {
-    this.held = false;
-    for (const { client, upstream } of this.pairs) (client.destroy(), upstream.destroy());
+    this.holding = false;
+    for (const { client, upstream, held } of this.pairs) {
+      held.length = 0;
+      client.destroy();
+      upstream.destroy();
+    }
   }
 
   async close(): Promise<void> {
@@ -357,6 +361,64 @@ describe.skipIf(!available)('the publisher on RabbitMQ and Redis', () => {
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
     console.info(`publisher SIGKILL: ${atKill} of ${expected.length} messages received at the kill, ${duplicates} duplicates after the restart`);
+  });
+
+  it('stop() finishes the batch in flight: held on its way to the broker, stop waits; released, it is confirmed and saved, and published is exactly what the position covers', async () => {
+    const s = await store();
+    await writeHistory(s, 20, 30);
+    const all = await expectedMessages(s);
+    const events = await collector();
+    const proxy = await HoldingProxy.start(Number(new URL(amqpUrl).port || 5672));
+    try {
+      const { username, password } = new URL(amqpUrl);
+      const p = await publisher({ store: s, url: `amqp://${username}:${password}@127.0.0.1:${proxy.port}`, exchange: events.exchange, batchSize: 50 });
+      await events.until(100);
+      proxy.hold();
+      await until(() => proxy.heldBytes > 20 * 200, 5_000, 'a batch published into the held connection');
+      let stopped = false;
+      const stopping = p.stop().then(() => (stopped = true));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(stopped).toBe(false); // waiting for the batch in flight
+      proxy.release();
+      await stopping;
+      const saved = await s.checkpoint(`publish.${events.exchange}`).load();
+      expect(saved).toBe(p.status().cursor);
+      await new Promise((r) => setTimeout(r, 300)); // deliveries on their way to the consumer
+      const rest = new Set((await s.changesSince(saved, 10_000)).packs.flatMap((pack) => pack.events.map((e) => e.id)));
+      expect(rest.size).toBeGreaterThan(0); // it stopped mid-log
+      const published = all.filter((e) => !rest.has(e.id));
+      expect(published.length).toBeGreaterThan(100); // the held batch is among them
+      expect(events.received.map((r) => r.messageId).sort()).toEqual(published.map((e) => e.id).sort());
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('stop() gives up a batch the broker does not confirm within stopTimeoutMs: nothing of it saved, the next run publishes it', async () => {
+    const s = await store();
+    await writeHistory(s, 4, 30);
+    const events = await collector();
+    const proxy = await HoldingProxy.start(Number(new URL(amqpUrl).port || 5672));
+    try {
+      const { username, password } = new URL(amqpUrl);
+      const p = await publisher({ store: s, url: `amqp://${username}:${password}@127.0.0.1:${proxy.port}`, exchange: events.exchange, batchSize: 10, stopTimeoutMs: 500 });
+      await events.until(20);
+      proxy.hold();
+      await until(() => proxy.heldBytes > 5 * 200, 5_000, 'a batch published into the held connection');
+      const before = await s.checkpoint(`publish.${events.exchange}`).load();
+      const started = Date.now();
+      await p.stop();
+      expect(Date.now() - started).toBeLessThan(500 + 2 * 2_000 + 1_000);
+      expect(await s.checkpoint(`publish.${events.exchange}`).load()).toBe(before);
+      proxy.cut();
+      const again = await publisher({ store: s, url: amqpUrl, exchange: events.exchange });
+      await again.caughtUp();
+      const expected = await expectedMessages(s);
+      await events.untilAll(expected);
+      expect(checkDelivery(events.received, expected)).toBe(0);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('a merge is published as a marker with the merged order: a consumer that refolds on it ends with the order the store folded', async () => {

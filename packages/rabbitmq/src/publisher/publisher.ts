@@ -156,18 +156,23 @@ export class Publisher {
 
   /**
    * Stops: starts no new batch, lets the batch in flight finish (published, confirmed, its
-   * position saved; a batch that cannot finish because the broker or the store is down is given
-   * up, and published again by the next run), then closes the connection and the metrics server.
+   * position saved; a batch that cannot finish because the broker or the store is down, or is not
+   * confirmed within `stopTimeoutMs`, is given up, and published again by the next run), then
+   * closes the connection and the metrics server.
    */
   stop(): Promise<void> {
     this.stopped ??= (async () => {
       this.stopping = true;
       this.wake?.();
-      await this.running;
+      if (!(await within(this.settings.stopTimeoutMs, this.running))) {
+        this.log.warn({ stopTimeoutMs: this.settings.stopTimeoutMs, cursor: this.position ?? null }, 'the batch in flight was not confirmed in time: stopping without saving it (the next run publishes it again)');
+      }
       this.channel = undefined;
       // Bounded: amqplib's close waits for the broker's CloseOk, which never comes when the
       // socket was cut just before (seen in the proxy test: stop hung until the heartbeat).
       await within(closeWaitMs, this.recovering?.close().catch(() => undefined));
+      // Closing failed the batch still waiting for confirms, if any: the loop ends without saving it.
+      await within(closeWaitMs, this.running);
       this.metrics.connected.set(0);
       await this.closeMetrics?.();
       for (const waiter of this.idleWaiters.splice(0)) waiter();
@@ -423,10 +428,19 @@ function checked(message: OutgoingMessage): OutgoingMessage {
   return message;
 }
 
-/** Waits for `promise`, at most `ms`. */
-function within(ms: number, promise: Promise<unknown> | undefined): Promise<void> {
+/** Waits for `promise`, at most `ms`; true when it settled in time. */
+async function within(ms: number, promise: Promise<unknown> | undefined): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]).then(() => clearTimeout(timer));
+  const settled = Promise.resolve(promise).then(
+    () => true,
+    () => true,
+  );
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([settled, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Exponential backoff with ±20% jitter: `initialMs` × 2^(failures-1), at most `maxMs`. */
