@@ -297,6 +297,11 @@ describe.skipIf(!available)('the publisher on RabbitMQ and Redis', () => {
     expect(p.status().batches).toBeGreaterThanOrEqual(Math.ceil(180 / 7));
     expect(await s.checkpoint(`publish.${events.exchange}`).load()).toBe(p.status().cursor);
     expect(await s.backlog(p.status().cursor)).toBe(0);
+    const metrics = Object.fromEntries((await p.metrics.registry.getMetricsAsJSON()).map((m) => [m.name, m.values]));
+    expect(metrics['troupe_publish_events_total']!.reduce((n, v) => n + v.value, 0)).toBe(200);
+    expect(metrics['troupe_publish_events_total']!.map((v) => v.labels['actor_type']).sort()).toEqual(['ledger', 'seqlog']);
+    expect(metrics['troupe_publish_lag_packs']![0]!.value).toBe(0);
+    expect(metrics['troupe_publish_connected']![0]!.value).toBe(1);
     // A message's properties, once.
     const first = events.received[0]!;
     expect(first.headers).toMatchObject({ 'x-troupe-publication': 1, 'x-troupe-pack-kind': 'command' });
