@@ -28,7 +28,7 @@ import { Account, type AccountEvents } from '@troupe/bank';
 import { connectRedisStore, type RedisStore } from '@troupe/redis';
 import { RedisServer } from '@troupe/redis/testing';
 import { type ActorRef, createRuntime, type RegionLog, RegionReplication, Replicator, type ReplicaEndpoint, type SyncReport } from '@troupe/runtime';
-import { type ActorSnapshot, actorKey, commandPack, decodePack, encodePack, FlakeIdSource, isRegionLog, type Pack, VC } from '@troupe/runtime/store';
+import { type ActorSnapshot, actorKey, commandPack, decodePack, encodePack, FlakeIdSource, isRegionLog, type MergeReport, type Pack, VC } from '@troupe/runtime/store';
 import { ManualClock } from '@troupe/runtime/testkit';
 import { Redis } from 'ioredis';
 import os from 'node:os';
@@ -71,11 +71,21 @@ const headsProbeCalls = 1_000;
 export const defaultBatchSize = 500;
 
 export interface CopyPhases {
-  /** ms per round spent in each store call (awaited one after another: they add up to the copy). */
+  /**
+   * ms per round spent in each store call. Since 77e8af4 the Replicator reads the next batch while
+   * it merges this one, so `changesSinceMs` overlaps `mergeMs`; `changesSinceExposedMs` is the part
+   * no merge covered (what the copy waited for the read alone). Merge, heads and checkpoint calls
+   * are awaited one after another.
+   */
   readonly changesSinceMs: Summary;
+  readonly changesSinceExposedMs: Summary;
   readonly mergeMs: Summary;
   readonly headsMs: Summary;
   readonly checkpointMs: Summary;
+  /** The copy's wall time minus merge, exposed reads, heads and checkpoint: the replicator's own work between calls. */
+  readonly otherMs: Summary;
+  /** Actors the merges reported diverged (`MergeReport.diverged`, summed over the copy; -1: the store did not report them). */
+  readonly divergedReported: number;
   /** Client-side work inside them, measured apart on the same packs: decodePack of every pack read, encodePack of every pack merged, ms. */
   readonly decodeMs: number;
   readonly encodeMs: number;
@@ -226,9 +236,14 @@ async function mergeAll(store: RedisStore, packs: readonly Pack[], chunk = 2_000
 // Helpers
 
 /** A store call's time and count, summed: a wrapper around the store object (the methods run on the real store). */
-class CallTimes {
+export class CallTimes {
   readonly ms = new Map<string, number>();
   readonly calls = new Map<string, number>();
+  /** Each call's [start, end], per method, when `spans` is on: calls of different methods may overlap (the replicator reads ahead while it merges). */
+  readonly spans = new Map<string, [number, number][]>();
+  constructor(
+    private readonly options: { readonly spans?: boolean; readonly onResult?: (method: string, result: unknown) => void } = {},
+  ) {}
   wrap<T extends object>(target: T, methods: readonly string[]): T {
     return new Proxy(target, {
       get: (t, name, receiver) => {
@@ -237,14 +252,36 @@ class CallTimes {
         return async (...args: unknown[]) => {
           const start = performance.now();
           try {
-            return await (value as (...a: unknown[]) => Promise<unknown>).apply(t, args);
+            const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(t, args);
+            this.options.onResult?.(name, result);
+            return result;
           } finally {
-            this.ms.set(name, (this.ms.get(name) ?? 0) + performance.now() - start);
+            const end = performance.now();
+            this.ms.set(name, (this.ms.get(name) ?? 0) + end - start);
             this.calls.set(name, (this.calls.get(name) ?? 0) + 1);
+            if (this.options.spans) (this.spans.get(name) ?? this.spans.set(name, []).get(name)!).push([start, end]);
           }
         };
       },
     });
+  }
+
+  /** ms of `method`'s calls during which no call of `covering` was in flight (what the caller waited for it alone). */
+  exposedMs(method: string, covering: readonly string[]): number {
+    const cover = covering.flatMap((m) => this.spans.get(m) ?? []).sort((a, b) => a[0] - b[0]);
+    let total = 0;
+    for (const [start, end] of this.spans.get(method) ?? []) {
+      let at = start;
+      let hidden = 0;
+      for (const [cs, ce] of cover) {
+        if (ce <= at) continue;
+        if (cs >= end) break;
+        hidden += Math.min(ce, end) - Math.max(cs, at);
+        at = Math.max(at, Math.min(ce, end));
+      }
+      total += end - start - hidden;
+    }
+    return total;
   }
 }
 
@@ -438,6 +475,7 @@ async function benchThroughput(o: RegionsOptions['throughput'], serverA: RedisSe
       const rates = { troupe: [] as number[], raw: [] as number[] };
       const clientCpu = { troupe: [] as number[], raw: [] as number[] };
       const headsServerUs: number[] = [];
+      let divergedReported = 0;
       const phases: Record<string, number[]> = {};
       const serverSums: Record<string, number[]> = {};
       const serverRawSums: Record<string, number[]> = {};
@@ -454,7 +492,17 @@ async function benchThroughput(o: RegionsOptions['throughput'], serverA: RedisSe
           if (side === 'troupe') {
             const target = await connectRedisStore({ url: serverB.url, prefix });
             const runtime = createRuntime({ actors: [Account], store: target, replicaId: 'us' });
-            const times = new CallTimes();
+            let diverged = 0;
+            let reported = true;
+            const times = new CallTimes({
+              spans: true,
+              onResult: (method, result) => {
+                if (method !== 'merge') return;
+                const list = (result as MergeReport).diverged;
+                if (list === undefined) reported = false;
+                else diverged += list.length;
+              },
+            });
             const replicator = new Replicator(
               { store: times.wrap(source, ['changesSince']), resolve: sourceEndpoint(source).resolve },
               { store: times.wrap(target, ['merge', 'heads']), resolve: (actor) => runtime.resolve(actor) },
@@ -477,10 +525,14 @@ async function benchThroughput(o: RegionsOptions['throughput'], serverA: RedisSe
               rates.troupe.push(packs.length / (ms / 1000));
               clientCpu.troupe.push(cpuMs);
               for (const name of ['changesSince', 'merge', 'heads', 'save']) (phases[name] ??= []).push(times.ms.get(name) ?? 0);
+              const exposed = times.exposedMs('changesSince', ['merge', 'heads', 'save']);
+              (phases.changesSinceExposed ??= []).push(exposed);
+              (phases.other ??= []).push(ms - exposed - (times.ms.get('merge') ?? 0) - (times.ms.get('heads') ?? 0) - (times.ms.get('save') ?? 0));
+              divergedReported = reported ? Math.max(divergedReported, diverged) : -1;
               addInto(serverSums, prefixed(usecDelta(before[0]!, after[0]!), usecDelta(before[1]!, after[1]!)));
               addInto(calls, Object.fromEntries(times.calls));
             }
-            log(`regions: throughput batch ${batchSize}${warm ? ' (warm-up)' : ` round ${round}/${o.rounds}`}: troupe ${Math.round(packs.length / (ms / 1000))} packs/s (changesSince ${Math.round(times.ms.get('changesSince') ?? 0)} ms, merge ${Math.round(times.ms.get('merge') ?? 0)} ms, heads ${Math.round(times.ms.get('heads') ?? 0)} ms x ${times.calls.get('heads') ?? 0}, checkpoint ${Math.round(times.ms.get('save') ?? 0)} ms)`);
+            log(`regions: throughput batch ${batchSize}${warm ? ' (warm-up)' : ` round ${round}/${o.rounds}`}: troupe ${Math.round(packs.length / (ms / 1000))} packs/s (changesSince ${Math.round(times.ms.get('changesSince') ?? 0)} ms, ${Math.round(times.exposedMs('changesSince', ['merge', 'heads', 'save']))} ms of it not behind a merge, merge ${Math.round(times.ms.get('merge') ?? 0)} ms, heads ${Math.round(times.ms.get('heads') ?? 0)} ms x ${times.calls.get('heads') ?? 0}, checkpoint ${Math.round(times.ms.get('save') ?? 0)} ms)`);
             await runtime.stop();
             await target.destroy();
           } else {
@@ -509,9 +561,12 @@ async function benchThroughput(o: RegionsOptions['throughput'], serverA: RedisSe
         ratio: summarize(rates.troupe.map((r, i) => r / rates.raw[i]!)),
         phases: {
           changesSinceMs: summarize(phases.changesSince ?? []),
+          changesSinceExposedMs: summarize(phases.changesSinceExposed ?? []),
           mergeMs: summarize(phases.merge ?? []),
           headsMs: summarize(phases.heads ?? []),
           checkpointMs: summarize(phases.save ?? []),
+          otherMs: summarize(phases.other ?? []),
+          divergedReported,
           decodeMs: Math.round(decodeMs),
           encodeMs: Math.round(encodeMs),
           serverMs: medians(serverSums),

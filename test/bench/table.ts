@@ -564,11 +564,12 @@ function regionNotes(r: RegionsResults | undefined): string[] {
   for (const f of r.throughput.figures) {
     const p = f.phases;
     lines.push(
-      `regions: copy at batchSize ${f.batchSize}, troupe, per copy (medians): changesSince ${ms(p.changesSinceMs.median)} (${p.troupeCalls.changesSince ?? '?'} calls), ` +
-        `merge ${ms(p.mergeMs.median)} (${p.troupeCalls.merge ?? '?'} calls), heads checks ${ms(p.headsMs.median)} (${p.troupeCalls.heads ?? '?'} calls, one per actor per batch, awaited one by one), ` +
-        `checkpoint ${ms(p.checkpointMs.median)}; Node CPU per copy ${ms(p.clientCpuMs.troupe.median)} (raw ${ms(p.clientCpuMs.raw.median)}); client codec alone on the same packs: decodePack ${ms(p.decodeMs)}, encodePack ${ms(p.encodeMs)}; ` +
+      `regions: copy at batchSize ${f.batchSize}, troupe, per copy (medians): wall ${ms((r.throughput.packs / f.troupe.median) * 1000)}; ` +
+        `changesSince ${ms(p.changesSinceMs.median)} in flight (${p.troupeCalls.changesSince ?? '?'} calls), ${ms(p.changesSinceExposedMs.median)} of it not behind a merge (the next batch is read while one merges); ` +
+        `merge ${ms(p.mergeMs.median)} (${p.troupeCalls.merge ?? '?'} calls), heads checks ${ms(p.headsMs.median)} (${p.troupeCalls.heads ?? 0} calls; ${p.divergedReported < 0 ? 'the merges did not report diverged actors' : `${p.divergedReported} actors reported diverged by the merges`}), ` +
+        `checkpoint ${ms(p.checkpointMs.median)}, the rest (replicator between calls) ${ms(p.otherMs.median)}; Node CPU per copy ${ms(p.clientCpuMs.troupe.median)} (raw ${ms(p.clientCpuMs.raw.median)}); client codec alone on the same packs: decodePack ${ms(p.decodeMs)}, encodePack ${ms(p.encodeMs)}; ` +
         `Redis server time (INFO commandstats, commands inside scripts counted in the script and again on their own): ${server(p.serverMs)}; ` +
-        `of B's EVALSHA, heads ${p.headsServerUs.median.toFixed(1)} µs per call (measured apart) x ${p.troupeCalls.heads ?? '?'} = ${ms((p.headsServerUs.median * (p.troupeCalls.heads ?? 0)) / 1000)}, ` +
+        `of B's EVALSHA, heads ${p.headsServerUs.median.toFixed(1)} µs per call (measured apart) x ${p.troupeCalls.heads ?? 0} = ${ms((p.headsServerUs.median * (p.troupeCalls.heads ?? 0)) / 1000)}, ` +
         `so the merge script ≈ ${ms((p.serverMs['B evalsha'] ?? 0) - (p.headsServerUs.median * (p.troupeCalls.heads ?? 0)) / 1000)}; raw copy (${p.troupeCalls.rawPipelines ?? '?'} round trips): ${server(p.serverRawMs)}`,
     );
   }
