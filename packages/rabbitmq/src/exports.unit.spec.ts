@@ -23,6 +23,7 @@ describe('@troupe/rabbitmq exports', () => {
       'defaultAmqpUrl',
       'deleteTopology',
       'publisherDefaults',
+      'serveMetrics',
       'startPublisher',
       'startWorker',
       'topology',

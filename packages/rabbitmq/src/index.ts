@@ -17,6 +17,7 @@ export {
 export { Worker, startWorker, workerDefaults, type WorkerOptions, type WorkerHooks } from './worker/index.js';
 export { topology, topologyDefaults, declareTopology, deleteTopology, type Topology, type TopologyOptions } from './topology.js';
 export { defaultAmqpUrl, type AmqpTls } from './connection.js';
+export { serveMetrics, type MetricsEndpoint } from './metricsServer.js';
 export {
   Publisher,
   startPublisher,

@@ -1,5 +1,4 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type MetricsEndpoint, serveMetrics } from '../metricsServer.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Outcomes a worker counts commands by. */
@@ -87,25 +86,8 @@ export class WorkerMetrics {
   }
 
   /** Serves `GET /metrics` on host:port (port 0 picks a free one); resolves to its URL. */
-  async serve(port: number, host = '127.0.0.1'): Promise<{ url: string; close: () => Promise<void> }> {
-    const server: Server = createServer((request, response) => {
-      if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
-        response.writeHead(404).end('not found: try /metrics\n');
-        return;
-      }
-      this.registry.metrics().then(
-        (text) => response.writeHead(200, { 'content-type': this.registry.contentType }).end(text),
-        (error: Error) => response.writeHead(500).end(`${error.message}\n`),
-      );
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => resolve());
-    });
-    const address = server.address() as AddressInfo;
-    return {
-      url: `http://${host}:${address.port}/metrics`,
-      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-    };
+  serve(port: number, host = '127.0.0.1'): Promise<MetricsEndpoint> {
+    return serveMetrics(this.registry, port, host);
   }
+
 }
