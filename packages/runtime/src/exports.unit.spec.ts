@@ -15,7 +15,7 @@ const documented: Record<string, readonly string[]> = {
     'UnknownCommandError', 'VersionCollisionError', 'combineObservers', 'createRuntime', 'defaultSnapshotEvery',
     'defineActor', 'isRejection', 'reject', 'runtimeDefaults', 'untyped',
     'NotReplicatedError', 'RegionConfigError', 'RegionReplication', 'awaitReplicated', 'replicationState',
-    'defineProjection', 'MemoryView', 'viewFromScratch', 'ProjectionError', 'ViewTimeoutError',
+    'defineProjection', 'statesProjection', 'MemoryView', 'viewFromScratch', 'ProjectionError', 'ViewTimeoutError',
   ],
   '@troupe/runtime/store': [
     'AppendConflictError', 'CorruptDataError', 'DuplicateCommandError', 'FlakeIdSource', 'InvalidCursorError',

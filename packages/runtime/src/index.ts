@@ -89,6 +89,7 @@ export type { RegionLog, MergeLog, MergeRecord, FrontierTable, FrontierEntry } f
 // Views across actors (#16).
 export {
   defineProjection,
+  statesProjection,
   type ProjectionSpec,
   type ProjectionDefinition,
   type ViewRows,

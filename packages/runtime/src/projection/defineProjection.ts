@@ -71,3 +71,17 @@ export function defineProjection<const Defs extends readonly AnyActorDefinition[
     ...(spec.combine ? { combine: spec.combine } : {}),
   };
 }
+
+/**
+ * A view of the actors' states themselves: key = actor id, row = its state at its head. Subscribe
+ * to it to follow actors live (merge corrections included): `change.changed` names the actors whose
+ * state changed.
+ */
+export function statesProjection<const Def extends AnyActorDefinition>(definition: Def, options: { readonly name?: string; readonly version?: number } = {}): ProjectionDefinition<StateOf<Def>> {
+  return defineProjection({
+    name: options.name ?? `${definition.type.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 57)}-states`,
+    version: options.version ?? 1,
+    from: [definition],
+    rows: (actor, state) => [[actor.id, state as StateOf<Def>]],
+  });
+}
