@@ -286,7 +286,8 @@ export class Executor {
     if ('error' in outcome || (outcome.reply.status === 'accepted' && !outcome.reply.duplicate) || !replica.up) return undefined;
     const store = replica.store.inner;
     const heads = (await store.heads(c.actor)).map((h) => VC.encode(h.version));
-    const copies = outcome.reply.status === 'accepted' ? (await store.commandVersions(c.actor, c.id)).map(VC.encode) : [];
+    // For a rejection too: a replica that holds the command must answer a retry with the recorded result.
+    const copies = (await store.commandVersions(c.actor, c.id)).map(VC.encode);
     return { heads, nowMs: replica.clock.now(), copies };
   }
 

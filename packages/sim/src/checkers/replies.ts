@@ -12,7 +12,8 @@ export interface ReplyRecord {
   readonly command: ScheduleCommand;
   readonly reply: CommandReply;
   /**
-   * For a rejection or a duplicate: what the replica held when it answered. A single send: read
+   * For a rejection or a duplicate: what the replica held when it answered (`copies`: the version
+   * keys of the packs there that applied this command id; a single send's only, [] in a burst). A single send: read
    * right after the reply (nothing runs between the decision and this read; the runtime decides a
    * rejection on the store's current head). A rejection in a burst: inferred from the mailbox
    * order (`Executor.heldInBurst`); absent when an error in the burst left it unknown. Accepted
@@ -28,7 +29,8 @@ export interface ReplyRecord {
  *   appended (its heads in the store just before the append, several heads resolved: the merge at
  *   their pointwise-max version, as the converged history computes it) must be this reply (same
  *   event types and data), and its version must be that state's version plus one step at the replica;
- * - a rejection: `decide` on the state held must reject it, for the same reason;
+ * - a rejection: `decide` on the state held must reject it, for the same reason, and the replica
+ *   must not hold the command (a retry of a command it applied is answered with the recorded result);
  * - a duplicate (a retry answered with the recorded result): it must name the copy of
  *   the command that survives a merge among the copies the replica held.
  * I1 only asks that some copy of each acknowledged command is in the final history; this asks that
@@ -60,6 +62,13 @@ export function checkI7(ctx: CheckContext, replies: readonly ReplyRecord[]): Che
     } else {
       held = record.after;
       if (!held) continue; // a rejection after an error in a burst: what was held is not known
+      if (record.after!.copies.length > 0) {
+        // The replica held the command: a retry is answered with the recorded result, whatever the
+        // state would decide now (a second `open` of an account it opened is no new decision).
+        verdict.checked++;
+        verdict.fail(key, `${where}: rejected (${reply.reason}), but the replica held the command at ${record.after!.copies.join(' | ')}: a retry must be answered with the recorded result`);
+        continue;
+      }
     }
     verdict.checked++;
     const state = heldState(ctx, key, held.heads);
