@@ -182,9 +182,9 @@ export interface RegionsSkipped {
 // Bank packs, built as a runtime in that region builds them (one pack per command, hybrid ts,
 // flake ids, `<region>.<id>` command ids), without the runtime's round trips.
 
-type Emitted = { [K in keyof AccountEvents]: { type: K; data: AccountEvents[K] } }[keyof AccountEvents];
+export type Emitted = { [K in keyof AccountEvents]: { type: K; data: AccountEvents[K] } }[keyof AccountEvents];
 
-class RegionWriter {
+export class RegionWriter {
   private readonly clock: ManualClock;
   private readonly ids: FlakeIdSource;
   constructor(
@@ -228,7 +228,7 @@ function accountPacks(writer: RegionWriter, actors: number, perActor: number): P
   return packs;
 }
 
-async function mergeAll(store: RedisStore, packs: readonly Pack[], chunk = 2_000): Promise<void> {
+export async function mergeAll(store: RedisStore, packs: readonly Pack[], chunk = 2_000): Promise<void> {
   for (let i = 0; i < packs.length; i += chunk) await store.merge(packs.slice(i, i + chunk));
 }
 
@@ -286,7 +286,7 @@ export class CallTimes {
 }
 
 /** usec per command of a redis-server (INFO commandstats), to diff around a phase. */
-async function commandUsec(client: Redis): Promise<Map<string, number>> {
+export async function commandUsec(client: Redis): Promise<Map<string, number>> {
   const info = await client.info('commandstats');
   const usec = new Map<string, number>();
   for (const line of info.split('\n')) {
@@ -296,7 +296,7 @@ async function commandUsec(client: Redis): Promise<Map<string, number>> {
   return usec;
 }
 
-function usecDelta(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
+export function usecDelta(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [command, usec] of after) {
     const d = usec - (before.get(command) ?? 0);
@@ -317,9 +317,9 @@ const rounded = (r: Record<string, { calls: number; ms: number }>) =>
 
 const cpuMillis = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function lagStats(values: readonly number[]): LagStats {
+export function lagStats(values: readonly number[]): LagStats {
   const sorted = [...values].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
   return { n: sorted.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: sorted[sorted.length - 1] ?? Number.NaN, min: sorted[0] ?? Number.NaN };
@@ -591,9 +591,9 @@ const prefixed = (a: Record<string, number>, b: Record<string, number>): Record<
 });
 
 /** The replication log of one shard, as the store's README lays its keys out (`<prefix>:{<prefix>.<shard>}:log`). */
-const shardLog = (store: RedisStore, shard: number): string => `${store.prefix}:{${store.prefix}.${shard}}:log`;
+export const shardLog = (store: RedisStore, shard: number): string => `${store.prefix}:{${store.prefix}.${shard}}:log`;
 
-async function deleteAll(client: Redis, pattern: string): Promise<number> {
+export async function deleteAll(client: Redis, pattern: string): Promise<number> {
   let deleted = 0;
   let cursor = '0';
   do {

@@ -1,6 +1,6 @@
 /**
- * troupe benchmarks: `npm run bench` (full, about six minutes, plus ~2.5 for regions) or `npm run bench -- --quick` (under two).
- * Options: --quick, --only=ids,throughput,resolution,redis,sim,bus,curves,peers,regions,sim-1m, --out=<file> (default
+ * troupe benchmarks: `npm run bench` (full, about six minutes, plus ~2.5 for regions and ~1.5 for views) or `npm run bench -- --quick` (under two).
+ * Options: --quick, --only=ids,throughput,resolution,redis,sim,bus,curves,peers,regions,views,sim-1m, --out=<file> (default
  * bench/results/latest.json, overwritten whole: give a partial --only run its own --out). Beside the
  * JSON it writes <out minus .json>.md (the table as markdown, the notes) and the SVG plots of the
  * curves: into bench/results/plots/ for a full run with the default --out, else into
@@ -14,6 +14,7 @@
  * the peers scenario needs Redis for its Redis part. Same SKIPPED lines and CI=true failure.
  * The regions scenario starts two throw-away redis-servers on free ports (`redis-server` on the
  * PATH; without it, the same SKIPPED line and CI=true failure) and stops them at the end.
+ * The views scenario starts one throw-away redis-server the same way.
  *
  * `sim-1m` (one ~1M-command simulation in a child process, 15-20 minutes, peak RSS ~8 GiB) runs only
  * when named in --only: `npm run bench -- --only=sim-1m --out=$PWD/bench/results/sim-1m.json`.
@@ -51,8 +52,10 @@ import {
   rssBoundGoal,
   simRateGoal,
   tableRows,
+  viewCatchUpGoal,
 } from './table.js';
 import { benchThroughput, throughputSink, type ThroughputResults } from './throughput.js';
+import { benchViews, type ViewsOptions, type ViewsResults, type ViewsSkipped } from './views.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -61,7 +64,7 @@ const flag = (name: string): string | undefined => {
   return hit === undefined ? undefined : (hit.split('=')[1] ?? '');
 };
 const quick = flag('quick') !== undefined;
-const scenarios = ['ids', 'throughput', 'resolution', 'redis', 'sim', 'bus', 'curves', 'peers', 'regions'];
+const scenarios = ['ids', 'throughput', 'resolution', 'redis', 'sim', 'bus', 'curves', 'peers', 'regions', 'views'];
 /** Run only when named in --only (minutes long). */
 const optInScenarios = ['sim-1m'];
 const only = new Set((flag('only') || scenarios.join(',')).split(','));
@@ -108,6 +111,10 @@ const config = quick
         convergence: { actors: [300, 1_000] },
         lag: { rate: 500, seconds: 5, actors: 1_000, idleMs: [250] },
       } satisfies RegionsOptions,
+      views: {
+        catchUp: { accounts: 500, eventsPerAccount: 20, owners: 100, rounds: 2, batchSize: 500 },
+        latency: { rate: 200, seconds: 4, accounts: 500 },
+      } satisfies ViewsOptions,
     }
   : {
       ids: { passes: 5, timeMs: 400 },
@@ -150,6 +157,10 @@ const config = quick
         convergence: { actors: [1_000, 3_000, 10_000] },
         lag: { rate: 500, seconds: 15, actors: 1_000, idleMs: [250, 50] },
       } satisfies RegionsOptions,
+      views: {
+        catchUp: { accounts: 1_000, eventsPerAccount: 50, owners: 200, rounds: 5, batchSize: 500 },
+        latency: { rate: 200, seconds: 15, accounts: 1_000 },
+      } satisfies ViewsOptions,
     };
 
 function gitCommit(): string | undefined {
@@ -201,6 +212,8 @@ let curves: CurvesResults | undefined;
 let peers: PeerResults | undefined;
 let regions: RegionsResults | undefined;
 let regionsSkipped: RegionsSkipped | undefined;
+let views: ViewsResults | undefined;
+let viewsSkipped: ViewsSkipped | undefined;
 /** Parts of the curves and peers scenarios skipped for want of Redis or RabbitMQ (printed loud, failing under CI=true). */
 const partsSkipped: string[] = [];
 const redisSkippedLine = (r: RedisSkipped) =>
@@ -209,6 +222,8 @@ const busSkippedLine = (r: BusSkipped) =>
   `!!!!!!!! BUS SCENARIO SKIPPED: ${r.reason}. Start rabbitmq-server on 127.0.0.1:5672 (guest/guest) and redis-server on 127.0.0.1:6379 to measure @troupe/rabbitmq.${process.env.CI === 'true' ? ' CI=true: the bench FAILS.' : ''} !!!!!!!!`;
 const regionsSkippedLine = (r: RegionsSkipped) =>
   `!!!!!!!! REGIONS SCENARIO SKIPPED: ${r.reason}. Put redis-server on the PATH to measure region replication.${process.env.CI === 'true' ? ' CI=true: the bench FAILS.' : ''} !!!!!!!!`;
+const viewsSkippedLine = (r: ViewsSkipped) =>
+  `!!!!!!!! VIEWS SCENARIO SKIPPED: ${r.reason}. Put redis-server on the PATH to measure the views.${process.env.CI === 'true' ? ' CI=true: the bench FAILS.' : ''} !!!!!!!!`;
 const partSkippedLine = (what: string) =>
   `!!!!!!!! ${what} SKIPPED. Start redis-server on 127.0.0.1:6379 and rabbitmq-server on 127.0.0.1:5672 (guest/guest) to measure it.${process.env.CI === 'true' ? ' CI=true: the bench FAILS.' : ''} !!!!!!!!`;
 const rssMiB: Record<string, number> = {};
@@ -290,6 +305,18 @@ if (only.has('regions')) {
   }
   rssMiB.afterRegions = rssNow();
 }
+if (only.has('views')) {
+  const v = config.views;
+  log(`views: one throw-away redis-server; catch-up of ${(v.catchUp.accounts * v.catchUp.eventsPerAccount).toLocaleString('en-US')} events x ${v.catchUp.rounds} rounds (raw fold, MemoryView, RedisView); latency at ${v.latency.rate} deposits/s for ${v.latency.seconds} s`);
+  const result = await benchViews(v, log);
+  if (result.skipped) {
+    viewsSkipped = result;
+    console.error(viewsSkippedLine(result));
+  } else {
+    views = result;
+  }
+  rssMiB.afterViews = rssNow();
+}
 const durationSeconds = (performance.now() - started) / 1000;
 const peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
 log(`done in ${durationSeconds.toFixed(1)} s, peak RSS ${peakRssMiB} MiB`);
@@ -297,7 +324,7 @@ log(`done in ${durationSeconds.toFixed(1)} s, peak RSS ${peakRssMiB} MiB`);
 // ---------------------------------------------------------------------------------------------
 // Table (table.ts), plots (plot.ts via curves.ts)
 
-const results: BenchResults = { ids, throughput, resolution, redis, sim, simMillion, bus, curves, peers, regions };
+const results: BenchResults = { ids, throughput, resolution, redis, sim, simMillion, bus, curves, peers, regions, views };
 const rows = tableRows(results);
 const table = markdownTable(rows);
 console.log();
@@ -307,6 +334,7 @@ for (const line of noteLines(results)) console.log(line);
 if (redisSkipped) console.error(redisSkippedLine(redisSkipped));
 if (busSkipped) console.error(busSkippedLine(busSkipped));
 if (regionsSkipped) console.error(regionsSkippedLine(regionsSkipped));
+if (viewsSkipped) console.error(viewsSkippedLine(viewsSkipped));
 for (const part of partsSkipped) console.error(partSkippedLine(part));
 console.log(`peak RSS ${peakRssMiB} MiB; RSS ${Object.entries(rssMiB).map(([k, v]) => `${k} ${v} MiB`).join(', ')}; load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
@@ -369,6 +397,9 @@ const report = {
       return scaling === undefined ? undefined : scaling <= regionConvergenceGoal;
     })() : undefined,
     regionLagMet: regions ? regions.lag.phases.every((p) => p.troupe.p99 < regionLagP99GoalMs) : undefined,
+    viewCatchUpRatioMin: viewCatchUpGoal,
+    viewMemoryCatchUpMet: views ? views.catchUp.ratioMemory.median >= viewCatchUpGoal : undefined,
+    viewRedisCatchUpMet: views ? views.catchUp.ratioRedis.median >= viewCatchUpGoal : undefined,
   },
   ids,
   throughput,
@@ -380,6 +411,7 @@ const report = {
   curves,
   peers,
   regions: regions ?? regionsSkipped,
+  views: views ?? viewsSkipped,
   plots: plotFiles,
   table: rows,
   sinks: [idSinkLength(), throughputSink()],
@@ -402,6 +434,10 @@ if (busSkipped && process.env.CI === 'true') {
 }
 if (regionsSkipped && process.env.CI === 'true') {
   console.error('regions scenario skipped under CI=true: failing the bench');
+  process.exitCode = 1;
+}
+if (viewsSkipped && process.env.CI === 'true') {
+  console.error('views scenario skipped under CI=true: failing the bench');
   process.exitCode = 1;
 }
 if (partsSkipped.length > 0 && process.env.CI === 'true') {

@@ -14,6 +14,7 @@ import type { RssPoint, RssResults } from './rss.js';
 import type { SimMillionResult, SimResults } from './sim.js';
 import type { Summary } from './stats.js';
 import type { ThroughputFigure, ThroughputResults } from './throughput.js';
+import type { ViewsResults } from './views.js';
 
 /** The flakeid rate quoted in the issue, ids/s. */
 export const claimedFlakeidRate = 80_000;
@@ -42,6 +43,8 @@ export const rssBoundGoal = 1.5;
 export const regionThroughputGoal = 0.5;
 export const regionConvergenceGoal = 1.5;
 export const regionLagP99GoalMs = 1_000;
+/** Views (#16 item 8): a view's catch-up events/s at least this fraction of a raw fold of the same log (LRANGE + unpack, the same handlers and rows). */
+export const viewCatchUpGoal = 0.5;
 
 export interface Row {
   readonly scenario: string;
@@ -66,6 +69,7 @@ export interface BenchResults {
   readonly curves?: CurvesResults;
   readonly peers?: PeerResults;
   readonly regions?: RegionsResults;
+  readonly views?: ViewsResults;
 }
 
 export const fmtRate = (n: number): string =>
@@ -81,7 +85,7 @@ const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const yesNo = (ok: boolean): string => (ok ? 'yes' : 'NO');
 
 export function tableRows(results: BenchResults): Row[] {
-  const { ids, throughput, resolution, redis, sim, simMillion, bus, curves, peers, regions } = results;
+  const { ids, throughput, resolution, redis, sim, simMillion, bus, curves, peers, regions, views } = results;
   const rows: Row[] = [];
   if (ids) {
     const t = ids.tasks;
@@ -271,12 +275,13 @@ export function tableRows(results: BenchResults): Row[] {
   rows.push(...curveRows(curves));
   rows.push(...peerRows(peers));
   rows.push(...regionRows(regions));
+  rows.push(...viewRows(views));
   return rows;
 }
 
 /** Lines printed under the table: what the rows do not show. */
 export function noteLines(results: BenchResults): string[] {
-  const { ids, resolution, redis, sim, bus, curves, peers, regions } = results;
+  const { ids, resolution, redis, sim, bus, curves, peers, regions, views } = results;
   const lines: string[] = [];
   if (ids) {
     lines.push(`ids: flakeid and FlakeIdSource ids bit-compatible: ${ids.bitCompatible} (${ids.sampleIds.flakeid} vs ${ids.sampleIds.troupe}); ` +
@@ -321,6 +326,7 @@ export function noteLines(results: BenchResults): string[] {
     for (const note of peers.notes) lines.push(`peers: ${note}`);
   }
   lines.push(...regionNotes(regions));
+  lines.push(...viewNotes(views));
   return lines;
 }
 
@@ -585,5 +591,69 @@ function regionNotes(r: RegionsResults | undefined): string[] {
         `until troupe's batch callback (heads checks, checkpoint, frontier entry done): p50 ${fmtMs(p.troupeBatch.p50)}, p99 ${fmtMs(p.troupeBatch.p99)}; raw ${p.rawPolls} polls, max ${fmtMs(p.raw.max)}`,
     );
   }
+  return lines;
+}
+
+function viewRows(v: ViewsResults | undefined): Row[] {
+  if (!v) return [];
+  const c = v.catchUp;
+  const rows: Row[] = [];
+  const what = `${c.events.toLocaleString('en-US')} events (${c.accounts.toLocaleString('en-US')} accounts x ${(c.events / c.accounts).toFixed(0)}, ${c.rowKeys.toLocaleString('en-US')} owners), batch ${c.batchSize}`;
+  for (const [name, side, ratio] of [
+    ['MemoryView', c.memory, c.ratioMemory],
+    ['RedisView', c.redis, c.ratioRedis],
+  ] as const) {
+    rows.push({
+      scenario: 'views',
+      measured: `catch-up of a ${name} of balancesByOwner from nothing: ${what}`,
+      median: fmtRate(side.rate.median),
+      spread: iqrRate(side.rate),
+      baseline: `raw fold (LRANGE + HGET + unpack, handlers, rows) ${fmtRate(c.raw.rate.median)}`,
+      ratio: `${fmtRatio(ratio.median)} (${range([ratio.p25, ratio.p75])})`,
+      goal: `>= ${viewCatchUpGoal}`,
+      met: yesNo(ratio.median >= viewCatchUpGoal),
+    });
+  }
+  const l = v.latency;
+  for (const q of ['p50', 'p99'] as const) {
+    rows.push({
+      scenario: 'views',
+      measured: `latency ${q}, append (reply) to a MemoryView subscriber told: ${l.rate} deposits/s for ${l.seconds} s, start() polling every ${l.pollMs} ms (the floor), ${l.deposits.toLocaleString('en-US')} deposits`,
+      median: fmtMs(l.memory[q]),
+      spread: q === 'p50' ? `p90 ${fmtMs(l.memory.p90)}` : `max ${fmtMs(l.memory.max)}`,
+      baseline: `raw polling reader ${q} ${fmtMs(l.raw[q])}`,
+      ratio: fmtRatio(l.memory[q] / l.raw[q]),
+      goal: '',
+      met: '',
+    });
+  }
+  return rows;
+}
+
+function viewNotes(v: ViewsResults | undefined): string[] {
+  if (!v) return [];
+  const c = v.catchUp;
+  const ms = (n: number) => `${Math.round(n)} ms`;
+  const calls = (r: Readonly<Record<string, { calls: number; ms: number }>>) =>
+    Object.entries(r).map(([k, x]) => `${k} ${x.calls} x ${ms(x.ms)}`).join(', ');
+  const server = (m: Readonly<Record<string, number>>) =>
+    Object.entries(m)
+      .sort((x, y) => y[1] - x[1])
+      .slice(0, 6)
+      .map(([k, x]) => `${k} ${ms(x)}`)
+      .join(', ');
+  const wall = (rate: number) => ms((c.events / rate) * 1000);
+  const lines = [
+    `views: redis-server ${v.redisVersion} (throw-away); a bank pack is ${c.packBytes} B encoded; catch-up set-up ${c.setupSeconds.toFixed(1)} s; per catch-up (medians): ` +
+      `raw ${wall(c.raw.rate.median)} (${c.raw.roundTrips ?? '?'} round trips, Node CPU ${ms(c.raw.cpuMs.median)}; server ${server(c.raw.serverMs)})`,
+    `views: MemoryView catch-up ${wall(c.memory.rate.median)}: store calls ${calls(c.memory.storeCalls)} (awaited one by one); Node CPU ${ms(c.memory.cpuMs.median)}; server ${server(c.memory.serverMs)}`,
+    `views: RedisView catch-up ${wall(c.redis.rate.median)}: store calls ${calls(c.redis.storeCalls)} (heads and loads up to 32 in flight: their ms overlap); Node CPU ${ms(c.redis.cpuMs.median)}; server ${server(c.redis.serverMs)}`,
+  ];
+  const l = v.latency;
+  lines.push(
+    `views: latency at ${l.achievedRate.toFixed(0)} deposits/s achieved: MemoryView p50 ${fmtMs(l.memory.p50)}, p90 ${fmtMs(l.memory.p90)}, p99 ${fmtMs(l.memory.p99)}, max ${fmtMs(l.memory.max)} ` +
+      `(from send: p50 ${fmtMs(l.memoryFromSend.p50)}, p99 ${fmtMs(l.memoryFromSend.p99)}; ${l.notifications} notifications); raw reader p50 ${fmtMs(l.raw.p50)}, p90 ${fmtMs(l.raw.p90)}, p99 ${fmtMs(l.raw.p99)} (${l.rawPolls} polls); ` +
+      `the appends themselves p50 ${fmtMs(l.append.p50)}, p99 ${fmtMs(l.append.p99)}; poll interval ${l.pollMs} ms: a deposit waits up to that for the next poll`,
+  );
   return lines;
 }
