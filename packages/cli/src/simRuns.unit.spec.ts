@@ -42,7 +42,7 @@ describe('troupe sim --runs N --jobs K', () => {
     expect(summary.commands).toBe(sum((r) => r.counts.commands));
     expect(summary.divergences).toBe(sum((r) => r.counts.divergences));
     expect(summary.merges).toBe(sum((r) => r.counts.merges));
-    expect(Object.keys(summary.invariants)).toEqual(['I1', 'I2', 'I3', 'I4', 'I5', 'I6', 'I7']);
+    expect(Object.keys(summary.invariants)).toEqual(['I1', 'I2', 'I3', 'I4', 'I5', 'I6', 'I7', 'I8', 'I9']);
     for (const [name, total] of Object.entries(summary.invariants)) {
       expect(total, name).toEqual({ checked: sum((r) => r.invariants[name]!.checked), violations: 0, failedSeeds: 0 });
     }

@@ -23,6 +23,11 @@ class SaveFirstReplicator implements SyncRunner {
     private readonly options: ReplicatorOptions,
   ) {}
 
+  /** Published after each sync (I9): its own position, which moves only after the merge. */
+  get cursor(): string | undefined {
+    return this.position;
+  }
+
   async sync(): Promise<SyncReport> {
     const checkpoint = this.options.checkpoint!;
     if (!this.loaded) {

@@ -1,6 +1,7 @@
 import { type Accepted, type Checkpoint, type CommandReply, type ReplicaEndpoint, Replicator, type ReplicatorOptions, StoreUnavailableError, type SyncReport, type UntypedRef } from '@troupe/runtime';
-import { type ActorRef, VC, actorKey } from '@troupe/runtime/store';
-import type { ReplyRecord } from './checkers/index.js';
+import { type ActorRef, VC, actorKey, publishProgress } from '@troupe/runtime/store';
+import type { CheckResult, ReplyRecord } from './checkers/index.js';
+import { type StabilityWatch, stabilityRoundsMax } from './checkers/i9.js';
 import { SimulatedCrash, SimulatedFault, heldKey } from './instrumentedStore.js';
 import { Network } from './network.js';
 import type { Replica, Replicas } from './replicas.js';
@@ -13,9 +14,11 @@ export const tickMs = 5;
 
 type Outcome = { reply: CommandReply } | { error: unknown };
 
-/** What the executor needs of a replicator: one sync at a time. */
+/** What the executor needs of a replicator: one sync at a time, and the source log position it copied so far (published after each sync). */
 export interface SyncRunner {
   sync(): Promise<SyncReport>;
+  /** The position in the source's log copied so far (the runtime `Replicator`'s `cursor`); without it, the link publishes the start of the log. */
+  readonly cursor?: string | undefined;
 }
 
 /**
@@ -65,6 +68,9 @@ export class Executor {
   /** Errors met by a command or sync during which a connection cut fired (`isDropError`). */
   private readonly droppedErrors = new WeakSet<object>();
   private tick = 0;
+  /** Every actor a client addressed, in the order first addressed (I9 samples them). */
+  readonly actors: ActorRef[] = [];
+  private readonly actorKeys = new Set<string>();
 
   constructor(
     private readonly replicas: Replicas,
@@ -77,13 +83,16 @@ export class Executor {
       readonly noReply?: (command: ScheduleCommand) => void;
       /** Makes each link's replicator (default: the runtime's `Replicator`). */
       readonly replicator?: ReplicatorFactory;
+      /** I9: told after each change of a replica's frontier table, and asked after convergence. */
+      readonly stability?: StabilityWatch;
     },
   ) {
     this.network = new Network(replicas.all.length);
     // The runtime is looked up at each sync: a restart replaces it.
     const endpoint = (r: Replica) => ({ store: r.store, resolve: (actor: ActorRef) => r.runtime.resolve(actor) });
     const make: ReplicatorFactory = settings.replicator ?? ((source, target, options) => new Replicator(source, target, options));
-    this.replicatorOf = (from, to) => make(endpoint(from), endpoint(to), { batchSize: syncBatchPacks, checkpoint: this.checkpoint(from, to) });
+    this.replicatorOf = (from, to) =>
+      make(endpoint(from), endpoint(to), { batchSize: syncBatchPacks, checkpoint: this.checkpoint(from, to), ...(to.store.regionLog ? { onBatch: this.progress(from, to) } : {}) });
     // No replicator from a replica to itself (that sync never runs).
     const none: SyncRunner = { sync: async () => ({ copied: 0, skipped: 0, resolved: [], failed: [] }) };
     this.replicators = replicas.all.map((from) => replicas.all.map((to) => (from === to ? none : this.replicatorOf(from, to))));
@@ -114,6 +123,65 @@ export class Executor {
           this.checkpoints.set(key, saved);
         }),
     };
+  }
+
+  /**
+   * What a region's link does after each batch (as `RegionReplication` does): writes its position
+   * in the source's log into its own row of the target's frontier table (no gossip: that is
+   * `publishProgress`, after the sync). Through the target's store wrapper: an armed `checkpoint`
+   * fault can land in it. The time is the target's virtual clock (never traced, never compared).
+   */
+  private progress(from: Replica, to: Replica): NonNullable<ReplicatorOptions['onBatch']> {
+    return (batch) => to.store.mergeFrontier({ [to.id]: { [from.id]: { cursor: batch.cursor, at: to.clock.now() } } });
+  }
+
+  /**
+   * After a sync: the link publishes its position in the source's log into the target's frontier
+   * table and merges the source's table into it (`publishProgress`: gossip), then I9 checks what
+   * the target's table now claims. A failed publish (an armed `checkpoint` fault, a dropped
+   * connection) is harmless, like a failed checkpoint: the next sync publishes again.
+   */
+  private async publish(from: Replica, to: Replica): Promise<void> {
+    if (!to.store.regionLog || !from.store.regionLog) return;
+    const drops = from.store.dropsFired + to.store.dropsFired;
+    try {
+      await publishProgress(to.id, to.store, { region: from.id, store: from.store }, this.replicators[from.index]![to.index]!.cursor);
+    } catch (error) {
+      if (from.store.dropsFired + to.store.dropsFired > drops) this.noteDropped(error);
+      if (error instanceof SimulatedFault || this.isDropError(error)) this.counts.faultedSyncs++;
+      else this.counts.errors++;
+      this.lastFailure = `publishing r${from.index} -> r${to.index}: ${(error as Error).message}`;
+      this.trace.record({ k: 'publish-error', from: from.index, to: to.index, error: (error as Error).message });
+      return;
+    }
+    await this.settings.stability?.check(to);
+  }
+
+  /**
+   * I9's liveness, after convergence: every pack of every replica must become known held by every
+   * region within `stabilityRoundsMax` more rounds of syncs (each publishing its progress).
+   */
+  async stabilize(): Promise<CheckResult | undefined> {
+    const watch = this.settings.stability;
+    if (!watch?.enabled) return undefined;
+    const n = this.replicas.all.length;
+    let unstable = await watch.unstable();
+    let rounds = 0;
+    while (unstable.length > 0 && rounds < stabilityRoundsMax) {
+      rounds++;
+      for (let from = 0; from < n; from++) for (let to = 0; to < n; to++) if (from !== to) await this.sync(from, to);
+      unstable = await watch.unstable();
+    }
+    this.trace.record({ k: unstable.length === 0 ? 'stable' : 'not-stable', rounds });
+    return watch.result(unstable, rounds);
+  }
+
+  /** Notes the actor a client addressed (I9 samples the actors addressed so far). */
+  private addressed(actor: { readonly type: string; readonly id: string }): void {
+    const key = actorKey(actor);
+    if (this.actorKeys.has(key)) return;
+    this.actorKeys.add(key);
+    this.actors.push({ type: actor.type, id: actor.id });
   }
 
   /**
@@ -266,6 +334,7 @@ export class Executor {
   /** One command at one replica (a first send or a retry), possibly crashing it after the persist. */
   private async send(replica: Replica, step: Extract<ScheduleStep, { k: 'send' }>): Promise<void> {
     const command: ScheduleCommand = { id: step.id, actor: step.actor, type: step.type, payload: step.payload };
+    this.addressed(command.actor);
     if (step.retry) this.trace.record({ k: 'retry', id: command.id });
     if (!replica.up) return this.unavailable(replica, command);
     if (step.crashAfterPersist) replica.store.crashAfterNextAppend();
@@ -294,6 +363,7 @@ export class Executor {
   /** Several commands to one actor at once, racing a resolution of it: the mailbox serializes them. */
   private async burst(replica: Replica, commands: readonly ScheduleCommand[]): Promise<void> {
     this.trace.record({ k: 'burst', r: replica.index, ids: commands.map((c) => c.id) });
+    for (const c of commands) this.addressed(c.actor);
     if (!replica.up) {
       for (const c of commands) this.unavailable(replica, c);
       return;
@@ -424,12 +494,13 @@ export class Executor {
     const target = this.replicas.get(to).store;
     if (cutAfter !== undefined) source.cutAfter(cutAfter);
     const drops = source.dropsFired + target.dropsFired;
+    let done: { work: number; failed: number };
     try {
       const report = await this.replicators[from]![to]!.sync();
       this.trace.record({ k: 'sync', from, to, copied: report.copied, skipped: report.skipped, resolved: report.resolved.map(actorKey), failed: report.failed.map((x) => actorKey(x.actor)) });
       const failed = report.failed[0];
       if (failed) this.lastFailure = `resolving ${actorKey(failed.actor)} at r${to}: ${(failed.error as Error)?.message ?? String(failed.error)}`;
-      return { work: report.copied + report.resolved.length, failed: report.failed.length };
+      done = { work: report.copied + report.resolved.length, failed: report.failed.length };
     } catch (error) {
       // An injected fault is expected: the next sync of the link must pick up where this one failed.
       if (source.dropsFired + target.dropsFired > drops) this.noteDropped(error);
@@ -441,5 +512,8 @@ export class Executor {
     } finally {
       if (cutAfter !== undefined) source.cutAfter(undefined);
     }
+    // After the sync, as a region's link does (a cut or failed sync publishes nothing).
+    await this.publish(this.replicas.get(from), this.replicas.get(to));
+    return done;
   }
 }

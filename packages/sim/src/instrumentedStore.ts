@@ -1,4 +1,4 @@
-import { type EventStore, StoreUnavailableError } from '@troupe/runtime';
+import { type Checkpoint, type EventStore, type FrontierTable, InvalidOptionError, type RegionLog, StoreUnavailableError } from '@troupe/runtime';
 import {
   type ActorRef,
   type ActorSnapshot,
@@ -11,6 +11,7 @@ import {
   type VectorClock,
   VC,
   actorKey,
+  isRegionLog,
 } from '@troupe/runtime/store';
 import type { CuttableConnection } from './stores.js';
 
@@ -38,7 +39,12 @@ export interface HeldRecord {
 export const faultOps = ['append', 'merge', 'changesSince', 'saveSnapshot', 'checkpoint'] as const;
 /** The store calls a real connection drop can land in (Redis mode): the writes and log reads above, and two reads of the runtime. */
 export const dropOps = ['append', 'merge', 'changesSince', 'saveSnapshot', 'heads', 'loadChain'] as const;
-export type FaultOp = (typeof faultOps)[number] | (typeof dropOps)[number];
+/**
+ * `frontier`: a replicator's progress written into this replica's frontier table (`mergeFrontier`,
+ * after a batch or a sync). Never drawn on its own: an armed `checkpoint` fault lands in it too
+ * (both are a replicator's small writes into its target), and is traced with the call it hit.
+ */
+export type FaultOp = (typeof faultOps)[number] | (typeof dropOps)[number] | 'frontier';
 /**
  * A fault before the call takes effect (nothing happened), or after (it happened, but the caller
  * gets an error: a lost reply); or `drop`: the store's real connection is cut right after the
@@ -64,7 +70,7 @@ export interface LoadRecord {
  *   then throw, as if the process died before it could acknowledge the command.
  * Every call is delegated unchanged otherwise.
  */
-export class InstrumentedStore implements EventStore {
+export class InstrumentedStore implements EventStore, RegionLog {
   private readonly inFlight = new Map<string, number>();
   private readonly recorders = new Map<string, ReadRecorder>();
   private crashArmed = false;
@@ -94,6 +100,14 @@ export class InstrumentedStore implements EventStore {
   connection: CuttableConnection | undefined;
   /** Connection cuts that fired so far (the executor tells a real connection error it caused from an unexpected one). */
   dropsFired = 0;
+  /**
+   * Per actor, a mark of this store's log (`RegionLog.logMark`) taken right after the actor's
+   * last append or merge here: past every pack of the actor held, and no further (I9 asks who
+   * holds the actor's heads up to it, so packs of other actors written later do not hide a claim).
+   */
+  readonly lastMarks = new Map<string, string>();
+  /** Called after every append and merge while watching, whatever their outcome (a replica's view catches up). */
+  afterWrite: (() => Promise<void>) | undefined;
 
   /**
    * `loadBound(actorType)`: the most packs a load outside a resolution may read (I6: the type's
@@ -145,10 +159,10 @@ export class InstrumentedStore implements EventStore {
    * then fails (the effect stays, the caller never learns). Used for every faulty store call and by
    * the simulator's replicator checkpoints.
    */
-  async faulty<T>(op: FaultOp, call: () => Promise<T>): Promise<T> {
-    const when = this.watching ? this.armed.get(op) : undefined;
+  async faulty<T>(op: FaultOp, call: () => Promise<T>, armedAs: FaultOp = op): Promise<T> {
+    const when = this.watching ? this.armed.get(armedAs) : undefined;
     if (when === undefined) return call();
-    this.armed.delete(op);
+    this.armed.delete(armedAs);
     if (when === 'drop') return this.dropDuring(op, call);
     if (when === 'after') await call();
     this.onFault(op, when);
@@ -237,6 +251,7 @@ export class InstrumentedStore implements EventStore {
       await this.faulty(op, () => this.inner.append(pack, expectedHeads, snapshot));
     } finally {
       this.inFlight.set(key, this.inFlight.get(key)! - 1);
+      await this.written([pack.actor]);
     }
     if (this.crashArmed) {
       this.crashArmed = false;
@@ -310,8 +325,78 @@ export class InstrumentedStore implements EventStore {
     return this.faulty('changesSince', () => this.inner.changesSince(cursor, limit));
   }
 
-  merge(packs: readonly Pack[], snapshots?: readonly ActorSnapshot[]): Promise<MergeReport> {
-    return this.faulty('merge', () => this.inner.merge(packs, snapshots));
+  async merge(packs: readonly Pack[], snapshots?: readonly ActorSnapshot[]): Promise<MergeReport> {
+    try {
+      return await this.faulty('merge', () => this.inner.merge(packs, snapshots));
+    } finally {
+      await this.written(packs.map((p) => p.actor));
+    }
+  }
+
+  /**
+   * After a write (it may have failed before or after taking effect: both are covered), while
+   * watching: the actors' marks are taken again (I9) and the replica's view catches up (I8).
+   * Reads go to the wrapped store: no fault fires in them.
+   */
+  private async written(actors: readonly ActorRef[]): Promise<void> {
+    if (!this.watching) return;
+    const log = this.regionLog;
+    if (log) {
+      const seen = new Set<string>();
+      for (const actor of actors) {
+        const key = actorKey(actor);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        this.lastMarks.set(key, await log.logMark(actor));
+      }
+    }
+    await this.afterWrite?.();
+  }
+
+  /** The wrapped store as a region log (MemoryStore, RedisStore), or undefined when it is not one (stability is then not checked). */
+  get regionLog(): (EventStore & RegionLog) | undefined {
+    return isRegionLog(this.innerStore) ? (this.innerStore as EventStore & RegionLog) : undefined;
+  }
+
+  private region(): EventStore & RegionLog {
+    const log = this.regionLog;
+    if (!log) throw new InvalidOptionError('stores', `the store of ${this.replica} does not take part in region replication (it does not implement RegionLog)`);
+    return log;
+  }
+
+  // RegionLog, delegated: the replicators' progress (`publishProgress`) goes through this wrapper,
+  // so an armed `checkpoint` fault can land in a frontier write as in a cursor save.
+
+  checkpoint(name: string): Checkpoint {
+    return this.region().checkpoint(name);
+  }
+
+  backlog(cursor: string | undefined): Promise<number> {
+    return this.region().backlog(cursor);
+  }
+
+  logMark(actor: ActorRef): Promise<string> {
+    return this.region().logMark(actor);
+  }
+
+  markReached(cursor: string, mark: string): boolean {
+    return this.region().markReached(cursor, mark);
+  }
+
+  frontier(): Promise<FrontierTable> {
+    return this.region().frontier();
+  }
+
+  mergeFrontier(entries: FrontierTable): Promise<void> {
+    return this.faulty('frontier', () => this.region().mergeFrontier(entries), 'checkpoint');
+  }
+
+  regions(): Promise<string[]> {
+    return this.region().regions();
+  }
+
+  declareRegions(regions: readonly string[]): Promise<void> {
+    return this.region().declareRegions(regions);
   }
 
   close(): Promise<void> {

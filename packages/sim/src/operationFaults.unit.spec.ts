@@ -21,6 +21,11 @@ class EagerCursorReplicator implements SyncRunner {
     private readonly options: ReplicatorOptions,
   ) {}
 
+  /** Published after each sync (I9): the eager position, past a batch whose merge failed. */
+  get cursor(): string | undefined {
+    return this.position;
+  }
+
   async sync(): Promise<SyncReport> {
     let copied = 0;
     let skipped = 0;

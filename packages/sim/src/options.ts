@@ -1,9 +1,9 @@
-import { InvalidOptionError, type Workload } from '@troupe/runtime';
+import { InvalidOptionError } from '@troupe/runtime';
 import type { MergeStrategy } from '@troupe/runtime/resolution';
 import type { Rng } from './rng.js';
 import type { Schedule } from './schedule.js';
 import type { StoreFactory } from './stores.js';
-import { type WorkloadShape, builtInWorkloads, shapeBounds, shapeDefaults, withShape } from './workloads.js';
+import { type SimWorkload, type WorkloadShape, builtInWorkloads, shapeBounds, shapeDefaults, withShape } from './workloads.js';
 
 export const partitionModes = ['halves', 'majority', 'isolate', 'asymmetric', 'mixed'] as const;
 export type PartitionMode = (typeof partitionModes)[number];
@@ -71,14 +71,15 @@ export interface SimOptions {
    * own `snapshotEvery`, unless `shape.snapshotEvery` is given): fixing it means no workload is
    * drawn. Not given: swarm draws one of the built-in workloads (`counter`, `tape`) and
    * `workloads`, with a drawn `shape`; without swarm, `counterWorkload`. The report names it.
+   * It may carry the `projection` every replica keeps a view of (I8; without one, the simulator's own).
    */
-  readonly workload?: Workload;
+  readonly workload?: SimWorkload;
   /**
    * More workloads for swarm to draw from, besides the built-in `counter` and `tape` (e.g. an
    * app's): a drawn one runs with the drawn `snapshotEvery` (its definitions re-made with it).
    * Ignored when `workload` is given.
    */
-  readonly workloads?: readonly Workload[];
+  readonly workloads?: readonly SimWorkload[];
   /**
    * Fixes parts of the workload's shape (each given field wins over the drawn or default one; see
    * `WorkloadShape`). With a given `workload`, only `snapshotEvery` acts (an app's commands are its own).
@@ -276,12 +277,12 @@ function shapeOf(given: SimOptions, drawn: WorkloadShape | undefined): Pick<RunO
 }
 
 /** Where a drawn workload comes from: the built-in ones by name, then the caller's extra ones. */
-function workloadCandidates(extra: readonly Workload[]): string[] {
+function workloadCandidates(extra: readonly SimWorkload[]): string[] {
   return [...Object.keys(builtInWorkloads), ...extra.map((w) => w.name)];
 }
 
 /** The workload and its shape, drawn (always the same draws, whatever is given). */
-function drawWorkload(rng: Rng, extra: readonly Workload[]): { workload: string; shape: WorkloadShape } {
+function drawWorkload(rng: Rng, extra: readonly SimWorkload[]): { workload: string; shape: WorkloadShape } {
   const workload = rng.pick(workloadCandidates(extra));
   const eventsPerCommand = rng.int(1, shapeBounds.eventsPerCommandMax);
   // Log-uniform over 1..max: a uniform draw would make thresholds under 10 rare, and small ones
@@ -295,7 +296,7 @@ function drawWorkload(rng: Rng, extra: readonly Workload[]): { workload: string;
  * The workload a run drives, for the options it resolved: the given one (re-made with a given
  * `snapshotEvery`), or the drawn one with its shape.
  */
-export function workloadFor(config: RunOptions, given: SimOptions): Workload {
+export function workloadFor(config: RunOptions, given: SimOptions): SimWorkload {
   if (given.workload) return config.shape ? withShape(given.workload, config.shape) : given.workload;
   // Not a given workload: `shapeOf` recorded every field (drawn or over `shapeDefaults`) when present.
   const shape: WorkloadShape = { ...shapeDefaults, ...config.shape };

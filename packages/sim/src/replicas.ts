@@ -2,6 +2,7 @@ import { type AnyActorDefinition, type Runtime, type RuntimeObserver, createRunt
 import { FlakeIdSource } from '@troupe/runtime/store';
 import { type MergeStrategy, computeMerge } from '@troupe/runtime/resolution';
 import { ManualClock, withMergeStrategy } from '@troupe/runtime/testkit';
+import type { ViewWatch } from './checkers/i8.js';
 import { InstrumentedStore } from './instrumentedStore.js';
 import type { SimStores } from './stores.js';
 
@@ -36,6 +37,8 @@ export interface ReplicaSettings {
   readonly idleTimeoutMs: number;
   /** What each replica's runtime reports (resolutions, passivations...). */
   readonly observer: (replica: Replica) => RuntimeObserver;
+  /** I8: each replica process keeps a view following its store (a new one after a restart). */
+  readonly views?: ViewWatch;
 }
 
 /**
@@ -68,6 +71,9 @@ export class Replicas {
         crashes: 0,
       };
       replica.store.connection = this.settings.stores.connection?.(index);
+      // Every region's store declares the deployment's regions at start (as `troupe replicate` does):
+      // the runtime's stability answers (`replicationState`) read them. The data outlives crashes.
+      if (replica.store.regionLog) await replica.store.declareRegions(Array.from({ length: this.settings.count }, (_, i) => `r${i}`));
       replica.runtime = this.start(replica);
       this.all.push(replica);
     }
@@ -103,6 +109,7 @@ export class Replicas {
   }
 
   private start(replica: Replica): Runtime {
+    this.settings.views?.open(replica);
     const options = {
       actors: [...this.settings.definitions.values()],
       store: replica.store,

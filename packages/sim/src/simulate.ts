@@ -1,6 +1,8 @@
 import { performance } from 'node:perf_hooks';
-import { InvalidOptionError, runtimeDefaults } from '@troupe/runtime';
+import { type ActorRef, InvalidOptionError, runtimeDefaults } from '@troupe/runtime';
 import { checkAll } from './checkers/index.js';
+import { ViewWatch } from './checkers/i8.js';
+import { StabilityWatch } from './checkers/i9.js';
 import { collectFinalState } from './collect.js';
 import { Executor, type ReplicatorFactory } from './executor.js';
 import { StepGenerator } from './generator.js';
@@ -13,6 +15,7 @@ import type { Schedule, ScheduleFields, ScheduleStep } from './schedule.js';
 import { memoryStores } from './stores.js';
 import { type SimTrace, TraceLog } from './trace.js';
 import { traced } from './traced.js';
+import { type ViewFactory, memoryViews, viewProjection } from './views.js';
 
 export type { SimTrace, TraceEvent, TraceResolution } from './trace.js';
 
@@ -23,6 +26,8 @@ export type { SimTrace, TraceEvent, TraceResolution } from './trace.js';
 export interface SimHooks {
   /** Makes each link's replicator instead of the runtime's `Replicator` (e.g. one that advances its cursor too early). */
   readonly replicator?: ReplicatorFactory;
+  /** Makes each replica's view instead of the runtime's `MemoryView` (e.g. one that ignores merge packs). */
+  readonly view?: ViewFactory;
 }
 
 /**
@@ -52,6 +57,7 @@ async function run(options: SimOptions & SimHooks, keepTrace: boolean): Promise<
   const trace = new TraceLog(keepTrace);
   const counts = emptyCounts();
   const observer = new RunObserver(counts, trace);
+  const views = new ViewWatch(viewProjection(workload, definitions), options.view ?? memoryViews);
   const stores = await (options.stores ?? memoryStores)({ seed: options.seed, replicas: config.replicas });
   const replicas = new Replicas({
     count: config.replicas,
@@ -61,6 +67,7 @@ async function run(options: SimOptions & SimHooks, keepTrace: boolean): Promise<
     // 0 (off): the runtime's own default, never reached (nothing calls passivateIdle).
     idleTimeoutMs: config.idleTimeoutMs > 0 ? config.idleTimeoutMs : runtimeDefaults.idleTimeoutMs,
     observer: (replica) => observer.of(replica),
+    views,
   });
   let report: SimReport & ScheduleFields;
   try {
@@ -71,11 +78,15 @@ async function run(options: SimOptions & SimHooks, keepTrace: boolean): Promise<
     trace.record({ k: 'options', ...shared, ...(commandsPerTick === 1 ? {} : { commandsPerTick }) });
     const recorded: ScheduleStep[] | undefined = options.recordSchedule && !options.schedule ? [] : undefined;
     let generator: StepGenerator | undefined;
+    let actors: () => readonly ActorRef[] = () => [];
+    const stability = new StabilityWatch(replicas.all, () => actors());
     const executor = new Executor(replicas, trace, counts, {
       idleTimeoutMs: config.idleTimeoutMs,
       noReply: (command) => generator?.noReply(command),
       ...(options.replicator ? { replicator: options.replicator } : {}),
+      stability,
     });
+    actors = () => executor.actors;
     const scheduled = options.schedule ? byTick(options.schedule) : undefined;
     if (!scheduled) {
       const network = executor.network;
@@ -91,10 +102,12 @@ async function run(options: SimOptions & SimHooks, keepTrace: boolean): Promise<
       options.onProgress?.(t + 1, config.steps);
     }
     const convergence = await executor.healAndConverge(config.steps, config.convergeRoundsMax);
+    const I9 = await executor.stabilize();
     for (const r of replicas.all) r.store.watching = false;
     const context = await collectFinalState({ replicas: replicas.all, definitions, acks: executor.acks, resolutions: observer.resolutions, counts }, convergence);
     const checkStarted = performance.now();
-    const invariants = await checkAll(context, executor.replies);
+    const I8 = await views.check(replicas.all, context.actors);
+    const invariants = await checkAll(context, executor.replies, { I8, ...(I9 ? { I9 } : {}) });
     const checkMs = Math.round(performance.now() - checkStarted);
     const durationMs = Math.max(1, Math.round(performance.now() - started));
     report = {

@@ -1,6 +1,17 @@
-import { type AnyActorDefinition, type Workload, defineActor } from '@troupe/runtime';
+import { type AnyActorDefinition, type ProjectionDefinition, type Workload, defineActor, defineProjection } from '@troupe/runtime';
 
 export type { Workload, WorkloadCommand } from '@troupe/runtime';
+
+/**
+ * A workload the simulator drives, optionally with the view across its actors that every
+ * replica keeps (I8: a `MemoryView` of it follows each replica's store). Without `projection` the
+ * simulator uses its own view of every actor's state (`views.ts`). The built-in workloads carry one.
+ */
+export interface SimWorkload extends Workload {
+  // Any row type: a projection's rows are only compared with themselves.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly projection?: ProjectionDefinition<any>;
+}
 
 /**
  * How a run drives its workload, drawn by swarm for the built-in workloads and the extra ones
@@ -98,11 +109,37 @@ export const Tape = defineActor({
   snapshotEvery: shapeDefaults.snapshotEvery,
 });
 
+/** The counters' view: each counter's value, and their sum (a row several actors contribute to). */
+export const counterTotals = defineProjection({
+  name: 'counter-totals',
+  version: 1,
+  from: [Counter],
+  rows: (actor, state: CounterState) => [
+    [`value:${actor.id}`, state.value],
+    ['total', state.value],
+  ],
+  combine: (a: number, b: number) => a + b,
+});
+
+/** The tapes' view: each tape's order-sensitive digest and value, and the sum of their lengths. */
+export const tapeDigests = defineProjection({
+  name: 'tape-digests',
+  version: 1,
+  from: [Tape],
+  rows: (actor, state: TapeState) => [
+    [`digest:${actor.id}`, state.digest],
+    [`value:${actor.id}`, state.value],
+    ['length', state.length],
+  ],
+  combine: (a: number, b: number) => a + b,
+});
+
 /** The counter workload of a shape: `add` of -5..10 (never 0), 1..eventsPerCommand times, to one of `actors` counters. */
-export function counterWorkloadOf(shape: WorkloadShape): Workload {
+export function counterWorkloadOf(shape: WorkloadShape): SimWorkload {
   const counter = withSnapshotEvery(Counter, shape.snapshotEvery);
   return {
     name: 'counter',
+    projection: counterTotals,
     actors: [counter],
     nextCommand(rng, _step, actors) {
       const actor = Counter.ref(`n${rng.int(0, actors - 1)}`);
@@ -115,11 +152,12 @@ export function counterWorkloadOf(shape: WorkloadShape): Workload {
 }
 
 /** The tape workload of a shape: `append` of 1..eventsPerCommand items (share `mix`) or `setThenDouble`, to one of `actors` tapes. */
-export function tapeWorkloadOf(shape: WorkloadShape): Workload {
+export function tapeWorkloadOf(shape: WorkloadShape): SimWorkload {
   const tape = withSnapshotEvery(Tape, shape.snapshotEvery);
   const mixPerMille = Math.round(shape.mix * 1000);
   return {
     name: 'tape',
+    projection: tapeDigests,
     actors: [tape],
     nextCommand(rng, _step, actors) {
       const actor = Tape.ref(`t${rng.int(0, actors - 1)}`);
@@ -133,13 +171,13 @@ export function tapeWorkloadOf(shape: WorkloadShape): Workload {
 }
 
 /** The simulator's built-in workload (the default of `SimOptions.workload` without swarm): the counter of `shapeDefaults`. */
-export const counterWorkload: Workload = counterWorkloadOf(shapeDefaults);
+export const counterWorkload: SimWorkload = counterWorkloadOf(shapeDefaults);
 
 /** The order-sensitive built-in workload (`Tape`) of `shapeDefaults`. */
-export const tapeWorkload: Workload = tapeWorkloadOf(shapeDefaults);
+export const tapeWorkload: SimWorkload = tapeWorkloadOf(shapeDefaults);
 
 /** The built-in workloads swarm draws from, by name, as functions of a shape. */
-export const builtInWorkloads: Readonly<Record<string, (shape: WorkloadShape) => Workload>> = {
+export const builtInWorkloads: Readonly<Record<string, (shape: WorkloadShape) => SimWorkload>> = {
   counter: counterWorkloadOf,
   tape: tapeWorkloadOf,
 };
@@ -149,9 +187,10 @@ export const builtInWorkloads: Readonly<Record<string, (shape: WorkloadShape) =>
  * re-made with `defineActor`, the rest unchanged (refs carry only the type name, so `nextCommand`
  * still addresses them).
  */
-export function withShape(workload: Workload, shape: Pick<WorkloadShape, 'snapshotEvery'>): Workload {
+export function withShape(workload: SimWorkload, shape: Pick<WorkloadShape, 'snapshotEvery'>): SimWorkload {
   return {
     name: workload.name,
+    ...(workload.projection ? { projection: workload.projection } : {}),
     actors: workload.actors.map((d) => withSnapshotEvery(d, shape.snapshotEvery)),
     nextCommand: (rng, step, actors) => workload.nextCommand(rng, step, actors),
   };

@@ -7,11 +7,17 @@ import { checkI6 } from './i6.js';
 import { type ReplyRecord, checkI7 } from './replies.js';
 import type { CheckContext, CheckResult } from './types.js';
 
-export type InvariantName = 'I1' | 'I2' | 'I3' | 'I4' | 'I5' | 'I6' | 'I7';
+export type InvariantName = 'I1' | 'I2' | 'I3' | 'I4' | 'I5' | 'I6' | 'I7' | 'I8' | 'I9';
 export type Invariants = Record<InvariantName, CheckResult>;
 
-/** Runs every checker (I7 over the replies the run recorded). I4 writes (re-merges, re-resolves), so it runs last. */
-export async function checkAll(ctx: CheckContext, replies: readonly ReplyRecord[] = []): Promise<Invariants> {
+/** Not checked in this run (e.g. I9 with stores that are not region logs): nothing checked, nothing violated. */
+export const notChecked: CheckResult = { ok: true, checked: 0, violations: [] };
+
+/**
+ * Runs every checker (I7 over the replies the run recorded; I8 and I9, which watch the run, as
+ * the run computed them). I4 writes (re-merges, re-resolves), so it runs last.
+ */
+export async function checkAll(ctx: CheckContext, replies: readonly ReplyRecord[] = [], watched: { readonly I8?: CheckResult; readonly I9?: CheckResult } = {}): Promise<Invariants> {
   const I1 = checkI1(ctx);
   const I2 = checkI2(ctx);
   const I3 = checkI3(ctx);
@@ -19,7 +25,7 @@ export async function checkAll(ctx: CheckContext, replies: readonly ReplyRecord[
   const I6 = checkI6(ctx);
   const I7 = checkI7(ctx, replies);
   const I4 = await checkI4(ctx);
-  return { I1, I2, I3, I4, I5, I6, I7 };
+  return { I1, I2, I3, I4, I5, I6, I7, I8: watched.I8 ?? notChecked, I9: watched.I9 ?? notChecked };
 }
 
 export { checkI1, checkI2, checkI3, checkI4, checkI5, checkI6, checkI7 };

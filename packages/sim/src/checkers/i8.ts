@@ -1,0 +1,98 @@
+import { type ActorRef, type ProjectionDefinition, viewFromScratch } from '@troupe/runtime';
+import { canonical } from '../canonical.js';
+import type { InstrumentedStore } from '../instrumentedStore.js';
+import type { SimView, ViewFactory } from '../views.js';
+import { type CheckResult, Verdict } from './types.js';
+
+/** What the view checks need of a replica: its index and id, and its (instrumented) store. */
+export interface ViewReplica {
+  readonly index: number;
+  readonly id: string;
+  readonly store: InstrumentedStore;
+}
+
+/**
+ * I8, views (#16): every replica keeps a view of the workload's projection (a `MemoryView` by
+ * default) that follows its store: it catches up after every append and merge of the replica
+ * (`InstrumentedStore.afterWrite`), so it goes through the intermediate states (an actor diverged
+ * and left as it was, a merge pack read again, compensations arriving). A view lives in its
+ * replica's process: a crash loses it, and the restarted replica starts a new one from the start
+ * of the log. After the final heal and quiescence, every replica's view (caught up) must equal
+ * `viewFromScratch` over its converged store, and the replicas' views must be equal. A view that
+ * stopped on an error while following (e.g. a `ProjectionError`) is a violation too.
+ */
+export class ViewWatch {
+  private readonly views = new Map<number, SimView>();
+  private readonly failures: string[] = [];
+  /** Catch-ups that ran while following the stores. */
+  catchUps = 0;
+
+  constructor(
+    readonly projection: ProjectionDefinition,
+    private readonly make: ViewFactory,
+  ) {}
+
+  /** A replica's process starts (at the run's start, or restarted): a new view over its store, caught up after every write. */
+  open(replica: ViewReplica): void {
+    const view = this.make(this.projection, replica.store.inner);
+    this.views.set(replica.index, view);
+    let stopped = false;
+    replica.store.afterWrite = async () => {
+      if (stopped) return;
+      try {
+        await view.catchUp();
+        this.catchUps++;
+      } catch (error) {
+        stopped = true;
+        this.failures.push(`${replica.id}'s view stopped while following its store: ${(error as Error)?.message ?? String(error)}`);
+      }
+    };
+  }
+
+  /** The final check, after quiescence: each view against the from-scratch view of its store, and against the first replica's view. */
+  async check(replicas: readonly ViewReplica[], actors: readonly ActorRef[]): Promise<CheckResult> {
+    const verdict = new Verdict();
+    for (const failure of this.failures) verdict.fail('*', failure);
+    let first: { readonly id: string; readonly rows: ReadonlyMap<string, unknown> } | undefined;
+    for (const replica of replicas) {
+      const view = this.views.get(replica.index);
+      if (!view) continue;
+      let rows: ReadonlyMap<string, unknown>;
+      let scratch: ReadonlyMap<string, unknown>;
+      try {
+        rows = await view.read();
+      } catch (error) {
+        verdict.fail('*', `${replica.id}'s view could not catch up: ${(error as Error)?.message ?? String(error)}`);
+        continue;
+      }
+      try {
+        scratch = await viewFromScratch(this.projection, replica.store.inner, actors);
+      } catch (error) {
+        verdict.fail('*', `the from-scratch view of ${replica.id}'s store could not be computed: ${(error as Error)?.message ?? String(error)}`);
+        continue;
+      }
+      compare(verdict, rows, scratch, (key, held, expected) => `${replica.id}'s view has ${held} at ${key}, the from-scratch view of its store ${expected}`);
+      if (!first) first = { id: replica.id, rows };
+      else {
+        const against = first;
+        compare(verdict, rows, against.rows, (key, held, expected) => `${replica.id}'s view has ${held} at ${key}, ${against.id}'s view ${expected}`);
+      }
+    }
+    return verdict.result();
+  }
+}
+
+/** Every key of either view checked: the same row (by value) on both sides. */
+function compare(
+  verdict: Verdict,
+  rows: ReadonlyMap<string, unknown>,
+  expected: ReadonlyMap<string, unknown>,
+  detail: (key: string, held: string, expected: string) => string,
+): void {
+  for (const key of new Set([...rows.keys(), ...expected.keys()])) {
+    verdict.checked++;
+    const held = rows.has(key) ? canonical(rows.get(key)) : 'no row';
+    const want = expected.has(key) ? canonical(expected.get(key)) : 'no row';
+    if (held !== want) verdict.fail(key, detail(key, held, want));
+  }
+}

@@ -1,0 +1,64 @@
+import { bankWorkload } from '@troupe/bank';
+import { type EventStore, MemoryView } from '@troupe/runtime';
+import { describe, expect, it } from 'vitest';
+import { simulate } from './simulate.js';
+import type { ViewFactory } from './views.js';
+import { tapeWorkload } from './workloads.js';
+
+/** The store as a view sees it, less the merge packs of its log: a view that never recomputes an actor on a merge. */
+function withoutMerges(store: EventStore): EventStore {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      if (property !== 'changesSince') return value.bind(target);
+      return async (cursor: string | undefined, limit: number) => {
+        const changes = await target.changesSince(cursor, limit);
+        return { ...changes, packs: changes.packs.filter((p) => p.kind !== 'merge') };
+      };
+    },
+  });
+}
+
+/** The planted view bug (test only): the runtime's MemoryView, fed a log without merge packs. */
+const mergeBlind: ViewFactory = (projection, store) => new MemoryView(projection, withoutMerges(store));
+
+const seeds = [1, 2, 3, 4, 5, 6];
+
+describe('I8 views: each replica\'s view, followed through the run, equals the from-scratch view at quiescence', () => {
+  it('the runtime\'s MemoryView passes on the bank (the simulator\'s own view) and on the swarm\'s workloads (their projections); views follow every write and restart with their replica', async () => {
+    let catchUps = 0;
+    let made = 0;
+    let replicasStarted = 0;
+    const counting: ViewFactory = (projection, store) => {
+      made++;
+      const view = new MemoryView(projection, store);
+      return { catchUp: () => (catchUps++, view.catchUp()), read: () => view.read() };
+    };
+    for (const seed of seeds) {
+      for (const workload of [bankWorkload, tapeWorkload, undefined]) {
+        const report = await simulate({ seed, steps: 120, ...(workload ? { workload } : {}), view: counting });
+        for (const [name, result] of Object.entries(report.invariants)) expect(result.violations, `seed ${seed} ${report.options.workload} ${name}`).toEqual([]);
+        expect(report.invariants.I8.checked, `seed ${seed}`).toBeGreaterThan(0);
+        replicasStarted += report.options.replicas + report.counts.crashes;
+      }
+    }
+    // One view per replica process: every start and every restart after a crash.
+    expect(made).toBe(replicasStarted);
+    expect(catchUps).toBeGreaterThan(made * 10);
+  }, 180_000);
+
+  it('a view that never recomputes an actor on a merge pack is caught by I8 within a few seeds, and only by I8', async () => {
+    const caught: number[] = [];
+    for (const seed of seeds) {
+      const report = await simulate({ seed, steps: 150, workload: bankWorkload, view: mergeBlind });
+      if (!report.invariants.I8.ok) {
+        caught.push(seed);
+        expect(report.invariants.I8.violations[0]!.detail).toMatch(/^r\d's view has .* at \S+, (the from-scratch view of its store|r\d's view) /);
+      }
+      for (const name of ['I1', 'I2', 'I3', 'I4', 'I5', 'I6', 'I7', 'I9'] as const) expect(report.invariants[name].violations, `seed ${seed} ${name}`).toEqual([]);
+    }
+    expect(caught.length, `caught on seeds ${caught.join(', ')}`).toBeGreaterThanOrEqual(3);
+    expect(caught[0]).toBeLessThanOrEqual(3);
+  }, 180_000);
+});
