@@ -1,6 +1,6 @@
 /**
- * troupe benchmarks: `npm run bench` (full, about six minutes, plus ~2.5 for regions and ~1.5 for views) or `npm run bench -- --quick` (under two).
- * Options: --quick, --only=ids,throughput,resolution,redis,sim,bus,curves,peers,regions,views,sim-1m, --out=<file> (default
+ * troupe benchmarks: `npm run bench` (full, about six minutes, plus ~2.5 for regions, ~1.5 for views and ~0.5 for publication) or `npm run bench -- --quick` (under two).
+ * Options: --quick, --only=ids,throughput,resolution,redis,sim,bus,curves,peers,regions,views,publication,sim-1m, --out=<file> (default
  * bench/results/latest.json, overwritten whole: give a partial --only run its own --out). Beside the
  * JSON it writes <out minus .json>.md (the table as markdown, the notes) and the SVG plots of the
  * curves: into bench/results/plots/ for a full run with the default --out, else into
@@ -14,7 +14,9 @@
  * the peers scenario needs Redis for its Redis part. Same SKIPPED lines and CI=true failure.
  * The regions scenario starts two throw-away redis-servers on free ports (`redis-server` on the
  * PATH; without it, the same SKIPPED line and CI=true failure) and stops them at the end.
- * The views scenario starts one throw-away redis-server the same way.
+ * The views scenario starts one throw-away redis-server the same way; the publication scenario
+ * one too, and needs RabbitMQ at 127.0.0.1:5672 (exchange and queue under a prefix unique to the
+ * run, deleted at the end). Same SKIPPED lines and CI=true failure.
  *
  * `sim-1m` (one ~1M-command simulation in a child process, 15-20 minutes, peak RSS ~8 GiB) runs only
  * when named in --only: `npm run bench -- --only=sim-1m --out=$PWD/bench/results/sim-1m.json`.
@@ -51,10 +53,12 @@ import {
   resolutionGoal,
   rssBoundGoal,
   simRateGoal,
+  publicationGoal,
   tableRows,
   viewCatchUpGoal,
 } from './table.js';
 import { benchThroughput, throughputSink, type ThroughputResults } from './throughput.js';
+import { benchPublication, type PublicationOptions, type PublicationResults, type PublicationSkipped } from './publication.js';
 import { benchViews, type ViewsOptions, type ViewsResults, type ViewsSkipped } from './views.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -64,7 +68,7 @@ const flag = (name: string): string | undefined => {
   return hit === undefined ? undefined : (hit.split('=')[1] ?? '');
 };
 const quick = flag('quick') !== undefined;
-const scenarios = ['ids', 'throughput', 'resolution', 'redis', 'sim', 'bus', 'curves', 'peers', 'regions', 'views'];
+const scenarios = ['ids', 'throughput', 'resolution', 'redis', 'sim', 'bus', 'curves', 'peers', 'regions', 'views', 'publication'];
 /** Run only when named in --only (minutes long). */
 const optInScenarios = ['sim-1m'];
 const only = new Set((flag('only') || scenarios.join(',')).split(','));
@@ -115,6 +119,7 @@ const config = quick
         catchUp: { accounts: 500, eventsPerAccount: 20, owners: 100, rounds: 2, batchSize: 500 },
         latency: { rate: 200, seconds: 4, accounts: 500 },
       } satisfies ViewsOptions,
+      publication: { accounts: 500, eventsPerAccount: 10, rounds: 2, batchSize: 500 } satisfies PublicationOptions,
     }
   : {
       ids: { passes: 5, timeMs: 400 },
@@ -161,6 +166,7 @@ const config = quick
         catchUp: { accounts: 1_000, eventsPerAccount: 50, owners: 200, rounds: 5, batchSize: 500 },
         latency: { rate: 200, seconds: 15, accounts: 1_000 },
       } satisfies ViewsOptions,
+      publication: { accounts: 1_000, eventsPerAccount: 20, rounds: 5, batchSize: 500 } satisfies PublicationOptions,
     };
 
 function gitCommit(): string | undefined {
@@ -214,6 +220,8 @@ let regions: RegionsResults | undefined;
 let regionsSkipped: RegionsSkipped | undefined;
 let views: ViewsResults | undefined;
 let viewsSkipped: ViewsSkipped | undefined;
+let publication: PublicationResults | undefined;
+let publicationSkipped: PublicationSkipped | undefined;
 /** Parts of the curves and peers scenarios skipped for want of Redis or RabbitMQ (printed loud, failing under CI=true). */
 const partsSkipped: string[] = [];
 const redisSkippedLine = (r: RedisSkipped) =>
@@ -224,6 +232,8 @@ const regionsSkippedLine = (r: RegionsSkipped) =>
   `!!!!!!!! REGIONS SCENARIO SKIPPED: ${r.reason}. Put redis-server on the PATH to measure region replication.${process.env.CI === 'true' ? ' CI=true: the bench FAILS.' : ''} !!!!!!!!`;
 const viewsSkippedLine = (r: ViewsSkipped) =>
   `!!!!!!!! VIEWS SCENARIO SKIPPED: ${r.reason}. Put redis-server on the PATH to measure the views.${process.env.CI === 'true' ? ' CI=true: the bench FAILS.' : ''} !!!!!!!!`;
+const publicationSkippedLine = (r: PublicationSkipped) =>
+  `!!!!!!!! PUBLICATION SCENARIO SKIPPED: ${r.reason}. Start rabbitmq-server on 127.0.0.1:5672 (guest/guest) and put redis-server on the PATH to measure the event publisher.${process.env.CI === 'true' ? ' CI=true: the bench FAILS.' : ''} !!!!!!!!`;
 const partSkippedLine = (what: string) =>
   `!!!!!!!! ${what} SKIPPED. Start redis-server on 127.0.0.1:6379 and rabbitmq-server on 127.0.0.1:5672 (guest/guest) to measure it.${process.env.CI === 'true' ? ' CI=true: the bench FAILS.' : ''} !!!!!!!!`;
 const rssMiB: Record<string, number> = {};
@@ -317,6 +327,18 @@ if (only.has('views')) {
   }
   rssMiB.afterViews = rssNow();
 }
+if (only.has('publication')) {
+  const p = config.publication;
+  log(`publication: ${(p.accounts * p.eventsPerAccount).toLocaleString('en-US')} events x ${p.rounds} rounds, batch ${p.batchSize}: startPublisher vs raw amqplib with confirms`);
+  const result = await benchPublication(p, log);
+  if (result.skipped) {
+    publicationSkipped = result;
+    console.error(publicationSkippedLine(result));
+  } else {
+    publication = result;
+  }
+  rssMiB.afterPublication = rssNow();
+}
 const durationSeconds = (performance.now() - started) / 1000;
 const peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
 log(`done in ${durationSeconds.toFixed(1)} s, peak RSS ${peakRssMiB} MiB`);
@@ -324,7 +346,7 @@ log(`done in ${durationSeconds.toFixed(1)} s, peak RSS ${peakRssMiB} MiB`);
 // ---------------------------------------------------------------------------------------------
 // Table (table.ts), plots (plot.ts via curves.ts)
 
-const results: BenchResults = { ids, throughput, resolution, redis, sim, simMillion, bus, curves, peers, regions, views };
+const results: BenchResults = { ids, throughput, resolution, redis, sim, simMillion, bus, curves, peers, regions, views, publication };
 const rows = tableRows(results);
 const table = markdownTable(rows);
 console.log();
@@ -335,6 +357,7 @@ if (redisSkipped) console.error(redisSkippedLine(redisSkipped));
 if (busSkipped) console.error(busSkippedLine(busSkipped));
 if (regionsSkipped) console.error(regionsSkippedLine(regionsSkipped));
 if (viewsSkipped) console.error(viewsSkippedLine(viewsSkipped));
+if (publicationSkipped) console.error(publicationSkippedLine(publicationSkipped));
 for (const part of partsSkipped) console.error(partSkippedLine(part));
 console.log(`peak RSS ${peakRssMiB} MiB; RSS ${Object.entries(rssMiB).map(([k, v]) => `${k} ${v} MiB`).join(', ')}; load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
@@ -400,6 +423,8 @@ const report = {
     viewCatchUpRatioMin: viewCatchUpGoal,
     viewMemoryCatchUpMet: views ? views.catchUp.ratioMemory.median >= viewCatchUpGoal : undefined,
     viewRedisCatchUpMet: views ? views.catchUp.ratioRedis.median >= viewCatchUpGoal : undefined,
+    publicationRatioMin: publicationGoal,
+    publicationMet: publication ? publication.ratio.median >= publicationGoal : undefined,
   },
   ids,
   throughput,
@@ -412,6 +437,7 @@ const report = {
   peers,
   regions: regions ?? regionsSkipped,
   views: views ?? viewsSkipped,
+  publication: publication ?? publicationSkipped,
   plots: plotFiles,
   table: rows,
   sinks: [idSinkLength(), throughputSink()],
@@ -438,6 +464,10 @@ if (regionsSkipped && process.env.CI === 'true') {
 }
 if (viewsSkipped && process.env.CI === 'true') {
   console.error('views scenario skipped under CI=true: failing the bench');
+  process.exitCode = 1;
+}
+if (publicationSkipped && process.env.CI === 'true') {
+  console.error('publication scenario skipped under CI=true: failing the bench');
   process.exitCode = 1;
 }
 if (partsSkipped.length > 0 && process.env.CI === 'true') {

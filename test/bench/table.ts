@@ -14,6 +14,7 @@ import type { RssPoint, RssResults } from './rss.js';
 import type { SimMillionResult, SimResults } from './sim.js';
 import type { Summary } from './stats.js';
 import type { ThroughputFigure, ThroughputResults } from './throughput.js';
+import type { PublicationResults } from './publication.js';
 import type { ViewsResults } from './views.js';
 
 /** The flakeid rate quoted in the issue, ids/s. */
@@ -45,6 +46,8 @@ export const regionConvergenceGoal = 1.5;
 export const regionLagP99GoalMs = 1_000;
 /** Views (#16 item 8): a view's catch-up events/s at least this fraction of a raw fold of the same log (LRANGE + unpack, the same handlers and rows). */
 export const viewCatchUpGoal = 0.5;
+/** Event publication (#16 item 5): events/s from a store's log to a topic exchange with confirms, at least this fraction of raw amqplib publishing the same messages with confirms. */
+export const publicationGoal = 0.5;
 
 export interface Row {
   readonly scenario: string;
@@ -70,6 +73,7 @@ export interface BenchResults {
   readonly peers?: PeerResults;
   readonly regions?: RegionsResults;
   readonly views?: ViewsResults;
+  readonly publication?: PublicationResults;
 }
 
 export const fmtRate = (n: number): string =>
@@ -85,7 +89,7 @@ const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const yesNo = (ok: boolean): string => (ok ? 'yes' : 'NO');
 
 export function tableRows(results: BenchResults): Row[] {
-  const { ids, throughput, resolution, redis, sim, simMillion, bus, curves, peers, regions, views } = results;
+  const { ids, throughput, resolution, redis, sim, simMillion, bus, curves, peers, regions, views, publication } = results;
   const rows: Row[] = [];
   if (ids) {
     const t = ids.tasks;
@@ -276,12 +280,13 @@ export function tableRows(results: BenchResults): Row[] {
   rows.push(...peerRows(peers));
   rows.push(...regionRows(regions));
   rows.push(...viewRows(views));
+  rows.push(...publicationRows(publication));
   return rows;
 }
 
 /** Lines printed under the table: what the rows do not show. */
 export function noteLines(results: BenchResults): string[] {
-  const { ids, resolution, redis, sim, bus, curves, peers, regions, views } = results;
+  const { ids, resolution, redis, sim, bus, curves, peers, regions, views, publication } = results;
   const lines: string[] = [];
   if (ids) {
     lines.push(`ids: flakeid and FlakeIdSource ids bit-compatible: ${ids.bitCompatible} (${ids.sampleIds.flakeid} vs ${ids.sampleIds.troupe}); ` +
@@ -327,6 +332,7 @@ export function noteLines(results: BenchResults): string[] {
   }
   lines.push(...regionNotes(regions));
   lines.push(...viewNotes(views));
+  lines.push(...publicationNotes(publication));
   return lines;
 }
 
@@ -656,4 +662,30 @@ function viewNotes(v: ViewsResults | undefined): string[] {
       `the appends themselves p50 ${fmtMs(l.append.p50)}, p99 ${fmtMs(l.append.p99)}; poll interval ${l.pollMs} ms: a deposit waits up to that for the next poll`,
   );
   return lines;
+}
+
+function publicationRows(p: PublicationResults | undefined): Row[] {
+  if (!p) return [];
+  return [
+    {
+      scenario: 'publication',
+      measured: `startPublisher: ${p.events.toLocaleString('en-US')} events of a Redis store's log to a topic exchange (durable queue bound to #), confirms per batch of ${p.batchSize}, position saved`,
+      median: fmtRate(p.troupe.median),
+      spread: iqrRate(p.troupe),
+      baseline: `raw amqplib, same messages, confirms per ${p.batchSize} ${fmtRate(p.raw.median)}`,
+      ratio: `${fmtRatio(p.ratio.median)} (${range([p.ratio.p25, p.ratio.p75])})`,
+      goal: `>= ${publicationGoal}`,
+      met: yesNo(p.ratio.median >= publicationGoal),
+    },
+  ];
+}
+
+function publicationNotes(p: PublicationResults | undefined): string[] {
+  if (!p) return [];
+  const ms = (n: number) => `${Math.round(n)} ms`;
+  return [
+    `publication: RabbitMQ ${p.rabbitmqVersion}, redis-server ${p.redisVersion} (throw-away); message body ${p.bodyBytes} B (median); set-up ${p.setupSeconds.toFixed(1)} s; per publication of ${p.events.toLocaleString('en-US')} events (medians): ` +
+      `troupe ${ms((p.events / p.troupe.median) * 1000)} in ${p.batches} batches, store calls ${Object.entries(p.storeCalls).map(([k, x]) => `${k} ${x.calls} x ${ms(x.ms)}`).join(', ')} (the next batch is read while the broker confirms one: reads overlap the waits), Node CPU ${ms(p.cpuMs.troupe.median)}; ` +
+      `raw ${ms((p.events / p.raw.median) * 1000)}, of which waiting for confirms ${ms(p.rawConfirmWaitMs.median)}, Node CPU ${ms(p.cpuMs.raw.median)}`,
+  ];
 }

@@ -136,7 +136,7 @@ function activity(k: number): Emitted {
   return k % 3 === 2 ? { type: 'withdrew', data: { amount: 500 + ((k * 37) % 400) } } : { type: 'deposited', data: { amount: 1_000 + ((k * 7919) % 90_000) } };
 }
 
-function ownedAccountPacks(accounts: number, eventsPerAccount: number, owners: number): Pack[] {
+export function ownedAccountPacks(accounts: number, eventsPerAccount: number, owners: number): Pack[] {
   const writer = new RegionWriter('eu', 1);
   const heads: (Pack | undefined)[] = new Array(accounts);
   const packs: Pack[] = [];
