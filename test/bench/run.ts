@@ -163,7 +163,7 @@ const config = quick
         lag: { rate: 500, seconds: 15, actors: 1_000, idleMs: [250, 50] },
       } satisfies RegionsOptions,
       views: {
-        catchUp: { accounts: 1_000, eventsPerAccount: 50, owners: 200, rounds: 5, batchSize: 500 },
+        catchUp: { accounts: 1_000, eventsPerAccount: 50, owners: 200, rounds: 9, batchSize: 500 },
         latency: { rate: 200, seconds: 15, accounts: 1_000 },
       } satisfies ViewsOptions,
       publication: { accounts: 1_000, eventsPerAccount: 20, rounds: 5, batchSize: 500 } satisfies PublicationOptions,

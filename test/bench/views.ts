@@ -27,8 +27,11 @@ import { type ActorRef, createRuntime, defineProjection, MemoryView, type Projec
 import { encodePack, type Pack } from '@troupe/runtime/store';
 import { Redis } from 'ioredis';
 import { Unpackr } from 'msgpackr';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import os from 'node:os';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { packBody } from './packBody.js';
 import { CallTimes, commandUsec, deleteAll, type Emitted, type LagStats, lagStats, mergeAll, RegionWriter, shardLog, sleep, usecDelta } from './regions.js';
 import { collectGarbage, settle, type Summary, summarize } from './stats.js';
@@ -536,6 +539,48 @@ async function benchLatency(o: ViewsOptions['latency'], server: RedisServer, log
 // Alone (after building the packages):
 //   cd test && node --import tsx bench/views.ts catchup 1000 50 200 1
 //   cd test && node --import tsx bench/views.ts latency 200 5 500
+// One side's catch-up repeated, profiled from the end of the set-up to the last catch-up (side: raw | memory | redis;
+// accounts, events each, owners, repetitions; the .cpuprofile goes to the directory in VIEWS_PROFILE_DIR, default bench/results/profiles):
+//   cd test && node --import tsx bench/views.ts profile memory 1000 50 200 5
+
+/** Catches up one side `repetitions` times over one log (nothing else measured): what a CPU profile of that side needs. */
+async function profileSide(side: ViewSide, accounts: number, eventsPerAccount: number, owners: number, repetitions: number, server: RedisServer, print: (text: string) => void): Promise<number[]> {
+  const store = await connectRedisStore({ url: server.url, prefix: 'viewprof' });
+  const client = new Redis(server.url);
+  try {
+    await mergeAll(store, ownedAccountPacks(accounts, eventsPerAccount, owners));
+    const times: number[] = [];
+    // The profiler runs from here: the set-up (writing the log) is not in the profile.
+    const session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+    for (let i = 0; i < repetitions; i++) {
+      const start = performance.now();
+      if (side === 'raw') await new RawViewReader(client, store, balancesByOwner, viewBatchSizeDefault).poll();
+      else if (side === 'memory') await new MemoryView(balancesByOwner, store).catchUp();
+      else {
+        const projection = defineProjection({ name: `prof-${i}`, version: 1, from: [Account], rows: balancesByOwner.rows, combine: balancesByOwner.combine! });
+        const view = await openRedisView({ store, projection });
+        await view.catchUp();
+        await view.close();
+      }
+      times.push(performance.now() - start);
+      print(`views profile: ${side} catch-up ${i + 1}/${repetitions}: ${Math.round(times[i]!)} ms`);
+    }
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    const dir = process.env.VIEWS_PROFILE_DIR ?? fileURLToPath(new URL('./results/profiles', import.meta.url));
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `views-${side}-${Date.now()}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    print(`views profile: ${file}`);
+    return times;
+  } finally {
+    client.disconnect();
+    await store.destroy();
+  }
+}
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const [part = 'catchup', ...rest] = process.argv.slice(2);
@@ -546,7 +591,12 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       return benchCatchUp({ accounts: n[0] || 1_000, eventsPerAccount: n[1] || 50, owners: n[2] || 200, rounds: n[3] || 1, batchSize: viewBatchSizeDefault }, server, admin, print);
     }
     if (part === 'latency') return benchLatency({ rate: n[0] || 200, seconds: n[1] || 5, accounts: n[2] || 500 }, server, print);
-    throw new Error(`unknown part '${part}' (catchup, latency)`);
+    if (part === 'profile') {
+      const [side = 'memory', ...sizes] = rest;
+      const m = sizes.map(Number);
+      return profileSide(side as ViewSide, m[0] || 1_000, m[1] || 50, m[2] || 200, m[3] || 5, server, print);
+    }
+    throw new Error(`unknown part '${part}' (catchup, latency, profile)`);
   });
   const machine = { cpus: os.cpus().length, loadAvgAtEnd: os.loadavg().map((l) => Math.round(l * 100) / 100), node: process.version };
   console.log(JSON.stringify({ date: new Date().toISOString(), part, args: n, machine, result }, null, 2));
