@@ -1,12 +1,12 @@
-import { type Accepted, type Checkpoint, type CommandReply, type ReplicaEndpoint, Replicator, type ReplicatorOptions, StoreUnavailableError, type SyncReport, type UntypedRef } from '@troupe/runtime';
+import { type Accepted, type Checkpoint, type CommandReply, type EventStore, type ReplicaEndpoint, Replicator, type ReplicatorOptions, StoreUnavailableError, type SyncReport, type UntypedRef } from '@troupe/runtime';
 import { type ActorRef, VC, actorKey, publishProgress } from '@troupe/runtime/store';
 import type { CheckResult, ReplyRecord } from './checkers/index.js';
 import { type StabilityWatch, stabilityRoundsMax } from './checkers/i9.js';
-import { SimulatedCrash, SimulatedFault, heldKey } from './instrumentedStore.js';
+import { SimulatedCrash, SimulatedFault, SimulatedReplicatorCrash, heldKey } from './instrumentedStore.js';
 import { Network } from './network.js';
 import type { Replica, Replicas } from './replicas.js';
 import type { SimCounts } from './report.js';
-import type { CheckpointLoss, ScheduleCommand, ScheduleStep } from './schedule.js';
+import type { BatchCrashPoint, CheckpointLoss, ScheduleCommand, ScheduleStep } from './schedule.js';
 import type { TraceLog } from './trace.js';
 
 /** Virtual time of one tick, ms (plus each replica's jitter of the tick). */
@@ -68,6 +68,8 @@ export class Executor {
   /** Errors met by a command or sync during which a connection cut fired (`isDropError`). */
   private readonly droppedErrors = new WeakSet<object>();
   private tick = 0;
+  /** Links (`from>to`) whose replicator dies in the middle of its next batch, and where (`batchCrash` steps). */
+  private readonly batchCrashes = new Map<string, BatchCrashPoint>();
   /** Every actor a client addressed, in the order first addressed (I9 samples them). */
   readonly actors: ActorRef[] = [];
   private readonly actorKeys = new Set<string>();
@@ -89,10 +91,14 @@ export class Executor {
   ) {
     this.network = new Network(replicas.all.length);
     // The runtime is looked up at each sync: a restart replaces it.
-    const endpoint = (r: Replica) => ({ store: r.store, resolve: (actor: ActorRef) => r.runtime.resolve(actor) });
+    const endpoint = (r: Replica, store: EventStore = r.store) => ({ store, resolve: (actor: ActorRef) => r.runtime.resolve(actor) });
     const make: ReplicatorFactory = settings.replicator ?? ((source, target, options) => new Replicator(source, target, options));
     this.replicatorOf = (from, to) =>
-      make(endpoint(from), endpoint(to), { batchSize: syncBatchPacks, checkpoint: this.checkpoint(from, to), ...(to.store.regionLog ? { onBatch: this.progress(from, to) } : {}) });
+      make(endpoint(from), endpoint(to, this.crashingTarget(from, to)), {
+        batchSize: syncBatchPacks,
+        checkpoint: this.checkpoint(from, to),
+        ...(to.store.regionLog ? { onBatch: this.progress(from, to) } : {}),
+      });
     // No replicator from a replica to itself (that sync never runs).
     const none: SyncRunner = { sync: async () => ({ copied: 0, skipped: 0, resolved: [], failed: [] }) };
     this.replicators = replicas.all.map((from) => replicas.all.map((to) => (from === to ? none : this.replicatorOf(from, to))));
@@ -115,14 +121,44 @@ export class Executor {
     const key = `${from.index}>${to.index}`;
     return {
       load: async () => this.checkpoints.get(key)?.at(-1),
-      save: (cursor) =>
-        to.store.faulty('checkpoint', async () => {
+      save: (cursor) => {
+        // Killed mid-batch after the batch was merged and resolved: the cursor is never written.
+        if (this.batchCrashes.get(key) === 'resolved') {
+          this.batchCrashes.delete(key);
+          return Promise.reject(new SimulatedReplicatorCrash(`the replicator r${from.index} -> r${to.index} died before saving its cursor (the batch was merged and resolved)`));
+        }
+        return to.store.faulty('checkpoint', async () => {
           const saved = this.checkpoints.get(key) ?? [];
           saved.push(cursor);
           if (saved.length > checkpointHistoryMax) saved.shift();
           this.checkpoints.set(key, saved);
-        }),
+        });
+      },
     };
+  }
+
+  /**
+   * The target's store as one link's replicator sees it: the same store, except that a `merged`
+   * batch crash armed on the link kills the replicator right after a merge took effect.
+   */
+  private crashingTarget(from: Replica, to: Replica): EventStore {
+    const key = `${from.index}>${to.index}`;
+    const store = to.store;
+    const merge: EventStore['merge'] = async (packs, snapshots) => {
+      const report = await store.merge(packs, snapshots);
+      if (this.batchCrashes.get(key) === 'merged') {
+        this.batchCrashes.delete(key);
+        throw new SimulatedReplicatorCrash(`the replicator r${from.index} -> r${to.index} died right after merging a batch (nothing resolved, the cursor not saved)`);
+      }
+      return report;
+    };
+    return new Proxy(store, {
+      get: (target, property) => {
+        if (property === 'merge') return merge;
+        const value: unknown = Reflect.get(target, property);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
   }
 
   /**
@@ -268,6 +304,10 @@ export class Executor {
       case 'replicator':
         if (inRange(step.from, step.to) && step.from !== step.to) this.restartReplicator(step.from, step.to, step.checkpoint, step.back);
         return;
+      case 'batchCrash':
+        // Armed only on a link whose target is up (its replicators run in its process).
+        if (inRange(step.from, step.to) && step.from !== step.to && this.replicas.get(step.to).up) this.batchCrashes.set(`${step.from}>${step.to}`, step.at);
+        return;
       case 'sync':
         if (inRange(step.from, step.to) && step.from !== step.to) await this.sync(step.from, step.to, step.cutAfter);
         return;
@@ -283,6 +323,7 @@ export class Executor {
     this.trace.tick = t;
     this.network.heal();
     for (const r of this.replicas.all) r.store.disarm();
+    this.batchCrashes.clear();
     for (const r of this.replicas.all) if (!r.up) await this.restart(r);
     this.trace.record({ k: 'heal-all' });
     const n = this.replicas.all.length;
@@ -316,6 +357,8 @@ export class Executor {
   /** `restartIn` ticks from now the replica comes back (default 1, for a schedule without it). */
   private async crash(replica: Replica, why: string, restartIn = 1): Promise<void> {
     await this.replicas.crash(replica, this.tick + restartIn);
+    // Its incoming replicators die with it: what was armed on them goes too.
+    for (const key of [...this.batchCrashes.keys()]) if (key.endsWith(`>${replica.index}`)) this.batchCrashes.delete(key);
     this.counts.crashes++;
     this.trace.record({ k: 'crash', r: replica.index, why, restartAt: replica.restartAt });
   }
@@ -502,6 +545,15 @@ export class Executor {
       if (failed) this.lastFailure = `resolving ${actorKey(failed.actor)} at r${to}: ${(failed.error as Error)?.message ?? String(failed.error)}`;
       done = { work: report.copied + report.resolved.length, failed: report.failed.length };
     } catch (error) {
+      if (error instanceof SimulatedReplicatorCrash) {
+        // The replicator process died mid-batch: a new one loads the checkpoint (the last cursor
+        // saved, before the batch) and has forgotten what it had yet to resolve.
+        this.counts.replicatorCrashes++;
+        this.replicators[from]![to] = this.replicatorOf(this.replicas.get(from), this.replicas.get(to));
+        this.lastFailure = `sync r${from} -> r${to}: ${error.message}`;
+        this.trace.record({ k: 'batch-crash', from, to, error: error.message });
+        return { work: 0, failed: 1 };
+      }
       // An injected fault is expected: the next sync of the link must pick up where this one failed.
       if (source.dropsFired + target.dropsFired > drops) this.noteDropped(error);
       if (error instanceof SimulatedFault || this.isDropError(error)) this.counts.faultedSyncs++;

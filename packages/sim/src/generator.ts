@@ -1,8 +1,8 @@
 import type { Workload, WorkloadCommand } from '@troupe/runtime';
 import { type FaultOp, type FaultTiming, dropOps, faultOps } from './instrumentedStore.js';
-import type { PartitionMode, RunOptions } from './options.js';
-import type { Rng } from './rng.js';
-import { type ScheduleCommand, type ScheduleStep, checkpointLosses } from './schedule.js';
+import { type PartitionMode, type RunOptions, sideStreams } from './options.js';
+import { Rng } from './rng.js';
+import { type ScheduleCommand, type ScheduleStep, batchCrashPoints, checkpointLosses } from './schedule.js';
 
 /** What the generator may look at while it draws: whether a step would make sense now. */
 export interface GeneratorView {
@@ -30,13 +30,17 @@ export class StepGenerator {
   private readonly unanswered: ScheduleCommand[] = [];
   /** Replication messages held back (`delay`): their sync runs at tick `due`. */
   private delayed: { from: number; to: number; due: number }[] = [];
+  /** Replicators killed mid-batch are drawn from a side stream of the seed: the main stream's draws stay as they were without them. */
+  private readonly side: Rng;
 
   constructor(
     private readonly rng: Rng,
     private readonly config: RunOptions,
     private readonly workload: Workload,
     private readonly view: GeneratorView,
-  ) {}
+  ) {
+    this.side = Rng.side(rng.seed, sideStreams.replicatorCrashSteps);
+  }
 
   /** The executor reports a command that got no reply: the next retry sends it again. */
   noReply(command: ScheduleCommand): void {
@@ -74,6 +78,13 @@ export class StepGenerator {
     }
     // Drawn only when the stores' connections can be cut (Redis mode); elsewhere the rate is 0.
     if (f.connectionDrop > 0 && rng.chance(f.connectionDrop)) yield { t, k: 'fault', r: this.replica(), op: rng.pick(dropOps), when: 'drop' };
+    // A replicator killed mid-batch: drawn from the side stream, so the other steps are drawn as without it.
+    const side = this.side;
+    if (f.replicatorCrash > 0 && side.chance(f.replicatorCrash)) {
+      const from = side.int(0, this.config.replicas - 1);
+      const to = (from + side.int(1, this.config.replicas - 1)) % this.config.replicas;
+      yield { t, k: 'batchCrash', from, to, at: side.pick(batchCrashPoints) };
+    }
   }
 
   private timing(): FaultTiming {

@@ -42,7 +42,7 @@ describe('HTML report', () => {
     const html = renderHtml(report, trace);
     expect(html).toContain(report.traceHash);
     expect(html).toContain(`<span id="seed">${report.seed}</span>`);
-    expect(count(html, /<tr class="invariant /g)).toBe(7);
+    expect(count(html, /<tr class="invariant /g)).toBe(9);
     const svg = html.slice(html.indexOf('<svg id="timeline"'), html.indexOf('</svg>', html.indexOf('<svg id="timeline"')));
     expect(svg.length).toBeGreaterThan(0);
     expect(count(svg, /<g class="lane"/g)).toBe(report.options.replicas);

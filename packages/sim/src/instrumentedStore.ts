@@ -413,6 +413,11 @@ export class SimulatedCrash extends Error {
   override readonly name = 'SimulatedCrash';
 }
 
+/** A replicator process killed in the middle of a batch (`batchCrash` step): the executor restarts it from its checkpoint. */
+export class SimulatedReplicatorCrash extends Error {
+  override readonly name = 'SimulatedReplicatorCrash';
+}
+
 /**
  * A fault the simulator injected into a store call (`InstrumentedStore.arm`, `cutAfter`): the
  * store's own "unavailable or timed out" error, so the runtime and the replicator handle it as

@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '@troupe/runtime';
 import type { MergeStrategy } from '@troupe/runtime/resolution';
-import type { Rng } from './rng.js';
+import { Rng } from './rng.js';
 import type { Schedule } from './schedule.js';
 import type { StoreFactory } from './stores.js';
 import { type SimWorkload, type WorkloadShape, builtInWorkloads, shapeBounds, shapeDefaults, withShape } from './workloads.js';
@@ -61,6 +61,13 @@ export interface FaultRates {
    * cut (`SimStores.connection`: Redis mode); 0 otherwise, and giving it then is an error.
    */
   readonly connectionDrop: number;
+  /**
+   * Per tick: one link's replicator process dies in the middle of its next batch: after the
+   * batch's merge into the target took effect, before its diverged actors were resolved or its
+   * cursor saved, or after they were resolved and before the cursor was saved (drawn). It restarts
+   * at once from its checkpoint (the batch is read again, skipped, and its actors resolved then).
+   */
+  readonly replicatorCrash: number;
 }
 
 /** What `simulate` takes. Only `seed` is required; what is not given is drawn from the seed (swarm testing). */
@@ -184,9 +191,13 @@ export const defaultFaults: FaultRates = {
   syncCut: 0.05,
   replicatorRestart: 0.01,
   connectionDrop: 0.02,
+  replicatorCrash: 0.01,
 };
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/** The seed's side streams (`Rng.side`): what is drawn from them never shifts the main stream. */
+export const sideStreams = { replicatorCrashRate: 1, replicatorCrashSteps: 2 } as const;
 
 /**
  * Draws every option from the seed, always in the same order and always all of them, then lets
@@ -218,7 +229,7 @@ export function resolveOptions(rng: Rng, given: SimOptions): RunOptions {
       crashAfterPersist: maybe(0, 0.01),
       retry: maybe(0, 0.1),
       burst: maybe(0, 0.08),
-    } satisfies Omit<FaultRates, 'storeFault' | 'checkpointFail' | 'syncCut' | 'replicatorRestart' | 'connectionDrop'>,
+    } satisfies Omit<FaultRates, 'storeFault' | 'checkpointFail' | 'syncCut' | 'replicatorRestart' | 'connectionDrop' | 'replicatorCrash'>,
     idleTimeoutMs: rng.chance(0.25) ? 0 : rng.int(10, 1_000),
     // Drawn last, so the draws above are those of the runs before workloads were drawn.
     ...drawWorkload(rng, given.workloads ?? []),
@@ -227,6 +238,10 @@ export function resolveOptions(rng: Rng, given: SimOptions): RunOptions {
   const operationFaults = { storeFault: maybe(0, 0.06), checkpointFail: maybe(0, 0.03), syncCut: maybe(0, 0.1) };
   // Replicator restarts (lost and stale checkpoints) and connection drops: drawn after those, likewise.
   const restartsAndDrops = { replicatorRestart: maybe(0, 0.03), connectionDrop: maybe(0, 0.06) };
+  // Replicators killed mid-batch: drawn from side stream 1 of the seed (their steps from side
+  // stream 2), so every run draws its other options and steps exactly as before they existed.
+  const side = Rng.side(rng.seed, sideStreams.replicatorCrashRate);
+  const replicatorCrashes = { replicatorCrash: side.chance(0.25) ? 0 : round3(side.float() * 0.03) };
   const integer = (name: string, value: number | undefined, min: number) => {
     if (value !== undefined && !(Number.isInteger(value) && value >= min)) throw new InvalidOptionError(name, `must be an integer >= ${min}, got ${value}`);
   };
@@ -250,7 +265,7 @@ export function resolveOptions(rng: Rng, given: SimOptions): RunOptions {
     // Never drawn: a busy system is asked for, not found by chance.
     commandsPerTick: given.commandsPerTick ?? simDefaults.commandsPerTick,
     partitionMode: given.partitionMode ?? (swarm ? drawn.partitionMode : simDefaults.partitionMode),
-    faults: { ...(swarm ? { ...drawn.faults, ...operationFaults, ...restartsAndDrops } : defaultFaults), ...given.faults },
+    faults: { ...(swarm ? { ...drawn.faults, ...operationFaults, ...restartsAndDrops, ...replicatorCrashes } : defaultFaults), ...given.faults },
     idleTimeoutMs: given.idleTimeoutMs ?? (swarm ? drawn.idleTimeoutMs : simDefaults.idleTimeoutMs),
     convergeRoundsMax: given.convergeRoundsMax ?? simDefaults.convergeRoundsMax,
     swarm,

@@ -26,6 +26,8 @@ export interface SimCounts {
   connectionDrops: number;
   /** Replicators restarted with their checkpoint kept, lost or stale (`replicatorRestart`). */
   replicatorRestarts: number;
+  /** Replicator processes killed in the middle of a batch and restarted from their checkpoint (`replicatorCrash`). */
+  replicatorCrashes: number;
   partitions: number;
   heals: number;
   syncs: number;
@@ -77,7 +79,7 @@ export interface SimReport {
 
 export function emptyCounts(): SimCounts {
   return {
-    commands: 0, accepted: 0, rejected: 0, duplicates: 0, unavailable: 0, lostReplies: 0, errors: 0, storeFaults: 0, faultedCommands: 0, faultedSyncs: 0, connectionDrops: 0, replicatorRestarts: 0,
+    commands: 0, accepted: 0, rejected: 0, duplicates: 0, unavailable: 0, lostReplies: 0, errors: 0, storeFaults: 0, faultedCommands: 0, faultedSyncs: 0, connectionDrops: 0, replicatorRestarts: 0, replicatorCrashes: 0,
     partitions: 0, heals: 0, syncs: 0, droppedSyncs: 0, duplicatedSyncs: 0, delayedSyncs: 0, clockSteps: 0, crashes: 0, passivations: 0,
     divergences: 0, merges: 0, threeWayMerges: 0, compensations: 0,
   };
@@ -95,7 +97,7 @@ export function formatReport(report: SimReport): string {
     `  store     ${describeStore(report.store)}`,
     `  commands  ${c.commands} (accepted ${c.accepted}, rejected ${c.rejected}, duplicates ${c.duplicates}, unavailable ${c.unavailable}, lost replies ${c.lostReplies}, errors ${c.errors})`,
     `  nemesis   partitions ${c.partitions}, heals ${c.heals}, clock steps ${c.clockSteps}, crashes ${c.crashes}, passivations ${c.passivations}; syncs ${c.syncs} (dropped ${c.droppedSyncs}, duplicated ${c.duplicatedSyncs}, delayed ${c.delayedSyncs})`,
-    `  op faults ${c.storeFaults} fired inside store calls and syncs (failed commands ${c.faultedCommands}, failed syncs ${c.faultedSyncs}), connection drops ${c.connectionDrops}, replicator restarts ${c.replicatorRestarts}`,
+    `  op faults ${c.storeFaults} fired inside store calls and syncs (failed commands ${c.faultedCommands}, failed syncs ${c.faultedSyncs}), connection drops ${c.connectionDrops}, replicator restarts ${c.replicatorRestarts}, replicator crashes mid-batch ${c.replicatorCrashes}`,
     `  merging   divergences ${c.divergences}, merges ${c.merges} (three-way+ ${c.threeWayMerges}), compensations ${c.compensations}; converged in ${report.convergenceRounds} round(s)`,
   ];
   for (const [name, result] of Object.entries(report.invariants)) {

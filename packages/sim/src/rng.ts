@@ -45,6 +45,17 @@ export class Rng {
     return out;
   }
 
+  /**
+   * Side stream `index` (1, 2, ...) of a seed: the seed's stream jumped `index` times, independent
+   * of the main stream and of the other side streams. What is drawn from it never shifts what the
+   * main stream draws, so a fault kind added on a side stream leaves every run's other draws as they were.
+   */
+  static side(seed: number, index: number): Rng {
+    let rng = new Rng(seed);
+    for (let i = 0; i < index; i++) rng = rng.fork();
+    return rng;
+  }
+
   /** An independent stream (a jumped copy): draws from it never shift this one's. */
   fork(): Rng {
     const child = Object.create(Rng.prototype) as Rng;

@@ -3,6 +3,13 @@ import type { FaultOp, FaultTiming } from './instrumentedStore.js';
 /** What a restarted replicator finds in its checkpoint (`replicator` step): its last saved cursor, none, or an older one. */
 export const checkpointLosses = ['kept', 'lost', 'stale'] as const;
 export type CheckpointLoss = (typeof checkpointLosses)[number];
+/**
+ * Where a replicator process dies in the middle of a batch (`batchCrash` step): right after the
+ * batch's merge into the target took effect (`merged`: its diverged actors not resolved, its
+ * cursor not saved), or after they were resolved, as its cursor save begins (`resolved`: not saved).
+ */
+export const batchCrashPoints = ['merged', 'resolved'] as const;
+export type BatchCrashPoint = (typeof batchCrashPoints)[number];
 import type { PartitionMode } from './options.js';
 
 /** A command as a schedule holds it (plain JSON): its id, actor, type and payload. */
@@ -37,6 +44,10 @@ export interface ScheduleCommand {
  * - `replicator`: the replicator of the link `from` -> `to` restarts and loads its checkpoint,
  *   `kept` (the last saved cursor), `lost` (none: it reads the source's log from the start) or
  *   `stale` (the cursor `back` saves before the last; fewer saves: none);
+ * - `batchCrash`: the replicator of the link `from` -> `to` dies in the middle of its next batch,
+ *   `at` `merged` (the batch merged into `to`, nothing resolved or saved) or `resolved` (merged and
+ *   resolved, its cursor not saved); it restarts at once from its checkpoint. Armed until a batch
+ *   comes; a crash of `to` drops it, and so does the final heal;
  * - `sync`: one replicator run from `from` to `to` (skipped by the run itself if either is down or
  *   the link is cut); with `cutAfter` the connection drops after that many batches were read
  *   from the source (the next read fails).
@@ -58,6 +69,7 @@ export type ScheduleStep =
   | { t: number; k: 'delay'; from: number; to: number; due: number }
   | { t: number; k: 'fault'; r: number; op: FaultOp; when: FaultTiming }
   | { t: number; k: 'replicator'; from: number; to: number; checkpoint: CheckpointLoss; back?: number }
+  | { t: number; k: 'batchCrash'; from: number; to: number; at: BatchCrashPoint }
   | { t: number; k: 'sync'; from: number; to: number; cutAfter?: number };
 
 export type Schedule = readonly ScheduleStep[];

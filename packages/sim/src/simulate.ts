@@ -35,7 +35,7 @@ export interface SimHooks {
  * one-way replicators between every pair, clients sending the workload's commands to random
  * replicas, a nemesis (partitions, dropped / duplicated / delayed syncs, clock skew and steps
  * back, crashes) for `steps` ticks; then a full heal and a bounded number of sync rounds to
- * converge; then the checkers of I1-I7. Everything is drawn from one PRNG seeded by
+ * converge; then the checkers of I1-I9 (I8 views and I9 stability watch the run as it goes). Everything is drawn from one PRNG seeded by
  * `options.seed` (`StepGenerator`), or replayed from `options.schedule`, and run by one
  * `Executor`; every observable step is appended to a trace whose sha256 is the report's `traceHash`.
  */
