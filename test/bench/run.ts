@@ -1,5 +1,5 @@
 /**
- * troupe benchmarks: `npm run bench` (full, about six minutes, plus ~2.5 for regions, ~1.5 for views and ~0.5 for publication) or `npm run bench -- --quick` (under two).
+ * troupe benchmarks: `npm run bench` (full, about six minutes, plus ~2 for regions, ~1 for views and ~1 for publication) or `npm run bench -- --quick` (under two).
  * Options: --quick, --only=ids,throughput,resolution,redis,sim,bus,curves,peers,regions,views,publication,sim-1m, --out=<file> (default
  * bench/results/latest.json, overwritten whole: give a partial --only run its own --out). Beside the
  * JSON it writes <out minus .json>.md (the table as markdown, the notes) and the SVG plots of the
