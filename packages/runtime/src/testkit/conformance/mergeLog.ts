@@ -120,8 +120,8 @@ export function mergeLogTests(suite: CapabilitySuite): void {
       }
     });
 
-    it('records survive reopening the store', async (context) => {
-      if (!suite.reopen) context.skip('the store keeps its data in the object: nothing to reopen');
+    // Registered only for a store that can be reopened (a MemoryStore keeps its data in the object).
+    if (suite.reopen !== undefined) it('records survive reopening the store', async () => {
       const actor = uniqueActor('kept');
       const records = [mergeRecord(actor, 1), mergeRecord(actor, 2)];
       for (const record of records) await store.recordMerge(record);

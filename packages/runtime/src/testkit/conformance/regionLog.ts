@@ -29,8 +29,8 @@ export function regionLogTests(suite: CapabilitySuite): void {
     frontierTests(() => store);
     regionsTests(() => store);
 
-    it('checkpoints, the frontier table and the declared regions survive reopening the store', async (context) => {
-      if (!suite.reopen) context.skip('the store keeps its data in the object: nothing to reopen');
+    // Registered only for a store that can be reopened (a MemoryStore keeps its data in the object).
+    if (suite.reopen !== undefined) it('checkpoints, the frontier table and the declared regions survive reopening the store', async () => {
       await appendChain(store, makeChain(uniqueActor(), 2));
       const { cursor } = await drain(store, undefined);
       await store.checkpoint('from-eu').save(cursor);
