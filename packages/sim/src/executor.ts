@@ -180,6 +180,7 @@ export class Executor {
   private async publish(from: Replica, to: Replica): Promise<void> {
     if (!to.store.regionLog || !from.store.regionLog) return;
     const drops = from.store.dropsFired + to.store.dropsFired;
+    const before = await this.claimsAbout(to);
     try {
       await publishProgress(to.id, to.store, { region: from.id, store: from.store }, this.replicators[from.index]![to.index]!.cursor);
     } catch (error) {
@@ -190,7 +191,21 @@ export class Executor {
       this.trace.record({ k: 'publish-error', from: from.index, to: to.index, error: (error as Error).message });
       return;
     }
-    await this.settings.stability?.check(to);
+    // Only the rows about the target's own log make its claims: unchanged, nothing new to check.
+    if ((await this.claimsAbout(to)) !== before) await this.settings.stability?.check(to);
+  }
+
+  /**
+   * The entries of a replica's frontier table about its own log (how far each other region read
+   * it): what its stability answers are made of. Read from the wrapped store (no fault fires).
+   */
+  private async claimsAbout(replica: Replica): Promise<string> {
+    if (!this.settings.stability) return '';
+    const table = await replica.store.regionLog!.frontier();
+    return Object.keys(table)
+      .sort()
+      .map((reader) => `${reader}:${table[reader]![replica.id]?.cursor ?? ''}`)
+      .join(' ');
   }
 
   /**

@@ -25,14 +25,16 @@ export const stabilityRoundsMax = 2;
  * I9, stability (causal stability, #15): what `replicationState` answers at a region from its
  * frontier table is never wrong, and after the final heal it becomes complete.
  *
- * - Safety (`check`, after each change of a replica's frontier table, i.e. after each
- *   `publishProgress` into it): for a sample of actors, every head the replica holds (holding a
+ * - Safety (`check`, after each change of the rows of a replica's frontier table about its own
+ *   log, which only a `publishProgress` into it brings): for a sample of actors, every head the replica holds (holding a
  *   head means holding its ancestors: a store takes no pack before its parents), asked with
  *   `replicationState` at the replica's mark for the actor (taken after the actor's last write
  *   there): every region it names as holding the pack must hold it in its store (a region whose
  *   process is down is skipped: its store may be closed; the claim is checked again at the next
- *   change). Claims can only turn wrong when a table changes (stores never lose packs), so
- *   checking after each change of the replica's table misses no claim of the sampled actors.
+ *   change). Claims can only turn wrong when those rows change (stores never lose packs, and a
+ *   later write only moves an actor's mark further), so checking after each change misses no
+ *   claim of the sampled actors (a cursor ahead of the log, which only a bug writes, is ignored by
+ *   the runtime until the log reaches it: the final pass over every actor checks it then).
  * - Liveness (`unstable`, after convergence): every head of every actor at every replica is known
  *   held by every region, within `stabilityRoundsMax` extra rounds of syncs.
  *
