@@ -2,7 +2,7 @@ import type { InvariantName } from './checkers/index.js';
 import type { SimOptions } from './options.js';
 import type { SimReport } from './report.js';
 import type { Schedule, ScheduleFields, ScheduleStep } from './schedule.js';
-import { simulate } from './simulate.js';
+import { type SimHooks, simulate } from './simulate.js';
 
 export interface ShrinkLimits {
   /** Simulation runs allowed, the first (recording) run included. Default 300. */
@@ -23,7 +23,7 @@ export interface ShrinkResult {
   /** The smallest failing schedule found. */
   readonly schedule: ScheduleStep[];
   /** Options that replay it: `simulate({ ...options, schedule })` (fewer replicas / ticks when those still failed). */
-  readonly options: SimOptions;
+  readonly options: SimOptions & SimHooks;
   /** Simulation runs it took (the recording run included). */
   readonly runs: number;
   /** Why it stopped: the schedule is 1-minimal for the passes below, or a limit was hit. */
@@ -34,7 +34,7 @@ export interface ShrinkResult {
   readonly originalReport: SimReport & ScheduleFields;
 }
 
-const invariantNames: readonly InvariantName[] = ['I1', 'I2', 'I3', 'I4', 'I5', 'I6'];
+const invariantNames: readonly InvariantName[] = ['I1', 'I2', 'I3', 'I4', 'I5', 'I6', 'I7', 'I8', 'I9'];
 
 class OutOfBudget extends Error {
   constructor(readonly why: 'maxRuns' | 'timeBudget') {
@@ -50,7 +50,7 @@ class OutOfBudget extends Error {
  * before the first step and after the last. Bounded by `maxRuns` and `timeBudgetMs`.
  */
 export async function shrink(
-  options: SimOptions,
+  options: SimOptions & SimHooks,
   isFailing?: (report: SimReport) => boolean,
   limits: ShrinkLimits = {},
 ): Promise<ShrinkResult> {

@@ -3,6 +3,7 @@ import { type ActorRef, type ReplicaEndpoint, Replicator, type ReplicatorOptions
 import { actorKey } from '@troupe/runtime/store';
 import { describe, expect, it } from 'vitest';
 import type { ReplicatorFactory, SyncRunner } from './executor.js';
+import { shrink } from './shrink.js';
 import { simulate, simulateWithTrace } from './simulate.js';
 
 /**
@@ -102,6 +103,16 @@ describe('I9 stability: a pack is never reported held by a region that lacks it,
     expect(caught.length, `caught on seeds ${caught.join(', ')}`).toBeGreaterThanOrEqual(3);
     expect(caught[0]).toBeLessThanOrEqual(3);
   }, 180_000);
+
+  it('the planted bug\'s failure shrinks to a few steps: a merge fault armed at the target, a command at the source, the failed sync, the sync back', async () => {
+    const result = await shrink({ seed: 2, steps: 150, workload: bankWorkload, faults, replicator: publishFirst });
+    expect(result.status).toBe('shrunk');
+    expect(result.invariant).toBe('I9');
+    // Measured: 836 steps to 4 in 98 runs.
+    expect(result.size).toBeLessThanOrEqual(6);
+    expect(result.schedule.some((s) => s.k === 'fault' && s.op === 'merge' && s.when === 'before')).toBe(true);
+    expect(result.report.invariants.I9.violations[0]!.detail).toMatch(/names r\d as holding it .*but r\d's store lacks it/);
+  }, 120_000);
 
   it('a link that never publishes its progress (no cursor, no per-batch write) fails I9\'s liveness on every seed, and only I9', async () => {
     // The runtime's Replicator, without `onBatch` and with its cursor hidden: its target's row
