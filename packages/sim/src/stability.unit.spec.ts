@@ -87,6 +87,22 @@ describe('I9 stability: a pack is never reported held by a region that lacks it,
     }
   }, 180_000);
 
+  it('a failed frontier write (an armed checkpoint fault landing in a publish) is harmless: traced, counted as a faulted sync, every invariant holds', async () => {
+    let failedPublishes = 0;
+    for (const seed of seeds.slice(0, 4)) {
+      const { report, trace } = await simulateWithTrace({ seed, steps: 150, workload: bankWorkload, faults: { checkpointFail: 0.2 } });
+      for (const [name, result] of Object.entries(report.invariants)) expect(result.violations, `seed ${seed} ${name}`).toEqual([]);
+      const fired = trace.events.filter((e) => e.k === 'fault' && e.op === 'frontier').length;
+      // Each fired in a publish after a sync, or in the per-batch write of a sync: that call failed.
+      const failed = trace.events.filter((e) => e.k === 'publish-error').length;
+      const failedBatches = trace.events.filter((e) => e.k === 'sync-error' && /simulated frontier failure/.test(String(e.error))).length;
+      expect(failed + failedBatches, `seed ${seed}`).toBe(fired);
+      expect(report.counts.faultedSyncs).toBeGreaterThanOrEqual(failed + failedBatches);
+      failedPublishes += failed;
+    }
+    expect(failedPublishes).toBeGreaterThan(0);
+  }, 120_000);
+
   it('a link that publishes a batch before merging it is caught by I9 within a few seeds, and only by I9', async () => {
     const caught: number[] = [];
     for (const seed of seeds) {
