@@ -28,10 +28,10 @@ interface Held {
 /**
  * A view kept in memory, fed by a store's log (#16): it reads `changesSince` from its position,
  * and for every actor of its types whose packs arrive, recomputes that actor's rows from its state
- * at its head (folding the new pack onto the state it held when the pack simply extends it, else
- * reading the state at the head) and replaces the actor's contribution. An actor with several
- * heads (diverged, not merged yet) keeps its last contribution until its merge arrives. So at
- * quiescence the view equals `viewFromScratch` over the converged histories.
+ * after them (see `stateAfter`: folded onto the held state, or a merge pack's state) and replaces
+ * the actor's contribution. A pack of another branch (the actor diverged, not merged yet) leaves
+ * the contribution as it was until the merge arrives. So at quiescence the view equals
+ * `viewFromScratch` over the converged histories.
  *
  * `current` reads without waiting; `read()` catches up first; `ready` resolves after the first
  * catch-up; `subscribe` is told each change (merge corrections included); `waitUntil(predicate)`
@@ -190,7 +190,7 @@ export class MemoryView<Row = unknown> {
     }
     const changed = new Set<string>();
     for (const [key, { actor, packs: arrived }] of touched) {
-      const next = await this.stateAtHead(key, actor, arrived);
+      const next = await this.stateAfter(key, actor, arrived);
       if (!next) continue;
       let rows;
       try {
@@ -206,21 +206,36 @@ export class MemoryView<Row = unknown> {
   }
 
   /**
-   * The actor's state at its single head; undefined while it has several (diverged: its merge
-   * will arrive). Folds the arrived packs onto the held state when they extend it in a line.
+   * The actor's state after the packs that arrived, read from the packs themselves: a command
+   * pack that extends the held version is folded onto the held state (a root onto `initial()`); a
+   * merge pack carries its state; a pack concurrent with the held version (another branch, not
+   * merged yet) leaves the held state as it is until its merge arrives; a pack after the held
+   * version that extends nothing held (rare: a view that skipped part of a branch) is read with
+   * `stateAt`. Undefined when nothing changed. No heads are read: at quiescence an actor's last
+   * pack in the log is its single head (the log lists every pack after its parents), so the view
+   * ends at every actor's head.
    */
-  private async stateAtHead(key: string, actor: ActorRef, arrived: readonly Pack[]): Promise<Held | undefined> {
-    const heads = await this.store.heads(actor);
-    if (heads.length !== 1) return undefined;
-    const head = heads[0]!;
+  private async stateAfter(key: string, actor: ActorRef, arrived: readonly Pack[]): Promise<Held | undefined> {
     const held = this.held.get(key);
     const definition = this.definitions.get(actor.type)!;
-    if (held && sameVersion(head.version, held.version)) return held;
-    if (held && extendsInLine(held.version, arrived, head.version)) {
-      return { version: head.version, state: fold(definition, held.state, arrived.flatMap((p) => p.events)) };
+    let current = held;
+    let readAt: VectorClock | undefined;
+    for (const pack of arrived) {
+      const base = current?.version;
+      if (base !== undefined && VC.compare(pack.version, base) !== 'after') continue;
+      if (pack.kind === 'merge') {
+        current = { version: pack.version, state: pack.state };
+        readAt = undefined;
+      } else if (readAt === undefined && (base === undefined ? pack.parents.length === 0 : pack.parents.length === 1 && sameVersion(pack.parents[0]!, base))) {
+        current = { version: pack.version, state: fold(definition, current ? current.state : definition.initial(), pack.events) };
+      } else {
+        readAt = pack.version;
+        current = { version: pack.version, state: undefined };
+      }
     }
-    const { state } = await stateAt(this.store, definition, actor, head.version);
-    return { version: head.version, state };
+    if (current === held || current === undefined) return undefined;
+    if (readAt !== undefined) return { version: readAt, state: (await stateAt(this.store, definition, actor, readAt)).state };
+    return current;
   }
 
   private notify(changed: readonly string[]): void {
@@ -233,16 +248,6 @@ export class MemoryView<Row = unknown> {
       }
     }
   }
-}
-
-/** Whether `packs` are command packs, each the only child of the one before, from `from` to `to`. */
-function extendsInLine(from: VectorClock, packs: readonly Pack[], to: VectorClock): boolean {
-  let at = from;
-  for (const pack of packs) {
-    if (pack.kind !== 'command' || pack.parents.length !== 1 || !sameVersion(pack.parents[0]!, at)) return false;
-    at = pack.version;
-  }
-  return packs.length > 0 && sameVersion(at, to);
 }
 
 function sameVersion(a: VectorClock, b: VectorClock): boolean {
