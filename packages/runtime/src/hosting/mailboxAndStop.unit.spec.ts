@@ -91,6 +91,8 @@ describe('a decider\'s bad answer', () => {
       neither: () => 5 as never,
       many: () => [{ type: 'ok', data: {} }, { type: 'ok', data: {} }, { type: 'ok', data: {} }],
       holey: () => [null] as never,
+      disguised: () => [{ type: { toString: () => 'ok' }, data: {} }] as never,
+      two: () => [{ type: 'ok', data: {} }, { type: 'ok', data: {} }],
     },
     events: { ok: (s: object) => s },
   });
@@ -109,5 +111,9 @@ describe('a decider\'s bad answer', () => {
     const holey = await rt.send(ref, { type: 'holey', payload: {} }).catch((e: unknown) => e);
     expect(holey).toBeInstanceOf(InvalidDecisionError);
     expect((holey as Error).message).toContain("emitted an event of unknown type 'undefined'");
+    // An event type must be a string, not something that reads as a declared one.
+    await expect(rt.send(ref, { type: 'disguised', payload: {} })).rejects.toBeInstanceOf(InvalidDecisionError);
+    // Exactly eventsPerCommandMax events are taken.
+    expect(await rt.send(ref, { type: 'two', payload: {} })).toMatchObject({ status: 'accepted' });
   });
 });

@@ -90,6 +90,18 @@ describe('resolve', () => {
     await expect(strict.resolve(alice)).rejects.toBeInstanceOf(AppendConflictError);
     const strictLoad = runtime({ store: conflicting(await diverged(), 1), replicaId: 'a', conflictRetriesMax: 0 });
     await expect(strictLoad.send(alice, { type: 'deposit', payload: { n: 1 } })).rejects.toBeInstanceOf(AppendConflictError);
+    // Two retries, five conflicts: the third attempt's conflict is thrown, resolve and load alike.
+    const limited = runtime({ store: conflicting(await diverged(), 5), replicaId: 'a', conflictRetriesMax: 2 });
+    await expect(limited.resolve(alice)).rejects.toBeInstanceOf(AppendConflictError);
+    const limitedLoad = runtime({ store: conflicting(await diverged(), 5), replicaId: 'a', conflictRetriesMax: 2 });
+    await expect(limitedLoad.send(alice, { type: 'deposit', payload: { n: 1 } })).rejects.toBeInstanceOf(AppendConflictError);
+  });
+
+  it('each conflicting merge append is reported to the observer, with its attempt', async () => {
+    const conflicts: { attempt: number }[] = [];
+    const rt = runtime({ store: conflicting(await diverged(), 2), replicaId: 'a', observer: { appendConflict: (o) => void conflicts.push(o) } });
+    await rt.resolve(alice);
+    expect(conflicts).toMatchObject([{ actor: alice, replica: 'a', attempt: 0 }, { actor: alice, replica: 'a', attempt: 1 }]);
   });
 
   it('a resolution that fails otherwise is reported with its actor and replica', async () => {
