@@ -87,6 +87,7 @@ export class Replicas {
   async crash(replica: Replica, restartAt: number): Promise<void> {
     await replica.runtime.stop();
     replica.up = false;
+    this.settings.views?.crashed(replica);
     await this.settings.stores.crashed?.(replica.index);
     replica.crashes++;
     replica.restartAt = restartAt;

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { type ActorRef, InvalidOptionError, runtimeDefaults } from '@troupe/runtime';
 import { checkAll } from './checkers/index.js';
-import { ViewWatch } from './checkers/i8.js';
+import { ViewWatch, viewPerWriteActorsMax } from './checkers/i8.js';
 import { StabilityWatch } from './checkers/i9.js';
 import { collectFinalState } from './collect.js';
 import { Executor, type ReplicatorFactory } from './executor.js';
@@ -57,7 +57,8 @@ async function run(options: SimOptions & SimHooks, keepTrace: boolean): Promise<
   const trace = new TraceLog(keepTrace);
   const counts = emptyCounts();
   const observer = new RunObserver(counts, trace);
-  const views = new ViewWatch(viewProjection(workload, definitions), options.view ?? memoryViews);
+  let actors: () => readonly ActorRef[] = () => [];
+  const views = new ViewWatch(viewProjection(workload, definitions), options.view ?? memoryViews, () => actors().length <= viewPerWriteActorsMax);
   const stores = await (options.stores ?? memoryStores)({ seed: options.seed, replicas: config.replicas });
   const replicas = new Replicas({
     count: config.replicas,
@@ -78,7 +79,6 @@ async function run(options: SimOptions & SimHooks, keepTrace: boolean): Promise<
     trace.record({ k: 'options', ...shared, ...(commandsPerTick === 1 ? {} : { commandsPerTick }) });
     const recorded: ScheduleStep[] | undefined = options.recordSchedule && !options.schedule ? [] : undefined;
     let generator: StepGenerator | undefined;
-    let actors: () => readonly ActorRef[] = () => [];
     const stability = new StabilityWatch(replicas.all, () => actors());
     const executor = new Executor(replicas, trace, counts, {
       idleTimeoutMs: config.idleTimeoutMs,
@@ -99,6 +99,7 @@ async function run(options: SimOptions & SimHooks, keepTrace: boolean): Promise<
         recorded?.push(step);
         await executor.execute(step);
       }
+      await views.endOfTick();
       options.onProgress?.(t + 1, config.steps);
     }
     const convergence = await executor.healAndConverge(config.steps, config.convergeRoundsMax);

@@ -1,7 +1,7 @@
 import { type AnyActorDefinition, type EventStore, MemoryView, type ProjectionDefinition, defineProjection } from '@troupe/runtime';
 import { canonical } from './canonical.js';
 import type { TracedState } from './traced.js';
-import type { SimWorkload } from './workloads.js';
+import { type SimWorkload, bucketOf } from './workloads.js';
 
 /** What the simulator needs of a replica's view: catch up with its store's log, and read it (caught up). */
 export interface SimView {
@@ -39,8 +39,8 @@ export function viewProjection(workload: SimWorkload, hosted: ReadonlyMap<string
 /**
  * The simulator's view of any workload: per actor its whole state (canonical JSON) and the digest
  * of the events folded into it, in order (so a view that kept another order, or missed a merge's
- * compensations, differs); and per type the number of events folded over all its actors (a row
- * every actor of the type contributes to, recombined when one of them changes).
+ * compensations, differs); and per type and bucket of 32 actors (`bucketOf`) the number of events
+ * folded into them (a row several actors contribute to, recombined when one of them changes).
  */
 export function stateView(hosted: ReadonlyMap<string, AnyActorDefinition>): ProjectionDefinition {
   return defineProjection({
@@ -53,7 +53,7 @@ export function stateView(hosted: ReadonlyMap<string, AnyActorDefinition>): Proj
       return [
         [`state:${key}`, canonical(s.inner)],
         [`applied:${key}`, s.applied],
-        [`events:${actor.type}`, s.count],
+        [`events:${actor.type}:${bucketOf(actor.id)}`, s.count],
       ];
     },
     combine: (a: unknown, b: unknown) => (a as number) + (b as number),

@@ -4,6 +4,13 @@ import type { InstrumentedStore } from '../instrumentedStore.js';
 import type { SimView, ViewFactory } from '../views.js';
 import { type CheckResult, Verdict } from './types.js';
 
+/**
+ * Views catch up after every write while the run has addressed at most this many actors, then at
+ * each tick's end: a `MemoryView` catch-up materializes its whole view (sorted) each time, which
+ * per write would dominate a run with thousands of actors.
+ */
+export const viewPerWriteActorsMax = 256;
+
 /** What the view checks need of a replica: its index and id, and its (instrumented) store. */
 export interface ViewReplica {
   readonly index: number;
@@ -14,7 +21,8 @@ export interface ViewReplica {
 /**
  * I8, views (#16): every replica keeps a view of the workload's projection (a `MemoryView` by
  * default) that follows its store: it catches up after every append and merge of the replica
- * (`InstrumentedStore.afterWrite`), so it goes through the intermediate states (an actor diverged
+ * (`InstrumentedStore.afterWrite`; at each tick's end once the run has addressed more than
+ * `viewPerWriteActorsMax` actors), so it goes through the intermediate states (an actor diverged
  * and left as it was, a merge pack read again, compensations arriving). A view lives in its
  * replica's process: a crash loses it, and the restarted replica starts a new one from the start
  * of the log. After the final heal and quiescence, every replica's view (caught up) must equal
@@ -23,6 +31,8 @@ export interface ViewReplica {
  */
 export class ViewWatch {
   private readonly views = new Map<number, SimView>();
+  /** Each replica's pending catch-up (a write since its view last caught up), for runs that catch up per tick. */
+  private readonly pending = new Map<number, () => Promise<void>>();
   private readonly failures: string[] = [];
   /** Catch-ups that ran while following the stores. */
   catchUps = 0;
@@ -30,14 +40,18 @@ export class ViewWatch {
   constructor(
     readonly projection: ProjectionDefinition,
     private readonly make: ViewFactory,
+    /** Whether views catch up after every write (else at each tick's end, `endOfTick`): see `viewPerWriteActorsMax`. */
+    private readonly perWrite: () => boolean = () => true,
   ) {}
 
   /** A replica's process starts (at the run's start, or restarted): a new view over its store, caught up after every write. */
   open(replica: ViewReplica): void {
     const view = this.make(this.projection, replica.store.inner);
     this.views.set(replica.index, view);
+    this.pending.delete(replica.index);
     let stopped = false;
-    replica.store.afterWrite = async () => {
+    const catchUp = async () => {
+      this.pending.delete(replica.index);
       if (stopped) return;
       try {
         await view.catchUp();
@@ -47,6 +61,21 @@ export class ViewWatch {
         this.failures.push(`${replica.id}'s view stopped while following its store: ${(error as Error)?.message ?? String(error)}`);
       }
     };
+    replica.store.afterWrite = async () => {
+      if (this.perWrite()) await catchUp();
+      else this.pending.set(replica.index, catchUp);
+    };
+  }
+
+  /** A replica's process died: its view goes with it (the restart opens a new one). */
+  crashed(replica: ViewReplica): void {
+    this.pending.delete(replica.index);
+    this.views.delete(replica.index);
+  }
+
+  /** The tick ends: views with writes not caught up yet (runs that catch up per tick) catch up. */
+  async endOfTick(): Promise<void> {
+    for (const index of [...this.pending.keys()].sort((a, b) => a - b)) await this.pending.get(index)?.();
   }
 
   /** The final check, after quiescence: each view against the from-scratch view of its store, and against the first replica's view. */
