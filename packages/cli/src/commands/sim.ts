@@ -52,7 +52,7 @@ class SimCommand extends Command {
 
 export function simCommand(outcome: Outcome): Command {
   return new SimCommand('sim')
-    .description('run one deterministic partition simulation of the app\'s workload and check invariants I1-I7 (exit 1 if one failed)')
+    .description('run one deterministic partition simulation of the app\'s workload and check invariants I1-I9 (exit 1 if one failed)')
     .addOption(new Option('--seed <n>', 'the only source of randomness (default: a random seed, printed in the report)').argParser(integer(Number.MIN_SAFE_INTEGER)))
     .option('--json', 'print the report as JSON (no progress bar)', false)
     .addOption(appOption())
