@@ -96,9 +96,10 @@ export class ViewWriter<Row> {
   }
 
   /**
-   * The new rows of every actor of the projection's types the packs touched that has one head
-   * and whose contribution is not at that head already; an actor with several heads (diverged,
-   * its merge not here yet) keeps its contribution. ProjectionError when `rows` throws.
+   * The new rows of every actor of the projection's types the packs touched, from its state after
+   * them (`stateAfter`); an actor whose packs change nothing (a concurrent branch whose merge is
+   * not here yet, or a batch replayed after a crash: its contribution is at those packs already)
+   * keeps its contribution. ProjectionError when `rows` throws.
    */
   private async recompute(packs: readonly Pack[]): Promise<{ updates: ActorRows<Row>[]; states: Map<string, HeldState> }> {
     const { ctx } = this;
@@ -111,39 +112,67 @@ export class ViewWriter<Row> {
       touched.set(key, entry);
     }
     const entries = [...touched.entries()].map(([key, e]) => ({ key, ...e }));
-    const heads = await mapLimited(entries, ctx.options.readsInFlightMax, (e) => ctx.store.heads(e.actor));
-    const single = entries.flatMap((e, i) => (heads[i]!.length === 1 ? [{ ...e, head: heads[i]![0]!.version }] : []));
-    const previous = await this.readContributions(single.map((e) => e.key));
-    // A contribution at the head already: this batch was written before (a replay after a crash) or a later one covered it.
-    const todo = single.map((e, i) => ({ ...e, previous: previous[i] })).filter((e) => e.previous?.version !== VC.encode(e.head));
-    const held = await mapLimited(todo, ctx.options.readsInFlightMax, (e) => this.stateAtHead(e.key, e.actor, e.packs, e.head));
+    const previous = await this.readContributions(entries.map((e) => e.key));
+    const after = await mapLimited(entries, ctx.options.readsInFlightMax, (e, i) => this.stateAfter(e.key, e.actor, e.packs, previous[i]));
     const updates: ActorRows<Row>[] = [];
     const states = new Map<string, HeldState>();
-    for (const [i, e] of todo.entries()) {
-      const state = held[i]!;
+    for (const [i, e] of entries.entries()) {
+      const state = after[i];
+      if (!state) continue;
       let rows: Map<string, Row>;
       try {
         rows = rowMap(ctx.projection.rows(e.actor, state.state));
       } catch (error) {
         throw new ProjectionError(ctx.projection.id, e.key, state.versionKey, error);
       }
-      updates.push({ actor: e.key, version: state.versionKey, rows, previous: e.previous });
+      updates.push({ actor: e.key, version: state.versionKey, rows, previous: previous[i] });
       states.set(e.key, state);
     }
     return { updates, states };
   }
 
-  /** The state at the actor's head: held already, folded from a held state the arrived packs extend in line, or loaded (`stateAt`). */
-  private async stateAtHead(key: string, actor: ActorRef, arrived: readonly Pack[], head: VectorClock): Promise<HeldState> {
-    const versionKey = VC.encode(head);
-    const held = this.ctx.states.get(key);
-    if (held && held.versionKey === versionKey) return held;
+  /**
+   * The actor's state after the packs that arrived, from the packs themselves, as MemoryView does:
+   * the version its contribution is at is the base; a pack not after it is skipped (an older one,
+   * or another branch: its merge will carry it); a merge pack carries its state; a command pack
+   * whose parent is the base is folded onto the base's state (the runner's cache, else loaded once;
+   * a root onto `initial()`); any other pack after the base is loaded (`stateAt`). Undefined when
+   * nothing changed. No heads are read: at quiescence an actor's last pack in the log is its only
+   * head (the log lists every pack after its parents).
+   */
+  private async stateAfter(key: string, actor: ActorRef, arrived: readonly Pack[], previous: Contribution | undefined): Promise<HeldState | undefined> {
     const definition = this.ctx.definitions.get(actor.type) as AnyActorDefinition;
-    if (held && extendsInLine(held.versionKey, arrived, versionKey)) {
-      return { version: head, versionKey, state: fold(definition, held.state, arrived.flatMap((p) => p.events)) };
+    const baseKey = previous?.version;
+    let version: VectorClock | undefined = baseKey === undefined ? undefined : VC.decode(baseKey);
+    let state: unknown;
+    let stateKnown = false;
+    let readAt: VectorClock | undefined;
+    const baseState = async (): Promise<unknown> => {
+      if (version === undefined) return definition.initial();
+      const cached = this.ctx.states.get(key);
+      if (cached && cached.versionKey === VC.encode(version)) return cached.state;
+      return (await stateAt(this.ctx.store, definition, actor, version)).state;
+    };
+    let changed = false;
+    for (const pack of arrived) {
+      if (version !== undefined && VC.compare(pack.version, version) !== 'after') continue;
+      changed = true;
+      if (pack.kind === 'merge') {
+        state = pack.state;
+        stateKnown = true;
+        readAt = undefined;
+      } else if (readAt === undefined && (version === undefined ? pack.parents.length === 0 : pack.parents.length === 1 && VC.encode(pack.parents[0]!) === VC.encode(version))) {
+        state = fold(definition, stateKnown ? state : await baseState(), pack.events);
+        stateKnown = true;
+      } else {
+        readAt = pack.version;
+        stateKnown = false;
+      }
+      version = pack.version;
     }
-    const { state } = await stateAt(this.ctx.store, definition, actor, head);
-    return { version: head, versionKey, state };
+    if (!changed || version === undefined) return undefined;
+    if (readAt !== undefined) state = (await stateAt(this.ctx.store, definition, actor, readAt)).state;
+    return { version, versionKey: VC.encode(version), state };
   }
 
   private async readContributions(actors: readonly string[]): Promise<(Contribution | undefined)[]> {
@@ -206,24 +235,15 @@ export function refusal(view: string, keys: ViewKeySet, reply: ViewReply[], leas
   }
 }
 
-/** Whether `packs` are command packs, each the only child of the one before, from `from` to `to` (as MemoryView checks). */
-function extendsInLine(from: string, packs: readonly Pack[], to: string): boolean {
-  let at = from;
-  for (const pack of packs) {
-    if (pack.kind !== 'command' || pack.parents.length !== 1 || VC.encode(pack.parents[0]!) !== at) return false;
-    at = VC.encode(pack.version);
-  }
-  return packs.length > 0 && at === to;
-}
 
 /** `f` over `items`, at most `limit` at once, results in order. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, f: (item: T) => Promise<R>): Promise<R[]> {
+async function mapLimited<T, R>(items: readonly T[], limit: number, f: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {
     while (next < items.length) {
       const i = next++;
-      results[i] = await f(items[i]!);
+      results[i] = await f(items[i]!, i);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
