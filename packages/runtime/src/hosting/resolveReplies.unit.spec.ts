@@ -41,16 +41,19 @@ async function diverged(): Promise<MemoryStore> {
   return here;
 }
 
-/** Makes the next `conflicts` appends of a merge pack fail with AppendConflictError, as a concurrent writer would. */
-function conflicting(store: EventStore, conflicts: number): EventStore {
+/**
+ * Makes the next `conflicts` appends of a `kind` pack (default: merge) fail with AppendConflictError,
+ * as a concurrent writer would, or with `failure` when given.
+ */
+function conflicting(store: EventStore, conflicts: number, kind: Pack['kind'] = 'merge', failure?: Error): EventStore {
   let left = conflicts;
   return new Proxy(store, {
     get(target, name) {
       if (name === 'append') {
         return async (pack: Pack, expected: readonly string[], snapshot?: unknown) => {
-          if (pack.kind === 'merge' && left > 0) {
+          if (pack.kind === kind && left > 0) {
             left--;
-            throw new AppendConflictError('ledger:alice', expected, ['someone-else']);
+            throw failure ?? new AppendConflictError('ledger:alice', expected, ['someone-else']);
           }
           return target.append(pack, expected, snapshot as never);
         };
@@ -113,6 +116,20 @@ describe('resolve', () => {
     const rt = runtime({ store: broken, replicaId: 'a', observer: { resolutionFailed: (o) => void failures.push(o) } });
     await expect(rt.resolve(alice)).rejects.toThrow('disk full');
     expect(failures).toMatchObject([{ actor: alice, replica: 'a' }]);
+  });
+});
+
+describe('a command\'s append', () => {
+  it('that conflicts is decided again, up to conflictRetriesMax retries', async () => {
+    const retried = runtime({ store: conflicting(new MemoryStore(), 2, 'command'), conflictRetriesMax: 2 });
+    expect(await retried.send(alice, { type: 'deposit', payload: { n: 1 } })).toMatchObject({ status: 'accepted' });
+    const limited = runtime({ store: conflicting(new MemoryStore(), 3, 'command'), conflictRetriesMax: 2 });
+    await expect(limited.send(alice, { type: 'deposit', payload: { n: 1 } })).rejects.toBeInstanceOf(AppendConflictError);
+  });
+
+  it('that fails otherwise is not retried: the caller gets the store\'s error (the append may have landed)', async () => {
+    const rt = runtime({ store: conflicting(new MemoryStore(), 1, 'command', new Error('connection reset')) });
+    await expect(rt.send(alice, { type: 'deposit', payload: { n: 1 } })).rejects.toThrow('connection reset');
   });
 });
 
