@@ -29,9 +29,9 @@ import {
 } from '@troupe/runtime';
 import { compareEvents, computeMerge, findDivergence, fold, stateAt } from '@troupe/runtime/resolution';
 import { VC } from '@troupe/runtime/store';
-import { ManualClock } from '@troupe/runtime/testkit';
+import { ManualClock, afterEveryWrite } from '@troupe/runtime/testkit';
 import { Account, type AccountDefinition, type AccountState } from './account.js';
-import { type BankViewRows, type ViewRowChange, BankViews, afterEveryWrite, fmtViewRow, sameViewRows, viewLines } from './demoViews.js';
+import { type BankViewRows, type ViewRowChange, BankViews, fmtViewRow, sameViewRows, viewLines } from './demoViews.js';
 
 /** Where the manual clock starts: a fixed instant, so timestamps and event ids are reproducible. */
 export const demoStartMs = Date.UTC(2025, 0, 1, 9, 0, 0);

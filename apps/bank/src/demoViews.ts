@@ -85,27 +85,6 @@ export class BankViews {
   }
 }
 
-/**
- * `store`, calling `then` after each write to its log has completed: an append (a command's pack,
- * a merge pack) or a merge of replicated packs. Views caught up this way see every step, including
- * the moment a replica holds two heads of an account (the other branch arrived, its merge not yet
- * written), when a view keeps the account's last rows until the merge pack arrives.
- */
-export function afterEveryWrite(store: EventStore, then: () => Promise<void>): EventStore {
-  return new Proxy(store, {
-    get(target, property) {
-      const value = Reflect.get(target, property, target) as unknown;
-      if (typeof value !== 'function') return value;
-      const method = (value as (...args: unknown[]) => Promise<unknown>).bind(target);
-      if (property !== 'append' && property !== 'merge') return method;
-      return async (...args: unknown[]) => {
-        const result = await method(...args);
-        await then();
-        return result;
-      };
-    },
-  });
-}
 
 /** Whether two replicas' (or a replica's and a from-scratch) views hold the same rows. */
 export function sameViewRows(a: BankViewRows, b: BankViewRows): boolean {

@@ -11,7 +11,7 @@ import {
   createRuntime,
   viewFromScratch,
 } from '@troupe/runtime';
-import { given, ManualClock } from '@troupe/runtime/testkit';
+import { afterEveryWrite, given, ManualClock } from '@troupe/runtime/testkit';
 import {
   Account,
   type AccountEvent,
@@ -240,22 +240,6 @@ describe('the bank views following a store', () => {
 // ---------------------------------------------------------------------------------------------
 // Random partitions: views following every write equal the from-scratch views at the end.
 
-/** Calls `after` once every append or merge of `store` has completed (so a view sees each step, diverged heads included). */
-function following(store: EventStore, after: () => Promise<unknown>): EventStore {
-  return new Proxy(store, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function') return value;
-      if (property !== 'append' && property !== 'merge') return value.bind(target);
-      return async (...args: unknown[]) => {
-        const result: unknown = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-        await after();
-        return result;
-      };
-    },
-  });
-}
-
 describe('the bank views across random partitions', () => {
   it('equal the from-scratch views on every replica after the final heal, and the replicas agree', async () => {
     let seed = 7;
@@ -271,7 +255,7 @@ describe('the bank views across random partitions', () => {
       const clock = new ManualClock(1_700_000_000_000);
       const raw = [new MemoryStore(), new MemoryStore(), new MemoryStore()];
       const followed = raw.map(bankViews);
-      const stores = raw.map((store, i) => following(store, () => Promise.all([followed[i]!.balances.catchUp(), followed[i]!.overdrafts.catchUp()])));
+      const stores = raw.map((store, i) => afterEveryWrite(store, () => Promise.all([followed[i]!.balances.catchUp(), followed[i]!.overdrafts.catchUp()])));
       const replicas = stores.map((store, i) => replica(`r${i}`, i + 1, clock, store));
       const links = [
         new ReplicationLink(replicas[0]!, replicas[1]!),

@@ -29,6 +29,7 @@ const documented: Record<string, readonly string[]> = {
   '@troupe/runtime/testkit': [
     'Ledger', 'ManualClock', 'ReferenceModel', 'TestCluster', 'appendChain', 'canConnect', 'deciderContextDefaults',
     'given', 'hasOpenssl', 'makeChain', 'makeEvent', 'makePack', 'makeTestCertificates', 'requireService', 'uniqueActor', 'uniqueSuffix', 'withMergeStrategy',
+    'afterEveryWrite',
   ],
   '@troupe/runtime/testkit/conformance': ['checkReplicationInvariants', 'replicationCoverage', 'replicationScenario', 'runReplicationScenario', 'runStoreConformance'],
   '@troupe/runtime/resolution': [

@@ -8,7 +8,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ActorRef } from '../model/index.js';
-import { type EventStore, MemoryStore } from '../store/index.js';
+import { MemoryStore } from '../store/index.js';
+import { afterEveryWrite } from '../testkit/afterEveryWrite.js';
 import { Ledger, type LedgerState } from '../testkit/ledger.js';
 import { run as runScenario, scenario, actorCount } from '../testkit/conformance/replicationScenario.js';
 import { defineProjection } from './defineProjection.js';
@@ -29,22 +30,6 @@ const Balances = defineProjection({
   combine: (a: number, b: number) => a + b,
 });
 
-/** Calls `after` once every append or merge of `store` has completed. */
-function following(store: EventStore, after: () => Promise<void>): EventStore {
-  return new Proxy(store, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function') return value;
-      if (property !== 'append' && property !== 'merge') return value.bind(target);
-      return async (...args: unknown[]) => {
-        const result: unknown = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-        await after();
-        return result;
-      };
-    },
-  });
-}
-
 describe('views across merges', () => {
   it('a view followed through partitions, merges and compensations equals the from-scratch view, on every replica', async () => {
     let merged = 0;
@@ -52,7 +37,7 @@ describe('views across merges', () => {
       fc.asyncProperty(scenario, fc.integer({ min: 1, max: 6 }), async (s, batchSize) => {
         const raw = Array.from({ length: s.replicas }, () => new MemoryStore());
         const views = raw.map((store) => new MemoryView(Balances, store, { batchSize }));
-        const stores = raw.map((store, i) => following(store, () => views[i]!.catchUp()));
+        const stores = raw.map((store, i) => afterEveryWrite(store, () => views[i]!.catchUp()));
         const { cluster } = await runScenario(s, stores);
         try {
           const actors: ActorRef[] = Array.from({ length: actorCount }, (_, i) => Ledger.ref(`acc${i}`));

@@ -24,6 +24,7 @@ export { canConnect, requireService, type ServiceCheck } from './serviceGate.js'
 export { makeTestCertificates, hasOpenssl, type TestCertificates } from './certificates.js';
 export { ReferenceModel } from '../reference/index.js';
 export { TestCluster } from './cluster.js';
+export { afterEveryWrite } from './afterEveryWrite.js';
 export { Ledger, type LedgerState } from './ledger.js';
 // The hook to replace resolution in tests (the resolution functions themselves are in
 // @troupe/runtime/resolution), and a clock to drive time by hand.
