@@ -511,17 +511,17 @@ describe('Crashes mid-batch', () => {
     const [eu, us] = regions();
     await deposit(eu, 10);
     await deposit(us, 5);
-    const checkpoints = () => ({ checkpoint: eu.store.checkpoint('from-us'), unresolvedCheckpoint: eu.store.checkpoint('from-us.unresolved') });
+    const checkpoints = () => ({ checkpoint: eu.store.checkpoint('from-us'), unresolvedCheckpoint: eu.store.checkpoint('from-us/unresolved') });
     const first = new Replicator(us.runtime, { store: eu.store, resolve: () => Promise.reject(new Error('resolution failed')) }, checkpoints());
     expect((await first.sync()).failed).toHaveLength(1);
     expect(await eu.store.checkpoint('from-us').load()).toBe('1');
-    expect(JSON.parse((await eu.store.checkpoint('from-us.unresolved').load())!)).toEqual([['ledger', 'alice']]);
+    expect(JSON.parse((await eu.store.checkpoint('from-us/unresolved').load())!)).toEqual([['ledger', 'alice']]);
     // The process dies here; a new one starts from the checkpoints.
     const restarted = new Replicator(us.runtime, eu.runtime, checkpoints());
     expect(await restarted.sync()).toMatchObject({ copied: 0, skipped: 0, resolved: [alice], failed: [] });
     expect(await eu.store.heads(alice)).toHaveLength(1);
     // Resolved: nothing left for a later restart.
-    expect(await eu.store.checkpoint('from-us.unresolved').load()).toBe('[]');
+    expect(await eu.store.checkpoint('from-us/unresolved').load()).toBe('[]');
     expect(await new Replicator(us.runtime, eu.runtime, checkpoints()).sync()).toMatchObject({ resolved: [], failed: [] });
   });
 
@@ -529,7 +529,7 @@ describe('Crashes mid-batch', () => {
     const [eu, us] = regions();
     await deposit(eu, 10);
     await deposit(us, 5);
-    const pending = eu.store.checkpoint('from-us.unresolved');
+    const pending = eu.store.checkpoint('from-us/unresolved');
     const seenAtCursorSave: (string | undefined)[] = [];
     const cursor = eu.store.checkpoint('from-us');
     const watched: Checkpoint = {

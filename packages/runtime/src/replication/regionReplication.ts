@@ -80,7 +80,12 @@ interface Link {
   wake?: () => void;
   /** The source's declared regions were checked (once reached). */
   checked: boolean;
+  /** When the source's frontier table was last merged in (ms). */
+  gossipedAt: number;
 }
+
+/** How often a link in a long sync merges the source's frontier table in (besides after every sync). */
+const gossipEveryMs = 1_000;
 
 /** The name of the checkpoint a region keeps for its copy of `source`'s log. */
 export function checkpointName(source: string): string {
@@ -126,6 +131,7 @@ export class RegionReplication {
       const link: Link = {
         source,
         checked: false,
+        gossipedAt: Date.now(),
         status: { source: source.region, state: 'starting', cursor: undefined, lagPacks: 0, lagMs: 0, copied: 0, resolved: 0, failures: 0 },
         replicator: new Replicator(
           { store: source.store, resolve: () => Promise.reject(new Error('a source is never resolved from here')) },
@@ -133,7 +139,8 @@ export class RegionReplication {
           {
             batchSize: options.batchSize ?? 500,
             checkpoint: options.store.checkpoint(checkpointName(source.region)),
-            unresolvedCheckpoint: options.store.checkpoint(`${checkpointName(source.region)}.unresolved`),
+            // '/' is in no region id, so this name is never another link's checkpoint.
+            unresolvedCheckpoint: options.store.checkpoint(`${checkpointName(source.region)}/unresolved`),
             onBatch: (batch) => this.onBatch(link, batch),
           },
         ),
@@ -189,6 +196,7 @@ export class RegionReplication {
         const report = await link.replicator.sync();
         if (this.stopping) break;
         const cursor = await publishProgress(this.region, this.options.store, link.source, link.replicator.cursor);
+        link.gossipedAt = Date.now();
         const lagPacks = await link.source.store.backlog(cursor);
         const wasUp = link.status.state === 'up';
         link.status = {
@@ -212,10 +220,14 @@ export class RegionReplication {
           for (const other of this.links) {
             other.replicator.pause();
             other.wake?.();
-            other.status = { ...other.status, state: 'broken', error: `this region's store cannot be used: ${describe(error)}` };
+          }
+          // Every other link finishes its batch first: `fatal` promises that every link has stopped.
+          await Promise.all(this.links.filter((other) => other !== link).map((other) => other.running));
+          for (const other of this.links) {
+            if (other.status.state === 'broken') continue;
+            other.status = { ...other.status, state: 'broken', error: other === link ? describe(error) : `this region's store cannot be used: ${describe(error)}` };
             this.observer.linkBroken({ source: other.source.region, error });
           }
-          link.status = { ...link.status, state: 'broken', error: describe(error) };
           this.reportFatal(error);
           return;
         }
@@ -238,7 +250,14 @@ export class RegionReplication {
     for (const pack of batch.packs) oldest = Math.min(oldest, pack.ts);
     const lagMs = oldest === Infinity ? 0 : Math.max(0, Date.now() - oldest);
     const lagPacks = await link.source.store.backlog(batch.cursor);
-    await this.options.store.mergeFrontier({ [this.region]: { [link.source.region]: { cursor: batch.cursor, at: Date.now() } } });
+    // During a long catch-up the source's table is merged in too, once a second, so this region
+    // keeps learning the others' progress before the sync drains (stability's liveness).
+    if (Date.now() - link.gossipedAt >= gossipEveryMs) {
+      await publishProgress(this.region, this.options.store, link.source, batch.cursor);
+      link.gossipedAt = Date.now();
+    } else {
+      await this.options.store.mergeFrontier({ [this.region]: { [link.source.region]: { cursor: batch.cursor, at: Date.now() } } });
+    }
     link.status = { ...link.status, cursor: batch.cursor, lagPacks, lagMs, copied: link.status.copied + batch.copied };
     this.observer.batch?.({ source: link.source.region, batch, lagPacks, lagMs });
   }

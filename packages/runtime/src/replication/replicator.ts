@@ -26,7 +26,7 @@ export interface ReplicatorOptions {
   /**
    * Where to keep the actors whose resolution failed (JSON), saved before the cursor of the batch
    * that left them, and read before the first sync: a restarted replicator retries them instead of
-   * leaving them diverged behind a saved cursor. E.g. `targetStore.checkpoint('from-eu.unresolved')`.
+   * leaving them diverged behind a saved cursor. E.g. `targetStore.checkpoint('from-eu/unresolved')`.
    */
   readonly unresolvedCheckpoint?: Checkpoint;
   /**
@@ -70,7 +70,10 @@ export class Replicator {
   /** Actors copied to but not yet checked (or whose resolution failed): kept across syncs. */
   private readonly unresolved = new Map<string, ActorRef>();
   private readonly checkpoint: Checkpoint | undefined;
+  /** The cursor was loaded from `checkpoint` (or given: `cursor`). */
   private checkpointLoaded: boolean;
+  /** The actors left to resolve were loaded from `unresolvedCheckpoint` (a given `cursor` does not replace them). */
+  private unresolvedLoaded: boolean;
   private readonly onBatch: ReplicatorOptions['onBatch'];
   private readonly unresolvedCheckpoint: Checkpoint | undefined;
   /** What `unresolvedCheckpoint` holds now (so an unchanged set is not written again). */
@@ -87,7 +90,8 @@ export class Replicator {
     this.checkpoint = options.checkpoint;
     this.onBatch = options.onBatch;
     this.unresolvedCheckpoint = options.unresolvedCheckpoint;
-    this.checkpointLoaded = options.cursor !== undefined || (options.checkpoint === undefined && options.unresolvedCheckpoint === undefined);
+    this.checkpointLoaded = options.cursor !== undefined || options.checkpoint === undefined;
+    this.unresolvedLoaded = options.unresolvedCheckpoint === undefined;
   }
 
   /** The source log position copied so far: save it to restart from here. */
@@ -123,13 +127,14 @@ export class Replicator {
     const resolved: ActorRef[] = [];
     let failed: { actor: ActorRef; error: unknown }[] = [];
     if (!this.checkpointLoaded) {
-      if (this.checkpoint) this.position = await this.checkpoint.load();
-      if (this.unresolvedCheckpoint) {
-        const saved = await this.unresolvedCheckpoint.load();
-        for (const actor of parseUnresolved(saved)) this.unresolved.set(actorKey(actor), actor);
-        this.savedUnresolved = saved ?? '[]';
-      }
+      this.position = await this.checkpoint!.load();
       this.checkpointLoaded = true;
+    }
+    if (!this.unresolvedLoaded) {
+      const saved = await this.unresolvedCheckpoint!.load();
+      for (const actor of parseUnresolved(saved)) this.unresolved.set(actorKey(actor), actor);
+      this.savedUnresolved = saved ?? '[]';
+      this.unresolvedLoaded = true;
     }
     // Actors whose resolution failed in an earlier sync (or run) are retried first.
     if (this.unresolved.size > 0) {
