@@ -1,8 +1,7 @@
 import { bankWorkload } from '@troupe/bank';
-import { type ActorRef, type ReplicaEndpoint, type ReplicatorOptions, type SyncReport } from '@troupe/runtime';
-import { actorKey } from '@troupe/runtime/store';
 import { describe, expect, it } from 'vitest';
-import type { ReplicatorFactory, SyncRunner } from './executor.js';
+import type { ReplicatorFactory } from './executor.js';
+import { plantedReplicator } from './testing/plantedReplicator.js';
 import { simulate, simulateWithTrace } from './simulate.js';
 
 /**
@@ -12,64 +11,7 @@ import { simulate, simulateWithTrace } from './simulate.js';
  * nothing is lost; but a restart in between loads the saved cursor, past a batch the target never
  * got, and nothing copies that batch on this link again.
  */
-class SaveFirstReplicator implements SyncRunner {
-  private position: string | undefined;
-  private loaded = false;
-  private readonly unresolved = new Map<string, ActorRef>();
-
-  constructor(
-    private readonly source: ReplicaEndpoint,
-    private readonly target: ReplicaEndpoint,
-    private readonly options: ReplicatorOptions,
-  ) {}
-
-  /** Published after each sync (I9): its own position, which moves only after the merge. */
-  get cursor(): string | undefined {
-    return this.position;
-  }
-
-  async sync(): Promise<SyncReport> {
-    const checkpoint = this.options.checkpoint!;
-    if (!this.loaded) {
-      this.position = await checkpoint.load();
-      this.loaded = true;
-    }
-    let copied = 0;
-    let skipped = 0;
-    const resolved: ActorRef[] = [];
-    let failed: { actor: ActorRef; error: unknown }[] = [];
-    for (;;) {
-      const changes = await this.source.store.changesSince(this.position, this.options.batchSize ?? 500);
-      if (changes.packs.length === 0) break;
-      await checkpoint.save(changes.cursor); // the bug: before the merge
-      const report = await this.target.store.merge(changes.packs, changes.snapshots);
-      copied += report.added;
-      skipped += report.skipped;
-      for (const pack of changes.packs) this.unresolved.set(actorKey(pack.actor), pack.actor);
-      failed = await this.resolveDiverged(resolved);
-      this.position = changes.cursor;
-    }
-    return { copied, skipped, resolved, failed };
-  }
-
-  private async resolveDiverged(resolved: ActorRef[]): Promise<{ actor: ActorRef; error: unknown }[]> {
-    const failed: { actor: ActorRef; error: unknown }[] = [];
-    for (const [key, actor] of [...this.unresolved]) {
-      try {
-        if ((await this.target.store.heads(actor)).length > 1) {
-          await this.target.resolve(actor);
-          resolved.push(actor);
-        }
-        this.unresolved.delete(key);
-      } catch (error) {
-        failed.push({ actor, error });
-      }
-    }
-    return failed;
-  }
-}
-
-const saveFirst: ReplicatorFactory = (source, target, options) => new SaveFirstReplicator(source, target, options);
+const saveFirst: ReplicatorFactory = plantedReplicator('saveFirst');
 
 /** Replicator restarts often, and merge faults for the planted bug to need them; no crashes (they restart replicators too). */
 const faults = { replicatorRestart: 0.2, storeFault: 0.1, syncCut: 0.1, checkpointFail: 0.05, crash: 0 };

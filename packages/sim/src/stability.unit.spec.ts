@@ -1,8 +1,8 @@
 import { bankWorkload } from '@troupe/bank';
-import { type ActorRef, type ReplicaEndpoint, Replicator, type ReplicatorOptions, type SyncReport } from '@troupe/runtime';
-import { actorKey } from '@troupe/runtime/store';
+import { Replicator } from '@troupe/runtime';
 import { describe, expect, it } from 'vitest';
-import type { ReplicatorFactory, SyncRunner } from './executor.js';
+import type { ReplicatorFactory } from './executor.js';
+import { plantedReplicator } from './testing/plantedReplicator.js';
 import { shrink } from './shrink.js';
 import { simulate, simulateWithTrace } from './simulate.js';
 
@@ -14,63 +14,7 @@ import { simulate, simulateWithTrace } from './simulate.js';
  * says it read the source's log past packs it lacks, and once that row reaches the source (gossip,
  * with the sync of the opposite link) the source's `replicationState` names the target as holding them.
  */
-class PublishFirstReplicator implements SyncRunner {
-  private position: string | undefined;
-  private loaded = false;
-  private readonly unresolved = new Map<string, ActorRef>();
-
-  constructor(
-    private readonly source: ReplicaEndpoint,
-    private readonly target: ReplicaEndpoint,
-    private readonly options: ReplicatorOptions,
-  ) {}
-
-  get cursor(): string | undefined {
-    return this.position;
-  }
-
-  async sync(): Promise<SyncReport> {
-    if (!this.loaded) {
-      this.position = await this.options.checkpoint?.load();
-      this.loaded = true;
-    }
-    let copied = 0;
-    let skipped = 0;
-    const resolved: ActorRef[] = [];
-    let failed: { actor: ActorRef; error: unknown }[] = [];
-    for (;;) {
-      const changes = await this.source.store.changesSince(this.position, this.options.batchSize ?? 500);
-      if (changes.packs.length === 0) break;
-      await this.options.onBatch?.({ packs: changes.packs, copied: 0, skipped: 0, cursor: changes.cursor }); // the bug: before the merge
-      const report = await this.target.store.merge(changes.packs, changes.snapshots);
-      copied += report.added;
-      skipped += report.skipped;
-      for (const pack of changes.packs) this.unresolved.set(actorKey(pack.actor), pack.actor);
-      failed = await this.resolveDiverged(resolved);
-      this.position = changes.cursor;
-      await this.options.checkpoint?.save(changes.cursor);
-    }
-    return { copied, skipped, resolved, failed };
-  }
-
-  private async resolveDiverged(resolved: ActorRef[]): Promise<{ actor: ActorRef; error: unknown }[]> {
-    const failed: { actor: ActorRef; error: unknown }[] = [];
-    for (const [key, actor] of [...this.unresolved]) {
-      try {
-        if ((await this.target.store.heads(actor)).length > 1) {
-          await this.target.resolve(actor);
-          resolved.push(actor);
-        }
-        this.unresolved.delete(key);
-      } catch (error) {
-        failed.push({ actor, error });
-      }
-    }
-    return failed;
-  }
-}
-
-const publishFirst: ReplicatorFactory = (source, target, options) => new PublishFirstReplicator(source, target, options);
+const publishFirst: ReplicatorFactory = plantedReplicator('publishFirst');
 
 /** Merge faults and syncs often (the planted bug shows only between a failed merge and its retry, once the opposite link has synced). */
 const faults = { storeFault: 0.3, sync: 0.5 };
