@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { InvalidCursorError, InvalidOptionError, NotReplicatedError, RegionConfigError } from '../errors/index.js';
 import { createRuntime } from '../hosting/index.js';
 import type { ActorRef } from '../model/index.js';
@@ -13,6 +13,7 @@ import {
   recordingObserver,
   replicationOf,
   stateAfter,
+  regionsStoppedAfterEach,
 } from '../specHelpers/regions.js';
 import { MemoryStore } from '../store/index.js';
 import type { Checkpoint } from '../store/regionLog.js';
@@ -26,12 +27,7 @@ const ids = ['eu', 'us', 'ap'] as const;
 const alice = Ledger.ref('alice');
 const waitLong = { timeout: 10_000, interval: 5 };
 
-let running: TestRegion[] = [];
-afterEach(async () => {
-  await Promise.all(running.map((r) => r.replication?.stop()));
-  await Promise.all(running.map((r) => r.runtime.stop()));
-  running = [];
-});
+const running = regionsStoppedAfterEach();
 
 function regions(): [TestRegion, TestRegion, TestRegion] {
   const made = makeRegions(ids);

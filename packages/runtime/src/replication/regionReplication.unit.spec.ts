@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { NotReplicatedError } from '../errors/index.js';
 import type { ActorRef } from '../model/index.js';
 import {
@@ -12,6 +12,7 @@ import {
   recordingObserver,
   replicationOf,
   stateAfter,
+  regionsStoppedAfterEach,
 } from '../specHelpers/regions.js';
 import { Ledger, type LedgerState } from '../testkit/ledger.js';
 import { VC, type VectorClock } from '../vectorClock/index.js';
@@ -23,12 +24,7 @@ const alice = Ledger.ref('alice');
 const bob = Ledger.ref('bob');
 const waitLong = { timeout: 10_000, interval: 5 };
 
-let running: TestRegion[] = [];
-afterEach(async () => {
-  await Promise.all(running.map((r) => r.replication?.stop()));
-  await Promise.all(running.map((r) => r.runtime.stop()));
-  running = [];
-});
+const running = regionsStoppedAfterEach();
 
 type Tuning = Partial<Omit<RegionReplicationOptions, 'region' | 'store' | 'sources' | 'resolve'>>;
 

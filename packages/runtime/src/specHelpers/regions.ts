@@ -1,4 +1,5 @@
 /** Helpers of the region replication specs (not built, not published). */
+import { afterEach } from 'vitest';
 import { createRuntime, type Runtime } from '../hosting/index.js';
 import { type ActorRef, actorKey } from '../model/index.js';
 import { RegionReplication, type RegionReplicationObserver, type RegionReplicationOptions, holdersOf, replicationState } from '../replication/index.js';
@@ -209,4 +210,15 @@ export async function holdingCheck(regions: readonly TestRegion[]): Promise<Hold
     }
   }
   return { violations, claims, understated, stable, stableAtMark };
+}
+
+/** The regions a spec starts: stopped (replication, then runtime) after each test, and the list emptied. */
+export function regionsStoppedAfterEach(): TestRegion[] {
+  const running: TestRegion[] = [];
+  afterEach(async () => {
+    await Promise.all(running.map((r) => r.replication?.stop()));
+    await Promise.all(running.map((r) => r.runtime.stop()));
+    running.length = 0;
+  });
+  return running;
 }
