@@ -1,8 +1,8 @@
 import { bankWorkload } from '@troupe/bank';
-import { type ActorRef, type ReplicaEndpoint, Replicator, type ReplicatorOptions, type SyncReport } from '@troupe/runtime';
-import { actorKey } from '@troupe/runtime/store';
+import { Replicator } from '@troupe/runtime';
 import { describe, expect, it } from 'vitest';
-import type { ReplicatorFactory, SyncRunner } from './executor.js';
+import type { ReplicatorFactory } from './executor.js';
+import { plantedReplicator } from './testing/plantedReplicator.js';
 import { simulate, simulateWithTrace } from './simulate.js';
 
 /**
@@ -11,52 +11,7 @@ import { simulate, simulateWithTrace } from './simulate.js';
  * (batches from the source's log, merged at the target, diverged actors resolved). After one
  * transient merge failure the batch is skipped for good: nothing ever copies it again on that link.
  */
-class EagerCursorReplicator implements SyncRunner {
-  private position: string | undefined;
-  private readonly unresolved = new Map<string, ActorRef>();
-
-  constructor(
-    private readonly source: ReplicaEndpoint,
-    private readonly target: ReplicaEndpoint,
-    private readonly options: ReplicatorOptions,
-  ) {}
-
-  /** Published after each sync (I9): the eager position, past a batch whose merge failed. */
-  get cursor(): string | undefined {
-    return this.position;
-  }
-
-  async sync(): Promise<SyncReport> {
-    let copied = 0;
-    let skipped = 0;
-    for (;;) {
-      const changes = await this.source.store.changesSince(this.position, this.options.batchSize ?? 500);
-      if (changes.packs.length === 0) break;
-      this.position = changes.cursor; // the bug: before the merge
-      const report = await this.target.store.merge(changes.packs, changes.snapshots);
-      copied += report.added;
-      skipped += report.skipped;
-      for (const pack of changes.packs) this.unresolved.set(actorKey(pack.actor), pack.actor);
-      await this.options.checkpoint?.save(changes.cursor);
-    }
-    const resolved: ActorRef[] = [];
-    const failed: { actor: ActorRef; error: unknown }[] = [];
-    for (const [key, actor] of [...this.unresolved]) {
-      try {
-        if ((await this.target.store.heads(actor)).length > 1) {
-          await this.target.resolve(actor);
-          resolved.push(actor);
-        }
-        this.unresolved.delete(key);
-      } catch (error) {
-        failed.push({ actor, error });
-      }
-    }
-    return { copied, skipped, resolved, failed };
-  }
-}
-
-const eagerCursor: ReplicatorFactory = (source, target, options) => new EagerCursorReplicator(source, target, options);
+const eagerCursor: ReplicatorFactory = plantedReplicator('eagerCursor');
 
 /**
  * Faults inside operations, more often than the defaults, so a few seeds see many. No replicator

@@ -5,9 +5,11 @@ import type { ReplicatorFactory, SyncRunner } from '../executor.js';
 /**
  * Where a planted replicator bug moves a step to: `saveFirst` saves the batch's cursor before the
  * merge, `publishFirst` reports the batch (`onBatch`, which publishes its position in the frontier
- * table) before the merge. Otherwise it copies, resolves and saves as the runtime's Replicator does.
+ * table) before the merge, `eagerCursor` advances its own cursor before the merge (so a sync that
+ * fails half-way skips the batch for good). Otherwise it copies, resolves and saves as the
+ * runtime's Replicator does.
  */
-export type ReplicatorBug = 'saveFirst' | 'publishFirst';
+export type ReplicatorBug = 'saveFirst' | 'publishFirst' | 'eagerCursor';
 
 class PlantedReplicator implements SyncRunner {
   private position: string | undefined;
@@ -40,14 +42,15 @@ class PlantedReplicator implements SyncRunner {
       if (changes.packs.length === 0) break;
       // The bug: a step that must follow the merge comes before it.
       if (this.bug === 'saveFirst') await this.options.checkpoint!.save(changes.cursor);
-      else await this.options.onBatch?.({ packs: changes.packs, copied: 0, skipped: 0, cursor: changes.cursor });
+      else if (this.bug === 'publishFirst') await this.options.onBatch?.({ packs: changes.packs, copied: 0, skipped: 0, cursor: changes.cursor });
+      else this.position = changes.cursor;
       const report = await this.target.store.merge(changes.packs, changes.snapshots);
       copied += report.added;
       skipped += report.skipped;
       for (const pack of changes.packs) this.unresolved.set(actorKey(pack.actor), pack.actor);
       failed = await this.resolveDiverged(resolved);
       this.position = changes.cursor;
-      if (this.bug === 'publishFirst') await this.options.checkpoint?.save(changes.cursor);
+      if (this.bug !== 'saveFirst') await this.options.checkpoint?.save(changes.cursor);
     }
     return { copied, skipped, resolved, failed };
   }
