@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type EventStore,
   InvalidDecisionError,
@@ -6,25 +6,19 @@ import {
   MemoryStore,
   type Runtime,
   type RuntimeOptions,
-  createRuntime,
   defineActor,
 } from '../index.js';
 import { Ledger, ManualClock } from '../testkit/index.js';
+import { runtimesStoppedAfterEach } from '../specHelpers/runtimes.js';
 
 /**
  * Queued messages: what stop() waits for, the mailbox limit, passivation leaving busy actors alone;
  * and the refusals of a decider's bad answer. Added for the mutation score of `hosting`
  * (TESTING.md): each test pins a behaviour a surviving mutant changed while every other test passed.
  */
-let runtimes: Runtime[] = [];
-afterEach(async () => {
-  await Promise.all(runtimes.map((r) => r.stop()));
-  runtimes = [];
-});
+const started = runtimesStoppedAfterEach();
 function runtime(options: Partial<RuntimeOptions> = {}): Runtime {
-  const rt = createRuntime({ actors: [Ledger], ...options });
-  runtimes.push(rt);
-  return rt;
+  return started({ actors: [Ledger], ...options });
 }
 const alice = Ledger.ref('alice');
 
@@ -98,8 +92,7 @@ describe('a decider\'s bad answer', () => {
   });
 
   it('is refused with a message that says what was wrong', async () => {
-    const rt = createRuntime({ actors: [Bad], eventsPerCommandMax: 2 });
-    runtimes.push(rt);
+    const rt = started({ actors: [Bad], eventsPerCommandMax: 2 });
     const ref = Bad.ref('b');
     const neither = await rt.send(ref, { type: 'neither', payload: {} }).catch((e: unknown) => e);
     expect(neither).toBeInstanceOf(InvalidDecisionError);

@@ -1,22 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { DuplicateCommandError, InvalidPayloadError, LimitExceededError, MemoryStore, type Runtime, type RuntimeOptions, createRuntime } from '../index.js';
+import { describe, expect, it } from 'vitest';
+import { DuplicateCommandError, InvalidPayloadError, LimitExceededError, MemoryStore, type Runtime, type RuntimeOptions } from '../index.js';
 import { FlakeIdSource } from '../ids/index.js';
 import { Ledger, ManualClock } from '../testkit/index.js';
+import { runtimesStoppedAfterEach } from '../specHelpers/runtimes.js';
 
 /**
  * Ids the runtime draws itself, and the size limit of a command's events. Added for the mutation
  * score of `hosting` (TESTING.md): each test pins a behaviour a surviving mutant changed while
  * every other test still passed.
  */
-let runtimes: Runtime[] = [];
-afterEach(async () => {
-  await Promise.all(runtimes.map((r) => r.stop()));
-  runtimes = [];
-});
+const started = runtimesStoppedAfterEach();
 function runtime(options: Partial<RuntimeOptions> = {}): Runtime {
-  const rt = createRuntime({ actors: [Ledger], ...options });
-  runtimes.push(rt);
-  return rt;
+  return started({ actors: [Ledger], ...options });
 }
 const alice = Ledger.ref('alice');
 

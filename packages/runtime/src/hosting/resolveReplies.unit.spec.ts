@@ -6,27 +6,23 @@ import {
   type ResolvedObservation,
   type Runtime,
   type RuntimeOptions,
-  createRuntime,
   defineActor,
 } from '../index.js';
 import type { Pack } from '../model/index.js';
 import { Ledger } from '../testkit/index.js';
+import { runtimesStoppedAfterEach } from '../specHelpers/runtimes.js';
 
 /**
  * What `resolve` answers and reports, its retry after a conflicting append, and the onMerge
  * check's warning. Added for the mutation score of `hosting` (TESTING.md): each test pins a
  * behaviour a surviving mutant changed while every other test still passed.
  */
-let runtimes: Runtime[] = [];
-afterEach(async () => {
-  await Promise.all(runtimes.map((r) => r.stop()));
-  runtimes = [];
+const started = runtimesStoppedAfterEach();
+afterEach(() => {
   vi.restoreAllMocks();
 });
 function runtime(options: Partial<RuntimeOptions> & Pick<RuntimeOptions, 'store'>): Runtime {
-  const rt = createRuntime({ actors: [Ledger], ...options });
-  runtimes.push(rt);
-  return rt;
+  return started({ actors: [Ledger], ...options });
 }
 const alice = Ledger.ref('alice');
 
@@ -150,9 +146,8 @@ describe('the onMerge check', () => {
     for (const id of ['x', 'y']) {
       const ref = definition.ref(id);
       const there = new MemoryStore();
-      const a = createRuntime({ actors: [definition], store: here, replicaId: 'a', onMergeCheck });
-      const b = createRuntime({ actors: [definition], store: there, replicaId: 'b', onMergeCheck });
-      runtimes.push(a, b);
+      const a = started({ actors: [definition], store: here, replicaId: 'a', onMergeCheck });
+      const b = started({ actors: [definition], store: there, replicaId: 'b', onMergeCheck });
       await a.send(ref, { type: 'add', payload: {} });
       await b.send(ref, { type: 'add', payload: {} });
       await here.merge((await there.changesSince(undefined, 100)).packs);
