@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { InvalidOptionError, MemoryStore, type Runtime, type RuntimeOptions, UnknownActorTypeError, UnknownCommandError, createRuntime } from '../index.js';
+import { InvalidOptionError, MemoryStore, type Runtime, type RuntimeOptions, UnknownActorTypeError, UnknownCommandError } from '../index.js';
+import { runtimesStoppedAfterEach } from '../specHelpers/runtimes.js';
 import { Ledger } from '../testkit/index.js';
 
 /**
@@ -7,16 +8,12 @@ import { Ledger } from '../testkit/index.js';
  * refusals and the observer's guard. Added for the mutation score of `hosting` (TESTING.md): each
  * test pins a behaviour a surviving mutant changed while every other test still passed.
  */
-let runtimes: Runtime[] = [];
-afterEach(async () => {
-  await Promise.all(runtimes.map((r) => r.stop()));
-  runtimes = [];
+const started = runtimesStoppedAfterEach();
+afterEach(() => {
   vi.restoreAllMocks();
 });
 function runtime(options: Partial<RuntimeOptions> = {}): Runtime {
-  const rt = createRuntime({ actors: [Ledger], ...options });
-  runtimes.push(rt);
-  return rt;
+  return started({ actors: [Ledger], ...options });
 }
 const alice = Ledger.ref('alice');
 

@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InvalidOptionError, NotReplicatedError, RegionConfigError } from '../errors/index.js';
-import { createRuntime, type Runtime } from '../hosting/index.js';
+import { runtimesStoppedAfterEach } from '../specHelpers/runtimes.js';
 import type { Pack } from '../model/index.js';
 import { stateAfter } from '../specHelpers/regions.js';
 import { MemoryStore } from '../store/index.js';
@@ -19,11 +19,7 @@ async function euStore(length = 2): Promise<{ store: MemoryStore; packs: Pack[] 
   return { store, packs };
 }
 
-let runtimes: Runtime[] = [];
-afterEach(async () => {
-  await Promise.all(runtimes.map((r) => r.stop()));
-  runtimes = [];
-});
+const createRuntime = runtimesStoppedAfterEach();
 
 describe('holdersOf', () => {
   const log = new MemoryStore();
@@ -144,7 +140,6 @@ describe('awaitReplicated', () => {
       },
     });
     const runtime = createRuntime({ actors: [Ledger], replicaId: 'eu', store: plain });
-    runtimes.push(runtime);
     const reply = await runtime.send(Ledger.ref('a'), { type: 'deposit', payload: { n: 1 } });
     await expect(runtime.awaitReplicated(Ledger.ref('a'), reply.status === 'accepted' ? reply.version : {}, {})).rejects.toThrow(/does not take part in region replication/);
   });
