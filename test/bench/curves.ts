@@ -164,13 +164,16 @@ export async function benchLoad(o: CurvesOptions['load'], log: (text: string) =>
   const client = await connectBenchRedis();
   if ('skipped' in client) return client;
   const prefix = `troupe-bench-load-${Date.now().toString(36)}-${process.pid}`;
-  const store = await connectRedisStore({ url: redisBenchUrl, prefix });
+  // One store per point (its keys, the store identity included, are deleted before the next).
+  let open: Awaited<ReturnType<typeof connectRedisStore>> | undefined;
   const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, moreTypes: true });
   const every = Ledger.snapshotEvery;
   let keysDeleted = 0;
   try {
     const points: LoadPoint[] = [];
     for (const { events, iterations } of o.histories) {
+      const store = await connectRedisStore({ url: redisBenchUrl, prefix });
+      open = store;
       const writer = new PackWriter();
       const started = performance.now();
       const actor: ActorRef = { type: Ledger.type, id: `load-${events}` };
@@ -262,11 +265,13 @@ export async function benchLoad(o: CurvesOptions['load'], log: (text: string) =>
       const p = points[points.length - 1]!;
       log(`curves: load ${events}: raw ${p.raw.median.toFixed(2)} ms, no snapshot ${p.plain.ms.median.toFixed(2)} ms, snapshots ${p.snapshot.ms.median.toFixed(2)} ms`);
       // Each point's keys go before the next is written (Redis stays small).
+      await store.close();
+      open = undefined;
       keysDeleted += await deleteKeysMatching(client, `${prefix}:*`);
     }
     return { skipped: false, snapshotEvery: every, points, keysDeleted };
   } finally {
-    await store.close().catch(() => undefined);
+    await open?.close().catch(() => undefined);
     await deleteKeysMatching(client, `${prefix}:*`).catch(() => 0);
     await client.quit().catch(() => client.disconnect());
   }
