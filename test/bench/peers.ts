@@ -96,11 +96,11 @@ export interface PeerConfig {
 
 export const peerConfig: { readonly quick: PeerConfig; readonly full: PeerConfig } = {
   quick: {
-    embedded: { rounds: 3, warmupRounds: 1, shortStreams: 20, shortLength: 100, longLength: 1_000, manyStreams: 1_000, manyCommands: 3, rawMinFolds: 300_000, probeConcurrent: 100 },
+    embedded: { rounds: 3, warmupRounds: 1, shortStreams: 20, shortLength: 100, longLength: 10_000, manyStreams: 1_000, manyCommands: 3, rawMinFolds: 300_000, probeConcurrent: 100 },
     redis: { rounds: 3, serialAppends: 400, streams: 64, appendsPerStream: 10, loadEvents: 10_000, snapshotTail: 100, loadIterations: 3, loadWarmup: 0 },
   },
   full: {
-    embedded: { rounds: 11, warmupRounds: 2, shortStreams: 40, shortLength: 100, longLength: 2_000, manyStreams: 1_000, manyCommands: 5, rawMinFolds: 1_000_000, probeConcurrent: 100 },
+    embedded: { rounds: 11, warmupRounds: 2, shortStreams: 40, shortLength: 100, longLength: 10_000, manyStreams: 1_000, manyCommands: 5, rawMinFolds: 1_000_000, probeConcurrent: 100 },
     redis: { rounds: 7, serialAppends: 1_500, streams: 64, appendsPerStream: 30, loadEvents: 10_000, snapshotTail: 100, loadIterations: 9, loadWarmup: 1 },
   },
 };
@@ -850,7 +850,7 @@ async function benchRedisPeers(o: PeerConfig['redis'], log: (line: string) => vo
 
 // ---------------------------------------------------------------------------------------------
 
-export async function benchPeers(config: PeerConfig, log: (line: string) => void): Promise<PeerResults> {
+export async function benchPeers(config: PeerConfig, log: (line: string) => void, options: { readonly embeddedOnly?: boolean } = {}): Promise<PeerResults> {
   const versions: Record<string, string> = {
     '@event-driven-io/emmett': packageVersion('@event-driven-io/emmett'),
     eventstore: packageVersion('eventstore'),
@@ -863,6 +863,7 @@ export async function benchPeers(config: PeerConfig, log: (line: string) => void
   log(`peers: embedded (Emmett ${versions['@event-driven-io/emmett']}), ${config.embedded.rounds} rounds (+${config.embedded.warmupRounds} warm-up); load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   notes.push(...(await concurrencyProbe(config.embedded.probeConcurrent)));
   const figures = await benchEmbedded(config.embedded, log);
+  if (options.embeddedOnly) return { figures, versions, notes, redisSkipped: 'not asked for (--embedded-only)' };
   const redis = await benchRedisPeers(config.redis, log, notes, versions);
   if (sink === 0.5) log('unreachable');
   if (typeof redis === 'string') {

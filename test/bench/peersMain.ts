@@ -1,6 +1,6 @@
 /**
- * The peers scenario alone: `npx tsx bench/peersMain.ts [--quick] [--out=<file>]` from test/
- * (after building the packages). Prints the figures as a table, the notes and the versions.
+ * The peers scenario alone: `npx tsx bench/peersMain.ts [--quick] [--embedded-only] [--out=<file>]` from test/
+ * (after building the packages). `--embedded-only`: the Emmett part only (no Redis). Prints the figures as a table, the notes and the versions.
  */
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -15,7 +15,8 @@ const started = performance.now();
 const log = (line: string) => console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)}s] ${line}`);
 console.log(`troupe bench, peers (${quick ? 'quick' : 'full'}) on ${os.cpus()[0]?.model ?? '?'} x${os.cpus().length}, node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
-const results = await benchPeers(config, log);
+const embeddedOnly = args.includes('--embedded-only');
+const results = await benchPeers(config, log, { embeddedOnly });
 const seconds = (performance.now() - started) / 1000;
 
 const fmtRate = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M/s` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k/s` : `${n.toFixed(0)} /s`);
@@ -44,7 +45,7 @@ console.log();
 console.log('Ratios: > 1 means troupe is faster (rates: troupe / other; ms: other / troupe), median (p25 – p75) of the per-round ratios.');
 for (const n of results.notes) console.log(`- ${n}`);
 console.log(`versions: ${Object.entries(results.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-if (results.redisSkipped) console.error(`!!!!!!!! PEERS: REDIS PART SKIPPED: ${results.redisSkipped} !!!!!!!!`);
+if (results.redisSkipped && !embeddedOnly) console.error(`!!!!!!!! PEERS: REDIS PART SKIPPED: ${results.redisSkipped} !!!!!!!!`);
 console.log(`done in ${seconds.toFixed(1)} s, peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 if (out) {
   writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), mode: quick ? 'quick' : 'full', config, durationSeconds: Math.round(seconds * 10) / 10, ...results }, null, 2)}\n`);
