@@ -27,5 +27,24 @@ describe('traced states', () => {
 
   it('refuse a digest the log never made', () => {
     expect(() => new AppliedLog().ids('nope')).toThrow(/unknown digest/);
+    const log = new AppliedLog();
+    const one = log.append('', 'e1');
+    expect(log.ids(one)).toEqual(['e1']);
+    for (const digest of ['2', `${one}.5`, `${one}!`, '0', '-1', ' ']) expect(() => log.ids(digest)).toThrow(/unknown digest/);
+  });
+
+  it('tell every distinct fold order apart, branches of branches included, and keep each prefix once', () => {
+    const log = new AppliedLog();
+    const orders = [['a'], ['a', 'b'], ['a', 'c'], ['b', 'a'], ['a', 'c', 'b'], ['a', 'b', 'c'], ['c'], ['a', 'd'], ['a', 'c', 'd']];
+    const digestOf = (ids: readonly string[]) => ids.reduce((previous, id) => log.append(previous, id), '');
+    const digests = orders.map(digestOf);
+    expect(new Set(digests).size).toBe(orders.length);
+    orders.forEach((ids, i) => expect(log.ids(digests[i]!)).toEqual(ids));
+    // Folding them all again lands on the same digests and adds nothing.
+    const size = log.size;
+    expect(orders.map(digestOf)).toEqual(digests);
+    expect(log.size).toBe(size);
+    // Distinct prefixes: a, ab, ac, b, ba, acb, abc, c, ad, acd.
+    expect(size).toBe(10);
   });
 });
