@@ -108,6 +108,11 @@ export class InstrumentedStore implements EventStore, RegionLog {
   readonly lastMarks = new Map<string, string>();
   /** Called after every append and merge while watching, whatever their outcome (a replica's view catches up). */
   afterWrite: (() => Promise<void>) | undefined;
+  /**
+   * Packs written into the store through this wrapper so far (appends that returned, packs a merge
+   * added): about the length of its log, for deciding when a view is rebuilt (`ViewWatch`).
+   */
+  packsWritten = 0;
 
   /**
    * `loadBound(actorType)`: the most packs a load outside a resolution may read (I6: the type's
@@ -249,6 +254,7 @@ export class InstrumentedStore implements EventStore, RegionLog {
       // An append that carries a snapshot is a snapshot write too: an armed snapshot fault lands in it.
       const op: FaultOp = snapshot && this.armed.has('saveSnapshot') ? 'saveSnapshot' : 'append';
       await this.faulty(op, () => this.inner.append(pack, expectedHeads, snapshot));
+      this.packsWritten++;
     } finally {
       this.inFlight.set(key, this.inFlight.get(key)! - 1);
       await this.written([pack.actor]);
@@ -327,7 +333,9 @@ export class InstrumentedStore implements EventStore, RegionLog {
 
   async merge(packs: readonly Pack[], snapshots?: readonly ActorSnapshot[]): Promise<MergeReport> {
     try {
-      return await this.faulty('merge', () => this.inner.merge(packs, snapshots));
+      const report = await this.faulty('merge', () => this.inner.merge(packs, snapshots));
+      this.packsWritten += report.added;
+      return report;
     } finally {
       await this.written(packs.map((p) => p.actor));
     }

@@ -3,7 +3,8 @@ import { type EventStore, MemoryView } from '@troupe/runtime';
 import { describe, expect, it } from 'vitest';
 import { simulate } from './simulate.js';
 import type { ViewFactory } from './views.js';
-import { tapeWorkload } from './workloads.js';
+import { viewRebuildLogMax } from './checkers/i8.js';
+import { counterWorkload, tapeWorkload } from './workloads.js';
 
 /** The store as a view sees it, less the merge packs of its log: a view that never recomputes an actor on a merge. */
 function withoutMerges(store: EventStore): EventStore {
@@ -82,5 +83,25 @@ describe('I8 views: each replica\'s view, followed through the run, equals the f
       const planted = await simulate({ ...options, view: mergeBlind });
       expect(planted.invariants.I8.ok, `seed ${seed}`).toBe(false);
     }
+  }, 120_000);
+
+  it(`once a replica's log is longer than ${viewRebuildLogMax} packs, a crash loses its view only when the log has doubled since the view started (else the view survives and keeps following): still equal at quiescence, and the merge-blind view is still caught`, async () => {
+    const options = { seed: 1, workload: counterWorkload, steps: 100, actors: 1_000, commandsPerTick: 50, idleTimeoutMs: 0 };
+    let made = 0;
+    const counting: ViewFactory = (projection, store) => {
+      made++;
+      return new MemoryView(projection, store);
+    };
+    const report = await simulate({ ...options, view: counting });
+    for (const [name, result] of Object.entries(report.invariants)) expect(result.violations, name).toEqual([]);
+    const longest = Math.max(...report.replicas.map((r) => r.packs));
+    expect(longest).toBeGreaterThan(2 * viewRebuildLogMax);
+    // Some views survived their replica's crash; some were rebuilt (the log short, or doubled).
+    expect(report.counts.crashes).toBeGreaterThan(3);
+    expect(made).toBeLessThan(report.options.replicas + report.counts.crashes);
+    expect(made).toBeGreaterThan(report.options.replicas);
+    const planted = await simulate({ ...options, view: mergeBlind });
+    expect(planted.invariants.I8.ok).toBe(false);
+    for (const name of ['I1', 'I2', 'I3', 'I4', 'I5', 'I6', 'I7', 'I9'] as const) expect(planted.invariants[name].violations, name).toEqual([]);
   }, 120_000);
 });
