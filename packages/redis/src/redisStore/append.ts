@@ -24,6 +24,7 @@ export async function append(ctx: StoreContext, pack: Pack, expectedHeads: reado
   const identity = ctx.identity.known ?? (await ctx.identity.current());
   const { options } = ctx;
   const wait = options.replicasToAcknowledge > 0 ? { replicas: options.replicasToAcknowledge, timeoutMs: options.replicationTimeoutMs } : undefined;
+  batchWrites(ctx.client);
   const { reply, replicasAcknowledged } = await ctx.scripts.write(
     'troupeAppend',
     [keys.log, keys.packs, keys.parents, keys.heads, keys.snapshots, keys.commands, keys.runs, keys.identity],
@@ -52,6 +53,36 @@ export async function append(ctx: StoreContext, pack: Pack, expectedHeads: reado
   if (status === 'duplicate') throw new DuplicateCommandError(actorKey(pack.actor), String(replies[1]));
   // A snapshot at another version than the pack's is not part of the append (and not shipped).
   if (snapshot && snapshotBytes === '') await saveSnapshot(ctx, pack.actor, snapshot);
+}
+
+/** Sockets corked by `batchWrites` until the next turn of the event loop. */
+const corked = new WeakSet<object>();
+
+interface Corkable {
+  cork(): void;
+  uncork(): void;
+}
+
+/**
+ * Lets the appends of one event-loop turn leave in one socket write: ioredis writes every command
+ * with its own write(2) (~20 µs of CPU each, a third of an append's client-side cost when a
+ * worker appends for hundreds of actors at once). The first append of a turn corks the client's
+ * socket; an immediate of the next turn uncorks it, so everything written meanwhile (these
+ * appends, and any other command of the client) goes out in one writev. Nothing is reordered: a
+ * corked socket keeps the order of its writes, and replies still come in that order. A
+ * standalone client only (a Cluster's commands go to one socket per master); without the
+ * internals (`stream`, `cork`) it does nothing.
+ */
+function batchWrites(client: StoreContext['client']): void {
+  const stream = (client as unknown as { stream?: Partial<Corkable> }).stream;
+  if (!stream || typeof stream.cork !== 'function' || typeof stream.uncork !== 'function' || corked.has(stream)) return;
+  const socket = stream as Corkable;
+  socket.cork();
+  corked.add(socket);
+  setImmediate(() => {
+    corked.delete(socket);
+    socket.uncork();
+  });
 }
 
 /** Stores a snapshot (a cache: not shipped in the log unless written with its pack), unless the Redis lost the data. */
