@@ -214,7 +214,7 @@ function activity(k: number): Emitted {
  * would write them: the first pack of every account, then the second of every account, ... (so
  * a batch of the log touches as many accounts as it has packs).
  */
-function accountPacks(writer: RegionWriter, actors: number, perActor: number): Pack[] {
+export function accountPacks(writer: RegionWriter, actors: number, perActor: number): Pack[] {
   const heads: (Pack | undefined)[] = new Array(actors);
   const packs: Pack[] = [];
   for (let k = 0; k < perActor; k++) {
@@ -353,7 +353,7 @@ interface RawCopyReport {
  * the target. The log entry is parsed (JSON) only to name the pack's hash key; the pack bytes are
  * copied as they are. `from` gives each shard's start offset and is moved forward.
  */
-async function rawCopy(src: Redis, dst: Redis, keysOf: (actor: ActorRef) => { packs: string }, logKey: (shard: number) => string, targetPrefix: string, from: number[], batchSize: number, visible?: (entries: readonly string[]) => void): Promise<RawCopyReport> {
+export async function rawCopy(src: Redis, dst: Redis, keysOf: (actor: ActorRef) => { packs: string }, logKey: (shard: number) => string, targetPrefix: string, from: number[], batchSize: number, visible?: (entries: readonly string[]) => void): Promise<RawCopyReport> {
   let packs = 0;
   let pipelines = 0;
   const lengths = (await src.pipeline(from.map((_, shard) => ['llen', logKey(shard)])).exec())!.map(([error, n]) => {

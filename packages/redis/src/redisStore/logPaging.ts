@@ -46,7 +46,11 @@ async function readLogPage(ctx: StoreContext, shard: number, start: number, coun
     pipeline.hgetBuffer(e.keys.packs, e.version);
     if (e.withSnapshot) pipeline.hgetBuffer(e.keys.snapshots, e.version);
   }
-  const results = (await ctx.runner.run(() => pipeline.exec(), () => parsed.flatMap((e) => [e.keys.packs, e.keys.snapshots]))) ?? [];
+  const touched = () => parsed.flatMap((e) => [e.keys.packs, e.keys.snapshots]);
+  const results = (await ctx.runner.run(() => pipeline.exec(), touched)) ?? [];
+  // A command of the pipeline that failed (WRONGTYPE: a foreign value at a pack's key) is mapped as a failed call is.
+  const failed = results.find(([error]) => error);
+  if (failed) throw await ctx.runner.map(failed[0], touched);
   const packs: Pack[] = [];
   const snapshots: ActorSnapshot[] = [];
   let r = 0;

@@ -2,7 +2,8 @@ import { type ActorRef, type ActorSnapshot, type MergeReport, MissingAncestorErr
 import { ReplicationTimeoutError } from '../errors/index.js';
 import type { StoreContext } from './context.js';
 import { identityFound } from './storeIdentity.js';
-import { encodePackChecked, parentInfo } from './packCodec.js';
+import type { ActorKeys } from './keySchema.js';
+import { encodePackChecked, logEntry, parentInfo } from './packCodec.js';
 import type { Reply } from './scriptCalls.js';
 
 /** Most packs per merge script call: bounds the arguments of one call and how long it blocks Redis. */
@@ -18,7 +19,7 @@ const mergePacksPerCallMax = 500;
  * already included: a retry resolves only once the replicas hold them.
  */
 export async function merge(ctx: StoreContext, packs: readonly Pack[], snapshots: readonly ActorSnapshot[] = []): Promise<MergeReport> {
-  const snapshotByKey = new Map(snapshots.map((s) => [`${actorKey(s.actor)}@${VC.encode(s.version)}`, s]));
+  const snapshotByKey = snapshots.length > 0 ? new Map(snapshots.map((s) => [`${actorKey(s.actor)}@${VC.encode(s.version)}`, s])) : undefined;
   let added = 0;
   let skipped = 0;
   const diverged = new Map<string, ActorRef>();
@@ -27,26 +28,35 @@ export async function merge(ctx: StoreContext, packs: readonly Pack[], snapshots
   const wait = options.replicasToAcknowledge > 0 ? { replicas: options.replicasToAcknowledge, timeoutMs: options.replicationTimeoutMs } : undefined;
   const identity = packs.length > 0 ? (ctx.identity.known ?? (await ctx.identity.current())) : '';
   while (i < packs.length) {
-    const shard = ctx.keys.shardOf(packs[i]!.actor);
-    const keys: string[] = [ctx.keys.log(shard), ctx.keys.identity(shard)];
+    const first = ctx.keys.actor(packs[i]!.actor);
+    const keys: string[] = [first.log, first.identity];
     const args: (string | Buffer)[] = [identity, wait ? 'w' : '-'];
+    // Every key the script may touch, for naming a foreign one after WRONGTYPE (it declares one per pack).
+    const touched: ActorKeys[] = [];
     let j = i;
-    for (; j < packs.length && j - i < mergePacksPerCallMax && ctx.keys.shardOf(packs[j]!.actor) === shard; j++) {
+    for (; j < packs.length && j - i < mergePacksPerCallMax; j++) {
       const pack = packs[j]!;
-      const actorKeys = ctx.keys.actor(pack.actor);
-      keys.push(actorKeys.packs, actorKeys.parents, actorKeys.heads, actorKeys.snapshots, actorKeys.commands, actorKeys.runs);
+      const actorKeys = j === i ? first : ctx.keys.actor(pack.actor);
+      if (actorKeys.log !== first.log) break;
+      if (actorKeys.packs !== touched[touched.length - 1]?.packs) touched.push(actorKeys);
+      keys.push(actorKeys.packs);
       const version = VC.encode(pack.version);
-      const snapshot = snapshotByKey.get(`${actorKey(pack.actor)}@${version}`);
+      const snapshot = snapshotByKey?.get(`${actorKey(pack.actor)}@${version}`);
       const bytes = encodePackChecked(pack, version, ctx.options.packBytesMax);
+      // The parents the parent info does not name: a merge pack's, a command pack's after its first.
+      const others = pack.kind === 'merge' ? pack.parents : pack.parents.slice(1);
       args.push(
-        pack.actor.type, pack.actor.id, version, bytes, parentInfo(pack, bytes),
-        JSON.stringify(pack.parents.map(VC.encode)), JSON.stringify(pack.commandIds),
-        snapshot ? encodeValue(snapshot.state) : '',
+        version, bytes, parentInfo(pack, bytes), logEntry(pack.actor, version, snapshot !== undefined),
+        `${pack.commandIds.length}${others.length > 0 ? `+${others.length}` : ''}${snapshot ? 's' : ''}`,
+        ...pack.commandIds,
       );
+      for (const parent of others) args.push(VC.encode(parent));
+      if (snapshot) args.push(encodeValue(snapshot.state));
     }
-    const written = await ctx.scripts.write('troupeMerge', keys, args, wait);
+    const touches = () => [first.log, first.identity, ...touched.flatMap((k) => [k.packs, k.parents, k.heads, k.snapshots, k.commands, k.runs])];
+    const written = await ctx.scripts.write('troupeMerge', keys, args, wait, touches);
     const reply = written.reply as Reply[];
-    if (String(reply[2]) === 'lost') throw ctx.identity.lose([identityFound(ctx.keys.identity(shard), reply[3])]);
+    if (String(reply[2]) === 'lost') throw ctx.identity.lose([identityFound(first.identity, reply[3])]);
     added += Number(reply[0]);
     skipped += Number(reply[1]);
     // A run that only skipped counts too: the packs it found may be on no replica yet (a retry
@@ -54,8 +64,9 @@ export async function merge(ctx: StoreContext, packs: readonly Pack[], snapshots
     if (Number(reply[0]) + Number(reply[1]) > 0 && written.replicasAcknowledged !== undefined && written.replicasAcknowledged < options.replicasToAcknowledge) {
       throw new ReplicationTimeoutError(ctx.runner.endpoint, written.replicasAcknowledged, options.replicasToAcknowledge, options.replicationTimeoutMs);
     }
-    if (String(reply[2]) === 'collision') throw new VersionCollisionError(String(reply[3]), String(reply[4]));
-    if (String(reply[2]) === 'missing') throw new MissingAncestorError(String(reply[3]), String(reply[4]));
+    const failing = () => actorKey(packs[i + Number(reply[3]) - 1]!.actor);
+    if (String(reply[2]) === 'collision') throw new VersionCollisionError(failing(), String(reply[4]));
+    if (String(reply[2]) === 'missing') throw new MissingAncestorError(failing(), String(reply[4]));
     for (const number of reply.slice(3)) {
       const actor = packs[i + Number(number) - 1]?.actor;
       if (actor) diverged.set(actorKey(actor), actor);

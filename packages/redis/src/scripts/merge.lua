@@ -1,63 +1,161 @@
 -- Idempotent merge of packs copied from another store, all of one shard, in order.
 -- Stops at the first pack whose parent is missing (the packs before it stay merged).
--- KEYS: 1 shard log (list), 2 the shard's store identity (string), then 6 keys per pack: packs,
---       parent links, heads, snapshots, command ids, linear-run index (list)
+-- KEYS: 1 shard log (list), 2 the shard's store identity (string), then one key per pack: its
+--       actor's packs hash `<tag>:<type>:<id>:p` (repeated for each pack of the actor). The
+--       actor's other keys are that name with another last letter: r parent links, h heads,
+--       s snapshots, c command ids, l linear-run index. They carry the same hash tag, so the
+--       script stays in the slot its declared keys name (Cluster, `#!lua` scripts included).
 -- ARGV: 1 the store identity the client read at connect, 2 'w' when the client sends WAIT after
---       the script (replicasToAcknowledge) else '-', then 8 arguments per pack: type, id,
---       version key, pack bytes, parent info, parents (JSON array of keys), command ids (JSON
---       array), snapshot bytes ('' for none)
--- Returns {added, skipped, 'ok', i, ...} (the i: 1-based numbers of packs whose actor has several
+--       the script (replicasToAcknowledge) else '-', then per pack: version key, pack bytes,
+--       parent info (kind, fingerprint, first parent of a command pack), the shard log entry
+--       (made by the client, as append's), control, then the pack's command ids, then its
+--       parents the parent info does not name (all of a merge pack's, a command pack's after
+--       the first), then its snapshot bytes when it ships one. Control: the number of command
+--       ids, then '+' and the number of those parents when there are any, then 's' when a
+--       snapshot follows ('1' for a command pack of one parent and one command id).
+-- Returns {added, skipped, 'ok', n, ...} (the n: 1-based numbers of packs whose actor has several
 -- heads once every pack is in, one per such actor), {added, skipped, 'collision' | 'missing',
--- actor, version} or {0, 0, 'lost', identity found ('' for none)}.
+-- n, version} (n: the failing pack's number; for 'missing', version is the absent parent's key)
+-- or {0, 0, 'lost', identity found ('' for none)}.
 -- The store identity first (see append.lua): nothing is merged into a Redis that lost the data.
 local identity = redis.call('GET', KEYS[2])
 if identity ~= ARGV[1] then return {0, 0, 'lost', identity or ''} end
+local sub, match, byte = string.sub, string.match, string.byte
+-- Redis does not roll a script back when a command in it fails, so no write of a pack happens
+-- before every key it writes is known to hold troupe's type: reads that fail with WRONGTYPE on
+-- a foreign type (as in append.lua; the client names the key). LLEN checks the log here, once;
+-- per actor, HGET checks :r, HEXISTS (a parent) or HLEN :p, SMEMBERS :h, HLEN :s (with a
+-- snapshot); :c is checked by the pack's first write, its first HSETNX; the index (:l) cannot
+-- fail the script (pcall, see index_pack in common.lua).
+redis.call('LLEN', KEYS[1])
 local added, skipped = 0, 0
--- A call that only skipped wrote nothing, yet the packs it found may be on no replica (a retry
--- after a ReplicationTimeoutError): with a WAIT to follow, replicate_marker (see common.lua).
-local function finish(result)
-  if added == 0 and skipped > 0 and ARGV[2] == 'w' then replicate_marker(KEYS[2], identity) end
+-- The log entries of the packs written, pushed in order by one RPUSH when the script ends (every
+-- way it ends: a failure of a later pack leaves the packs before it merged and in the log).
+local entries = {}
+-- Per actor (by packs key): its keys, what this call read or wrote of it (so a busy actor's heads
+-- and run index tail are read once per call), the number of its last pack.
+local actors = {}
+
+local function actor_of(packs_key)
+  local a = actors[packs_key]
+  if a then return a end
+  local base = sub(packs_key, 1, -2)
+  a = {packs = packs_key, parents = base .. 'r', heads = base .. 'h', snapshots = base .. 's', commands = base .. 'c', runs = base .. 'l',
+       written = {}, clocks = {}}
+  actors[packs_key] = a
+  return a
+end
+
+local function clock_of(a, version)
+  local clock = a.clocks[version]
+  if not clock then
+    clock = parse_clock(version)
+    a.clocks[version] = clock
+  end
+  return clock
+end
+
+-- True when the actor holds the pack at `version` (or this call wrote it).
+local function holds(a, version)
+  if a.written[version] then return true end
+  a.packs_checked = true
+  return redis.call('HEXISTS', a.packs, version) == 1
+end
+
+-- add_head of common.lua on the heads this call knows: the version joins the heads unless a head
+-- dominates it, and the heads it dominates leave (one SREM).
+local function merge_head(a, version)
+  local clock = clock_of(a, version)
+  for _, head in ipairs(a.members) do
+    if dominated(clock, clock_of(a, head)) then return end
+  end
+  local kept, dropped = {}, {}
+  for _, head in ipairs(a.members) do
+    if dominated(clock_of(a, head), clock) then dropped[#dropped + 1] = head else kept[#kept + 1] = head end
+  end
+  if #dropped > 0 then redis.call('SREM', a.heads, unpack(dropped)) end
+  redis.call('SADD', a.heads, version)
+  kept[#kept + 1] = version
+  a.members = kept
+end
+
+local function run()
+  local i = 3
+  local number = 0
+  while i <= #ARGV do
+    number = number + 1
+    local a = actor_of(KEYS[2 + number])
+    local version, bytes, info, entry, control = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+    local commands, others, snapshot = 1, 0, false
+    if control ~= '1' then
+      local c, o, s = match(control, '^(%d+)%+?(%d*)(s?)$')
+      if not c then return redis.error_reply('troupe merge: control ' .. control .. ' of pack ' .. number .. ' is not <commands>[+<parents>][s]') end
+      commands, others, snapshot = tonumber(c), tonumber(o) or 0, s == 's'
+    end
+    local first_command = i + 5
+    local first_other = first_command + commands
+    local snapshot_at = first_other + others
+    i = snapshot_at + (snapshot and 1 or 0)
+    a.last = number
+    local held = redis.call('HGET', a.parents, version)
+    if held then
+      -- Same version: the same pack (skip) or a different one (two replicas share a replicaId).
+      if sub(held, 2, 9) ~= sub(info, 2, 9) then return {added, skipped, 'collision', number, version} end
+      skipped = skipped + 1
+    else
+      if byte(info, 1) == 99 and #info > 9 then -- 'c': a command pack's first parent
+        local parent = sub(info, 10)
+        if not holds(a, parent) then return {added, skipped, 'missing', number, parent} end
+      end
+      for j = first_other, snapshot_at - 1 do
+        if not holds(a, ARGV[j]) then return {added, skipped, 'missing', number, ARGV[j]} end
+      end
+      if not a.packs_checked then
+        redis.call('HLEN', a.packs)
+        a.packs_checked = true
+      end
+      if not a.members then a.members = redis.call('SMEMBERS', a.heads) end
+      if snapshot and not a.snapshots_checked then
+        redis.call('HLEN', a.snapshots)
+        a.snapshots_checked = true
+      end
+      -- The run index's tail: read once per actor and call (false: the key holds something else).
+      if a.tail == nil then
+        local tail = redis.pcall('LINDEX', a.runs, '-1')
+        if type(tail) == 'table' and tail.err then a.tail = false else a.tail = tail or '' end
+      end
+      -- Writes. The command ids first: the first HSETNX is what checks :c.
+      for j = first_command, first_other - 1 do add_command(a.commands, ARGV[j], version) end
+      redis.call('HSET', a.packs, version, bytes)
+      if a.tail then
+        local flag = 's'
+        if #info > 9 and sub(a.tail, 2) == sub(info, 10) then flag = 'c' elseif byte(info, 1) == 109 then flag = 'm' end
+        info = index_pack(a.runs, version, info, flag)
+        a.tail = flag .. version
+      end
+      redis.call('HSET', a.parents, version, info)
+      merge_head(a, version)
+      if snapshot then redis.call('HSET', a.snapshots, version, ARGV[snapshot_at]) end
+      a.written[version] = true
+      entries[#entries + 1] = entry
+      added = added + 1
+    end
+  end
+  local result = {added, skipped, 'ok'}
+  for _, a in pairs(actors) do
+    local heads = a.members and #a.members or redis.call('SCARD', a.heads)
+    if heads > 1 then result[#result + 1] = a.last end
+  end
   return result
 end
-local pack = 0
--- heads key -> number of the last pack of that actor in this call
-local last_of = {}
-for i = 3, #ARGV, 8 do
-  local k = 3 + 6 * pack
-  local packs, parents, heads, snapshots, commands, runs = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5]
-  pack = pack + 1
-  local version = ARGV[i + 2]
-  last_of[heads] = pack
-  local wrong = check_types({packs, 'hash', parents, 'hash', heads, 'set', snapshots, 'hash', commands, 'hash', KEYS[1], 'list'})
-  if wrong then return wrong end
-  local held = redis.call('HGET', parents, version)
-  if held then
-    -- Same version: the same pack (skip) or a different one (two replicas share a replicaId).
-    if string.sub(held, 2, 9) ~= string.sub(ARGV[i + 4], 2, 9) then
-      return finish({added, skipped, 'collision', ARGV[i] .. ':' .. ARGV[i + 1], version})
-    end
-    skipped = skipped + 1
-  else
-    for _, parent in ipairs(cjson.decode(ARGV[i + 5])) do
-      if redis.call('HEXISTS', packs, parent) == 0 then
-        return finish({added, skipped, 'missing', ARGV[i] .. ':' .. ARGV[i + 1], parent})
-      end
-    end
-    redis.call('HSET', packs, version, ARGV[i + 3])
-    redis.call('HSET', parents, version, index_pack(runs, version, ARGV[i + 4], run_flag(runs, ARGV[i + 4])))
-    add_head(heads, version)
-    for _, command in ipairs(cjson.decode(ARGV[i + 6])) do add_command(commands, command, version) end
-    local with_snapshot = 0
-    if ARGV[i + 7] ~= '' then
-      redis.call('HSET', snapshots, version, ARGV[i + 7])
-      with_snapshot = 1
-    end
-    redis.call('RPUSH', KEYS[1], cjson.encode({ARGV[i], ARGV[i + 1], version, with_snapshot}))
-    added = added + 1
-  end
+
+local ok, result = pcall(run)
+for from = 1, #entries, 1000 do
+  redis.call('RPUSH', KEYS[1], unpack(entries, from, math.min(from + 999, #entries)))
 end
-local result = {added, skipped, 'ok'}
-for heads, number in pairs(last_of) do
-  if redis.call('SCARD', heads) > 1 then table.insert(result, number) end
-end
-return finish(result)
+if not ok then return redis.error_reply(type(result) == 'table' and result.err or tostring(result)) end
+if result.err then return result end
+-- A call that only skipped wrote nothing, yet the packs it found may be on no replica (a retry
+-- after a ReplicationTimeoutError): with a WAIT to follow, replicate_marker (see common.lua).
+if added == 0 and skipped > 0 and ARGV[2] == 'w' then replicate_marker(KEYS[2], identity) end
+return result

@@ -1,0 +1,80 @@
+/**
+ * Probe of the regions copy (not part of `npm run bench`): per pack, Redis server time and command
+ * counts of the target (INFO commandstats after CONFIG RESETSTAT on a private server pair), client
+ * CPU, wall of the Replicator copy vs the raw copy, repeated `reps` times, alternating order.
+ *   cd test && npx tsx bench/regionsProbe.ts [reps] [packs] [actors]
+ */
+import { Account } from '@troupe/bank';
+import { connectRedisStore } from '@troupe/redis';
+import { RedisServer } from '@troupe/redis/testing';
+import { createRuntime, Replicator } from '@troupe/runtime';
+import { Redis } from 'ioredis';
+import os from 'node:os';
+import { accountPacks, mergeAll, rawCopy, RegionWriter, shardLog } from './regions.js';
+
+const [reps = 5, n = 5_000, actors = 500] = process.argv.slice(2).map(Number);
+const servers = [await RedisServer.start(), await RedisServer.start()];
+const [serverA, serverB] = servers as [RedisServer, RedisServer];
+const src = new Redis(serverA.url);
+const dst = new Redis(serverB.url);
+const stats = async (client: Redis) => {
+  const info = await client.info('commandstats');
+  const out: Record<string, { calls: number; usec: number }> = {};
+  for (const line of info.split('\n')) {
+    const m = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line.trim());
+    if (m && m[1] !== 'info' && m[1] !== 'config') out[m[1]!] = { calls: Number(m[2]), usec: Number(m[3]) };
+  }
+  return out;
+};
+try {
+  const source = await connectRedisStore({ url: serverA.url, prefix: 'tp' });
+  const packs = accountPacks(new RegionWriter('eu', 1), actors, Math.ceil(n / actors)).slice(0, n);
+  await mergeAll(source, packs);
+  const ratios: number[] = [];
+  for (let rep = 0; rep <= reps; rep++) {
+    const order = rep % 2 === 0 ? ['troupe', 'raw'] : ['raw', 'troupe'];
+    const wall: Record<string, number> = {};
+    const cpu: Record<string, number> = {};
+    let server: Record<string, { calls: number; usec: number }> = {};
+    for (const side of order) {
+      await new Promise((r) => setTimeout(r, 50));
+      const prefix = `p${rep}${side}`;
+      await dst.config('RESETSTAT');
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      if (side === 'troupe') {
+        const target = await connectRedisStore({ url: serverB.url, prefix });
+        const runtime = createRuntime({ actors: [Account], store: target, replicaId: 'us' });
+        await dst.config('RESETSTAT');
+        const t1 = performance.now();
+        const c1 = process.cpuUsage();
+        const report = await new Replicator({ store: source, resolve: () => Promise.reject(new Error('no')) }, { store: target, resolve: (a) => runtime.resolve(a) }, { checkpoint: target.checkpoint('from-a') }).sync();
+        wall.troupe = performance.now() - t1;
+        const cu = process.cpuUsage(c1);
+        cpu.troupe = (cu.user + cu.system) / 1000;
+        if (report.copied !== packs.length) throw new Error(`copied ${report.copied}`);
+        server = await stats(dst);
+        await runtime.stop();
+        await target.destroy();
+      } else {
+        await rawCopy(src, dst, (actor) => source.keysOf(actor), (shard) => shardLog(source, shard), prefix, Array.from({ length: source.shards }, () => 0), 500);
+        wall.raw = performance.now() - t0;
+        const cu = process.cpuUsage(c0);
+        cpu.raw = (cu.user + cu.system) / 1000;
+        const keys = await dst.keys(`${prefix}:*`);
+        for (let i = 0; i < keys.length; i += 1000) await dst.unlink(...keys.slice(i, i + 1000));
+      }
+    }
+    const perPack = Object.entries(server).map(([k, v]) => `${k} ${(v.calls / packs.length).toFixed(2)}/${(v.usec / packs.length).toFixed(1)}µs`).join(', ');
+    const ratio = wall.raw! / wall.troupe!;
+    if (rep > 0) ratios.push(ratio);
+    console.log(`${rep === 0 ? 'warm' : `rep ${rep}`}: troupe ${wall.troupe!.toFixed(0)} ms (cpu ${cpu.troupe!.toFixed(0)}), raw ${wall.raw!.toFixed(0)} ms (cpu ${cpu.raw!.toFixed(0)}), ratio ${ratio.toFixed(2)}; B per pack: ${perPack}; load ${os.loadavg()[0]!.toFixed(2)}`);
+  }
+  ratios.sort((a, b) => a - b);
+  console.log(`median ratio ${ratios[Math.floor(ratios.length / 2)]!.toFixed(2)}`);
+  await source.destroy();
+} finally {
+  src.disconnect();
+  dst.disconnect();
+  await Promise.all(servers.map((s) => s.destroy()));
+}
