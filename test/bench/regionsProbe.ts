@@ -26,32 +26,43 @@ const stats = async (client: Redis) => {
   }
   return out;
 };
+/** CPU seconds the redis-server process used so far (INFO cpu: user + sys, main thread and others). */
+const serverCpu = async (client: Redis) => {
+  const info = await client.info('cpu');
+  const get = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return get('used_cpu_user') + get('used_cpu_sys');
+};
 try {
   const source = await connectRedisStore({ url: serverA.url, prefix: 'tp' });
   const packs = accountPacks(new RegionWriter('eu', 1), actors, Math.ceil(n / actors)).slice(0, n);
   await mergeAll(source, packs);
   const ratios: number[] = [];
+  const cpuRatios: number[] = [];
   for (let rep = 0; rep <= reps; rep++) {
     const order = rep % 2 === 0 ? ['troupe', 'raw'] : ['raw', 'troupe'];
     const wall: Record<string, number> = {};
     const cpu: Record<string, number> = {};
+    const redisCpu: Record<string, number> = {};
     let server: Record<string, { calls: number; usec: number }> = {};
     for (const side of order) {
       await new Promise((r) => setTimeout(r, 50));
       const prefix = `p${rep}${side}`;
       await dst.config('RESETSTAT');
+      const r0 = (await serverCpu(src)) + (await serverCpu(dst));
       const c0 = process.cpuUsage();
       const t0 = performance.now();
       if (side === 'troupe') {
         const target = await connectRedisStore({ url: serverB.url, prefix });
         const runtime = createRuntime({ actors: [Account], store: target, replicaId: 'us' });
         await dst.config('RESETSTAT');
+        const r1 = (await serverCpu(src)) + (await serverCpu(dst));
         const t1 = performance.now();
         const c1 = process.cpuUsage();
         const report = await new Replicator({ store: source, resolve: () => Promise.reject(new Error('no')) }, { store: target, resolve: (a) => runtime.resolve(a) }, { checkpoint: target.checkpoint('from-a') }).sync();
         wall.troupe = performance.now() - t1;
         const cu = process.cpuUsage(c1);
         cpu.troupe = (cu.user + cu.system) / 1000;
+        redisCpu.troupe = ((await serverCpu(src)) + (await serverCpu(dst)) - r1) * 1000;
         if (report.copied !== packs.length) throw new Error(`copied ${report.copied}`);
         server = await stats(dst);
         await runtime.stop();
@@ -61,17 +72,22 @@ try {
         wall.raw = performance.now() - t0;
         const cu = process.cpuUsage(c0);
         cpu.raw = (cu.user + cu.system) / 1000;
+        redisCpu.raw = ((await serverCpu(src)) + (await serverCpu(dst)) - r0) * 1000;
         const keys = await dst.keys(`${prefix}:*`);
         for (let i = 0; i < keys.length; i += 1000) await dst.unlink(...keys.slice(i, i + 1000));
       }
     }
     const perPack = Object.entries(server).map(([k, v]) => `${k} ${(v.calls / packs.length).toFixed(2)}/${(v.usec / packs.length).toFixed(1)}µs`).join(', ');
     const ratio = wall.raw! / wall.troupe!;
-    if (rep > 0) ratios.push(ratio);
-    console.log(`${rep === 0 ? 'warm' : `rep ${rep}`}: troupe ${wall.troupe!.toFixed(0)} ms (cpu ${cpu.troupe!.toFixed(0)}), raw ${wall.raw!.toFixed(0)} ms (cpu ${cpu.raw!.toFixed(0)}), ratio ${ratio.toFixed(2)}; B per pack: ${perPack}; load ${os.loadavg()[0]!.toFixed(2)}`);
+    const cpuRatio = (cpu.raw! + redisCpu.raw!) / (cpu.troupe! + redisCpu.troupe!);
+    if (rep > 0) {
+      ratios.push(ratio);
+      cpuRatios.push(cpuRatio);
+    }
+    console.log(`${rep === 0 ? 'warm' : `rep ${rep}`}: troupe ${wall.troupe!.toFixed(0)} ms (cpu node ${cpu.troupe!.toFixed(0)} + redis ${redisCpu.troupe!.toFixed(0)}), raw ${wall.raw!.toFixed(0)} ms (cpu node ${cpu.raw!.toFixed(0)} + redis ${redisCpu.raw!.toFixed(0)}), ratio ${ratio.toFixed(2)} (cpu ${cpuRatio.toFixed(2)}); B per pack: ${perPack}; load ${os.loadavg()[0]!.toFixed(2)}`);
   }
-  ratios.sort((a, b) => a - b);
-  console.log(`median ratio ${ratios[Math.floor(ratios.length / 2)]!.toFixed(2)}`);
+  const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!.toFixed(2);
+  console.log(`median ratio ${median(ratios)} (wall), ${median(cpuRatios)} (CPU: raw node + both redis-servers / troupe's); load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   await source.destroy();
 } finally {
   src.disconnect();

@@ -6,7 +6,7 @@
  * AND in the shard log (replication copies them on), nothing of the failing pack, and the same
  * data an earlier call wrote pack by pack.
  */
-import { CorruptDataError, MissingAncestorError, type Pack, VC, VersionCollisionError } from '@troupe/runtime/store';
+import { CorruptDataError, LimitExceededError, MissingAncestorError, type Pack, packFormatVersion, VC, VersionCollisionError } from '@troupe/runtime/store';
 import { makeChain, makePack, requireService, uniqueActor } from '@troupe/runtime/testkit';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -139,5 +139,40 @@ describe.skipIf(!available)('merge.lua: a call that fails half-way', () => {
     const trunk = makeChain(other, 2, 'a');
     const side = makeChain(other, 1, 'b', trunk[0]!.version);
     expect((await store.merge([...trunk, ...side])).diverged).toEqual([other]);
+  });
+});
+
+describe.skipIf(!available)('merge of packs changesSince read', () => {
+  let cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const step of cleanup.reverse()) await step();
+    cleanup = [];
+  });
+
+  async function store(options: { packBytesMax?: number } = {}): Promise<RedisStore> {
+    const s = await createTestStore({ shards: 1, ...options });
+    cleanup.push(async () => void (await s.destroy()));
+    return s;
+  }
+
+  it('sends the bytes it read (current format, CRC checked); a pack stored in the earlier format (no CRC) is encoded afresh; packBytesMax still holds', async () => {
+    const [source, target, small] = [await store(), await store(), await store({ packBytesMax: 40 })];
+    const raw = new Redis(testRedisUrl);
+    cleanup.push(async () => raw.disconnect());
+    const actor = uniqueActor('copied');
+    const chain = makeChain(actor, 3);
+    await source.merge(chain);
+    const versions = chain.map((p) => VC.encode(p.version));
+    const [from, to] = [source.keysOf(actor), target.keysOf(actor)];
+    const current = (await raw.hgetBuffer(from.packs, versions[1]!))!;
+    expect(current[0]).toBe(packFormatVersion);
+    // Format 2, what releases before checksums wrote: the format byte and the body, no CRC.
+    await raw.hset(from.packs, versions[1]!, Buffer.concat([Buffer.from([2]), current.subarray(1, current.length - 4)]));
+    const changes = await source.changesSince(undefined, 10);
+    expect(await target.merge(changes.packs, changes.snapshots)).toMatchObject({ added: 3, skipped: 0 });
+    for (const version of versions) expect(await raw.hgetBuffer(to.packs, version)).toEqual(version === versions[1] ? current : await raw.hgetBuffer(from.packs, version));
+    expect(await target.history(actor)).toEqual(chain);
+    await expect(small.merge(changes.packs)).rejects.toBeInstanceOf(LimitExceededError);
+    expect(await raw.exists(small.keysOf(actor).packs)).toBe(0);
   });
 });

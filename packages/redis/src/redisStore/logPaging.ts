@@ -1,6 +1,7 @@
 import { type ActorSnapshot, type Changes, CorruptDataError, decodeValue, type Pack, VC } from '@troupe/runtime/store';
 import type { StoreContext } from './context.js';
 import { formatCursor, logPosition } from './logCursor.js';
+import { noteBytesRead } from './packBytes.js';
 import { decodePackAt, parseLogEntry } from './packCodec.js';
 
 /**
@@ -62,7 +63,9 @@ async function readLogPage(ctx: StoreContext, shard: number, start: number, coun
   for (const e of parsed) {
     const bytes = next();
     if (!bytes) throw new CorruptDataError(`${e.keys.packs} field ${e.version}`, `the log ${logKey} names a pack that is not stored`);
-    packs.push(decodePackAt(bytes, e.keys.packs, e.version));
+    const pack = decodePackAt(bytes, e.keys.packs, e.version);
+    noteBytesRead(pack, bytes);
+    packs.push(pack);
     if (e.withSnapshot) {
       const snapshot = next();
       if (snapshot) snapshots.push({ actor: e.actor, version: VC.decode(e.version), state: decodeValue(snapshot, `${e.keys.snapshots} field ${e.version}`) });

@@ -3,7 +3,8 @@ import { ReplicationTimeoutError } from '../errors/index.js';
 import type { StoreContext } from './context.js';
 import { identityFound } from './storeIdentity.js';
 import type { ActorKeys } from './keySchema.js';
-import { encodePackChecked, logEntry, parentInfo } from './packCodec.js';
+import { packBytes } from './packBytes.js';
+import { logEntry, parentInfo } from './packCodec.js';
 import type { Reply } from './scriptCalls.js';
 
 /** Most packs per merge script call: bounds the arguments of one call and how long it blocks Redis. */
@@ -42,7 +43,7 @@ export async function merge(ctx: StoreContext, packs: readonly Pack[], snapshots
       keys.push(actorKeys.packs);
       const version = VC.encode(pack.version);
       const snapshot = snapshotByKey?.get(`${actorKey(pack.actor)}@${version}`);
-      const bytes = encodePackChecked(pack, version, ctx.options.packBytesMax);
+      const bytes = packBytes(pack, version, ctx.options.packBytesMax);
       // The parents the parent info does not name: a merge pack's, a command pack's after its first.
       const others = pack.kind === 'merge' ? pack.parents : pack.parents.slice(1);
       args.push(
