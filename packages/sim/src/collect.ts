@@ -1,7 +1,8 @@
-import type { ActorRef, ActorView, Accepted, AnyActorDefinition, Runtime } from '@troupe/runtime';
+import type { ActorRef, ActorView, AnyActorDefinition, Runtime } from '@troupe/runtime';
 import { type Pack, VC, actorKey } from '@troupe/runtime/store';
 import type { MergeStrategy } from '@troupe/runtime/resolution';
-import type { CheckContext, FinalReplica, ResolutionRecord } from './checkers/index.js';
+import type { AcceptedReply, CheckContext, FinalReplica, ResolutionRecord } from './checkers/index.js';
+import type { References } from './checkers/types.js';
 import type { InstrumentedStore } from './instrumentedStore.js';
 import { OrderingOracle } from './oracle/index.js';
 import type { SimCounts } from './report.js';
@@ -10,7 +11,7 @@ import type { SimCounts } from './report.js';
 export interface RunRecord {
   readonly replicas: readonly { readonly id: string; readonly store: InstrumentedStore; readonly runtime: Runtime; readonly strategy: MergeStrategy }[];
   readonly definitions: ReadonlyMap<string, AnyActorDefinition>;
-  readonly acks: ReadonlyMap<string, Accepted[]>;
+  readonly acks: ReadonlyMap<string, readonly AcceptedReply[]>;
   readonly resolutions: readonly ResolutionRecord[];
   /** Merge, three-way merge and compensation counts are added here. */
   readonly counts: SimCounts;
@@ -65,10 +66,13 @@ export async function collectFinalState(run: RunRecord, convergence: { converged
       (final.views as Map<string, ActorView | undefined>).set(actorKey(actor), view);
     }
   }
-  const references = new Map<string, OrderingOracle>();
+  const references = new OracleCache((key) => {
+    const packs = allPacks.get(key);
+    const definition = packs ? run.definitions.get(refs.get(key)!.type) : undefined;
+    return packs && definition ? new OrderingOracle(definition, packs.values()) : undefined;
+  });
   for (const actor of actors) {
     const key = actorKey(actor);
-    references.set(key, new OrderingOracle(run.definitions.get(actor.type)!, allPacks.get(key)!.values()));
     for (const pack of allPacks.get(key)!.values()) {
       if (pack.kind !== 'merge') continue;
       run.counts.merges++;
@@ -86,4 +90,33 @@ export async function collectFinalState(run: RunRecord, convergence: { converged
     resolutions: run.resolutions,
     convergence,
   };
+}
+
+/**
+ * The ordering oracles of a run's actors, made on first use and kept for the last
+ * `oraclesKeptMax` actors asked (each keeps every state it computed): the checkers go actor by
+ * actor, so each oracle is made about once per checker that reads it.
+ */
+export class OracleCache implements References {
+  static readonly oraclesKeptMax = 8;
+  private readonly kept = new Map<string, OrderingOracle | undefined>();
+  /** Oracles made so far (a figure for tests and profiles). */
+  made = 0;
+
+  constructor(private readonly make: (actorKey: string) => OrderingOracle | undefined) {}
+
+  get(actorKey: string): OrderingOracle | undefined {
+    if (this.kept.has(actorKey)) {
+      const oracle = this.kept.get(actorKey);
+      // Most recently used last.
+      this.kept.delete(actorKey);
+      this.kept.set(actorKey, oracle);
+      return oracle;
+    }
+    const oracle = this.make(actorKey);
+    if (oracle) this.made++;
+    if (this.kept.size >= OracleCache.oraclesKeptMax) this.kept.delete(this.kept.keys().next().value!);
+    this.kept.set(actorKey, oracle);
+    return oracle;
+  }
 }

@@ -1,6 +1,7 @@
-import { type Accepted, type Checkpoint, type CommandReply, type EventStore, type ReplicaEndpoint, Replicator, type ReplicatorOptions, StoreUnavailableError, type SyncReport, type UntypedRef } from '@troupe/runtime';
+import { type Checkpoint, type CommandReply, type EventStore, type ReplicaEndpoint, Replicator, type ReplicatorOptions, StoreUnavailableError, type SyncReport, type UntypedRef } from '@troupe/runtime';
 import { type ActorRef, VC, actorKey, publishProgress } from '@troupe/runtime/store';
-import type { CheckResult, ReplyRecord } from './checkers/index.js';
+import type { AcceptedReply, CheckResult, ReplyRecord } from './checkers/index.js';
+import { slimReply } from './checkers/replies.js';
 import { type StabilityWatch, stabilityRoundsMax } from './checkers/i9.js';
 import { SimulatedCrash, SimulatedFault, SimulatedReplicatorCrash, heldKey } from './instrumentedStore.js';
 import { Network } from './network.js';
@@ -52,7 +53,7 @@ export class Executor {
   virtualMs = 0;
   readonly network: Network;
   /** First accepted (non-duplicate) replies per command id, for I1. */
-  readonly acks = new Map<string, Accepted[]>();
+  readonly acks = new Map<string, AcceptedReply[]>();
   /** Every reply a client got, for I7. */
   readonly replies: ReplyRecord[] = [];
   private readonly replicators: SyncRunner[][];
@@ -402,6 +403,7 @@ export class Executor {
     // The crash belongs to this command: if it appended nothing (rejected, a duplicate), no crash.
     replica.store.cancelCrash();
     await this.settle(replica, command, outcome, step.restartIn, await this.heldAfter(replica, command, outcome));
+    replica.store.held.clear();
   }
 
   /**
@@ -436,6 +438,8 @@ export class Executor {
     this.trace.record({ k: 'burst-resolve', r: replica.index, ...(await resolving) });
     const held = await this.heldInBurst(replica, commands, replies);
     for (const [i, outcome] of replies.entries()) await this.settle(replica, commands[i]!, outcome, undefined, held[i]);
+    // Appends no reply acknowledged (a crash after persisting, an error) are checked by nothing: forgotten.
+    replica.store.held.clear();
   }
 
   /**
@@ -513,7 +517,12 @@ export class Executor {
     }
     const reply = outcome.reply;
     const actor = actorKey(c.actor);
-    this.replies.push({ replica: replica.index, command: c, reply, ...(after ? { after } : {}) });
+    // What the replica held at the append (I7), moved out of the store wrapper's map (`forgetHeld`).
+    const key = reply.status === 'accepted' && !reply.duplicate ? heldKey(c.id, VC.encode(reply.version)) : undefined;
+    const held = key === undefined ? undefined : replica.store.held.get(key);
+    if (key !== undefined) replica.store.held.delete(key);
+    const slim = slimReply(reply);
+    this.replies.push({ replica: replica.index, command: c, reply: slim, ...(after ? { after } : {}), ...(held ? { held } : {}) });
     if (reply.status === 'rejected') {
       this.counts.rejected++;
       this.trace.record({ k: 'cmd', r: replica.index, id: c.id, actor, type: c.type, payload: c.payload, status: 'rejected', reason: reply.reason });
@@ -522,7 +531,7 @@ export class Executor {
     if (reply.duplicate) this.counts.duplicates++;
     else {
       this.counts.accepted++;
-      if (reply.events.length > 0) this.acks.set(c.id, [...(this.acks.get(c.id) ?? []), reply]);
+      if (reply.events.length > 0) this.acks.set(c.id, [...(this.acks.get(c.id) ?? []), slim as AcceptedReply]);
     }
     this.trace.record({
       k: 'cmd', r: replica.index, id: c.id, actor, type: c.type, payload: c.payload, status: 'accepted',

@@ -86,6 +86,7 @@ export class InstrumentedStore implements EventStore, RegionLog {
    * What the replica held at each command append, by `commandId@versionKey` (I7 checks every
    * accepted reply against the decision its held state gives). Read from the wrapped store right
    * before the append, so a store that accepts a writer who saw only some of the heads shows.
+   * The executor moves each entry into its reply's record and empties the map after each send.
    */
   readonly held = new Map<string, HeldRecord>();
   /** The replica's clock (set by the executor): the `now` a command append was decided at. */

@@ -1,5 +1,5 @@
 import { actorKey } from '@troupe/runtime/store';
-import { type CheckContext, type CheckResult, Verdict } from './types.js';
+import { type CheckContext, type CheckResult, type ResolutionRecord, Verdict } from './types.js';
 
 /**
  * I6 bounded cost. Each resolution read only packs after the latest common ancestor of the heads
@@ -9,7 +9,15 @@ import { type CheckContext, type CheckResult, Verdict } from './types.js';
  */
 export function checkI6(ctx: CheckContext): CheckResult {
   const verdict = new Verdict();
+  // Actor by actor (in the order first resolved), so each actor's oracle is made once (`References`).
+  const byActor = new Map<string, ResolutionRecord[]>();
   for (const resolution of ctx.resolutions) {
+    const key = actorKey(resolution.actor);
+    const list = byActor.get(key);
+    if (list) list.push(resolution);
+    else byActor.set(key, [resolution]);
+  }
+  for (const resolution of [...byActor.values()].flat()) {
     const key = actorKey(resolution.actor);
     const reference = ctx.references.get(key);
     if (!reference) continue;

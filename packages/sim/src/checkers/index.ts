@@ -29,5 +29,5 @@ export async function checkAll(ctx: CheckContext, replies: readonly ReplyRecord[
 }
 
 export { checkI1, checkI2, checkI3, checkI4, checkI5, checkI6, checkI7 };
-export type { ReplyRecord } from './replies.js';
+export type { AcceptedReply, RepliedEvent, RepliedReply, ReplyRecord } from './replies.js';
 export type { CheckContext, CheckResult, Violation, ResolutionRecord, FinalReplica } from './types.js';

@@ -1,16 +1,52 @@
 import { type CommandReply, type DecideContext, type EventRecord, isRejection } from '@troupe/runtime';
+import type { HeldRecord } from '../instrumentedStore.js';
 import { type Pack, type VectorClock, VC, actorKey } from '@troupe/runtime/store';
 import { canonical } from '../canonical.js';
 import { heldKey } from '../instrumentedStore.js';
 import type { ScheduleCommand } from '../schedule.js';
 import { type CheckContext, type CheckResult, Verdict } from './types.js';
 
+/** An event of a reply, as far as the checkers read it (I1, I7). */
+export type RepliedEvent = Pick<EventRecord, 'id' | 'actor' | 'type' | 'data'>;
+
+/** An accepted reply, as far as the checkers read it (a runtime `Accepted` is one). */
+export interface AcceptedReply {
+  readonly status: 'accepted';
+  readonly version: VectorClock;
+  readonly events: readonly RepliedEvent[];
+  readonly duplicate: boolean;
+}
+
+/**
+ * A reply as the checkers read it (a runtime `CommandReply` is one): what the executor keeps of
+ * every reply of a run (`slimReply`), not the whole reply: a long run keeps a million of them.
+ */
+export type RepliedReply = AcceptedReply | { readonly status: 'rejected'; readonly reason: string };
+
+/** What the checkers read of a reply (`RepliedReply`), copied out of the runtime's reply. */
+export function slimReply(reply: CommandReply): RepliedReply {
+  if (reply.status === 'rejected') return { status: 'rejected', reason: reply.reason };
+  return {
+    status: 'accepted',
+    version: reply.version,
+    events: reply.events.map((e) => ({ id: e.id, actor: e.actor, type: e.type, data: e.data })),
+    duplicate: reply.duplicate,
+  };
+}
+
 /** One reply a client got, as the executor recorded it for I7. */
 export interface ReplyRecord {
   /** Index of the replica that answered. */
   readonly replica: number;
   readonly command: ScheduleCommand;
-  readonly reply: CommandReply;
+  readonly reply: RepliedReply;
+  /**
+   * For an accepted first execution: what the replica held at its append, as the store wrapper
+   * recorded it (`InstrumentedStore.held`), taken by the executor right after the reply (the
+   * wrapper's map is then emptied: a long run keeps no map of every append). Without it, the
+   * wrapper's map is looked up (records made by hand).
+   */
+  readonly held?: HeldRecord;
   /**
    * For a rejection or a duplicate: what the replica held when it answered (`copies`: the version
    * keys of the packs there that applied this command id; a single send's only, [] in a burst). A single send: read
@@ -39,7 +75,15 @@ export interface ReplyRecord {
  */
 export function checkI7(ctx: CheckContext, replies: readonly ReplyRecord[]): CheckResult {
   const verdict = new Verdict();
+  // Actor by actor (in the order first answered), so each actor's oracle is made once (`References`).
+  const byActor = new Map<string, ReplyRecord[]>();
   for (const record of replies) {
+    const key = actorKey(record.command.actor);
+    const list = byActor.get(key);
+    if (list) list.push(record);
+    else byActor.set(key, [record]);
+  }
+  for (const record of [...byActor.values()].flat()) {
     const { command, reply } = record;
     const key = actorKey(command.actor);
     const replica = ctx.replicas[record.replica]!;
@@ -53,7 +97,7 @@ export function checkI7(ctx: CheckContext, replies: readonly ReplyRecord[]): Che
     }
     let held: { readonly heads: readonly string[]; readonly nowMs: number } | undefined;
     if (reply.status === 'accepted') {
-      held = replica.store.held.get(heldKey(command.id, VC.encode(reply.version)));
+      held = record.held ?? replica.store.held.get(heldKey(command.id, VC.encode(reply.version)));
       if (!held) {
         verdict.checked++;
         verdict.fail(key, `${where}: accepted at ${VC.encode(reply.version)}, but no append of that pack was seen`);
@@ -141,7 +185,7 @@ function step(version: VectorClock, replica: string): VectorClock {
  * copy survives"): the copy whose first event replays first (ts, then id, then replica), a copy
  * with events before one without, and between copies without events the smaller version key.
  */
-function checkDuplicate(ctx: CheckContext, key: string, commandId: string, reply: CommandReply & { status: 'accepted' }, copyKeys: readonly string[]): string | undefined {
+function checkDuplicate(ctx: CheckContext, key: string, commandId: string, reply: AcceptedReply, copyKeys: readonly string[]): string | undefined {
   const packs = ctx.allPacks.get(key);
   const copies = copyKeys
     .map((k) => ({ key: k, pack: packs?.get(k) }))

@@ -1,8 +1,9 @@
-import type { Accepted, ActorRef, ActorView, AnyActorDefinition, Runtime } from '@troupe/runtime';
+import type { ActorRef, ActorView, AnyActorDefinition, Runtime } from '@troupe/runtime';
 import type { Pack } from '@troupe/runtime/store';
 import type { MergeStrategy } from '@troupe/runtime/resolution';
 import type { InstrumentedStore } from '../instrumentedStore.js';
 import type { OrderingOracle } from '../oracle/index.js';
+import type { AcceptedReply } from './replies.js';
 
 export interface Violation {
   /** `type:id` of the actor, or '*' for the whole run. */
@@ -43,6 +44,15 @@ export interface FinalReplica {
   readonly views: ReadonlyMap<string, ActorView | undefined>;
 }
 
+/**
+ * The ordering oracle of each actor, by actor key (a `Map` is one). `collectFinalState` builds
+ * them on demand and keeps the last few (`OracleCache`): one per actor kept at once, with every
+ * state it computed, was most of a long run's peak memory. So checkers go actor by actor.
+ */
+export interface References {
+  get(actorKey: string): OrderingOracle | undefined;
+}
+
 export interface CheckContext {
   readonly replicas: readonly FinalReplica[];
   /** Every actor any replica holds, sorted by key. */
@@ -50,9 +60,9 @@ export interface CheckContext {
   /** Traced definitions by actor type. */
   readonly definitions: ReadonlyMap<string, AnyActorDefinition>;
   /** First accepted (non-duplicate) replies per command id: several when it was retried on two branches. */
-  readonly acks: ReadonlyMap<string, readonly Accepted[]>;
+  readonly acks: ReadonlyMap<string, readonly AcceptedReply[]>;
   /** The ordering oracle (`oracle/`) over the union of every replica's packs, by actor key. */
-  readonly references: ReadonlyMap<string, OrderingOracle>;
+  readonly references: References;
   /** Every pack of every replica by actor key then version key. */
   readonly allPacks: ReadonlyMap<string, ReadonlyMap<string, Pack>>;
   readonly resolutions: readonly ResolutionRecord[];
