@@ -162,6 +162,132 @@ export function canonicalSized<T>(value: T): { readonly value: T; readonly bytes
   return { value: result, bytes: encoded.length };
 }
 
+// ---------------------------------------------------------------------------------------------
+// The fast path: plain data needs no round trip through msgpack to be in canonical form.
+
+/** Deeper than this, the walk gives up and the codec decides (as deep as any sane payload). */
+const plainDepthMax = 64;
+const objectPrototype = Object.prototype;
+
+/**
+ * A deep copy of `value` when it is plain data the codec reads back unchanged, with an upper
+ * bound of its msgpack size; undefined otherwise (the caller then takes the codec's round trip).
+ * Plain data: null, booleans, numbers other than -0 (the codec writes -0 as 0), well-formed
+ * strings, undefined inside arrays and objects (a hole reads back as undefined, as from the codec),
+ * arrays, objects whose prototype is Object.prototype with well-formed keys and no key named
+ * `__proto__`, at most `plainDepthMax` deep. For that
+ * data msgpackr's round trip is the identity (same values, same key order), so the copy is what
+ * `canonical` returns, at a fraction of its cost. `freeze`: the copy is deep-frozen.
+ */
+function plainCopy(value: unknown, freeze: boolean, depth: number, size: { bound: number }): unknown {
+  switch (typeof value) {
+    case 'string':
+      if (!value.isWellFormed()) return plainCopy;
+      size.bound += 5 + 3 * value.length;
+      return value;
+    case 'number':
+      if (value === 0 && 1 / value < 0) return plainCopy;
+      size.bound += 9;
+      return value;
+    case 'boolean':
+      size.bound += 1;
+      return value;
+    case 'undefined':
+      // Only inside an array or an object (the callers handle a top-level undefined): moreTypes
+      // writes it as a 3-byte extension and reads it back as undefined.
+      size.bound += 3;
+      return value;
+    case 'object': {
+      if (value === null) {
+        size.bound += 1;
+        return value;
+      }
+      if (depth >= plainDepthMax) return plainCopy;
+      size.bound += 5;
+      if (Array.isArray(value)) {
+        const out: unknown[] = new Array(value.length);
+        for (let i = 0; i < value.length; i++) {
+          const copy = plainCopy(value[i], freeze, depth + 1, size);
+          if (copy === plainCopy) return plainCopy;
+          out[i] = copy;
+        }
+        return freeze ? Object.freeze(out) : out;
+      }
+      if (Object.getPrototypeOf(value) !== objectPrototype) return plainCopy;
+      const out: Record<string, unknown> = {};
+      for (const key in value) {
+        if (!Object.hasOwn(value, key)) continue;
+        if (key === '__proto__' || !key.isWellFormed()) return plainCopy;
+        const copy = plainCopy((value as Record<string, unknown>)[key], freeze, depth + 1, size);
+        if (copy === plainCopy) return plainCopy;
+        size.bound += 5 + 3 * key.length;
+        out[key] = copy;
+      }
+      return freeze ? Object.freeze(out) : out;
+    }
+    default:
+      return plainCopy;
+  }
+}
+
+/**
+ * `canonical(value)` with an upper bound of its msgpack size (exact when the fast path does not
+ * apply): what `canonicalSized` gives when only a comparison with a limit needs the size. When
+ * `bound` is at most a limit, so is the exact size; above it, call `canonicalSized` for the exact one.
+ */
+export function canonicalBounded<T>(value: T): { readonly value: T; readonly bound: number } {
+  if (value === undefined) return { value, bound: 0 };
+  const size = { bound: 0 };
+  const copy = plainCopy(value, false, 0, size);
+  if (copy !== plainCopy) return { value: copy as T, bound: size.bound };
+  const { value: result, bytes } = canonicalSized(value);
+  return { value: result, bound: bytes };
+}
+
+/**
+ * `canonicalBounded`, deep-frozen when it can be (`frozen: true`; not when the value holds a Set,
+ * a Date or binary data, see `canonicalFrozen`).
+ */
+export function canonicalBoundedFrozen<T>(value: T): { readonly value: T; readonly bound: number; readonly frozen: boolean } {
+  if (value === null || typeof value !== 'object') {
+    const { value: result, bound } = canonicalBounded(value);
+    return { value: result, bound, frozen: true };
+  }
+  const size = { bound: 0 };
+  const copy = plainCopy(value, true, 0, size);
+  if (copy !== plainCopy) return { value: copy as T, bound: size.bound, frozen: true };
+  const { value: result, bytes } = canonicalSized(value);
+  const again = plainCopy(result, true, 0, { bound: 0 });
+  return again === plainCopy ? { value: result, bound: bytes, frozen: false } : { value: again as T, bound: bytes, frozen: true };
+}
+
+/**
+ * `canonicalInput` with an upper bound of the size instead of the exact size (see
+ * `canonicalBounded`): the same value, the same refusal of `__proto__` keys (plain data never has
+ * one: the fast path leaves such values to `canonicalInput`, which throws).
+ */
+export function canonicalInputBounded<T>(value: T): { readonly value: T; readonly bound: number } {
+  if (value === undefined) return { value, bound: 0 };
+  const size = { bound: 0 };
+  const copy = plainCopy(value, false, 0, size);
+  if (copy !== plainCopy) return { value: copy as T, bound: size.bound };
+  const { value: result, bytes } = canonicalInput(value);
+  return { value: result, bound: bytes };
+}
+
+/**
+ * The canonical form of `value` (as `canonical`), deep-frozen: a copy, never `value` itself (left
+ * as it was). Undefined when that form cannot be frozen: it holds a Set, a Date or binary data,
+ * whose contents `Object.freeze` does not protect (a store keeps such values encoded instead).
+ */
+export function canonicalFrozen<T>(value: T): { readonly value: T } | undefined {
+  if (value === null || typeof value !== 'object') return { value: canonical(value) };
+  const copy = plainCopy(value, true, 0, { bound: 0 });
+  if (copy !== plainCopy) return { value: copy as T };
+  const again = plainCopy(canonical(value), true, 0, { bound: 0 });
+  return again === plainCopy ? undefined : { value: again as T };
+}
+
 /** Encodes any msgpack-able value behind the format byte. */
 export function encodeValue(value: unknown): Buffer {
   return withFormatByte(formatVersion, packr.pack(value));

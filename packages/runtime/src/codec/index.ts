@@ -1,1 +1,1 @@
-export { canonical, canonicalInput, canonicalSized, protoKeyPath, fingerprintBytes, encodeValue, decodeValue, encodePack, decodePack, formatVersion, packFormatVersion } from './codec.js';
+export { canonical, canonicalBounded, canonicalBoundedFrozen, canonicalFrozen, canonicalInput, canonicalInputBounded, canonicalSized, protoKeyPath, fingerprintBytes, encodeValue, decodeValue, encodePack, decodePack, formatVersion, packFormatVersion } from './codec.js';

@@ -1,4 +1,5 @@
-import { canonicalSized } from '../codec/index.js';
+import { canonicalBoundedFrozen, canonicalSized } from '../codec/index.js';
+import { CanonicalPack, frozenClock, frozenEvent, frozenRef, shellIsPlain } from '../model/canonicalPack.js';
 import { LimitExceededError } from '../errors/index.js';
 import type { IdSource } from '../ids/index.js';
 import type { ActorRef, EventRecord, Pack } from '../model/index.js';
@@ -7,8 +8,8 @@ import { VC } from '../vectorClock/index.js';
 
 export interface CommandPackInput {
   readonly actor: ActorRef;
-  /** The pack the command was decided on; undefined for an actor's first pack. */
-  readonly head: Pack | undefined;
+  /** The pack the command was decided on (its version and ts); undefined for an actor's first pack. */
+  readonly head: Pick<Pack, 'version' | 'ts'> | undefined;
   /** The writing replica: its counter grows in the new version. */
   readonly replica: string;
   readonly commandId: string;
@@ -27,39 +28,46 @@ export interface CommandPackInput {
 /**
  * The pack a command writes on top of its head: one version step at the writing replica, events
  * with fresh ids and one hybrid timestamp, data in the codec's canonical form (so the live state
- * folds exactly what a reload or another replica reads). Pure apart from drawing ids.
+ * folds exactly what a reload or another replica reads). Pure apart from drawing ids. The pack is
+ * deep-frozen (its data included: an event handler must not change the data it folds), and a
+ * MemoryStore keeps it without copying it.
  */
 export function commandPack(input: CommandPackInput): Pack {
-  const { actor, head, replica, commandId } = input;
+  const { head, replica, commandId } = input;
+  const actor = frozenRef(input.actor);
   const ts = nextTimestamp(input.now, head?.ts);
   const correlationId = input.correlationId ?? commandId;
-  const data = input.emitted.map((e) => canonicalSized(e.data));
-  const dataBytes = data.reduce((n, d) => n + d.bytes, 0);
-  if (input.dataBytesMax !== undefined && dataBytes > input.dataBytesMax) {
-    throw new LimitExceededError(
-      'packBytesMax',
-      `${actor.type}.${commandId}: the ${input.emitted.length} event(s) emitted encode to ${dataBytes} bytes, more than ${input.dataBytesMax}`,
-    );
+  // Plain data is copied (deep-frozen) without a trip through msgpack; its size is bounded from
+  // above, and only a bound over the limit makes the exact sizes worth computing.
+  let frozen = true;
+  let dataBytes = 0;
+  const data: unknown[] = [];
+  for (const e of input.emitted) {
+    const copy = canonicalBoundedFrozen(e.data);
+    data.push(copy.value);
+    dataBytes += copy.bound;
+    if (!copy.frozen) frozen = false;
   }
-  const events: EventRecord[] = input.emitted.map((e, i) => ({
-    id: input.ids.next(),
-    actor,
-    type: e.type,
-    data: data[i]!.value,
-    ts,
-    correlationId,
-    causationId: commandId,
-    ...(input.initiatedBy === undefined ? {} : { initiatedBy: input.initiatedBy }),
-    replica,
-  }));
-  return {
-    actor,
-    kind: 'command',
-    version: VC.increment(head?.version ?? VC.emptyClock, replica),
-    parents: head ? [head.version] : [],
-    events,
-    commandIds: [commandId],
-    replica,
-    ts,
-  };
+  if (input.dataBytesMax !== undefined && dataBytes > input.dataBytesMax) {
+    dataBytes = input.emitted.reduce((n, e) => n + canonicalSized(e.data).bytes, 0);
+    if (dataBytes > input.dataBytesMax) {
+      throw new LimitExceededError(
+        'packBytesMax',
+        `${actor.type}.${commandId}: the ${input.emitted.length} event(s) emitted encode to ${dataBytes} bytes, more than ${input.dataBytesMax}`,
+      );
+    }
+  }
+  const events: EventRecord[] = input.emitted.map((e, i) =>
+    frozenEvent(
+      { id: input.ids.next(), actor, type: e.type, data: undefined, ts, correlationId, causationId: commandId, replica, ...(input.initiatedBy === undefined ? {} : { initiatedBy: input.initiatedBy }) },
+      actor,
+      data[i],
+    ),
+  );
+  const version = Object.freeze(VC.increment(head?.version ?? VC.emptyClock, replica));
+  const parents = Object.freeze(head ? [frozenClock(head.version)] : []);
+  const commandIds = Object.freeze([commandId]);
+  const pack: Pack = { actor, kind: 'command', version, parents, events: Object.freeze(events), commandIds, replica, ts };
+  // Canonical and frozen throughout: a MemoryStore keeps this very pack (no copy).
+  return frozen && shellIsPlain(pack) ? new CanonicalPack(actor, 'command', version, parents, pack.events, commandIds, replica, ts) : pack;
 }

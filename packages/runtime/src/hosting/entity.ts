@@ -8,7 +8,7 @@ import { commandPack } from './commandPack.js';
 import type { EventStore } from '../store/index.js';
 import { isMergeLog, type MergeRecord } from '../store/regionLog.js';
 import type { MergeOutcome } from '../resolution/index.js';
-import { VC } from '../vectorClock/index.js';
+import { VC, type VectorClock } from '../vectorClock/index.js';
 import type { guardedObserver } from './observer.js';
 import type { ActorView, CommandReply, ResolveReply } from './replies.js';
 
@@ -52,10 +52,22 @@ function warnOnce(actorType: string, message: string): void {
   process.emitWarning(message, 'TroupeOnMergeWarning');
 }
 
+/** What a live entity keeps of its head pack: what the next command needs (not the pack's events). */
+interface Head {
+  readonly version: VectorClock;
+  /** `VC.encode(version)`: the expected head of the next append. */
+  readonly key: string;
+  readonly ts: number;
+}
+
 interface Loaded {
-  readonly head?: Pack;
+  readonly head?: Head;
   readonly state: unknown;
   readonly sinceSnapshot: number;
+}
+
+function headOf(pack: Pack): Head {
+  return { version: pack.version, key: VC.encode(pack.version), ts: pack.ts };
 }
 
 /**
@@ -99,7 +111,7 @@ export class Entity {
         return outcome;
       }
       try {
-        await this.env.store.append(outcome.pack, current.head ? [VC.encode(current.head.version)] : [], outcome.snapshot);
+        await this.env.store.append(outcome.pack, current.head ? [current.head.key] : [], outcome.snapshot);
       } catch (error) {
         if (error instanceof DuplicateCommandError) {
           // The store checks command ids after the expected heads, so the cached state is still
@@ -135,7 +147,7 @@ export class Entity {
         continue;
       }
       this.loaded = {
-        head: outcome.pack,
+        head: headOf(outcome.pack),
         state: outcome.state,
         sinceSnapshot: outcome.snapshot ? 0 : current.sinceSnapshot + snapshotWeight(outcome.pack),
       };
@@ -188,7 +200,7 @@ export class Entity {
     // Best effort: the merge pack is durable; a record that could not be kept must not fail it.
     if (isMergeLog(this.env.store)) await this.env.store.recordMerge(record).catch((error: unknown) => (recordError = error ?? new Error('recordMerge failed')));
     this.env.observer.resolved({ ...observation, outcome, durationMs, record, ...(recordError !== undefined ? { recordError } : {}) });
-    this.loaded = { head: outcome.pack, state: outcome.state, sinceSnapshot: 0 };
+    this.loaded = { head: headOf(outcome.pack), state: outcome.state, sinceSnapshot: 0 };
     const reply: ResolveReply = {
       resolved: true,
       version: outcome.pack.version,
@@ -218,7 +230,7 @@ export class Entity {
         return this.loaded;
       }
       const { state, sinceSnapshot, packsRead, fromSnapshot } = await stateAt(this.env.store, this.definition, this.actor, head.version);
-      this.loaded = { head, state, sinceSnapshot };
+      this.loaded = { head: headOf(head), state, sinceSnapshot };
       this.env.observer.loaded({ actor: this.actor, replica: this.env.replicaId, version: head.version, packsRead, fromSnapshot });
       return this.loaded;
     }
@@ -269,7 +281,7 @@ export class Entity {
   private async headIsCurrent(current: Loaded): Promise<boolean> {
     const heads = await this.env.store.heads(this.actor);
     if (heads.length !== (current.head ? 1 : 0)) return false;
-    return !current.head || VC.encode(heads[0]!.version) === VC.encode(current.head.version);
+    return !current.head || VC.encode(heads[0]!.version) === current.head.key;
   }
 
   /**

@@ -13,7 +13,7 @@ import {
   UnknownCommandError,
 } from '../errors/index.js';
 import { type Clock, FlakeIdSource, type IdSource, machineIdFor, systemClock } from '../ids/index.js';
-import { canonicalInput } from '../codec/index.js';
+import { canonicalInput, canonicalInputBounded } from '../codec/index.js';
 import { type ActorRef, actorKey } from '../model/index.js';
 import { type AncestryLimits, computeMerge, defaultAncestryLimits } from '../resolution/index.js';
 import { type EventStore, MemoryStore } from '../store/index.js';
@@ -84,34 +84,49 @@ export const runtimeDefaults = {
 } as const;
 
 type Message =
-  | { readonly kind: 'command'; readonly command: CommandEnvelope; readonly done: Settle<CommandReply> }
-  | { readonly kind: 'resolve'; readonly done: Settle<ResolveReply> }
-  | { readonly kind: 'view'; readonly done: Settle<ActorView> };
+  | { readonly kind: 'command'; readonly command: CommandEnvelope; readonly resolve: (reply: CommandReply) => void; readonly reject: (error: unknown) => void }
+  | { readonly kind: 'resolve'; readonly command: undefined; readonly resolve: (reply: ResolveReply) => void; readonly reject: (error: unknown) => void }
+  | { readonly kind: 'view'; readonly command: undefined; readonly resolve: (view: ActorView) => void; readonly reject: (error: unknown) => void };
 
-interface Settle<T> {
-  resolve(value: T): void;
-  reject(error: unknown): void;
-}
-
+/** A live entity and its mailbox. */
 interface Live {
-  readonly ref: nact.Ref<Message>;
-  readonly actor: ActorRef;
+  readonly entity: Entity;
+  /** Messages waiting behind the one being handled, from `queueHead` on (an array used as a queue). */
+  queue: Message[] | undefined;
+  queueHead: number;
+  /** A message of this entity is being handled (or is scheduled to be): the others wait in `queue`. */
+  running: boolean;
   pending: number;
   /** On the runtime's clock. */
   lastUsedMs: number;
 }
 
 /**
- * Hosts actors: one nact actor per live entity, so one actor's messages run strictly one at a time
+ * Messages handled one after another without giving the event loop a turn (across entities), at
+ * most: every this many, the next one waits for the runtime's nact actor, which takes one turn of
+ * the event loop per message, so timers and I/O run between slices. A count, not a time: the
+ * interleaving stays deterministic (the simulator relies on it).
+ */
+export const messagesPerSlice = 64;
+
+/**
+ * Hosts actors: one mailbox per live entity, so one actor's messages run strictly one at a time
  * and in order while different actors run concurrently. Idle entities are passivated (after
  * `idleTimeoutMs`, or least recently used first beyond `liveActorsMax`) and reloaded from the store
  * on their next message.
+ *
+ * The mailboxes are the runtime's own (a queue and a flag per entity: a nact actor per entity held
+ * about 1.3 KiB and cost an event-loop turn, a context object and a Map copy per message). nact is
+ * the runtime's root: its actor system, and one nact actor that schedules the entities that gave
+ * the event loop a turn (`messagesPerSlice`) and runs the passivation sweeps.
  */
 export class Runtime {
   readonly store: EventStore;
   readonly replicaId: string;
   private readonly definitions = new Map<string, AnyActorDefinition>();
   private readonly system: nact.ActorSystemRef;
+  /** The runtime's nact actor: resumes entities after an event-loop turn, runs sweeps. */
+  private readonly host: nact.Ref<Live | 'sweep'>;
   private readonly live = new Map<string, Live>();
   private readonly options: Required<Pick<RuntimeOptions, 'idleTimeoutMs' | 'liveActorsMax' | 'mailboxMax'>>;
   private readonly environment: ConstructorParameters<typeof Entity>[2];
@@ -123,7 +138,8 @@ export class Runtime {
   private drained: (() => void) | undefined;
   private stopped = false;
   private stopping: Promise<void> | undefined;
-  private nameCounter = 0;
+  /** Messages that may still start before the event loop gets a turn (see `messagesPerSlice`). */
+  private sliceLeft = messagesPerSlice;
 
   constructor(options: RuntimeOptions) {
     for (const definition of options.actors) {
@@ -170,8 +186,21 @@ export class Runtime {
       throw new InvalidOptionError('idleSweepEveryMs', `must be 0 (no timer) or a positive number of ms, got ${sweepEveryMs}`);
     }
     this.system = nact.start();
+    this.host = nact.spawnStateless(
+      this.system,
+      (message: Live | 'sweep') => {
+        if (message === 'sweep') {
+          if (!this.stopped) this.passivateIdle();
+          return;
+        }
+        // A turn of the event loop went by: a new slice.
+        this.sliceLeft = messagesPerSlice;
+        this.next(message);
+      },
+      'host',
+    ) as nact.Ref<Live | 'sweep'>;
     if (sweepEveryMs > 0) {
-      this.sweeper = setInterval(() => this.passivateIdle(), sweepEveryMs);
+      this.sweeper = setInterval(() => nact.dispatch(this.host, 'sweep'), sweepEveryMs);
       this.sweeper.unref();
     }
   }
@@ -197,7 +226,7 @@ export class Runtime {
   send(ref: ActorRef, command: { readonly type: string; readonly payload?: unknown } & CommandOptions): Promise<CommandReply> {
     try {
       const envelope = this.validate(ref, command);
-      return this.enqueue(ref, (done) => ({ kind: 'command', command: envelope, done }));
+      return this.enqueue<CommandReply>(ref, 'command', envelope);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -207,7 +236,7 @@ export class Runtime {
   resolve(ref: ActorRef): Promise<ResolveReply> {
     try {
       this.checkedDefinitionOf(ref);
-      return this.enqueue(ref, (done) => ({ kind: 'resolve', done }));
+      return this.enqueue<ResolveReply>(ref, 'resolve', undefined);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -229,7 +258,7 @@ export class Runtime {
   inspect<State = unknown>(ref: ActorRef): Promise<ActorView<State>> {
     try {
       this.checkedDefinitionOf(ref);
-      return this.enqueue(ref, (done) => ({ kind: 'view', done })) as Promise<ActorView<State>>;
+      return this.enqueue<ActorView>(ref, 'view', undefined) as Promise<ActorView<State>>;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -257,10 +286,13 @@ export class Runtime {
     // The entity decides later (after a turn of the event loop): keep a private copy, so a caller
     // mutating its object after send() cannot change what was validated; and the codec's canonical
     // form of it, which is what every replica will read back.
+    // Plain data is copied without a trip through msgpack (the same value, see canonicalInputBounded).
     let payload: unknown;
     let payloadBytes: number;
     try {
-      ({ value: payload, bytes: payloadBytes } = canonicalInput(command.payload));
+      ({ value: payload, bound: payloadBytes } = canonicalInputBounded(command.payload));
+      // A bound above the limit: the exact size decides (and is what the error reports).
+      if (payloadBytes > this.commandBytesMax) payloadBytes = canonicalInput(command.payload).bytes;
     } catch (error) {
       throw new InvalidPayloadError(definition.type, command.type, `payload must be plain data (${(error as Error).message})`);
     }
@@ -306,7 +338,7 @@ export class Runtime {
     return definition;
   }
 
-  private enqueue<T>(ref: ActorRef, message: (done: Settle<T>) => Message): Promise<T> {
+  private enqueue<T>(ref: ActorRef, kind: Message['kind'], command: CommandEnvelope | undefined): Promise<T> {
     const live = this.entityFor(ref);
     if (live.pending >= this.options.mailboxMax) {
       return Promise.reject(
@@ -317,16 +349,60 @@ export class Runtime {
     live.lastUsedMs = this.clock.now();
     this.pendingTotal++;
     return new Promise<T>((resolve, reject) => {
-      const finish = () => {
-        live.pending--;
-        if (--this.pendingTotal === 0 && this.drained) this.drained();
-      };
-      const done: Settle<T> = {
-        resolve: (value) => (finish(), resolve(value)),
-        reject: (error) => (finish(), reject(error)),
-      };
-      nact.dispatch(live.ref, message(done as Settle<never>));
+      const message = { kind, command, resolve, reject } as Message;
+      if (live.running) {
+        (live.queue ??= []).push(message);
+        return;
+      }
+      live.running = true;
+      (live.queue ??= []).push(message);
+      // Never handled inside send(): the caller's code after send() runs first, as with any mailbox.
+      if (--this.sliceLeft > 0) queueMicrotask(() => this.next(live));
+      else nact.dispatch(this.host, live);
     });
+  }
+
+  /** Handles the entity's queued messages one at a time, giving the event loop a turn every `messagesPerSlice`. */
+  private next(live: Live): void {
+    const queue = live.queue!;
+    const message = queue[live.queueHead]!;
+    queue[live.queueHead++] = undefined as never;
+    if (live.queueHead === queue.length) {
+      queue.length = 0;
+      live.queueHead = 0;
+    }
+    void this.handle(live, message);
+  }
+
+  private async handle(live: Live, message: Message): Promise<void> {
+    let failed = false;
+    let result: unknown;
+    try {
+      switch (message.kind) {
+        case 'command':
+          result = await live.entity.handle(message.command);
+          break;
+        case 'resolve':
+          result = await live.entity.resolve();
+          break;
+        case 'view':
+          result = await live.entity.view();
+          break;
+      }
+    } catch (error) {
+      failed = true;
+      result = error;
+    }
+    live.pending--;
+    if (--this.pendingTotal === 0 && this.drained) this.drained();
+    if (failed) message.reject(result);
+    else (message.resolve as (value: unknown) => void)(result);
+    if (live.queueHead < (live.queue?.length ?? 0)) {
+      if (--this.sliceLeft > 0) this.next(live);
+      else nact.dispatch(this.host, live);
+    } else {
+      live.running = false;
+    }
   }
 
   private entityFor(ref: ActorRef): Live {
@@ -339,17 +415,10 @@ export class Runtime {
       return existing;
     }
     if (this.live.size >= this.options.liveActorsMax) this.passivateLeastRecentlyUsed();
-    const actor = { type: ref.type, id: ref.id };
+    // Frozen: every pack and event of the entity shares it (see commandPack).
+    const actor = Object.freeze({ type: ref.type, id: ref.id });
     const entity = new Entity(actor, this.definitionOf(ref), this.environment);
-    const nactRef = nact.spawn(
-      this.system,
-      async (state: undefined, message: Message) => {
-        await handle(entity, message);
-        return state;
-      },
-      `e${(this.nameCounter++).toString(36)}`,
-    ) as nact.Ref<Message>;
-    const live: Live = { ref: nactRef, pending: 0, lastUsedMs: this.clock.now(), actor };
+    const live: Live = { entity, queue: undefined, queueHead: 0, running: false, pending: 0, lastUsedMs: this.clock.now() };
     this.live.set(key, live);
     return live;
   }
@@ -384,29 +453,10 @@ export class Runtime {
     return passivated;
   }
 
-  /** Removes and stops in one synchronous step, so no message can reach a stopped nact actor. */
+  /** Removes the entity (it has no message: the next one for its actor loads a new one). */
   private passivate(key: string, live: Live, reason: 'idle' | 'capacity'): void {
     this.live.delete(key);
-    nact.stop(live.ref);
-    this.observer.passivated({ actor: live.actor, replica: this.replicaId, reason });
-  }
-}
-
-async function handle(entity: Entity, message: Message): Promise<void> {
-  try {
-    switch (message.kind) {
-      case 'command':
-        message.done.resolve(await entity.handle(message.command));
-        break;
-      case 'resolve':
-        message.done.resolve(await entity.resolve());
-        break;
-      case 'view':
-        message.done.resolve(await entity.view());
-        break;
-    }
-  } catch (error) {
-    message.done.reject(error);
+    this.observer.passivated({ actor: live.entity.actor, replica: this.replicaId, reason });
   }
 }
 

@@ -1,7 +1,8 @@
-import { decodePack, decodeValue, encodePack, encodeValue } from '../codec/index.js';
+import { canonicalBounded, canonicalFrozen, decodePack, decodeValue, encodePack, encodeValue } from '../codec/index.js';
 import { AppendConflictError, DuplicateCommandError, InvalidCursorError, InvalidOptionError, LimitExceededError, MissingAncestorError, VersionCollisionError } from '../errors/index.js';
-import { type ActorRef, type ActorSnapshot, type Pack, type Snapshot, actorKey, packFingerprint } from '../model/index.js';
+import { type ActorRef, type ActorSnapshot, type EventRecord, type Pack, type Snapshot, actorKey, packFingerprint } from '../model/index.js';
 import { VC, type VectorClock } from '../vectorClock/index.js';
+import { CanonicalPack, frozenEvent, shellIsPlain } from '../model/canonicalPack.js';
 import { causalOrder, historyPacksMax } from './causalOrder.js';
 import type { Chain, Changes, EventStore, HistoryOptions, MergeReport } from './eventStore.js';
 import { nextHeads, sameKeySet } from './heads.js';
@@ -9,14 +10,18 @@ import { type Checkpoint, type FrontierTable, type MergeLog, type MergeRecord, t
 import { cursorAtOrPast, mergeFrontierTables } from '../replication/frontier.js';
 
 interface ActorRecord {
+  /** Frozen: the actor of every pack this store copies (packs it keeps as they are have their own). */
   readonly ref: ActorRef;
-  /** versionKey -> encoded pack */
-  readonly packs: Map<string, Buffer>;
+  /**
+   * versionKey -> the pack in its canonical form, deep-frozen; or its encoded bytes when that form
+   * cannot be frozen (a Set, a Date or binary data in it) and where `unsafeOverwritePack` put bytes.
+   */
+  readonly packs: Map<string, Pack | Uint8Array>;
   /** versionKey -> encoded snapshot state */
   readonly snapshots: Map<string, Buffer>;
   /** commandId -> version keys of the packs that applied it */
   readonly commands: Map<string, string[]>;
-  /** versionKey -> packFingerprint */
+  /** versionKey -> packFingerprint, for the packs held as bytes only (a frozen pack's is computed when needed). */
   readonly fingerprints: Map<string, string>;
   heads: VectorClock[];
   headKeys: string[];
@@ -30,9 +35,47 @@ interface LogEntry {
 }
 
 /**
- * The embedded default store. Holds everything in process memory, but encodes packs and
- * snapshots with the same msgpack codec as the Redis store, so aliasing bugs and undecodable
- * data show up here first.
+ * The pack as the codec would read it back (the same fields, the same canonical data), as a
+ * deep-frozen copy: `input` itself is left as it was. Undefined when a value in it cannot be
+ * frozen (the store keeps that pack encoded). A CanonicalPack (from `commandPack`, or held by
+ * another MemoryStore) is kept as it is.
+ */
+function frozenPack(input: Pack, actor: ActorRef, where: string): Pack | undefined {
+  if (input instanceof CanonicalPack) return input;
+  const pack = shellIsPlain(input) ? input : decodePack(encodePack(input), where);
+  const events: EventRecord[] = [];
+  for (const e of pack.events) {
+    const data = canonicalFrozen(e.data);
+    if (!data) return undefined;
+    events.push(frozenEvent(e, actor, data.value));
+  }
+  let state: { readonly value: unknown } | undefined;
+  if (pack.state !== undefined) {
+    state = canonicalFrozen(pack.state);
+    if (!state) return undefined;
+  }
+  return new CanonicalPack(
+    actor,
+    pack.kind,
+    Object.freeze({ ...pack.version }),
+    Object.freeze(pack.parents.map((p) => Object.freeze({ ...p }))),
+    Object.freeze(events),
+    Object.freeze([...pack.commandIds]),
+    pack.replica,
+    pack.ts,
+    state?.value,
+  );
+}
+
+/**
+ * The embedded default store. Holds everything in process memory. Packs are kept decoded, in the
+ * codec's canonical form (what any store reads back: the same values the Redis store returns) and
+ * deep-frozen: an append or a read encodes and decodes nothing, and what a caller gets can be
+ * shared, not copied. A caller that mutates a pack it got from this store gets a TypeError (strict
+ * mode, which ES modules are) and the store is unchanged; the pack it appended is copied, never
+ * frozen itself. A pack whose canonical form cannot be frozen (a Set, a Date or binary data in
+ * its events) is kept encoded instead, as snapshots are: those are decoded on every read, with the
+ * checksum checked, so undecodable data shows up here as in the Redis store.
  */
 export class MemoryStore implements EventStore, RegionLog, MergeLog {
   private readonly actors = new Map<string, ActorRecord>();
@@ -52,9 +95,10 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
     }
     const applied = pack.commandIds.find((id) => record.commands.has(id));
     if (applied !== undefined) throw new DuplicateCommandError(actorKey(pack.actor), applied);
-    // Encode everything before changing anything: an append either happens whole or not at all.
+    // Copy and encode everything before changing anything: an append either happens whole or not at all.
+    const stored = this.stored(record, pack, key);
     const snapshotBytes = snapshot ? encodeValue(snapshot.state) : undefined;
-    const entry = this.add(record, pack, key);
+    const entry = this.add(record, stored, pack, key);
     if (snapshot && snapshotBytes) this.keepSnapshot(record, snapshot, entry, snapshotBytes);
   }
 
@@ -85,7 +129,9 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
       const pack: Pack | undefined = record ? this.decode(record, key) : undefined;
       if (!pack) throw new MissingAncestorError(actorKey(actor), key);
       if (pack.kind === 'merge') {
-        return { base: { version: pack.version, state: pack.state }, packs: packs.reverse() };
+        // The base becomes a live state: a copy, not the frozen pack's (an event handler may
+        // build the next state by changing it, as it could from a state decoded from bytes).
+        return { base: { version: pack.version, state: canonicalBounded(pack.state).value }, packs: packs.reverse() };
       }
       packs.push(pack);
       const parent: VectorClock | undefined = pack.parents[0];
@@ -132,8 +178,9 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
       const record = this.record(pack.actor);
       touched.set(actorKey(pack.actor), record);
       const key = VC.encode(pack.version);
-      if (record.packs.has(key)) {
-        if (record.fingerprints.get(key) !== packFingerprint(pack, () => encodePack(pack))) throw new VersionCollisionError(actorKey(pack.actor), key);
+      const held = record.packs.get(key);
+      if (held) {
+        if (held !== pack && this.fingerprint(record, key, held) !== packFingerprint(pack, () => encodePack(pack))) throw new VersionCollisionError(actorKey(pack.actor), key);
         skipped++;
         continue;
       }
@@ -143,8 +190,9 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
         }
       }
       const snapshot = snapshotByKey.get(`${actorKey(pack.actor)}@${key}`);
+      const stored = this.stored(record, pack, key);
       const snapshotBytes = snapshot ? encodeValue(snapshot.state) : undefined;
-      const entry = this.add(record, pack, key);
+      const entry = this.add(record, stored, pack, key);
       if (snapshot && snapshotBytes) this.keepSnapshot(record, snapshot, entry, snapshotBytes);
       added++;
     }
@@ -171,7 +219,24 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
    * undecodable pack yields CorruptDataError naming it, and that no other actor is affected.
    */
   unsafeOverwritePack(actor: ActorRef, versionKey: string, bytes: Buffer): void {
-    this.record(actor).packs.set(versionKey, bytes);
+    const record = this.record(actor);
+    const held = record.packs.get(versionKey);
+    // The fingerprint stays the one of the pack written there, as a store of bytes would keep it.
+    if (held) record.fingerprints.set(versionKey, this.fingerprint(record, versionKey, held));
+    record.packs.set(versionKey, bytes);
+  }
+
+  /** The fingerprint of a pack held here (see `packFingerprint`). */
+  private fingerprint(record: ActorRecord, key: string, held: Pack | Uint8Array): string {
+    const known = record.fingerprints.get(key);
+    if (known !== undefined) return known;
+    const pack = held as Pack;
+    return packFingerprint(pack, () => encodePack(pack));
+  }
+
+  /** What is kept of `pack`: its frozen canonical copy, or its bytes. */
+  private stored(record: ActorRecord, pack: Pack, key: string): Pack | Uint8Array {
+    return frozenPack(pack, record.ref, `pack ${actorKey(record.ref)}@${key}`) ?? encodePack(pack);
   }
 
   private keepSnapshot(record: ActorRecord, snapshot: Snapshot, entry: LogEntry, bytes: Buffer): void {
@@ -179,11 +244,10 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
     entry.withSnapshot = true;
   }
 
-  /** Encodes first, then changes state: it never leaves a partial write behind. */
-  private add(record: ActorRecord, pack: Pack, key: string): LogEntry {
-    const bytes = encodePack(pack);
-    record.packs.set(key, bytes);
-    record.fingerprints.set(key, packFingerprint(pack, bytes));
+  /** Changes state only (`stored` was built before): it never leaves a partial write behind. */
+  private add(record: ActorRecord, stored: Pack | Uint8Array, pack: Pack, key: string): LogEntry {
+    record.packs.set(key, stored);
+    if (stored instanceof Uint8Array) record.fingerprints.set(key, packFingerprint(pack, stored));
     for (const commandId of pack.commandIds) {
       const versions = record.commands.get(commandId);
       if (!versions) record.commands.set(commandId, [key]);
@@ -204,7 +268,7 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
     let record = this.actors.get(key);
     if (!record) {
       record = {
-        ref: { type: ref.type, id: ref.id },
+        ref: Object.freeze({ type: ref.type, id: ref.id }),
         packs: new Map(),
         snapshots: new Map(),
         commands: new Map(),
@@ -302,8 +366,9 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
   }
 
   private decode(record: ActorRecord, key: string): Pack | undefined {
-    const bytes = record.packs.get(key);
-    return bytes ? decodePack(bytes, `pack ${actorKey(record.ref)}@${key}`) : undefined;
+    const held = record.packs.get(key);
+    if (held === undefined || !(held instanceof Uint8Array)) return held;
+    return decodePack(held, `pack ${actorKey(record.ref)}@${key}`);
   }
 
   private assertOpen(): void {

@@ -1,8 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { EventRecord } from '../../model/index.js';
 import type { EventStore } from '../../store/index.js';
 import { appendChain, makeChain, makeEvent, makePack, uniqueActor } from '../fixtures.js';
-import { type CurrentStore, firstCommandVersion, key, keysOf, richData } from './support.js';
+import { type CurrentStore, firstCommandVersion, key, keysOf, richData, tryToMutate } from './support.js';
 
 /** Appends and reads back: first packs, chains of appends, expected heads as a set, copies on read. */
 export function appendTests(current: CurrentStore): void {
@@ -48,15 +47,38 @@ export function appendTests(current: CurrentStore): void {
       expect(await store.loadChain(actor, 'a:1')).toEqual({ packs: [pack] });
     });
 
-    it('reads return copies: mutating a returned pack does not change the store', async () => {
+    it('reads return copies or deep-frozen packs: changing a returned pack throws or changes a copy, never the store', async () => {
       const actor = uniqueActor();
-      const pack = makePack({ actor, version: { a: 1 } });
+      const pack = makePack({ actor, version: { a: 1 }, events: [makeEvent(actor, { type: 'rich', data: { ...richData, nested: { list: [1, { deep: 'x' }] } }, causationId: 'cmd-r', replica: 'a' })], commandIds: ['cmd-r'] });
+      const before = structuredClone(pack);
       await store.append(pack, []);
-      const [read] = await store.heads(actor);
-      (read!.events as EventRecord[]).push(makeEvent(actor));
-      (read!.version as Record<string, number>)['a'] = 99;
-      expect(await store.heads(actor)).toEqual([pack]);
-      expect(await store.getPacks(actor, ['a:1'])).toEqual([pack]);
+      expect(Object.isFrozen(pack) || Object.isFrozen(pack.events), 'append leaves its argument as it was (a store copies, it does not freeze the caller\'s pack)').toBe(false);
+      for (const read of [(await store.heads(actor))[0]!, (await store.getPacks(actor, ['a:1']))[0]!, (await store.loadChain(actor, 'a:1')).packs[0]!]) {
+        tryToMutate(read, makeEvent(actor));
+      }
+      // The caller's own pack is its own: changing it after the append does not reach the store.
+      (pack.events[0]!.data as Record<string, unknown>)['injected'] = 1;
+      (pack.version as Record<string, number>)['a'] = 7;
+      expect(await store.heads(actor)).toEqual([before]);
+      expect(await store.getPacks(actor, ['a:1'])).toEqual([before]);
+      expect(await store.loadChain(actor, 'a:1')).toEqual({ packs: [before] });
+    });
+
+    it('a merge pack\'s state read as a chain base is the caller\'s to change: the store is unchanged', async () => {
+      const actor = uniqueActor();
+      const root = makePack({ actor, version: { a: 1 } });
+      const side = makePack({ actor, version: { b: 1 }, parents: [] });
+      await store.append(root, []);
+      await store.merge([side]);
+      const merged = makePack({ actor, kind: 'merge', version: { a: 1, b: 1 }, parents: [{ a: 1 }, { b: 1 }], state: { n: 3, list: [1] } });
+      await store.append(merged, ['a:1', 'b:1']);
+      const chain = await store.loadChain(actor, 'a:1,b:1');
+      const state = chain.base!.state as { n: number; list: number[] };
+      state.n = 4;
+      state.list.push(2);
+      expect((await store.loadChain(actor, 'a:1,b:1')).base).toEqual({ version: { a: 1, b: 1 }, state: { n: 3, list: [1] } });
+      tryToMutate((await store.heads(actor))[0]!, makeEvent(actor));
+      expect(await store.heads(actor)).toEqual([merged]);
     });
 
     it('a chain of appends keeps exactly one head, the latest', async () => {

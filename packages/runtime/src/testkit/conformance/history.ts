@@ -1,9 +1,9 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { LimitExceededError } from '../../errors/index.js';
-import type { EventRecord, Pack } from '../../model/index.js';
+import type { Pack } from '../../model/index.js';
 import { type EventStore, MemoryStore, causalOrder, historyPacksMax } from '../../store/index.js';
-import { appendChain, makeChain, makePack, uniqueActor } from '../fixtures.js';
-import { type CurrentStore, expectRejection, key, keysOf } from './support.js';
+import { appendChain, makeChain, makeEvent, makePack, uniqueActor } from '../fixtures.js';
+import { type CurrentStore, expectRejection, key, keysOf, tryToMutate } from './support.js';
 
 /** Every version of `packs` comes after the versions of its parents. */
 function expectParentsFirst(packs: readonly Pack[]): void {
@@ -109,13 +109,11 @@ export function historyTests(current: CurrentStore): void {
       expect(await store.history(actor)).toEqual(chain);
     });
 
-    it('returns copies: mutating a returned pack does not change the store', async () => {
+    it('returns copies or deep-frozen packs: changing a returned pack throws or changes a copy, never the store', async () => {
       const actor = uniqueActor();
       const chain = makeChain(actor, 2);
       await appendChain(store, chain);
-      const [first] = await store.history(actor);
-      (first!.events as EventRecord[]).length = 0;
-      (first!.version as Record<string, number>)['a'] = 99;
+      for (const read of await store.history(actor)) tryToMutate(read, makeEvent(actor));
       expect(await store.history(actor)).toEqual(chain);
     });
 

@@ -1,5 +1,5 @@
 import { beforeEach, expect, it } from 'vitest';
-import { type ActorRef, type Pack, actorKey } from '../../model/index.js';
+import { type ActorRef, type EventRecord, type Pack, actorKey } from '../../model/index.js';
 import type { EventStore } from '../../store/index.js';
 import { VC, type VectorClock } from '../../vectorClock/index.js';
 
@@ -119,4 +119,33 @@ export function capabilityGate(suite: CapabilitySuite, name: string, has: (store
   it(`the store implements ${name}${suite.required ? '' : ' (otherwise this group is skipped)'}`, () => {
     expect(has(suite.current()), missing()).toBe(true);
   });
+}
+
+/**
+ * Tries to change a pack read from a store in every part (its events, version, data and state),
+ * and says how each attempt ended. What a store returns is either a copy (the change lands on the
+ * copy) or frozen (the change throws a TypeError: MemoryStore shares its deep-frozen packs); any
+ * other outcome breaks the contract. Either way the store must be unchanged afterwards, which the
+ * caller checks.
+ */
+export function tryToMutate(pack: Pack, extra: EventRecord): void {
+  const attempts: (() => void)[] = [
+    () => (pack.events as EventRecord[]).push(extra),
+    () => ((pack.events as EventRecord[]).length = 0),
+    () => ((pack.version as Record<string, number>)['a'] = 99),
+    () => ((pack.parents as Record<string, number>[]).push({ z: 1 })),
+    () => ((pack.commandIds as string[]).push('cmd-injected')),
+    () => ((pack as { ts: number }).ts = 0),
+    () => ((pack.actor as { id: string }).id = 'someone-else'),
+  ];
+  for (const event of pack.events) {
+    attempts.push(() => ((event as { type: string }).type = 'changed'));
+    if (event.data !== null && typeof event.data === 'object') attempts.push(() => ((event.data as Record<string, unknown>)['injected'] = 1));
+  }
+  if (pack.state !== null && typeof pack.state === 'object') attempts.push(() => ((pack.state as Record<string, unknown>)['injected'] = 1));
+  const frozen = Object.isFrozen(pack);
+  for (const attempt of attempts) {
+    if (frozen) expect(attempt, 'a frozen pack refuses every change (deep-frozen)').toThrow(TypeError);
+    else attempt();
+  }
 }
