@@ -239,6 +239,8 @@ export class MemoryView<Row = unknown> {
   }
 
   private notify(changed: readonly string[]): void {
+    // No subscriber, nothing to tell: `current` sorts the whole view after a change (per catch-up, that was most of a view's cost).
+    if (this.listeners.size === 0) return;
     const change = { changed, rows: this.current };
     for (const listener of [...this.listeners]) {
       try {
