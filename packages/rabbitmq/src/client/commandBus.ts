@@ -118,7 +118,7 @@ export class CommandBus {
     const replication = replicationRequest(options.replicas, options.replicasTimeoutMs, timeoutMs);
     const chosenId = options.commandId ?? command.commandId;
     const commandId = chosenId ?? `${this.clientId}.${(this.sequence++).toString(36)}`;
-    const message: CommandMessage = {
+    const fields: { -readonly [K in keyof CommandMessage]: CommandMessage[K] } = {
       v: busProtocolVersion,
       type: String(ref?.type),
       id: String(ref?.id),
@@ -126,10 +126,14 @@ export class CommandBus {
       payload: command?.payload,
       commandId,
       checkDuplicate: chosenId !== undefined,
-      ...(command?.correlationId === undefined ? {} : { correlationId: command.correlationId }),
-      ...(command?.initiatedBy === undefined ? {} : { initiatedBy: command.initiatedBy }),
-      ...(replication ?? {}),
     };
+    if (command?.correlationId !== undefined) fields.correlationId = command.correlationId;
+    if (command?.initiatedBy !== undefined) fields.initiatedBy = command.initiatedBy;
+    if (replication) {
+      fields.replicas = replication.replicas;
+      fields.replicasTimeoutMs = replication.replicasTimeoutMs;
+    }
+    const message: CommandMessage = fields;
     let body: Buffer;
     try {
       body = encodeCommand(message);

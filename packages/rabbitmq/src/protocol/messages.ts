@@ -1,4 +1,4 @@
-import { Packr } from 'msgpackr';
+import { Packr, RESERVE_START_SPACE } from 'msgpackr';
 import type { EventRecord, VectorClock } from '@troupe/runtime';
 import { decodeValue } from '@troupe/runtime/store';
 import { MalformedMessageError } from '../errors/index.js';
@@ -48,11 +48,14 @@ export const busFrameFormat = 1;
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: true });
 
+/**
+ * The format byte, then the msgpack body, packed straight behind a byte msgpackr reserves at the
+ * start (no second buffer and copy per message). The result is a view of msgpackr's buffer, which
+ * later packs never write over.
+ */
 function encodeFrame(value: unknown): Buffer {
-  const body = packr.pack(value);
-  const out = Buffer.allocUnsafe(body.length + 1);
+  const out = packr.pack(value, RESERVE_START_SPACE | 1);
   out[0] = busFrameFormat;
-  out.set(body, 1);
   return out;
 }
 

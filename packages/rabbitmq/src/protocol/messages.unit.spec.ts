@@ -1,3 +1,4 @@
+import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { encodeValue } from '@troupe/runtime/store';
 import { MalformedMessageError } from '../errors/index.js';
@@ -10,6 +11,15 @@ describe('bus wire format', () => {
     expect(busFrameFormat).toBe(1);
     expect(encodeCommand(command)[0]).toBe(1);
     expect(encodeReply({ v: busProtocolVersion, status: 'rejected', commandId: 'x.1', reason: 'no' })[0]).toBe(1);
+  });
+
+  it('is byte 1 then exactly the msgpack of the message, and earlier encodings stay intact', () => {
+    const plain = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: true });
+    const messages = Array.from({ length: 2_000 }, (_, i) => ({ ...command, id: `c${i}`, payload: { by: i, text: 'x'.repeat(i % 300) } }));
+    const encoded = messages.map((m) => encodeCommand(m));
+    for (const [i, m] of messages.entries()) expect(Buffer.compare(encoded[i]!, Buffer.concat([Buffer.from([1]), plain.pack(m)]))).toBe(0);
+    const large = { ...command, payload: { blob: 'y'.repeat(100_000) } };
+    expect(decodeCommand(encodeCommand(large))).toEqual(large);
   });
 
   it('round-trips commands and replies', () => {

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { TroupeError } from '@troupe/runtime';
 import { busProtocolVersion } from '../protocol/messages.js';
 import type { Topology } from '../topology.js';
-import { type Delivery, ack, reply } from './delivery.js';
+import { type Delivery, ack, nack, reply } from './delivery.js';
 import type { WorkerMetrics } from './metrics.js';
 import { type Session, confirmWaitMs, replyWaitMs } from './session.js';
 
@@ -65,7 +65,7 @@ export class DeadLetters {
    */
   async send(delivery: Delivery, error: TroupeError, options: { readonly commandId?: string; readonly answer?: boolean; readonly body?: Buffer } = {}): Promise<void> {
     const { commandId, answer = true, body = delivery.message.content } = options;
-    const { channel, message } = delivery;
+    const { message } = delivery;
     const { code, message: reason } = error;
     const queue = this.topology.shardQueues.find((q) => q === message.fields.routingKey) ?? message.fields.routingKey;
     this.log.warn({ code, reason, commandId, queue }, 'dead-lettering a command');
@@ -80,14 +80,14 @@ export class DeadLetters {
           (error) => (error ? reject(new Error(String(error))) : resolve()),
         );
       });
-      ack(delivery, this.log);
+      ack(delivery);
     } catch (failure) {
       // The queue's own dead-lettering (x-death headers, reason 'rejected') is the fallback. It
       // goes through the fanout exchange `<prefix>.dead`, which ignores routing keys (CC/BCC too)
       // and reaches only the dead-letter queue.
       this.log.error({ err: (failure as Error).message }, 'could not publish to the dead-letter queue; rejecting to the broker DLX');
       try {
-        channel.nack(message, false, false);
+        nack(delivery);
       } catch {
         return; // channel gone: the message is redelivered and dead-lettered again
       }

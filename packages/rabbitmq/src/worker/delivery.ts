@@ -2,6 +2,7 @@ import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import { type ReplyMessage, encodeReply } from '../protocol/messages.js';
 import { isDirectReplyTo } from '../protocol/replyTo.js';
+import type { ChannelAcks } from './acks.js';
 
 /** A message as a shard consumer received it, with what decides whether it may still be started. */
 export interface Delivery {
@@ -10,20 +11,27 @@ export interface Delivery {
   readonly shard: number;
   /** The shard consumer's epoch then: a hand-over bumps it. */
   readonly epoch: number;
-  /** The channel it must be acknowledged and answered on. */
+  /** The channel it must be acknowledged on. */
   readonly channel: Channel;
+  /** That channel's acknowledgements: every ack and nack of its deliveries goes through it. */
+  readonly acks: ChannelAcks;
   readonly message: ConsumeMessage;
   /** `performance.now()` at delivery, for the latency histogram. */
   readonly deliveredAt: number;
 }
 
-/** Acknowledges; a closed channel is only logged (the broker redelivers, the duplicate lookup answers). */
-export function ack(delivery: Delivery, log: Logger): void {
-  try {
-    delivery.channel.ack(delivery.message);
-  } catch (error) {
-    log.warn({ err: (error as Error).message }, 'could not acknowledge (channel closed); the broker will redeliver and the duplicate lookup answers it');
-  }
+/**
+ * Acknowledges, at the end of this event-loop turn (see `ChannelAcks`); a closed channel is only
+ * logged (the broker redelivers, the duplicate lookup answers).
+ */
+export function ack(delivery: Delivery): void {
+  delivery.acks.ack(delivery.message.fields.deliveryTag);
+}
+
+/** Rejects without requeueing (the queue's dead-lettering takes it); throws when the channel is closed. */
+export function nack(delivery: Delivery): void {
+  delivery.channel.nack(delivery.message, false, false);
+  delivery.acks.settled(delivery.message.fields.deliveryTag);
 }
 
 /**

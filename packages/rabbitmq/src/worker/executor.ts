@@ -1,6 +1,6 @@
 import type { Channel } from 'amqplib';
 import type { Logger } from 'pino';
-import { type Accepted, type ActorRef, type CommandReply, type Runtime, type RuntimeErrorCode, TroupeError } from '@troupe/runtime';
+import { type Accepted, type ActorRef, type CommandOptions, type CommandReply, type Runtime, type RuntimeErrorCode, TroupeError } from '@troupe/runtime';
 import { actorKey } from '@troupe/runtime/store';
 import { ActorFailedError } from '../errors/index.js';
 import { type CommandMessage, busProtocolVersion, encodeCommand } from '../protocol/messages.js';
@@ -44,6 +44,8 @@ export interface ExecutorOptions {
   readonly hooks: WorkerHooks | undefined;
   /** The channel to answer on (the worker's reply connection), waiting for it while it reconnects. */
   readonly replyChannel: () => Promise<Channel | undefined>;
+  /** That channel when it is up now (no wait). */
+  readonly replyChannelNow: () => Channel | undefined;
   /** Called with a store error in `fatalStoreCodes`; the command is left unacknowledged. */
   readonly onFatal: (error: TroupeError) => void;
   /**
@@ -51,6 +53,19 @@ export interface ExecutorOptions {
    * those regions or the wait ended, and returns at once, so the actor's chain goes on.
    */
   readonly waitForReplication: (delivery: Delivery, ref: ActorRef, result: Accepted, request: ReplicationRequest) => void;
+}
+
+/** The runtime's command for a bus command (optional fields only when present). */
+function runtimeCommand(command: CommandMessage, checkDuplicate: boolean): { readonly type: string; readonly payload?: unknown } & CommandOptions {
+  const sent: { type: string; payload: unknown; commandId: string; checkDuplicate: boolean; correlationId?: string; initiatedBy?: string } = {
+    type: command.command,
+    payload: command.payload,
+    commandId: command.commandId,
+    checkDuplicate,
+  };
+  if (command.correlationId !== undefined) sent.correlationId = command.correlationId;
+  if (command.initiatedBy !== undefined) sent.initiatedBy = command.initiatedBy;
+  return sent;
 }
 
 /**
@@ -67,20 +82,13 @@ export class CommandExecutor {
     if (!shards.isCurrent(delivery)) return;
     const running = shards.running(delivery.shard);
     running.enter();
-    await this.hook('beforeExecute', ref, command.commandId);
+    if (this.options.hooks?.beforeExecute) await this.hook('beforeExecute', ref, command.commandId);
     try {
       let checkDuplicate = command.checkDuplicate || delivery.message.fields.redelivered;
       let result: CommandReply;
       for (let attempt = 0; ; attempt++) {
         try {
-          result = await runtime.send(ref, {
-            type: command.command,
-            payload: command.payload,
-            commandId: command.commandId,
-            checkDuplicate,
-            ...(command.correlationId === undefined ? {} : { correlationId: command.correlationId }),
-            ...(command.initiatedBy === undefined ? {} : { initiatedBy: command.initiatedBy }),
-          });
+          result = await runtime.send(ref, runtimeCommand(command, checkDuplicate));
           break;
         } catch (error) {
           // Anything but a TroupeError came from the actor's own code.
@@ -113,14 +121,16 @@ export class CommandExecutor {
         // the actor's next command may execute while this reply waits.
         this.options.waitForReplication(delivery, ref, result, { replicas: command.replicas, timeoutMs: command.replicasTimeoutMs });
       } else {
-        await this.answer(delivery, result);
+        const channel = this.options.replyChannelNow();
+        if (channel) this.answerOn(delivery, result, channel);
+        else await this.answer(delivery, result);
       }
     } catch (error) {
       // Not expected (runtime.send and dead-lettering handle their errors): keep the actor's chain
       // going; the message stays unacknowledged and comes back on the next connection.
       log.error({ err: (error as Error).message, actor: actorKey(ref), commandId: command.commandId }, 'unexpected error while executing a command');
     } finally {
-      await this.hook('afterExecute', ref, command.commandId);
+      if (this.options.hooks?.afterExecute) await this.hook('afterExecute', ref, command.commandId);
       running.leave();
     }
   }
@@ -136,9 +146,14 @@ export class CommandExecutor {
    * and resends with the command id. Never rejects.
    */
   async answer(delivery: Delivery, result: BusReply): Promise<void> {
+    this.answerOn(delivery, result, this.options.replyChannelNow() ?? (await this.options.replyChannel()));
+  }
+
+  /** `answer` on the reply channel at hand (undefined: none came back in time; the reply is not sent). */
+  private answerOn(delivery: Delivery, result: BusReply, channel: Channel | undefined): void {
     const { log, replyBytesMax } = this.options;
-    reply(delivery, { v: busProtocolVersion, ...result }, log, replyBytesMax, await this.options.replyChannel());
-    ack(delivery, log);
+    reply(delivery, { v: busProtocolVersion, ...result }, log, replyBytesMax, channel);
+    ack(delivery);
   }
 
   /** Runs an instrumentation hook; one that throws is logged and does not disturb the command. */

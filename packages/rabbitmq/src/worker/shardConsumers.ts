@@ -2,6 +2,7 @@ import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import { Membership, ownerOf } from '../membership.js';
 import type { Topology } from '../topology.js';
+import { ChannelAcks } from './acks.js';
 import type { Delivery } from './delivery.js';
 import { InFlight } from './inFlight.js';
 import type { Session } from './session.js';
@@ -9,6 +10,8 @@ import type { Session } from './session.js';
 /** One shard queue's consumer in this worker. */
 interface ShardState {
   channel: Channel | undefined;
+  /** The acknowledgements of `channel`. */
+  acks: ChannelAcks | undefined;
   /** Bumped when the consumer is handed over: deliveries of an older epoch are not started. */
   epoch: number;
   /** Commands of this shard executing, and dead-letterings of its messages. */
@@ -44,7 +47,7 @@ export class ShardConsumers {
   private readonly membership: Membership | undefined;
 
   constructor(private readonly options: ShardConsumersOptions) {
-    this.states = options.topology.shardQueues.map(() => ({ channel: undefined, epoch: 0, running: new InFlight(), cycling: undefined }));
+    this.states = options.topology.shardQueues.map(() => ({ channel: undefined, acks: undefined, epoch: 0, running: new InFlight(), cycling: undefined }));
     if (options.heartbeatMs !== undefined) {
       this.membership = new Membership(options.workerId, options.topology.membershipExchange, options.heartbeatMs, (members) => this.rebalance(members));
     }
@@ -99,7 +102,15 @@ export class ShardConsumers {
   /** The connection is gone: its channels with it; stop beating until the next connection. */
   disconnected(): void {
     this.membership?.detach();
-    for (const state of this.states) state.channel = undefined;
+    for (const state of this.states) {
+      state.channel = undefined;
+      state.acks = undefined;
+    }
+  }
+
+  /** Sends the acknowledgements asked for so far on every shard channel (before closing the connection). */
+  flushAcks(): void {
+    for (const state of this.states) state.acks?.flush();
   }
 
   /** The membership could not be joined (the first connection failed). */
@@ -121,19 +132,21 @@ export class ShardConsumers {
     const channel = await model.createChannel();
     channel.on('error', (error: Error) => log.error({ err: error.message, queue }, 'shard channel error'));
     await channel.prefetch(prefetch);
-    await channel.consume(queue, (message) => this.delivered(generation, shard, epoch, channel, message), { noAck: false });
+    const acks = new ChannelAcks(channel, log);
+    await channel.consume(queue, (message) => this.delivered(generation, shard, epoch, channel, acks, message), { noAck: false });
     state.channel = channel;
+    state.acks = acks;
     channel.on('close', () => this.unplannedClose(generation, shard, channel));
   }
 
-  private delivered(generation: number, shard: number, epoch: number, channel: Channel, message: ConsumeMessage | null): void {
+  private delivered(generation: number, shard: number, epoch: number, channel: Channel, acks: ChannelAcks, message: ConsumeMessage | null): void {
     if (!message) {
       // The broker cancelled the consumer (queue deleted, or the consumer timed out).
       this.options.log.warn({ queue: this.options.topology.shardQueues[shard] }, 'the broker cancelled the consumer; subscribing again');
       this.unplannedClose(generation, shard, channel);
       return;
     }
-    this.options.onDelivery({ generation, shard, epoch, channel, message, deliveredAt: performance.now() });
+    this.options.onDelivery({ generation, shard, epoch, channel, acks, message, deliveredAt: performance.now() });
   }
 
   /** Hands over every shard another live worker owns; the owners keep theirs. */
@@ -161,7 +174,11 @@ export class ShardConsumers {
       this.options.onHandOver?.(shard);
       await state.running.idle();
       const closing = state.channel;
+      // What ran is answered: its acks go before the channel closes, or the broker would hand
+      // those messages to the next consumer again.
+      state.acks?.flush();
       state.channel = undefined; // before closing: its 'close' event is ours, not the broker's
+      state.acks = undefined;
       try {
         await closing?.close();
       } catch {

@@ -92,6 +92,7 @@ export class Worker {
       replyBytesMax: this.settings.replyBytesMax,
       hooks: options.hooks,
       replyChannel: () => this.session.replyChannelWithin(replyWaitMs),
+      replyChannelNow: () => this.session.replyChannel,
       onFatal: (error) => this.fail(error),
       waitForReplication: (delivery, ref, result, request) => this.replication.start(delivery, ref, result, request),
     });
@@ -216,6 +217,7 @@ export class Worker {
       this.replication.cutAll('the worker is stopping');
       this.log.info({ executing: this.shards.executing }, 'worker stopping: draining commands in flight');
       await this.chains.settled();
+      this.shards.flushAcks();
       // Closing the reply channel first sends what was published on it: closing the connection
       // alone dropped a reply published just before (amqplib drops the frames still buffered in
       // its channels; seen with a reply answered at stop, src/replication.int.spec.ts).
@@ -347,8 +349,9 @@ export class Worker {
     // content is a view of amqplib's whole socket read, so keeping it would hold that chunk for
     // as long as the command waits; the ack needs only the delivery tag, and a dead letter gets
     // the command encoded again.
-    const decoded: Delivery = { ...delivery, message: { ...message, content: noContent } };
-    this.chains.enqueue(ref, () => this.executor.execute({ delivery: decoded, command, ref }));
+    // (The message object is this worker's alone: amqplib hands each delivery to one consumer.)
+    message.content = noContent;
+    this.chains.enqueue(ref, () => this.executor.execute({ delivery, command, ref }));
   }
 
   /** Background work on a shard's message (dead-lettering undecodable ones): a hand-over waits for it too. */
