@@ -36,35 +36,44 @@ try {
   const source = await connectRedisStore({ url: serverA.url, prefix: 'tp' });
   const packs = accountPacks(new RegionWriter('eu', 1), actors, Math.ceil(n / actors)).slice(0, n);
   await mergeAll(source, packs);
+  // BASE_REDIS=<path of another build's dist/index.js>: a third side, 'base', copies with that
+  // build's RedisStore (source and target), for a same-run comparison with an earlier version.
+  const base = process.env.BASE_REDIS ? ((await import(process.env.BASE_REDIS)) as { connectRedisStore: typeof connectRedisStore }) : undefined;
+  const baseSource = base ? await base.connectRedisStore({ url: serverA.url, prefix: 'tp' }) : undefined;
+  const sides = base ? ['troupe', 'raw', 'base'] : ['troupe', 'raw'];
   const ratios: number[] = [];
   const cpuRatios: number[] = [];
+  const baseRatios: number[] = [];
+  const baseCpuRatios: number[] = [];
   for (let rep = 0; rep <= reps; rep++) {
-    const order = rep % 2 === 0 ? ['troupe', 'raw'] : ['raw', 'troupe'];
+    const order = sides.map((_, k) => sides[(k + rep) % sides.length]!);
     const wall: Record<string, number> = {};
     const cpu: Record<string, number> = {};
     const redisCpu: Record<string, number> = {};
     let server: Record<string, { calls: number; usec: number }> = {};
-    for (const side of order) {
+    // PROBE_SIDE=troupe: the troupe copies only (e.g. for a CPU profile of them alone).
+    for (const side of order.filter((s) => !process.env.PROBE_SIDE || s === process.env.PROBE_SIDE)) {
       await new Promise((r) => setTimeout(r, 50));
       const prefix = `p${rep}${side}`;
       await dst.config('RESETSTAT');
       const r0 = (await serverCpu(src)) + (await serverCpu(dst));
       const c0 = process.cpuUsage();
       const t0 = performance.now();
-      if (side === 'troupe') {
-        const target = await connectRedisStore({ url: serverB.url, prefix });
+      if (side === 'troupe' || side === 'base') {
+        const target = side === 'base' ? await base!.connectRedisStore({ url: serverB.url, prefix }) : await connectRedisStore({ url: serverB.url, prefix });
+        const from = side === 'base' ? baseSource! : source;
         const runtime = createRuntime({ actors: [Account], store: target, replicaId: 'us' });
         await dst.config('RESETSTAT');
         const r1 = (await serverCpu(src)) + (await serverCpu(dst));
         const t1 = performance.now();
         const c1 = process.cpuUsage();
-        const report = await new Replicator({ store: source, resolve: () => Promise.reject(new Error('no')) }, { store: target, resolve: (a) => runtime.resolve(a) }, { checkpoint: target.checkpoint('from-a') }).sync();
-        wall.troupe = performance.now() - t1;
+        const report = await new Replicator({ store: from, resolve: () => Promise.reject(new Error('no')) }, { store: target, resolve: (a) => runtime.resolve(a) }, { checkpoint: target.checkpoint('from-a') }).sync();
+        wall[side] = performance.now() - t1;
         const cu = process.cpuUsage(c1);
-        cpu.troupe = (cu.user + cu.system) / 1000;
-        redisCpu.troupe = ((await serverCpu(src)) + (await serverCpu(dst)) - r1) * 1000;
+        cpu[side] = (cu.user + cu.system) / 1000;
+        redisCpu[side] = ((await serverCpu(src)) + (await serverCpu(dst)) - r1) * 1000;
         if (report.copied !== packs.length) throw new Error(`copied ${report.copied}`);
-        server = await stats(dst);
+        if (side === 'troupe') server = await stats(dst);
         await runtime.stop();
         await target.destroy();
       } else {
@@ -77,17 +86,28 @@ try {
         for (let i = 0; i < keys.length; i += 1000) await dst.unlink(...keys.slice(i, i + 1000));
       }
     }
+    if (process.env.PROBE_SIDE) {
+      console.log(`${rep === 0 ? 'warm' : `rep ${rep}`}: ${Object.entries(wall).map(([k, v]) => `${k} ${v.toFixed(0)} ms, cpu node ${cpu[k]!.toFixed(0)} + redis ${redisCpu[k]!.toFixed(0)}`).join('; ')}`);
+      continue;
+    }
     const perPack = Object.entries(server).map(([k, v]) => `${k} ${(v.calls / packs.length).toFixed(2)}/${(v.usec / packs.length).toFixed(1)}µs`).join(', ');
     const ratio = wall.raw! / wall.troupe!;
     const cpuRatio = (cpu.raw! + redisCpu.raw!) / (cpu.troupe! + redisCpu.troupe!);
     if (rep > 0) {
       ratios.push(ratio);
       cpuRatios.push(cpuRatio);
+      if (base) {
+        baseRatios.push(wall.raw! / wall.base!);
+        baseCpuRatios.push((cpu.raw! + redisCpu.raw!) / (cpu.base! + redisCpu.base!));
+      }
     }
-    console.log(`${rep === 0 ? 'warm' : `rep ${rep}`}: troupe ${wall.troupe!.toFixed(0)} ms (cpu node ${cpu.troupe!.toFixed(0)} + redis ${redisCpu.troupe!.toFixed(0)}), raw ${wall.raw!.toFixed(0)} ms (cpu node ${cpu.raw!.toFixed(0)} + redis ${redisCpu.raw!.toFixed(0)}), ratio ${ratio.toFixed(2)} (cpu ${cpuRatio.toFixed(2)}); B per pack: ${perPack}; load ${os.loadavg()[0]!.toFixed(2)}`);
+    const baseText = base ? `; base ${wall.base!.toFixed(0)} ms (cpu node ${cpu.base!.toFixed(0)} + redis ${redisCpu.base!.toFixed(0)}), ratio ${(wall.raw! / wall.base!).toFixed(2)}` : '';
+    console.log(`${rep === 0 ? 'warm' : `rep ${rep}`}: troupe ${wall.troupe!.toFixed(0)} ms (cpu node ${cpu.troupe!.toFixed(0)} + redis ${redisCpu.troupe!.toFixed(0)}), raw ${wall.raw!.toFixed(0)} ms (cpu node ${cpu.raw!.toFixed(0)} + redis ${redisCpu.raw!.toFixed(0)}), ratio ${ratio.toFixed(2)} (cpu ${cpuRatio.toFixed(2)})${baseText}; B per pack: ${perPack}; load ${os.loadavg()[0]!.toFixed(2)}`);
   }
+  if (process.env.PROBE_SIDE) process.exit(0);
   const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!.toFixed(2);
-  console.log(`median ratio ${median(ratios)} (wall), ${median(cpuRatios)} (CPU: raw node + both redis-servers / troupe's); load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`median ratio ${median(ratios)} (wall), ${median(cpuRatios)} (CPU: raw node + both redis-servers / troupe's)${base ? `; base: ${median(baseRatios)} (wall), ${median(baseCpuRatios)} (CPU)` : ''}; load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  await baseSource?.close();
   await source.destroy();
 } finally {
   src.disconnect();

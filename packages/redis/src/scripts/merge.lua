@@ -17,32 +17,45 @@
 -- heads once every pack is in, one per such actor), {added, skipped, 'collision' | 'missing',
 -- n, version} (n: the failing pack's number; for 'missing', version is the absent parent's key)
 -- or {0, 0, 'lost', identity found ('' for none)}.
+--
+-- The packs are decided one by one, in order; what they write is gathered per actor and written
+-- when the call ends (every way it ends: a failing pack leaves the packs before it merged, in
+-- the log, and nothing of itself): per actor one HSET of its packs, one RPUSH to its run index,
+-- one HSET of its parent links, its heads' SREM / SADD, one HSET of its snapshots; one RPUSH of
+-- the shard log entries, in pack order. Per pack only HGET (is the version held?) and HSETNX of
+-- its command ids (see add_command) talk to Redis. An actor's heads (SMEMBERS) and run index tail
+-- (LINDEX) are read when the call first meets the actor and followed in the script after that.
+-- The data is what writing the packs one by one writes, key by key.
+--
 -- The store identity first (see append.lua): nothing is merged into a Redis that lost the data.
 local identity = redis.call('GET', KEYS[2])
 if identity ~= ARGV[1] then return {0, 0, 'lost', identity or ''} end
 local sub, match, byte = string.sub, string.match, string.byte
--- Redis does not roll a script back when a command in it fails, so no write of a pack happens
--- before every key it writes is known to hold troupe's type: reads that fail with WRONGTYPE on
--- a foreign type (as in append.lua; the client names the key). LLEN checks the log here, once;
--- per actor, HGET checks :r, HEXISTS (a parent) or HLEN :p, SMEMBERS :h, HLEN :s (with a
--- snapshot); :c is checked by the pack's first write, its first HSETNX; the index (:l) cannot
--- fail the script (pcall, see index_pack in common.lua).
+-- Redis does not roll a script back when a command in it fails, so nothing is written for a pack
+-- before every key it writes is known to hold troupe's type: reads that fail with WRONGTYPE on a
+-- foreign type (as in append.lua; the client names the key). LLEN checks the log here, once; per
+-- actor, HGET checks :r, HEXISTS (a parent) or HLEN :p, SMEMBERS :h, HLEN :s (with a snapshot);
+-- :c is checked by the pack's first write, its first HSETNX; the index (:l) cannot fail the
+-- script (pcall: a foreign value there leaves the packs unindexed, see index_pack in common.lua).
 redis.call('LLEN', KEYS[1])
 local added, skipped = 0, 0
--- The log entries of the packs written, pushed in order by one RPUSH when the script ends (every
--- way it ends: a failure of a later pack leaves the packs before it merged and in the log).
+-- The log entries of the packs decided, in order.
 local entries = {}
--- Per actor (by packs key): its keys, what this call read or wrote of it (so a busy actor's heads
--- and run index tail are read once per call), the number of its last pack.
-local actors = {}
+-- Per actor (by packs key), in the order the call met them: its keys, what was read of it, what
+-- its packs write, the number of its last pack.
+local actors, met = {}, {}
 
 local function actor_of(packs_key)
   local a = actors[packs_key]
   if a then return a end
   local base = sub(packs_key, 1, -2)
   a = {packs = packs_key, parents = base .. 'r', heads = base .. 'h', snapshots = base .. 's', commands = base .. 'c', runs = base .. 'l',
-       written = {}, clocks = {}}
+       -- version -> parent info of the packs this call merged; parsed clocks by version key
+       written = {}, clocks = {},
+       -- what the packs write: pack fields, run index elements, parent link fields, snapshot fields
+       pack_fields = {}, run_elements = {}, links = {}, snapshot_fields = {}}
   actors[packs_key] = a
+  met[#met + 1] = a
   return a
 end
 
@@ -55,28 +68,58 @@ local function clock_of(a, version)
   return clock
 end
 
--- True when the actor holds the pack at `version` (or this call wrote it).
+-- True when the actor holds the pack at `version` (or this call merged it).
 local function holds(a, version)
   if a.written[version] then return true end
   a.packs_checked = true
   return redis.call('HEXISTS', a.packs, version) == 1
 end
 
--- add_head of common.lua on the heads this call knows: the version joins the heads unless a head
--- dominates it, and the heads it dominates leave (one SREM).
+-- add_head of common.lua on the heads the script follows: the version joins them unless a head
+-- dominates it, and the heads it dominates leave.
 local function merge_head(a, version)
   local clock = clock_of(a, version)
   for _, head in ipairs(a.members) do
     if dominated(clock, clock_of(a, head)) then return end
   end
-  local kept, dropped = {}, {}
+  local kept = {}
   for _, head in ipairs(a.members) do
-    if dominated(clock_of(a, head), clock) then dropped[#dropped + 1] = head else kept[#kept + 1] = head end
+    if not dominated(clock_of(a, head), clock) then kept[#kept + 1] = head end
   end
-  if #dropped > 0 then redis.call('SREM', a.heads, unpack(dropped)) end
-  redis.call('SADD', a.heads, version)
   kept[#kept + 1] = version
   a.members = kept
+end
+
+-- Writes what the decided packs of one actor write.
+local function write_actor(a)
+  if #a.pack_fields == 0 then return end
+  redis.call('HSET', a.packs, unpack(a.pack_fields))
+  -- The index: the elements in one RPUSH; a 'c' element's parent link gets its position.
+  local runs = a.run_elements
+  if #runs > 0 then
+    local length = redis.pcall('RPUSH', a.runs, unpack(runs))
+    if type(length) == 'number' then
+      local first = length - #runs
+      for j, element in ipairs(runs) do
+        if byte(element, 1) == 99 then -- 'c'
+          local link = a.links[2 * a.run_links[j]]
+          a.links[2 * a.run_links[j]] = link .. '@' .. string.format('%d', first + j - 1)
+        end
+      end
+    end
+  end
+  redis.call('HSET', a.parents, unpack(a.links))
+  -- The heads: those read that left, those that joined.
+  local final = {}
+  for _, head in ipairs(a.members) do final[head] = true end
+  local gone, new = {}, {}
+  for _, head in ipairs(a.read_members) do
+    if final[head] then final[head] = nil else gone[#gone + 1] = head end
+  end
+  for head in pairs(final) do new[#new + 1] = head end
+  if #gone > 0 then redis.call('SREM', a.heads, unpack(gone)) end
+  if #new > 0 then redis.call('SADD', a.heads, unpack(new)) end
+  if #a.snapshot_fields > 0 then redis.call('HSET', a.snapshots, unpack(a.snapshot_fields)) end
 end
 
 local function run()
@@ -97,7 +140,7 @@ local function run()
     local snapshot_at = first_other + others
     i = snapshot_at + (snapshot and 1 or 0)
     a.last = number
-    local held = redis.call('HGET', a.parents, version)
+    local held = a.written[version] or redis.call('HGET', a.parents, version)
     if held then
       -- Same version: the same pack (skip) or a different one (two replicas share a replicaId).
       if sub(held, 2, 9) ~= sub(info, 2, 9) then return {added, skipped, 'collision', number, version} end
@@ -114,7 +157,10 @@ local function run()
         redis.call('HLEN', a.packs)
         a.packs_checked = true
       end
-      if not a.members then a.members = redis.call('SMEMBERS', a.heads) end
+      if not a.members then
+        a.read_members = redis.call('SMEMBERS', a.heads)
+        a.members = a.read_members
+      end
       if snapshot and not a.snapshots_checked then
         redis.call('HLEN', a.snapshots)
         a.snapshots_checked = true
@@ -123,26 +169,35 @@ local function run()
       if a.tail == nil then
         local tail = redis.pcall('LINDEX', a.runs, '-1')
         if type(tail) == 'table' and tail.err then a.tail = false else a.tail = tail or '' end
+        a.run_links = {}
       end
-      -- Writes. The command ids first: the first HSETNX is what checks :c.
+      -- The command ids now: the first HSETNX is what checks :c (nothing of the pack is written
+      -- if it fails). The rest is gathered for write_actor.
       for j = first_command, first_other - 1 do add_command(a.commands, ARGV[j], version) end
-      redis.call('HSET', a.packs, version, bytes)
+      local pack_fields, links = a.pack_fields, a.links
+      pack_fields[#pack_fields + 1] = version
+      pack_fields[#pack_fields + 1] = bytes
+      links[#links + 1] = version
+      links[#links + 1] = info
       if a.tail then
         local flag = 's'
         if #info > 9 and sub(a.tail, 2) == sub(info, 10) then flag = 'c' elseif byte(info, 1) == 109 then flag = 'm' end
-        info = index_pack(a.runs, version, info, flag)
         a.tail = flag .. version
+        a.run_elements[#a.run_elements + 1] = a.tail
+        a.run_links[#a.run_elements] = #links / 2
       end
-      redis.call('HSET', a.parents, version, info)
       merge_head(a, version)
-      if snapshot then redis.call('HSET', a.snapshots, version, ARGV[snapshot_at]) end
-      a.written[version] = true
+      if snapshot then
+        a.snapshot_fields[#a.snapshot_fields + 1] = version
+        a.snapshot_fields[#a.snapshot_fields + 1] = ARGV[snapshot_at]
+      end
+      a.written[version] = info
       entries[#entries + 1] = entry
       added = added + 1
     end
   end
   local result = {added, skipped, 'ok'}
-  for _, a in pairs(actors) do
+  for _, a in ipairs(met) do
     local heads = a.members and #a.members or redis.call('SCARD', a.heads)
     if heads > 1 then result[#result + 1] = a.last end
   end
@@ -150,6 +205,7 @@ local function run()
 end
 
 local ok, result = pcall(run)
+for _, a in ipairs(met) do write_actor(a) end
 for from = 1, #entries, 1000 do
   redis.call('RPUSH', KEYS[1], unpack(entries, from, math.min(from + 999, #entries)))
 end
