@@ -1,5 +1,5 @@
 import { canonicalBoundedFrozen, canonicalSized } from '../codec/index.js';
-import { CanonicalPack, frozenClock, frozenEvent, frozenRef, shellIsPlain } from '../model/canonicalPack.js';
+import { CanonicalPack, frozenClock, frozenRef } from '../model/canonicalPack.js';
 import { LimitExceededError } from '../errors/index.js';
 import type { IdSource } from '../ids/index.js';
 import type { ActorRef, EventRecord, Pack } from '../model/index.js';
@@ -57,17 +57,35 @@ export function commandPack(input: CommandPackInput): Pack {
       );
     }
   }
-  const events: EventRecord[] = input.emitted.map((e, i) =>
-    frozenEvent(
-      { id: input.ids.next(), actor, type: e.type, data: undefined, ts, correlationId, causationId: commandId, replica, ...(input.initiatedBy === undefined ? {} : { initiatedBy: input.initiatedBy }) },
-      actor,
-      data[i],
-    ),
-  );
+  const initiatedBy = input.initiatedBy;
+  const events: EventRecord[] = [];
+  for (let i = 0; i < input.emitted.length; i++) {
+    const id = input.ids.next();
+    const type = input.emitted[i]!.type;
+    events.push(
+      Object.freeze(
+        initiatedBy === undefined
+          ? { id, actor, type, data: data[i], ts, correlationId, causationId: commandId, replica }
+          : { id, actor, type, data: data[i], ts, correlationId, causationId: commandId, replica, initiatedBy },
+      ),
+    );
+  }
   const version = Object.freeze(VC.increment(head?.version ?? VC.emptyClock, replica));
   const parents = Object.freeze(head ? [frozenClock(head.version)] : []);
   const commandIds = Object.freeze([commandId]);
-  const pack: Pack = { actor, kind: 'command', version, parents, events: Object.freeze(events), commandIds, replica, ts };
+  Object.freeze(events);
   // Canonical and frozen throughout: a MemoryStore keeps this very pack (no copy).
-  return frozen && shellIsPlain(pack) ? new CanonicalPack(actor, 'command', version, parents, pack.events, commandIds, replica, ts) : pack;
+  if (frozen && !Object.is(ts, -0) && shellStringsPlain(actor, replica, commandId, correlationId, initiatedBy, events)) {
+    return new CanonicalPack(actor, 'command', version, parents, events, commandIds, replica, ts);
+  }
+  const pack: Pack = { actor, kind: 'command', version, parents, events, commandIds, replica, ts };
+  return pack;
+}
+
+/** The pack's strings read back unchanged from the codec (well-formed): it may be a CanonicalPack. */
+function shellStringsPlain(actor: ActorRef, replica: string, commandId: string, correlationId: string, initiatedBy: string | undefined, events: readonly EventRecord[]): boolean {
+  if (!actor.type.isWellFormed() || !actor.id.isWellFormed() || !replica.isWellFormed() || !commandId.isWellFormed() || !correlationId.isWellFormed()) return false;
+  if (initiatedBy !== undefined && !initiatedBy.isWellFormed()) return false;
+  for (const e of events) if (!e.id.isWellFormed() || !e.type.isWellFormed()) return false;
+  return true;
 }

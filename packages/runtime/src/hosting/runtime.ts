@@ -109,6 +109,8 @@ interface Live {
  */
 export const messagesPerSlice = 64;
 
+const resolved = Promise.resolve();
+
 /**
  * Hosts actors: one mailbox per live entity, so one actor's messages run strictly one at a time
  * and in order while different actors run concurrently. Idle entities are passivated (after
@@ -357,10 +359,23 @@ export class Runtime {
       live.running = true;
       (live.queue ??= []).push(message);
       // Never handled inside send(): the caller's code after send() runs first, as with any mailbox.
-      if (--this.sliceLeft > 0) queueMicrotask(() => this.next(live));
+      if (--this.sliceLeft > 0) this.startSoon(live);
       else nact.dispatch(this.host, live);
     });
   }
+
+  /** Entities to start in the next microtask, in order (one microtask for all, no closure each). */
+  private ready: Live[] = [];
+
+  private startSoon(live: Live): void {
+    if (this.ready.push(live) === 1) void resolved.then(this.startReady);
+  }
+
+  private readonly startReady = (): void => {
+    const ready = this.ready;
+    this.ready = [];
+    for (const live of ready) this.next(live);
+  };
 
   /** Handles the entity's queued messages one at a time, giving the event loop a turn every `messagesPerSlice`. */
   private next(live: Live): void {

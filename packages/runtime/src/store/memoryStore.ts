@@ -90,11 +90,12 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
     this.assertOpen();
     const record = this.record(pack.actor);
     const key = VC.encode(pack.version);
-    if (!sameKeySet(record.headKeys, expectedHeads) || record.packs.has(key)) {
+    const headKeys = record.headKeys;
+    const expected = headKeys.length === expectedHeads.length && (headKeys.length === 0 || (headKeys.length === 1 ? headKeys[0] === expectedHeads[0] : sameKeySet(headKeys, expectedHeads)));
+    if (!expected || record.packs.has(key)) {
       throw new AppendConflictError(actorKey(pack.actor), expectedHeads, record.headKeys);
     }
-    const applied = pack.commandIds.find((id) => record.commands.has(id));
-    if (applied !== undefined) throw new DuplicateCommandError(actorKey(pack.actor), applied);
+    for (const id of pack.commandIds) if (record.commands.has(id)) throw new DuplicateCommandError(actorKey(pack.actor), id);
     // Copy and encode everything before changing anything: an append either happens whole or not at all.
     const stored = this.stored(record, pack, key);
     const snapshotBytes = snapshot ? encodeValue(snapshot.state) : undefined;
@@ -253,10 +254,16 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
       if (!versions) record.commands.set(commandId, [key]);
       else if (!versions.includes(key)) versions.push(key);
     }
-    const heads = nextHeads(record.heads, pack.version);
-    if (heads) {
-      record.heads = heads;
-      record.headKeys = heads.map(VC.encode);
+    // The common case without a filter: one head, before the new version (nextHeads' result then).
+    if (record.heads.length === 1 && VC.compare(record.heads[0]!, pack.version) === 'before') {
+      record.heads = [pack.version];
+      record.headKeys = [key];
+    } else {
+      const heads = nextHeads(record.heads, pack.version);
+      if (heads) {
+        record.heads = heads;
+        record.headKeys = heads.map(VC.encode);
+      }
     }
     const entry: LogEntry = { actor: record, versionKey: key, withSnapshot: false };
     this.log.push(entry);

@@ -78,6 +78,16 @@ export function weight(clock: VectorClock): number {
  * `replica:counter` joined by commas. Equal clocks always encode to the same string.
  */
 export function encode(clock: VectorClock): string {
+  // One positive entry (a clock of one replica's writes): no arrays, no sort.
+  let only: string | undefined;
+  let count = 0;
+  for (const k in clock) {
+    if (!(clock[k]! > 0) || !hasOwn.call(clock, k)) continue;
+    if (++count > 1) break;
+    only = k;
+  }
+  if (count === 0) return '';
+  if (count === 1) return only! + ':' + clock[only!]!;
   const keys = Object.keys(clock).filter((k) => clock[k]! > 0).sort();
   let out = '';
   for (let i = 0; i < keys.length; i++) {
