@@ -175,4 +175,17 @@ describe.skipIf(!available)('merge of packs changesSince read', () => {
     await expect(small.merge(changes.packs)).rejects.toBeInstanceOf(LimitExceededError);
     expect(await raw.exists(small.keysOf(actor).packs)).toBe(0);
   });
+
+  it('a page longer than one read call (1,000 fields) with shipped snapshots comes whole and in order', async () => {
+    const [source, target] = [await store(), await store()];
+    const chains = Array.from({ length: 30 }, (_, i) => makeChain(uniqueActor(`long${i}`), 50));
+    const packs = chains.flatMap((c) => c);
+    const snapshots = chains.map((c) => ({ actor: c[0]!.actor, version: c[40]!.version, state: { at: 40 } }));
+    await source.merge(packs, snapshots);
+    const changes = await source.changesSince(undefined, 5_000);
+    expect(changes.packs).toEqual(packs);
+    expect(changes.snapshots).toEqual(snapshots);
+    expect(await target.merge(changes.packs, changes.snapshots)).toMatchObject({ added: 1_500, skipped: 0 });
+    expect((await target.changesSince(undefined, 5_000)).packs).toEqual(packs);
+  });
 });

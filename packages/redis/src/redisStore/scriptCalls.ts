@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { StoreUnavailableError } from '@troupe/runtime/store';
 import type { Cluster, Redis } from 'ioredis';
-import { appendLua, commandVersionsLua, commonLua, headsLua, loadChainLua, mergeLua, recordMergeLua, saveFrontierLua, saveMetaStringLua, saveSnapshotLua } from '../scripts/index.js';
+import { appendLua, commandVersionsLua, commonLua, headsLua, loadChainLua, mergeLua, readFieldsLua, recordMergeLua, saveFrontierLua, saveMetaStringLua, saveSnapshotLua } from '../scripts/index.js';
 import type { CommandRunner, KeysOfCommand } from './errorMapping.js';
 
 /** A reply of a troupe script, as ioredis returns it with Buffer replies. */
@@ -21,7 +21,7 @@ const fixedKeyScripts = {
 } as const;
 
 export type FixedKeyScript = keyof typeof fixedKeyScripts;
-type ScriptName = FixedKeyScript | 'troupeMerge';
+type ScriptName = FixedKeyScript | 'troupeMerge' | 'troupeReadFields';
 
 /** How a write waits for replicas: `WAIT replicas timeoutMs` after it, on the same connection. */
 export interface ReplicaWait {
@@ -58,9 +58,11 @@ export class ScriptCalls {
       sources[name as FixedKeyScript] = source(definition.lua);
       client.defineCommand(name, { numberOfKeys: definition.numberOfKeys, lua: commonLua + definition.lua });
     }
-    // The merge script declares a variable number of keys (6 per pack): its first argument says how many.
+    // The merge and readFields scripts declare a variable number of keys (one per pack or field): their first argument says how many.
     client.defineCommand('troupeMerge', { lua: commonLua + mergeLua });
     sources.troupeMerge = source(mergeLua);
+    client.defineCommand('troupeReadFields', { lua: commonLua + readFieldsLua });
+    sources.troupeReadFields = source(readFieldsLua);
     this.sources = sources;
     const bound = (name: ScriptName): ScriptCall => named[`${name}Buffer`]!.bind(client);
     this.calls = {
@@ -73,6 +75,7 @@ export class ScriptCalls {
       troupeRecordMerge: bound('troupeRecordMerge'),
       troupeCommandVersions: bound('troupeCommandVersions'),
       troupeMerge: bound('troupeMerge'),
+      troupeReadFields: bound('troupeReadFields'),
     };
   }
 
@@ -88,6 +91,12 @@ export class ScriptCalls {
         () => call(...args),
         () => [...args.slice(0, numberOfKeys).map(String), ...(typeof touches === 'function' ? touches() : touches)],
       );
+  }
+
+  /** `HGET keys[i] fields[i]` for every i, in one script call (all keys of one slot): the values, null where absent. */
+  async readFields(keys: readonly string[], fields: readonly string[]): Promise<(Buffer | null)[]> {
+    const call = this.calls.troupeReadFields;
+    return (await this.runner.run(() => call(keys.length, ...keys, ...fields), keys)) as (Buffer | null)[];
   }
 
   /**

@@ -18,8 +18,10 @@ function lua(name: string): string {
 export const commonLua = lua('common');
 /** Conditional append of one pack (KEYS: 8). */
 export const appendLua = lua('append');
-/** Idempotent merge of packs of one shard (KEYS: the log, the shard's identity, then 6 per pack). */
+/** Idempotent merge of packs of one shard (KEYS: the log, the shard's identity, then 1 per pack). */
 export const mergeLua = lua('merge');
+/** A field of each of several hashes of one shard: a page of `changesSince` (KEYS: 1 per field). */
+export const readFieldsLua = lua('readFields');
 /** One batch of the first-parent walk of `loadChain` (KEYS: 4). */
 export const loadChainLua = lua('loadChain');
 /** The heads of an actor with their packs, after the store identity check (KEYS: 3). */
