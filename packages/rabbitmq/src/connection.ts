@@ -2,6 +2,7 @@ import { InvalidOptionError } from '@troupe/runtime';
 import { redactUrl } from '@troupe/runtime/store';
 import amqp, { type ChannelModel, type RecoveringChannelModel } from 'amqplib';
 import { BusUnavailableError } from './errors/index.js';
+import { fastFrames } from './frames.js';
 
 export const defaultAmqpUrl = 'amqp://guest:guest@127.0.0.1:5672';
 
@@ -19,6 +20,8 @@ export interface RecoveringConnectionOptions {
   readonly reconnectDelayMaxMs?: number;
   /** Batch each event-loop turn's frames into one socket write (`batchFrameWrites`). Default true. */
   readonly batchWrites?: boolean;
+  /** Write small publishes and acks into one pooled buffer each (`fastFrames`, same bytes). Default true. */
+  readonly fastFrames?: boolean;
   /** AMQP heartbeat, s. Default 10. */
   readonly heartbeatSeconds?: number;
   /** TLS material for an `amqps://` URL (see `AmqpTls`). */
@@ -124,6 +127,7 @@ export async function connectRecovering(options: RecoveringConnectionOptions): P
           // unhandled 'error' and crash the process. The close fails the setup, which is retried.
           model.on('error', () => undefined);
           if (options.batchWrites ?? true) batchFrameWrites(model);
+          if (options.fastFrames ?? true) fastFrames(model);
           await options.setup(model);
         },
       },
