@@ -17,12 +17,12 @@ interface ActorRecord {
    * cannot be frozen (a Set, a Date or binary data in it) and where `unsafeOverwritePack` put bytes.
    */
   readonly packs: Map<string, Pack | Uint8Array>;
-  /** versionKey -> encoded snapshot state */
-  readonly snapshots: Map<string, Buffer>;
-  /** commandId -> version keys of the packs that applied it */
-  readonly commands: Map<string, string[]>;
+  /** versionKey -> encoded snapshot state (created with the first snapshot: most actors have none). */
+  snapshots: Map<string, Buffer> | undefined;
+  /** commandId -> version key(s) of the packs that applied it: the key itself for one, an array for several */
+  readonly commands: Map<string, string | string[]>;
   /** versionKey -> packFingerprint, for the packs held as bytes only (a frozen pack's is computed when needed). */
-  readonly fingerprints: Map<string, string>;
+  fingerprints: Map<string, string> | undefined;
   heads: VectorClock[];
   headKeys: string[];
 }
@@ -122,7 +122,7 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
     const packs: Pack[] = [];
     let key: string | undefined = versionKey;
     while (key !== undefined) {
-      const snapshotBytes = record?.snapshots.get(key);
+      const snapshotBytes = record?.snapshots?.get(key);
       if (snapshotBytes) {
         const where = `snapshot ${actorKey(actor)}@${key}`;
         return { base: { version: VC.decode(key), state: decodeValue(snapshotBytes, where) }, packs: packs.reverse() };
@@ -143,12 +143,14 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
 
   async saveSnapshot(actor: ActorRef, snapshot: Snapshot): Promise<void> {
     this.assertOpen();
-    this.record(actor).snapshots.set(VC.encode(snapshot.version), encodeValue(snapshot.state));
+    const record = this.record(actor);
+    (record.snapshots ??= new Map()).set(VC.encode(snapshot.version), encodeValue(snapshot.state));
   }
 
   async commandVersions(actor: ActorRef, commandId: string): Promise<VectorClock[]> {
     this.assertOpen();
-    return (this.actors.get(actorKey(actor))?.commands.get(commandId) ?? []).map(VC.decode);
+    const versions = this.actors.get(actorKey(actor))?.commands.get(commandId) ?? [];
+    return typeof versions === 'string' ? [VC.decode(versions)] : versions.map(VC.decode);
   }
 
   async changesSince(cursor: string | undefined, limit: number): Promise<Changes> {
@@ -160,7 +162,7 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
     for (let i = start; i < end; i++) {
       const entry = this.log[i]!;
       packs.push(this.decode(entry.actor, entry.versionKey)!);
-      const bytes = entry.withSnapshot ? entry.actor.snapshots.get(entry.versionKey) : undefined;
+      const bytes = entry.withSnapshot ? entry.actor.snapshots?.get(entry.versionKey) : undefined;
       if (bytes) {
         const where = `snapshot ${actorKey(entry.actor.ref)}@${entry.versionKey}`;
         snapshots.push({ actor: entry.actor.ref, version: VC.decode(entry.versionKey), state: decodeValue(bytes, where) });
@@ -223,13 +225,13 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
     const record = this.record(actor);
     const held = record.packs.get(versionKey);
     // The fingerprint stays the one of the pack written there, as a store of bytes would keep it.
-    if (held) record.fingerprints.set(versionKey, this.fingerprint(record, versionKey, held));
+    if (held) (record.fingerprints ??= new Map()).set(versionKey, this.fingerprint(record, versionKey, held));
     record.packs.set(versionKey, bytes);
   }
 
   /** The fingerprint of a pack held here (see `packFingerprint`). */
   private fingerprint(record: ActorRecord, key: string, held: Pack | Uint8Array): string {
-    const known = record.fingerprints.get(key);
+    const known = record.fingerprints?.get(key);
     if (known !== undefined) return known;
     const pack = held as Pack;
     return packFingerprint(pack, () => encodePack(pack));
@@ -241,18 +243,21 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
   }
 
   private keepSnapshot(record: ActorRecord, snapshot: Snapshot, entry: LogEntry, bytes: Buffer): void {
-    record.snapshots.set(VC.encode(snapshot.version), bytes);
+    (record.snapshots ??= new Map()).set(VC.encode(snapshot.version), bytes);
     entry.withSnapshot = true;
   }
 
   /** Changes state only (`stored` was built before): it never leaves a partial write behind. */
   private add(record: ActorRecord, stored: Pack | Uint8Array, pack: Pack, key: string): LogEntry {
     record.packs.set(key, stored);
-    if (stored instanceof Uint8Array) record.fingerprints.set(key, packFingerprint(pack, stored));
+    if (stored instanceof Uint8Array) (record.fingerprints ??= new Map()).set(key, packFingerprint(pack, stored));
     for (const commandId of pack.commandIds) {
+      // One version (nearly always) is held as the key itself, several as an array.
       const versions = record.commands.get(commandId);
-      if (!versions) record.commands.set(commandId, [key]);
-      else if (!versions.includes(key)) versions.push(key);
+      if (versions === undefined) record.commands.set(commandId, key);
+      else if (typeof versions === 'string') {
+        if (versions !== key) record.commands.set(commandId, [versions, key]);
+      } else if (!versions.includes(key)) versions.push(key);
     }
     // The common case without a filter: one head, before the new version (nextHeads' result then).
     if (record.heads.length === 1 && VC.compare(record.heads[0]!, pack.version) === 'before') {
@@ -277,9 +282,9 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
       record = {
         ref: Object.freeze({ type: ref.type, id: ref.id }),
         packs: new Map(),
-        snapshots: new Map(),
+        snapshots: undefined,
         commands: new Map(),
-        fingerprints: new Map(),
+        fingerprints: undefined,
         heads: [],
         headKeys: [],
       };
