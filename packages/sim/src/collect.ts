@@ -1,7 +1,7 @@
 import type { ActorRef, ActorView, AnyActorDefinition, Runtime } from '@troupe/runtime';
 import { type Pack, VC, actorKey } from '@troupe/runtime/store';
 import type { MergeStrategy } from '@troupe/runtime/resolution';
-import type { AcceptedReply, CheckContext, FinalReplica, ResolutionRecord } from './checkers/index.js';
+import type { CheckContext, FinalReplica, ReplyRecord, ResolutionRecord } from './checkers/index.js';
 import type { References } from './checkers/types.js';
 import type { InstrumentedStore } from './instrumentedStore.js';
 import { OrderingOracle } from './oracle/index.js';
@@ -11,7 +11,8 @@ import type { SimCounts } from './report.js';
 export interface RunRecord {
   readonly replicas: readonly { readonly id: string; readonly store: InstrumentedStore; readonly runtime: Runtime; readonly strategy: MergeStrategy }[];
   readonly definitions: ReadonlyMap<string, AnyActorDefinition>;
-  readonly acks: ReadonlyMap<string, readonly AcceptedReply[]>;
+  /** Every reply a client got (the accepted first executions with events are I1's acknowledged commands). */
+  readonly replies: readonly ReplyRecord[];
   readonly resolutions: readonly ResolutionRecord[];
   /** Merge, three-way merge and compensation counts are added here. */
   readonly counts: SimCounts;
@@ -28,6 +29,9 @@ export async function collectFinalState(run: RunRecord, convergence: { converged
   const finals: FinalReplica[] = [];
   const allPacks = new Map<string, Map<string, Pack>>();
   const refs = new Map<string, ActorRef>();
+  // One key string per pack object: stores that share packs (memory stores hold the same frozen
+  // objects) share the replicas' key lists' strings too, instead of one copy per replica.
+  const keys = new WeakMap<Pack, string>();
   for (const r of run.replicas) {
     // Page through the log: a long run's log decoded at once, once per replica, was most of the
     // run's peak memory. Only the first copy of each pack is kept (in allPacks); a replica keeps keys.
@@ -38,7 +42,8 @@ export async function collectFinalState(run: RunRecord, convergence: { converged
       if (page.packs.length === 0) break;
       for (const p of page.packs) {
         const key = actorKey(p.actor);
-        const versionKey = VC.encode(p.version);
+        let versionKey = keys.get(p);
+        if (versionKey === undefined) keys.set(p, (versionKey = VC.encode(p.version)));
         const list = byActor.get(key);
         if (list) list.push(versionKey);
         else byActor.set(key, [versionKey]);
@@ -84,7 +89,7 @@ export async function collectFinalState(run: RunRecord, convergence: { converged
     replicas: finals,
     actors,
     definitions: run.definitions,
-    acks: run.acks,
+    acks: acknowledged(run.replies),
     references,
     allPacks,
     resolutions: run.resolutions,
@@ -119,4 +124,17 @@ export class OracleCache implements References {
     this.kept.set(actorKey, oracle);
     return oracle;
   }
+}
+
+/** The accepted first executions that emitted events, by command id (several when it was retried on two branches), in reply order. */
+function acknowledged(replies: readonly ReplyRecord[]): Map<string, ReplyRecord[]> {
+  const acks = new Map<string, ReplyRecord[]>();
+  for (const record of replies) {
+    const reply = record.reply;
+    if (reply.status !== 'accepted' || reply.duplicate || reply.events.length === 0) continue;
+    const list = acks.get(record.command.id);
+    if (list) list.push(record);
+    else acks.set(record.command.id, [record]);
+  }
+  return acks;
 }

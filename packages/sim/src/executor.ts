@@ -1,7 +1,7 @@
 import { type Checkpoint, type CommandReply, type EventStore, type ReplicaEndpoint, Replicator, type ReplicatorOptions, StoreUnavailableError, type SyncReport, type UntypedRef } from '@troupe/runtime';
 import { type ActorRef, VC, actorKey, publishProgress } from '@troupe/runtime/store';
-import type { AcceptedReply, CheckResult, ReplyRecord } from './checkers/index.js';
-import { slimReply } from './checkers/replies.js';
+import type { CheckResult, RepliedEvent, ReplyRecord } from './checkers/index.js';
+import { packHeld, slimReply } from './checkers/replies.js';
 import { type StabilityWatch, stabilityRoundsMax } from './checkers/i9.js';
 import { SimulatedCrash, SimulatedFault, SimulatedReplicatorCrash, heldKey } from './instrumentedStore.js';
 import { Network } from './network.js';
@@ -52,10 +52,10 @@ export class Executor {
   /** Virtual time since the start, ms: the clocks' common part (each also has its jitter and steps). */
   virtualMs = 0;
   readonly network: Network;
-  /** First accepted (non-duplicate) replies per command id, for I1. */
-  readonly acks = new Map<string, AcceptedReply[]>();
-  /** Every reply a client got, for I7. */
+  /** Every reply a client got, for I7 (and I1: the accepted first executions). */
   readonly replies: ReplyRecord[] = [];
+  /** The events of first executions' replies, one list per distinct content (`slimReply`). */
+  private readonly repliedEvents = new Map<string, readonly RepliedEvent[]>();
   private readonly replicators: SyncRunner[][];
   /** A new replicator for one link, resuming from its checkpoint. */
   private readonly replicatorOf: (from: Replica, to: Replica) => SyncRunner;
@@ -521,18 +521,15 @@ export class Executor {
     const key = reply.status === 'accepted' && !reply.duplicate ? heldKey(c.id, VC.encode(reply.version)) : undefined;
     const held = key === undefined ? undefined : replica.store.held.get(key);
     if (key !== undefined) replica.store.held.delete(key);
-    const slim = slimReply(reply);
-    this.replies.push({ replica: replica.index, command: c, reply: slim, ...(after ? { after } : {}), ...(held ? { held } : {}) });
+    const slim = slimReply(reply, this.repliedEvents);
+    this.replies.push({ replica: replica.index, command: c, reply: slim, ...(after ? { after } : {}), ...(held ? { held: packHeld(held) } : {}) });
     if (reply.status === 'rejected') {
       this.counts.rejected++;
       this.trace.record({ k: 'cmd', r: replica.index, id: c.id, actor, type: c.type, payload: c.payload, status: 'rejected', reason: reply.reason });
       return;
     }
     if (reply.duplicate) this.counts.duplicates++;
-    else {
-      this.counts.accepted++;
-      if (reply.events.length > 0) this.acks.set(c.id, [...(this.acks.get(c.id) ?? []), slim as AcceptedReply]);
-    }
+    else this.counts.accepted++;
     this.trace.record({
       k: 'cmd', r: replica.index, id: c.id, actor, type: c.type, payload: c.payload, status: 'accepted',
       duplicate: reply.duplicate, version: VC.encode(reply.version), events: reply.events.map((e) => e.id),

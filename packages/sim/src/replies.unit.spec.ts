@@ -3,6 +3,7 @@ import { AppendConflictError, MemoryStore } from '@troupe/runtime';
 import type { EventRecord, Pack, Snapshot } from '@troupe/runtime/store';
 import { describe, expect, it } from 'vitest';
 import { checkI7 } from './checkers/index.js';
+import { packHeld, slimReply, unpackHeld } from './checkers/replies.js';
 import type { CheckContext, FinalReplica } from './checkers/types.js';
 import { InstrumentedStore } from './instrumentedStore.js';
 import { simulate } from './simulate.js';
@@ -106,5 +107,28 @@ describe('I7: a retry is answered with the copy that survives', () => {
     expect(checkI7(context(), [retry(atR1, ['r0:1', 'r1:1'])])).toEqual({ ok: true, checked: 1, violations: [] });
     // Before r1's copy arrived, r0's own copy was the only one it held: the right answer then.
     expect(checkI7(context(), [retry(atR0, ['r0:1'])]).ok).toBe(true);
+  });
+});
+
+describe('I7: what a run keeps of each reply', () => {
+  it('what a replica held at an append reads back as it was recorded (no heads, one, several)', () => {
+    for (const held of [{ heads: [], nowMs: 1_700_000_000_005 }, { heads: ['r0:1'], nowMs: 1_700_000_000_010 }, { heads: ['r0:2,r1:1', 'r0:1,r2:3'], nowMs: 7 }]) {
+      expect(unpackHeld(packHeld(held))).toEqual(held);
+    }
+  });
+
+  it('a first execution keeps its events\' types and data, one shared list per content; a duplicate keeps their ids', () => {
+    const actor = { type: 'counter', id: 'a' };
+    const event = (id: string, n: number): EventRecord => ({ id, actor, type: 'added', data: { n }, ts: 1, correlationId: id, causationId: id, replica: 'r0' });
+    const shared = new Map();
+    const accepted = (id: string, n: number, duplicate = false) => slimReply({ status: 'accepted', commandId: id, version: { r0: 1 }, events: [event(id, n)], duplicate }, shared);
+    const a = accepted('e1', 1);
+    const b = accepted('e2', 1);
+    const c = accepted('e3', 2);
+    expect(a).toEqual({ status: 'accepted', version: { r0: 1 }, events: [{ type: 'added', data: { n: 1 } }], duplicate: false });
+    expect(a.status === 'accepted' && b.status === 'accepted' && a.events === b.events).toBe(true);
+    expect(c.status === 'accepted' && c.events).toEqual([{ type: 'added', data: { n: 2 } }]);
+    expect(accepted('e4', 1, true)).toEqual({ status: 'accepted', version: { r0: 1 }, events: [{ id: 'e4', type: 'added', data: { n: 1 } }], duplicate: true });
+    expect(slimReply({ status: 'rejected', commandId: 'x', reason: 'no' })).toEqual({ status: 'rejected', reason: 'no' });
   });
 });

@@ -105,7 +105,7 @@ async function run(options: SimOptions & SimHooks, keepTrace: boolean): Promise<
     const convergence = await executor.healAndConverge(config.steps, config.convergeRoundsMax);
     const I9 = await executor.stabilize();
     for (const r of replicas.all) r.store.watching = false;
-    const context = await collectFinalState({ replicas: replicas.all, definitions, acks: executor.acks, resolutions: observer.resolutions, counts }, convergence);
+    const context = await collectFinalState({ replicas: replicas.all, definitions, replies: executor.replies, resolutions: observer.resolutions, counts }, convergence);
     const checkStarted = performance.now();
     const I8 = await views.check(replicas.all, context.actors);
     const invariants = await checkAll(context, executor.replies, { I8, ...(I9 ? { I9 } : {}) });

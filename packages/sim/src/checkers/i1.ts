@@ -1,5 +1,6 @@
 import { actorKey } from '@troupe/runtime/store';
 import { appliedIds, eventIndex } from './history.js';
+import type { ReplyRecord } from './replies.js';
 import { type CheckContext, type CheckResult, Verdict } from './types.js';
 
 /**
@@ -12,7 +13,7 @@ export function checkI1(ctx: CheckContext): CheckResult {
   const verdict = new Verdict();
   const byActor = new Map<string, string[]>();
   for (const [commandId, replies] of ctx.acks) {
-    const key = actorKey(replies[0]!.events[0]!.actor);
+    const key = actorKey(replies[0]!.command.actor);
     const ids = byActor.get(key);
     if (ids) ids.push(commandId);
     else byActor.set(key, [commandId]);
@@ -43,7 +44,7 @@ export function checkI1(ctx: CheckContext): CheckResult {
         const packs = new Set(inHistory.map((id) => index.get(id)!.pack));
         const copies = ctx.acks.get(commandId)!;
         if (inHistory.length === 0) {
-          verdict.fail(key, `${replica.id}: acknowledged command ${commandId} (${copies[0]!.events[0]!.type}) lost: none of its events is in the final history`);
+          verdict.fail(key, `${replica.id}: acknowledged command ${commandId} (${eventType(copies[0]!)}) lost: none of its events is in the final history`);
         } else if (packs.size > 1) {
           verdict.fail(key, `${replica.id}: command ${commandId} is in the history through ${packs.size} copies`);
         } else {
@@ -55,4 +56,9 @@ export function checkI1(ctx: CheckContext): CheckResult {
     }
   }
   return verdict.result();
+}
+
+/** The type of the first event an acknowledged command's reply listed. */
+function eventType(record: ReplyRecord): string | undefined {
+  return record.reply.status === 'accepted' ? record.reply.events[0]?.type : undefined;
 }

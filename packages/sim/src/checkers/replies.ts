@@ -6,8 +6,16 @@ import { heldKey } from '../instrumentedStore.js';
 import type { ScheduleCommand } from '../schedule.js';
 import { type CheckContext, type CheckResult, Verdict } from './types.js';
 
-/** An event of a reply, as far as the checkers read it (I1, I7). */
-export type RepliedEvent = Pick<EventRecord, 'id' | 'actor' | 'type' | 'data'>;
+/**
+ * An event of a reply, as far as the checkers read it: its type and data (I7 compares them with
+ * the decision), and its id (I7 checks which copy a duplicate names; absent in a first execution's
+ * record, see `slimReply`).
+ */
+export interface RepliedEvent {
+  readonly id?: string;
+  readonly type: string;
+  readonly data: unknown;
+}
 
 /** An accepted reply, as far as the checkers read it (a runtime `Accepted` is one). */
 export interface AcceptedReply {
@@ -23,15 +31,33 @@ export interface AcceptedReply {
  */
 export type RepliedReply = AcceptedReply | { readonly status: 'rejected'; readonly reason: string };
 
-/** What the checkers read of a reply (`RepliedReply`), copied out of the runtime's reply. */
-export function slimReply(reply: CommandReply): RepliedReply {
+/**
+ * What the checkers read of a reply, copied out of the runtime's reply. A first execution's
+ * events are kept as their types and data only (I7 compares those with the decision; I1 finds the
+ * events in the histories by the command id), one frozen list per distinct content (`shared`): a
+ * long run keeps a record per command. A duplicate's keep their ids (I7 checks the copy it names).
+ */
+export function slimReply(reply: CommandReply, shared?: Map<string, readonly RepliedEvent[]>): RepliedReply {
   if (reply.status === 'rejected') return { status: 'rejected', reason: reply.reason };
-  return {
-    status: 'accepted',
-    version: reply.version,
-    events: reply.events.map((e) => ({ id: e.id, actor: e.actor, type: e.type, data: e.data })),
-    duplicate: reply.duplicate,
-  };
+  let events: readonly RepliedEvent[];
+  if (reply.duplicate || !shared) events = reply.events.map((e) => ({ id: e.id, type: e.type, data: e.data }));
+  else {
+    const content = reply.events.map((e) => ({ type: e.type, data: e.data }));
+    const text = canonical(content);
+    events = shared.get(text) ?? Object.freeze(content);
+    if (!shared.has(text)) shared.set(text, events);
+  }
+  return { status: 'accepted', version: reply.version, events, duplicate: reply.duplicate };
+}
+
+/** What a replica held at an append, in one string: its clock, then the version keys of its heads (version keys hold no space). */
+export function packHeld(held: HeldRecord): string {
+  return held.heads.length === 0 ? `${held.nowMs}` : `${held.nowMs} ${held.heads.join(' ')}`;
+}
+
+export function unpackHeld(text: string): HeldRecord {
+  const [nowMs, ...heads] = text.split(' ');
+  return { nowMs: Number(nowMs), heads };
 }
 
 /** One reply a client got, as the executor recorded it for I7. */
@@ -43,10 +69,10 @@ export interface ReplyRecord {
   /**
    * For an accepted first execution: what the replica held at its append, as the store wrapper
    * recorded it (`InstrumentedStore.held`), taken by the executor right after the reply (the
-   * wrapper's map is then emptied: a long run keeps no map of every append). Without it, the
-   * wrapper's map is looked up (records made by hand).
+   * wrapper's map is then emptied: a long run keeps no map of every append), in one string
+   * (`packHeld`). Without it, the wrapper's map is looked up (records made by hand).
    */
-  readonly held?: HeldRecord;
+  readonly held?: string;
   /**
    * For a rejection or a duplicate: what the replica held when it answered (`copies`: the version
    * keys of the packs there that applied this command id; a single send's only, [] in a burst). A single send: read
@@ -97,7 +123,7 @@ export function checkI7(ctx: CheckContext, replies: readonly ReplyRecord[]): Che
     }
     let held: { readonly heads: readonly string[]; readonly nowMs: number } | undefined;
     if (reply.status === 'accepted') {
-      held = record.held ?? replica.store.held.get(heldKey(command.id, VC.encode(reply.version)));
+      held = record.held !== undefined ? unpackHeld(record.held) : replica.store.held.get(heldKey(command.id, VC.encode(reply.version)));
       if (!held) {
         verdict.checked++;
         verdict.fail(key, `${where}: accepted at ${VC.encode(reply.version)}, but no append of that pack was seen`);

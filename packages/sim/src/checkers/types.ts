@@ -3,7 +3,7 @@ import type { Pack } from '@troupe/runtime/store';
 import type { MergeStrategy } from '@troupe/runtime/resolution';
 import type { InstrumentedStore } from '../instrumentedStore.js';
 import type { OrderingOracle } from '../oracle/index.js';
-import type { AcceptedReply } from './replies.js';
+import type { ReplyRecord } from './replies.js';
 
 export interface Violation {
   /** `type:id` of the actor, or '*' for the whole run. */
@@ -60,7 +60,7 @@ export interface CheckContext {
   /** Traced definitions by actor type. */
   readonly definitions: ReadonlyMap<string, AnyActorDefinition>;
   /** First accepted (non-duplicate) replies per command id: several when it was retried on two branches. */
-  readonly acks: ReadonlyMap<string, readonly AcceptedReply[]>;
+  readonly acks: ReadonlyMap<string, readonly ReplyRecord[]>;
   /** The ordering oracle (`oracle/`) over the union of every replica's packs, by actor key. */
   readonly references: References;
   /** Every pack of every replica by actor key then version key. */
