@@ -118,7 +118,9 @@ describe.skipIf(!available)('merge.lua: a call that fails half-way', () => {
     cleanup.push(async () => void (await reference.destroy()));
     const actor = uniqueActor('busy');
     const main = makeChain(actor, 4, 'a');
-    const fork = makeChain(actor, 2, 'b', main[1]!.version);
+    const forkStart = makeChain(actor, 1, 'b', main[1]!.version)[0]!;
+    // A retry of main[2]'s command accepted on the fork too (a partition): both versions recorded, in order.
+    const fork = [forkStart, makePack({ actor, version: VC.increment(forkStart.version, 'b'), parents: [forkStart.version], commandIds: [main[2]!.commandIds[0]!, 'only-on-fork'] })];
     const merged = makePack({ actor, kind: 'merge', version: VC.merge(main[3]!.version, fork[1]!.version), parents: [main[3]!.version, fork[1]!.version], state: { n: 6 } });
     const after = makeChain(actor, 2, 'a', merged.version);
     const packs = [main[0]!, main[1]!, fork[0]!, main[2]!, fork[1]!, main[3]!, merged, ...after];
@@ -131,6 +133,10 @@ describe.skipIf(!available)('merge.lua: a call that fails half-way', () => {
     expect(await raw.lrange(ours.runs, 0, -1)).toEqual(await raw.lrange(theirs.runs, 0, -1));
     expect(await raw.hgetall(ours.parents)).toEqual(await raw.hgetall(theirs.parents));
     expect((await raw.smembers(ours.heads)).sort()).toEqual((await raw.smembers(theirs.heads)).sort());
+    expect(await raw.hgetall(ours.commands)).toEqual(await raw.hgetall(theirs.commands));
+    expect(await raw.hget(ours.commands, main[2]!.commandIds[0]!)).toBe(`${VC.encode(main[2]!.version)}|${VC.encode(fork[1]!.version)}`);
+    // Merged again: all skipped, nothing changes.
+    expect(await store.merge(packs)).toMatchObject({ added: 0, skipped: packs.length });
     expect(await raw.hgetall(ours.commands)).toEqual(await raw.hgetall(theirs.commands));
     expect(await logged(store)).toEqual(packs.map(name));
     expect((await store.loadChain(actor, VC.encode(after[1]!.version))).packs).toHaveLength(2);

@@ -28,8 +28,16 @@ export async function merge(ctx: StoreContext, packs: readonly Pack[], snapshots
   const { options } = ctx;
   const wait = options.replicasToAcknowledge > 0 ? { replicas: options.replicasToAcknowledge, timeoutMs: options.replicationTimeoutMs } : undefined;
   const identity = packs.length > 0 ? (ctx.identity.known ?? (await ctx.identity.current())) : '';
+  // An actor's keys once per merge (a busy actor has many packs in one).
+  const keysByActor = new Map<string, ActorKeys>();
+  const keysOf = (actor: ActorRef): ActorKeys => {
+    const name = `${actor.type}\u0000${actor.id}`;
+    let keys = keysByActor.get(name);
+    if (keys === undefined) keysByActor.set(name, (keys = ctx.keys.actor(actor)));
+    return keys;
+  };
   while (i < packs.length) {
-    const first = ctx.keys.actor(packs[i]!.actor);
+    const first = keysOf(packs[i]!.actor);
     const keys: string[] = [first.log, first.identity];
     const args: (string | Buffer)[] = [identity, wait ? 'w' : '-'];
     // Every key the script may touch, for naming a foreign one after WRONGTYPE (it declares one per pack).
@@ -37,7 +45,7 @@ export async function merge(ctx: StoreContext, packs: readonly Pack[], snapshots
     let j = i;
     for (; j < packs.length && j - i < mergePacksPerCallMax; j++) {
       const pack = packs[j]!;
-      const actorKeys = j === i ? first : ctx.keys.actor(pack.actor);
+      const actorKeys = j === i ? first : keysOf(pack.actor);
       if (actorKeys.log !== first.log) break;
       if (actorKeys.packs !== touched[touched.length - 1]?.packs) touched.push(actorKeys);
       keys.push(actorKeys.packs);

@@ -62,7 +62,9 @@ end
 local function clock_of(a, version)
   local clock = a.clocks[version]
   if not clock then
-    clock = parse_clock(version)
+    -- One replica's entry (most versions): one match instead of parse_clock's loop.
+    local name, counter = match(version, '^([^,:]+):(%d+)$')
+    if name then clock = {[name] = tonumber(counter)} else clock = parse_clock(version) end
     a.clocks[version] = clock
   end
   return clock
@@ -79,6 +81,14 @@ end
 -- dominates it, and the heads it dominates leave.
 local function merge_head(a, version)
   local clock = clock_of(a, version)
+  -- One head (an actor that is not diverged): no list to build.
+  if #a.members == 1 then
+    local head = a.members[1]
+    local head_clock = clock_of(a, head)
+    if dominated(clock, head_clock) then return end
+    if dominated(head_clock, clock) then a.members = {version} else a.members = {head, version} end
+    return
+  end
   for _, head in ipairs(a.members) do
     if dominated(clock, clock_of(a, head)) then return end
   end
