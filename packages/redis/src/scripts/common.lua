@@ -26,19 +26,6 @@ local function add_head(heads_key, version)
   redis.call('SADD', heads_key, version)
 end
 
--- Redis does not roll a script back when a command in it fails: check every key a script will
--- write holds the type troupe keeps there (or nothing) before the first write.
--- checks: {key, type, key, type, ...}; returns an error reply, or nil when all is well.
-local function check_types(checks)
-  for i = 1, #checks, 2 do
-    local found = redis.call('TYPE', checks[i])['ok']
-    if found ~= 'none' and found ~= checks[i + 1] then
-      return redis.error_reply('WRONGTYPE ' .. checks[i] .. ' holds a ' .. found .. ' where troupe keeps a ' .. checks[i + 1])
-    end
-  end
-  return nil
-end
-
 -- The linear-run index (runs_key, a list): every pack once, in the order this store wrote it, as a
 -- flag and its version key. Flag 'c': a command pack whose first parent is the element just before
 -- it; 'm': a merge pack; 's': any other pack (a root, or a command pack whose first parent is not
@@ -51,16 +38,8 @@ end
 -- slower load, never a wrong chain. That is why append may take the flag from the client (see
 -- the append script) and why the index is written with pcall: a foreign value at the key leaves
 -- the pack unindexed (loaded through its parent links) instead of failing a write.
--- run_flag: the flag for a pack merged from another store, from the list's tail (nil when the
--- key holds something else than a list).
-local function run_flag(runs_key, info)
-  local tail = redis.pcall('LINDEX', runs_key, '-1')
-  if type(tail) == 'table' and tail.err then return nil end
-  if tail and #info > 9 and string.sub(tail, 2) == string.sub(info, 10) then return 'c' end
-  if string.sub(info, 1, 1) == 'm' then return 'm' end
-  return 's'
-end
-
+-- merge.lua keeps the list's tail in the script for the packs of one call and flags a merged pack
+-- the same way ('c' when its first parent is the tail, else 'm' or 's').
 -- Pushes the pack to the index and returns the parent info to store.
 local function index_pack(runs_key, version, info, flag)
   if not flag then return info end

@@ -14,7 +14,7 @@ function lua(name: string): string {
   return readFileSync(new URL(`./${name}.lua`, import.meta.url), 'utf8');
 }
 
-/** Helpers every script uses: clock parsing, heads upkeep, type checks, the run index, command ids. */
+/** Helpers every script uses: clock parsing, heads upkeep, the run index, command ids, the replication marker. */
 export const commonLua = lua('common');
 /** Conditional append of one pack (KEYS: 8). */
 export const appendLua = lua('append');

@@ -36,7 +36,7 @@ local sub, match, byte = string.sub, string.match, string.byte
 -- foreign type (as in append.lua; the client names the key). LLEN checks the log here, once; per
 -- actor, HGET checks :r, HEXISTS (a parent) or HLEN :p, SMEMBERS :h, HLEN :s (with a snapshot);
 -- :c is checked by the pack's first write, its first HSETNX; the index (:l) cannot fail the
--- script (pcall: a foreign value there leaves the packs unindexed, see index_pack in common.lua).
+-- script (pcall: a foreign value there leaves the packs unindexed, see the run index in common.lua).
 redis.call('LLEN', KEYS[1])
 local added, skipped = 0, 0
 -- The log entries of the packs decided, in order.
