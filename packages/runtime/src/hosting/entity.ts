@@ -52,22 +52,26 @@ function warnOnce(actorType: string, message: string): void {
   process.emitWarning(message, 'TroupeOnMergeWarning');
 }
 
-/** What a live entity keeps of its head pack: what the next command needs (not the pack's events). */
-interface Head {
-  readonly version: VectorClock;
-  /** `VC.encode(version)`: the expected head of the next append. */
-  readonly key: string;
-  readonly ts: number;
-}
-
+/**
+ * What a live entity keeps between messages: its head's version, key and ts (what the next
+ * command needs, not the head pack itself), the state there, and the weight folded since the last
+ * snapshot. One object, changed in place by each accepted command (no allocation per command).
+ */
 interface Loaded {
-  readonly head?: Head;
-  readonly state: unknown;
-  readonly sinceSnapshot: number;
+  /** Undefined for an actor without packs. */
+  version: VectorClock | undefined;
+  /** `VC.encode(version)`: the expected head of the next append. */
+  key: string | undefined;
+  /** The head's ts (0 without a head: never read then). */
+  ts: number;
+  state: unknown;
+  sinceSnapshot: number;
 }
 
-function headOf(pack: Pack): Head {
-  return { version: pack.version, key: VC.encode(pack.version), ts: pack.ts };
+function loadedAt(pack: Pack | undefined, state: unknown, sinceSnapshot: number): Loaded {
+  return pack
+    ? { version: pack.version, key: VC.encode(pack.version), ts: pack.ts, state, sinceSnapshot }
+    : { version: undefined, key: undefined, ts: 0, state, sinceSnapshot };
 }
 
 /**
@@ -111,7 +115,7 @@ export class Entity {
         return outcome;
       }
       try {
-        await this.env.store.append(outcome.pack, current.head ? [current.head.key] : [], outcome.snapshot);
+        await this.env.store.append(outcome.pack, current.key !== undefined ? [current.key] : [], outcome.snapshot);
       } catch (error) {
         if (error instanceof DuplicateCommandError) {
           // The store checks command ids after the expected heads, so the cached state is still
@@ -146,11 +150,13 @@ export class Entity {
         }
         continue;
       }
-      this.loaded = {
-        head: headOf(outcome.pack),
-        state: outcome.state,
-        sinceSnapshot: outcome.snapshot ? 0 : current.sinceSnapshot + snapshotWeight(outcome.pack),
-      };
+      // `current` is `this.loaded` (one message at a time): moved to the new head in place.
+      current.sinceSnapshot = outcome.snapshot ? 0 : current.sinceSnapshot + snapshotWeight(outcome.pack);
+      current.version = outcome.pack.version;
+      current.key = VC.encode(outcome.pack.version);
+      current.ts = outcome.pack.ts;
+      current.state = outcome.state;
+      this.loaded = current;
       return {
         status: 'accepted',
         commandId: command.commandId,
@@ -163,7 +169,7 @@ export class Entity {
 
   async view(): Promise<ActorView> {
     const current = await this.load();
-    return { version: current.head?.version, state: current.state, heads: 1 };
+    return { version: current.version, state: current.state, heads: 1 };
   }
 
   /** Merges the actor's heads if it has several. */
@@ -200,7 +206,7 @@ export class Entity {
     // Best effort: the merge pack is durable; a record that could not be kept must not fail it.
     if (isMergeLog(this.env.store)) await this.env.store.recordMerge(record).catch((error: unknown) => (recordError = error ?? new Error('recordMerge failed')));
     this.env.observer.resolved({ ...observation, outcome, durationMs, record, ...(recordError !== undefined ? { recordError } : {}) });
-    this.loaded = { head: headOf(outcome.pack), state: outcome.state, sinceSnapshot: 0 };
+    this.loaded = loadedAt(outcome.pack, outcome.state, 0);
     const reply: ResolveReply = {
       resolved: true,
       version: outcome.pack.version,
@@ -225,12 +231,12 @@ export class Entity {
       }
       const head = heads[0];
       if (!head) {
-        this.loaded = { state: this.definition.initial(), sinceSnapshot: 0 };
+        this.loaded = loadedAt(undefined, this.definition.initial(), 0);
         this.env.observer.loaded({ actor: this.actor, replica: this.env.replicaId, version: undefined, packsRead: 0, fromSnapshot: false });
         return this.loaded;
       }
       const { state, sinceSnapshot, packsRead, fromSnapshot } = await stateAt(this.env.store, this.definition, this.actor, head.version);
-      this.loaded = { head: headOf(head), state, sinceSnapshot };
+      this.loaded = loadedAt(head, state, sinceSnapshot);
       this.env.observer.loaded({ actor: this.actor, replica: this.env.replicaId, version: head.version, packsRead, fromSnapshot });
       return this.loaded;
     }
@@ -262,7 +268,7 @@ export class Entity {
     }
     const pack = commandPack({
       actor: this.actor,
-      head: current.head,
+      head: current.version === undefined ? undefined : (current as { readonly version: VectorClock; readonly ts: number }),
       replica: this.env.replicaId,
       commandId: command.commandId,
       correlationId: command.correlationId,
@@ -280,8 +286,8 @@ export class Entity {
 
   private async headIsCurrent(current: Loaded): Promise<boolean> {
     const heads = await this.env.store.heads(this.actor);
-    if (heads.length !== (current.head ? 1 : 0)) return false;
-    return !current.head || VC.encode(heads[0]!.version) === current.head.key;
+    if (heads.length !== (current.key !== undefined ? 1 : 0)) return false;
+    return current.key === undefined || VC.encode(heads[0]!.version) === current.key;
   }
 
   /**

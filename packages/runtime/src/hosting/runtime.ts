@@ -88,17 +88,16 @@ type Message =
   | { readonly kind: 'resolve'; readonly command: undefined; readonly resolve: (reply: ResolveReply) => void; readonly reject: (error: unknown) => void }
   | { readonly kind: 'view'; readonly command: undefined; readonly resolve: (view: ActorView) => void; readonly reject: (error: unknown) => void };
 
-/** A live entity and its mailbox. */
-interface Live {
-  readonly entity: Entity;
+/** A live entity with its mailbox: one object per live actor. */
+class Live extends Entity {
   /** Messages waiting behind the one being handled, from `queueHead` on (an array used as a queue). */
-  queue: Message[] | undefined;
-  queueHead: number;
+  queue: Message[] | undefined = undefined;
+  queueHead = 0;
   /** A message of this entity is being handled (or is scheduled to be): the others wait in `queue`. */
-  running: boolean;
-  pending: number;
+  running = false;
+  pending = 0;
   /** On the runtime's clock. */
-  lastUsedMs: number;
+  lastUsedMs = 0;
 }
 
 /**
@@ -395,13 +394,13 @@ export class Runtime {
     try {
       switch (message.kind) {
         case 'command':
-          result = await live.entity.handle(message.command);
+          result = await live.handle(message.command);
           break;
         case 'resolve':
-          result = await live.entity.resolve();
+          result = await live.resolve();
           break;
         case 'view':
-          result = await live.entity.view();
+          result = await live.view();
           break;
       }
     } catch (error) {
@@ -432,8 +431,8 @@ export class Runtime {
     if (this.live.size >= this.options.liveActorsMax) this.passivateLeastRecentlyUsed();
     // Frozen: every pack and event of the entity shares it (see commandPack).
     const actor = Object.freeze({ type: ref.type, id: ref.id });
-    const entity = new Entity(actor, this.definitionOf(ref), this.environment);
-    const live: Live = { entity, queue: undefined, queueHead: 0, running: false, pending: 0, lastUsedMs: this.clock.now() };
+    const live = new Live(actor, this.definitionOf(ref), this.environment);
+    live.lastUsedMs = this.clock.now();
     this.live.set(key, live);
     return live;
   }
@@ -471,7 +470,7 @@ export class Runtime {
   /** Removes the entity (it has no message: the next one for its actor loads a new one). */
   private passivate(key: string, live: Live, reason: 'idle' | 'capacity'): void {
     this.live.delete(key);
-    this.observer.passivated({ actor: live.entity.actor, replica: this.replicaId, reason });
+    this.observer.passivated({ actor: live.actor, replica: this.replicaId, reason });
   }
 }
 
