@@ -81,8 +81,14 @@ export interface CopyPhases {
   readonly changesSinceExposedMs: Summary;
   readonly mergeMs: Summary;
   readonly headsMs: Summary;
+  /**
+   * ms per round of checkpoint saves in flight. Without onBatch the Replicator awaits a batch's
+   * save once the next batch is merged, so saves overlap merges; `checkpointExposedMs` is the part
+   * no merge or heads call covered.
+   */
   readonly checkpointMs: Summary;
-  /** The copy's wall time minus merge, exposed reads, heads and checkpoint: the replicator's own work between calls. */
+  readonly checkpointExposedMs: Summary;
+  /** The copy's wall time minus the time some store call was in flight: the replicator's own work between calls. */
   readonly otherMs: Summary;
   /** Actors the merges reported diverged (`MergeReport.diverged`, summed over the copy; -1: the store did not report them). */
   readonly divergedReported: number;
@@ -264,6 +270,19 @@ export class CallTimes {
         };
       },
     });
+  }
+
+  /** ms during which a call of one of `methods` was in flight (the union of their spans). */
+  busyMs(methods: readonly string[]): number {
+    const spans = methods.flatMap((m) => this.spans.get(m) ?? []).sort((a, b) => a[0] - b[0]);
+    let total = 0;
+    let end = Number.NEGATIVE_INFINITY;
+    for (const [s, e] of spans) {
+      if (e <= end) continue;
+      total += e - Math.max(s, end);
+      end = e;
+    }
+    return total;
   }
 
   /** ms of `method`'s calls during which no call of `covering` was in flight (what the caller waited for it alone). */
@@ -527,12 +546,13 @@ async function benchThroughput(o: RegionsOptions['throughput'], serverA: RedisSe
               for (const name of ['changesSince', 'merge', 'heads', 'save']) (phases[name] ??= []).push(times.ms.get(name) ?? 0);
               const exposed = times.exposedMs('changesSince', ['merge', 'heads', 'save']);
               (phases.changesSinceExposed ??= []).push(exposed);
-              (phases.other ??= []).push(ms - exposed - (times.ms.get('merge') ?? 0) - (times.ms.get('heads') ?? 0) - (times.ms.get('save') ?? 0));
+              (phases.saveExposed ??= []).push(times.exposedMs('save', ['merge', 'heads']));
+              (phases.other ??= []).push(ms - times.busyMs(['changesSince', 'merge', 'heads', 'save']));
               divergedReported = reported ? Math.max(divergedReported, diverged) : -1;
               addInto(serverSums, prefixed(usecDelta(before[0]!, after[0]!), usecDelta(before[1]!, after[1]!)));
               addInto(calls, Object.fromEntries(times.calls));
             }
-            log(`regions: throughput batch ${batchSize}${warm ? ' (warm-up)' : ` round ${round}/${o.rounds}`}: troupe ${Math.round(packs.length / (ms / 1000))} packs/s (changesSince ${Math.round(times.ms.get('changesSince') ?? 0)} ms, ${Math.round(times.exposedMs('changesSince', ['merge', 'heads', 'save']))} ms of it not behind a merge, merge ${Math.round(times.ms.get('merge') ?? 0)} ms, heads ${Math.round(times.ms.get('heads') ?? 0)} ms x ${times.calls.get('heads') ?? 0}, checkpoint ${Math.round(times.ms.get('save') ?? 0)} ms)`);
+            log(`regions: throughput batch ${batchSize}${warm ? ' (warm-up)' : ` round ${round}/${o.rounds}`}: troupe ${Math.round(packs.length / (ms / 1000))} packs/s (changesSince ${Math.round(times.ms.get('changesSince') ?? 0)} ms, ${Math.round(times.exposedMs('changesSince', ['merge', 'heads', 'save']))} ms of it not behind a merge, merge ${Math.round(times.ms.get('merge') ?? 0)} ms, heads ${Math.round(times.ms.get('heads') ?? 0)} ms x ${times.calls.get('heads') ?? 0}, checkpoint ${Math.round(times.ms.get('save') ?? 0)} ms, ${Math.round(times.exposedMs('save', ['merge', 'heads']))} ms of it not behind a merge)`);
             await runtime.stop();
             await target.destroy();
           } else {
@@ -565,6 +585,7 @@ async function benchThroughput(o: RegionsOptions['throughput'], serverA: RedisSe
           mergeMs: summarize(phases.merge ?? []),
           headsMs: summarize(phases.heads ?? []),
           checkpointMs: summarize(phases.save ?? []),
+          checkpointExposedMs: summarize(phases.saveExposed ?? []),
           otherMs: summarize(phases.other ?? []),
           divergedReported,
           decodeMs: Math.round(decodeMs),
