@@ -127,7 +127,7 @@ export class Runtime {
   private readonly definitions = new Map<string, AnyActorDefinition>();
   private readonly system: nact.ActorSystemRef;
   /** The runtime's nact actor: resumes entities after an event-loop turn, runs sweeps. */
-  private readonly host: nact.Ref<Live | 'sweep'>;
+  private readonly host: nact.Ref<'resume' | 'sweep'>;
   private readonly live = new Map<string, Live>();
   private readonly options: Required<Pick<RuntimeOptions, 'idleTimeoutMs' | 'liveActorsMax' | 'mailboxMax'>>;
   private readonly environment: ConstructorParameters<typeof Entity>[2];
@@ -189,17 +189,22 @@ export class Runtime {
     this.system = nact.start();
     this.host = nact.spawnStateless(
       this.system,
-      (message: Live | 'sweep') => {
+      (message: 'resume' | 'sweep') => {
         if (message === 'sweep') {
           if (!this.stopped) this.passivateIdle();
           return;
         }
-        // A turn of the event loop went by: a new slice.
+        // A turn of the event loop went by: a new slice, for the entities waiting in order.
         this.sliceLeft = messagesPerSlice;
-        this.next(message);
+        const waiting = this.waiting;
+        this.waiting = [];
+        for (let i = 0; i < waiting.length; i++) {
+          if (this.sliceLeft-- > 0) this.next(waiting[i]!);
+          else this.resumeLater(waiting[i]!);
+        }
       },
       'host',
-    ) as nact.Ref<Live | 'sweep'>;
+    ) as nact.Ref<'resume' | 'sweep'>;
     if (sweepEveryMs > 0) {
       this.sweeper = setInterval(() => nact.dispatch(this.host, 'sweep'), sweepEveryMs);
       this.sweeper.unref();
@@ -359,8 +364,16 @@ export class Runtime {
       (live.queue ??= []).push(message);
       // Never handled inside send(): the caller's code after send() runs first, as with any mailbox.
       if (--this.sliceLeft > 0) this.startSoon(live);
-      else nact.dispatch(this.host, live);
+      else this.resumeLater(live);
     });
+  }
+
+  /** Entities that wait for the next turn of the event loop (the slice was used up), in order. */
+  private waiting: Live[] = [];
+
+  /** One nact message for all the entities that wait: the host actor resumes them after a turn of the event loop. */
+  private resumeLater(live: Live): void {
+    if (this.waiting.push(live) === 1) nact.dispatch(this.host, 'resume');
   }
 
   /** Entities to start in the next microtask, in order (one microtask for all, no closure each). */
@@ -413,7 +426,7 @@ export class Runtime {
     else (message.resolve as (value: unknown) => void)(result);
     if (live.queueHead < (live.queue?.length ?? 0)) {
       if (--this.sliceLeft > 0) this.next(live);
-      else nact.dispatch(this.host, live);
+      else this.resumeLater(live);
     } else {
       live.running = false;
     }
