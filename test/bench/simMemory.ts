@@ -28,7 +28,8 @@ const report = await simulate({
       gc();
       const m = process.memoryUsage();
       const approxCommands = tick * commandsPerTick;
-      process.stderr.write(`  ${tenth * 10}% ${tick} ticks ~${approxCommands} cmds, ${((performance.now() - started) / 1000).toFixed(1)} s, live heap ${mib(m.heapUsed - heap0)} MiB (${(((m.heapUsed - heap0) / 2 ** 20) * 1000 / approxCommands).toFixed(2)} MiB/1k cmd), RSS ${mib(m.rss)} MiB\n`);
+      const cpu = process.cpuUsage(cpu0);
+      process.stderr.write(`  ${tenth * 10}% ${tick} ticks ~${approxCommands} cmds, ${((performance.now() - started) / 1000).toFixed(1)} s (CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s), live heap ${mib(m.heapUsed - heap0)} MiB (${(((m.heapUsed - heap0) / 2 ** 20) * 1000 / approxCommands).toFixed(2)} MiB/1k cmd), RSS ${mib(m.rss)} MiB\n`);
     }
     if (tick === steps) ticksDone = performance.now();
   },

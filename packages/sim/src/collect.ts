@@ -98,13 +98,16 @@ export async function collectFinalState(run: RunRecord, convergence: { converged
 }
 
 /**
- * The ordering oracles of a run's actors, made on first use and kept for the last
- * `oraclesKeptMax` actors asked (each keeps every state it computed): the checkers go actor by
- * actor, so each oracle is made about once per checker that reads it.
+ * The ordering oracles of a run's actors, made on first use and kept, least recently used first
+ * out, while the histories of those kept hold at most `packsKeptMax` packs (each oracle keeps
+ * every state it computed): a run of up to that many packs makes each oracle once; a longer one
+ * keeps a bounded part of them (the checkers go actor by actor, so each oracle is then made about
+ * once per checker that reads it).
  */
 export class OracleCache implements References {
-  static readonly oraclesKeptMax = 8;
+  static readonly packsKeptMax = 100_000;
   private readonly kept = new Map<string, OrderingOracle | undefined>();
+  private packsKept = 0;
   /** Oracles made so far (a figure for tests and profiles). */
   made = 0;
 
@@ -120,8 +123,14 @@ export class OracleCache implements References {
     }
     const oracle = this.make(actorKey);
     if (oracle) this.made++;
-    if (this.kept.size >= OracleCache.oraclesKeptMax) this.kept.delete(this.kept.keys().next().value!);
+    const size = oracle?.size ?? 0;
+    for (const [key, old] of this.kept) {
+      if (this.packsKept + size <= OracleCache.packsKeptMax) break;
+      this.kept.delete(key);
+      this.packsKept -= old?.size ?? 0;
+    }
     this.kept.set(actorKey, oracle);
+    this.packsKept += size;
     return oracle;
   }
 }

@@ -64,6 +64,11 @@ export class OrderingOracle {
     }
   }
 
+  /** Packs in the history. */
+  get size(): number {
+    return this.packs.size;
+  }
+
   /** The pack at a version key; throws when the history has none. */
   get(key: string): Pack {
     const pack = this.packs.get(key);
