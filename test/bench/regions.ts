@@ -81,11 +81,7 @@ export interface CopyPhases {
   readonly changesSinceExposedMs: Summary;
   readonly mergeMs: Summary;
   readonly headsMs: Summary;
-  /**
-   * ms per round of checkpoint saves in flight. Without onBatch the Replicator awaits a batch's
-   * save once the next batch is merged, so saves overlap merges; `checkpointExposedMs` is the part
-   * no merge or heads call covered.
-   */
+  /** ms per round of checkpoint saves; `checkpointExposedMs` is the part no merge or heads call covered (all of it while the Replicator awaits each save before the next merge). */
   readonly checkpointMs: Summary;
   readonly checkpointExposedMs: Summary;
   /** The copy's wall time minus the time some store call was in flight: the replicator's own work between calls. */

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { appendLua, commandVersionsLua, commonLua, headsLua, loadChainLua, mergeLua, recordMergeLua, saveFrontierLua, saveMetaStringLua, saveSnapshotLua } from './scripts/index.js';
+import { appendLua, commandVersionsLua, commonLua, headsLua, loadChainLua, mergeLua, readFieldsLua, recordMergeLua, saveFrontierLua, saveMetaStringLua, saveSnapshotLua } from './scripts/index.js';
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 const luaFiles = readdirSync(new URL('./scripts/', import.meta.url)).filter((name) => name.endsWith('.lua'));
@@ -11,8 +11,8 @@ const luaFiles = readdirSync(new URL('./scripts/', import.meta.url)).filter((nam
 /** What a user installs: the files of `npm pack`, and the scripts the loader reads. */
 describe('@troupe/redis as published', () => {
   it('the loader reads every .lua file of src/scripts', () => {
-    const loaded = [commonLua, appendLua, mergeLua, loadChainLua, headsLua, saveSnapshotLua, saveMetaStringLua, saveFrontierLua, recordMergeLua, commandVersionsLua];
-    expect(luaFiles.sort()).toEqual(['append.lua', 'commandVersions.lua', 'common.lua', 'heads.lua', 'loadChain.lua', 'merge.lua', 'recordMerge.lua', 'saveFrontier.lua', 'saveMetaString.lua', 'saveSnapshot.lua']);
+    const loaded = [commonLua, appendLua, mergeLua, readFieldsLua, loadChainLua, headsLua, saveSnapshotLua, saveMetaStringLua, saveFrontierLua, recordMergeLua, commandVersionsLua];
+    expect(luaFiles.sort()).toEqual(['append.lua', 'commandVersions.lua', 'common.lua', 'heads.lua', 'loadChain.lua', 'merge.lua', 'readFields.lua', 'recordMerge.lua', 'saveFrontier.lua', 'saveMetaString.lua', 'saveSnapshot.lua']);
     expect(loaded.sort()).toEqual(luaFiles.map((name) => readFileSync(new URL(`./scripts/${name}`, import.meta.url), 'utf8')).sort());
   });
 

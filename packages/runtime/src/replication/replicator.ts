@@ -145,54 +145,31 @@ export class Replicator {
     // servers, two round trips in flight): reading ahead changes nothing, the cursor only moves
     // once a batch is merged, resolved and saved.
     let ahead: Promise<Changes> | undefined = this.paused ? undefined : this.source.store.changesSince(this.position, this.batchSize);
-    // Without onBatch (which is called after the save), a batch's checkpoint save is awaited once
-    // the next batch is merged, or when the sync ends: it travels with that merge instead of
-    // costing a round trip of its own. A checkpoint only ever holds the cursor of a batch merged
-    // and resolved; a failed save fails the sync as before (the batch merged meanwhile is skipped
-    // when copied again).
-    let saving: Promise<void> | undefined;
-    try {
-      for (;;) {
-        if (this.paused || !ahead) break;
-        const changes = await ahead;
-        ahead = undefined;
-        if (changes.packs.length === 0) break;
-        if (changes.packs.length === this.batchSize && !this.paused) {
-          ahead = this.source.store.changesSince(changes.cursor, this.batchSize);
-          ahead.catch(() => undefined); // awaited in the next round, or dropped when this one fails
-        }
-        const report = await this.target.store.merge(changes.packs, changes.snapshots);
-        if (saving) {
-          const saved = saving;
-          saving = undefined;
-          await saved;
-        }
-        copied += report.added;
-        skipped += report.skipped;
-        // The batch's diverged actors are resolved before its cursor is saved: a process killed in
-        // between copies the batch again when it restarts (skipped, idempotent) and resolves then,
-        // so a crash never leaves an actor diverged behind a saved cursor.
-        if (this.resolveDivergence) {
-          // A store that reports which actors it left diverged saves a heads read per actor.
-          for (const actor of report.diverged ?? changes.packs.map((p) => p.actor)) this.unresolved.set(actorKey(actor), actor);
-          failed = await this.resolveDiverged(resolved);
-        }
-        await this.saveUnresolved();
-        this.position = changes.cursor;
-        if (this.checkpoint && !this.onBatch) {
-          saving = this.checkpoint.save(changes.cursor);
-          saving.catch(() => undefined); // awaited after the next merge or below; dropped only when a later step failed first
-        } else {
-          await this.checkpoint?.save(changes.cursor);
-        }
-        await this.onBatch?.({ packs: changes.packs, copied: report.added, skipped: report.skipped, cursor: changes.cursor });
+    for (;;) {
+      if (this.paused || !ahead) break;
+      const changes = await ahead;
+      ahead = undefined;
+      if (changes.packs.length === 0) break;
+      if (changes.packs.length === this.batchSize && !this.paused) {
+        ahead = this.source.store.changesSince(changes.cursor, this.batchSize);
+        ahead.catch(() => undefined); // awaited in the next round, or dropped when this one fails
       }
-    } catch (error) {
-      // A save in flight is settled first; the error reported is the one that came first.
-      await saving?.catch(() => undefined);
-      throw error;
+      const report = await this.target.store.merge(changes.packs, changes.snapshots);
+      copied += report.added;
+      skipped += report.skipped;
+      // The batch's diverged actors are resolved before its cursor is saved: a process killed in
+      // between copies the batch again when it restarts (skipped, idempotent) and resolves then,
+      // so a crash never leaves an actor diverged behind a saved cursor.
+      if (this.resolveDivergence) {
+        // A store that reports which actors it left diverged saves a heads read per actor.
+        for (const actor of report.diverged ?? changes.packs.map((p) => p.actor)) this.unresolved.set(actorKey(actor), actor);
+        failed = await this.resolveDiverged(resolved);
+      }
+      await this.saveUnresolved();
+      this.position = changes.cursor;
+      await this.checkpoint?.save(changes.cursor);
+      await this.onBatch?.({ packs: changes.packs, copied: report.added, skipped: report.skipped, cursor: changes.cursor });
     }
-    if (saving) await saving;
     return { copied, skipped, resolved, failed };
   }
 

@@ -51,41 +51,6 @@ describe('Replicator', () => {
     expect(await new Replicator(a, b).sync()).toMatchObject({ copied: 0, skipped: 14 });
   });
 
-  it('without onBatch, a checkpoint save travels with the next merge: every save settled when sync resolves, in order, each after its batch merged; a failed save fails the sync', async () => {
-    const [a, b] = [replica('a'), replica('b')];
-    for (let i = 0; i < 7; i++) await a.send(ref, { type: 'deposit', payload: { n: 1 } });
-    const events: string[] = [];
-    const merge = b.store.merge.bind(b.store);
-    const target = { store: Object.assign(Object.create(b.store) as typeof b.store, { merge: async (...args: Parameters<typeof merge>) => (events.push(`merge ${args[0].length}`), merge(...args)) }), resolve: (actor: typeof ref) => b.resolve(actor) };
-    const saves: string[] = [];
-    let failAt = -1;
-    const checkpoint = {
-      load: async () => undefined,
-      save: async (cursor: string) => {
-        events.push('save start');
-        await new Promise((r) => setTimeout(r, 5));
-        if (saves.length === failAt) throw new Error('checkpoint save lost');
-        saves.push(cursor);
-        events.push('save done');
-      },
-    };
-    const replicator = new Replicator(a, target, { checkpoint, batchSize: 3, cursor: undefined });
-    expect((await replicator.sync()).copied).toBe(7);
-    // Three batches (3, 3, 1): each save starts after its batch's merge, the last one is done before sync resolved.
-    expect(events).toEqual(['merge 3', 'save start', 'merge 3', 'save done', 'save start', 'merge 1', 'save done', 'save start', 'save done']);
-    expect(saves).toHaveLength(3);
-    expect(saves[2]).toBe(replicator.cursor);
-    // A save that fails: the sync rejects with its error (the batch merged meanwhile is skipped next time).
-    for (let i = 0; i < 4; i++) await a.send(ref, { type: 'deposit', payload: { n: 1 } });
-    failAt = 3;
-    const from = saves[2];
-    await expect(new Replicator(a, target, { checkpoint: { ...checkpoint, load: async () => from }, batchSize: 2 }).sync()).rejects.toThrow('checkpoint save lost');
-    failAt = -1;
-    // Both batches were merged (the second while the first one's save failed): copied again, all skipped.
-    expect(await new Replicator(a, target, { checkpoint: { ...checkpoint, load: async () => from }, batchSize: 2 }).sync()).toMatchObject({ copied: 0, skipped: 4 });
-    expect(await balance(b)).toBe(11);
-  });
-
   it('resumes from a checkpoint: a restarted replicator reads only what is new', async () => {
     const [a, b] = [replica('a'), replica('b')];
     let saved: string | undefined;
