@@ -272,7 +272,7 @@ export class Entity {
       replica: this.env.replicaId,
       commandId: command.commandId,
       correlationId: command.correlationId,
-      ...(command.initiatedBy === undefined ? {} : { initiatedBy: command.initiatedBy }),
+      initiatedBy: command.initiatedBy,
       now,
       ids: this.env.ids,
       emitted: decision as { type: string; data: unknown }[],
@@ -281,7 +281,7 @@ export class Entity {
     // Fold before persisting: an event handler that throws must not leave a pack behind.
     const state = fold(this.definition, current.state, pack.events);
     const snapshotDue = current.sinceSnapshot + snapshotWeight(pack) >= this.definition.snapshotEvery;
-    return { status: 'accepted', pack, state, ...(snapshotDue ? { snapshot: { version: pack.version, state } } : {}) };
+    return snapshotDue ? { status: 'accepted', pack, state, snapshot: { version: pack.version, state } } : { status: 'accepted', pack, state };
   }
 
   private async headIsCurrent(current: Loaded): Promise<boolean> {

@@ -319,15 +319,16 @@ export class Runtime {
     // Default ids come from the replica's id source: unique across replicas (machine id) and
     // reproducible under a manual clock, which the simulator relies on.
     const commandId = command.commandId ?? `${this.replicaId}.${this.environment.ids.next()}`;
-    return {
+    const envelope: CommandEnvelope = {
       type: command.type,
       payload,
       commandId,
       callerChoseId,
       idFromCaller: command.commandId !== undefined,
       correlationId: command.correlationId ?? commandId,
-      ...(command.initiatedBy === undefined ? {} : { initiatedBy: command.initiatedBy }),
     };
+    // No initiatedBy key unless given (replies and events carry none then).
+    return command.initiatedBy === undefined ? envelope : { ...envelope, initiatedBy: command.initiatedBy };
   }
 
   /** The definition of a ref's type, after checking the id too: bad refs never reach an entity. */
