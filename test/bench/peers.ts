@@ -21,9 +21,11 @@
  *   (no cache of the state), copies the stream's array on every append, and counts every event of
  *   every stream on every append (its global position). Its cost per command therefore grows with
  *   the stream's length and with the store's size. troupe keeps the folded state of a live actor in
- *   memory, but msgpack-encodes every pack into the MemoryStore, keeps vector clocks, heads, command
- *   ids, snapshots (every 100 events) and a replication log, and runs every command through a nact
- *   mailbox (one event-loop turn per message).
+ *   memory, and its MemoryStore keeps packs decoded and deep-frozen (the pack the runtime built,
+ *   not a copy; since #17, before that every pack was msgpack-encoded), but it keeps vector clocks,
+ *   heads, command ids, snapshots (encoded, every 100 events) and a replication log, and runs every
+ *   command through the actor's mailbox (a turn of the event loop every 64 messages). The long
+ *   workload (one stream of 10,000 commands) is where Emmett's re-read of the stream dominates.
  * - Emmett does not serialize commands to one stream: concurrent commands to one stream conflict
  *   (ExpectedVersionConflictError, no retry by default); troupe queues them in the actor's mailbox.
  *   Only shapes where no two commands to one stream are in flight are timed.
