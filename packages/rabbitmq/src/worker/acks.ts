@@ -9,7 +9,9 @@ import type { Logger } from 'pino';
 const settledAboveMax = 4_096;
 
 /**
- * The acknowledgements of one consuming channel, sent once per event-loop turn: the acks of a
+ * The acknowledgements of one consuming channel, sent once per event-loop turn (at its end, a
+ * `process.nextTick` after the turn's promise callbacks, so they still leave in the socket write
+ * amqplib's multiplexer makes at the next immediate, with the turn's other frames): the acks of a
  * turn that, with everything already settled, form an unbroken run from the channel's lowest
  * unsettled delivery tag go as one `basic.ack` with `multiple` (one frame for the broker and for
  * amqplib instead of one per command); the others go one by one, in the same turn. An ack is
@@ -50,7 +52,7 @@ export class ChannelAcks {
     this.ready.push(tag);
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => this.flush());
+    process.nextTick(() => this.flush());
   }
 
   /** `tag` was settled another way (nacked): a later `multiple` ack may cover it. */
