@@ -4,7 +4,7 @@ import { LimitExceededError } from '../errors/index.js';
 import type { IdSource } from '../ids/index.js';
 import type { ActorRef, EventRecord, Pack } from '../model/index.js';
 import { nextTimestamp } from '../resolution/index.js';
-import { VC } from '../vectorClock/index.js';
+import { VC, type VectorClock } from '../vectorClock/index.js';
 
 export interface CommandPackInput {
   readonly actor: ActorRef;
@@ -32,6 +32,8 @@ export interface CommandPackInput {
  * deep-frozen (its data included: an event handler must not change the data it folds), and a
  * MemoryStore keeps it without copying it.
  */
+const noParents: readonly VectorClock[] = Object.freeze([]);
+
 export function commandPack(input: CommandPackInput): Pack {
   const { head, replica, commandId } = input;
   const actor = frozenRef(input.actor);
@@ -39,12 +41,13 @@ export function commandPack(input: CommandPackInput): Pack {
   const correlationId = input.correlationId ?? commandId;
   // Plain data is copied (deep-frozen) without a trip through msgpack; its size is bounded from
   // above, and only a bound over the limit makes the exact sizes worth computing.
+  const n = input.emitted.length;
   let frozen = true;
   let dataBytes = 0;
-  const data: unknown[] = [];
-  for (const e of input.emitted) {
-    const copy = canonicalBoundedFrozen(e.data);
-    data.push(copy.value);
+  const data: unknown[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const copy = canonicalBoundedFrozen(input.emitted[i]!.data);
+    data[i] = copy.value;
     dataBytes += copy.bound;
     if (!copy.frozen) frozen = false;
   }
@@ -58,20 +61,18 @@ export function commandPack(input: CommandPackInput): Pack {
     }
   }
   const initiatedBy = input.initiatedBy;
-  const events: EventRecord[] = [];
-  for (let i = 0; i < input.emitted.length; i++) {
+  const events: EventRecord[] = new Array(n);
+  for (let i = 0; i < n; i++) {
     const id = input.ids.next();
     const type = input.emitted[i]!.type;
-    events.push(
-      Object.freeze(
-        initiatedBy === undefined
-          ? { id, actor, type, data: data[i], ts, correlationId, causationId: commandId, replica }
-          : { id, actor, type, data: data[i], ts, correlationId, causationId: commandId, replica, initiatedBy },
-      ),
+    events[i] = Object.freeze(
+      initiatedBy === undefined
+        ? { id, actor, type, data: data[i], ts, correlationId, causationId: commandId, replica }
+        : { id, actor, type, data: data[i], ts, correlationId, causationId: commandId, replica, initiatedBy },
     );
   }
   const version = Object.freeze(VC.increment(head?.version ?? VC.emptyClock, replica));
-  const parents = Object.freeze(head ? [frozenClock(head.version)] : []);
+  const parents = head ? Object.freeze([frozenClock(head.version)]) : noParents;
   const commandIds = Object.freeze([commandId]);
   Object.freeze(events);
   // Canonical and frozen throughout: a MemoryStore keeps this very pack (no copy).

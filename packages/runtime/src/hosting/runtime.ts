@@ -90,7 +90,12 @@ type Message =
 
 /** A live entity with its mailbox: one object per live actor. */
 class Live extends Entity {
-  /** Messages waiting behind the one being handled, from `queueHead` on (an array used as a queue). */
+  /** The message to handle next, once the entity's turn comes (see `running`). */
+  first: Message | undefined = undefined;
+  /**
+   * Messages waiting behind it, from `queueHead` on (an array used as a queue); none while a
+   * single message at a time comes (an idle entity holds no array).
+   */
   queue: Message[] | undefined = undefined;
   queueHead = 0;
   /** A message of this entity is being handled (or is scheduled to be): the others wait in `queue`. */
@@ -362,7 +367,7 @@ export class Runtime {
         return;
       }
       live.running = true;
-      (live.queue ??= []).push(message);
+      live.first = message;
       // Never handled inside send(): the caller's code after send() runs first, as with any mailbox.
       if (--this.sliceLeft > 0) this.startSoon(live);
       else this.resumeLater(live);
@@ -379,26 +384,32 @@ export class Runtime {
 
   /** Entities to start in the next microtask, in order (one microtask for all, no closure each). */
   private ready: Live[] = [];
+  private readyCount = 0;
+  /** The other list: the two swap at every start, so no array is allocated per microtask. */
+  private readySpare: Live[] = [];
 
   private startSoon(live: Live): void {
-    if (this.ready.push(live) === 1) void resolved.then(this.startReady);
+    this.ready[this.readyCount++] = live;
+    if (this.readyCount === 1) void resolved.then(this.startReady);
   }
 
   private readonly startReady = (): void => {
     const ready = this.ready;
-    this.ready = [];
-    for (const live of ready) this.next(live);
+    const count = this.readyCount;
+    this.ready = this.readySpare;
+    this.readyCount = 0;
+    this.readySpare = ready;
+    for (let i = 0; i < count; i++) {
+      const live = ready[i]!;
+      ready[i] = undefined as never;
+      this.next(live);
+    }
   };
 
   /** Handles the entity's queued messages one at a time, giving the event loop a turn every `messagesPerSlice`. */
   private next(live: Live): void {
-    const queue = live.queue!;
-    const message = queue[live.queueHead]!;
-    queue[live.queueHead++] = undefined as never;
-    if (live.queueHead === queue.length) {
-      queue.length = 0;
-      live.queueHead = 0;
-    }
+    const message = live.first!;
+    live.first = undefined;
     void this.handle(live, message);
   }
 
@@ -425,7 +436,14 @@ export class Runtime {
     if (--this.pendingTotal === 0 && this.drained) this.drained();
     if (failed) message.reject(result);
     else (message.resolve as (value: unknown) => void)(result);
-    if (live.queueHead < (live.queue?.length ?? 0)) {
+    const queue = live.queue;
+    if (queue !== undefined) {
+      live.first = queue[live.queueHead]!;
+      queue[live.queueHead++] = undefined as never;
+      if (live.queueHead === queue.length) {
+        live.queue = undefined;
+        live.queueHead = 0;
+      }
       if (--this.sliceLeft > 0) this.next(live);
       else this.resumeLater(live);
     } else {
