@@ -36,6 +36,10 @@ export interface SimRun {
   readonly durationMs: number;
   /** The simulator's own figure: commands that reached a live replica / wall time of the whole run. */
   readonly simRate: number;
+  /** CPU time of the process during the run (user + system; GC threads included), ms. */
+  readonly cpuMs: number;
+  /** Commands per CPU-second of the run: less sensitive than `simRate` to other load on a shared machine. */
+  readonly simCpuRate: number;
   readonly baselineRate: number;
   readonly ratio: number;
   /** RSS after the run (before any GC) minus RSS after a full GC right before it. */
@@ -50,6 +54,8 @@ export interface SimSize {
   readonly commands: Summary;
   readonly durationMs: Summary;
   readonly simRate: Summary;
+  /** Commands per CPU-second (see `SimRun.simCpuRate`). */
+  readonly simCpuRate: Summary;
   readonly baselineRate: Summary;
   readonly ratio: Summary;
   /** RSS growth per 1,000 simulated commands, MiB. */
@@ -123,8 +129,11 @@ export async function benchSim(options: SimBenchOptions, log: (text: string) => 
       await settle();
       const rss0 = process.memoryUsage().rss;
       const heap0 = process.memoryUsage().heapUsed;
+      const cpu0 = process.cpuUsage();
       const report = await simulate({ ...shape, seed, steps });
+      const cpu = process.cpuUsage(cpu0);
       const mem = process.memoryUsage();
+      const cpuMs = (cpu.user + cpu.system) / 1000;
       const commands = report.counts.commands;
       const simRate = (commands * 1000) / report.durationMs;
       const baselineRate = await baseline(commandList(seed, commands, report.options.actors), options.baselineMinCommands);
@@ -136,6 +145,8 @@ export async function benchSim(options: SimBenchOptions, log: (text: string) => 
         errors: report.counts.errors,
         durationMs: report.durationMs,
         simRate,
+        cpuMs: Math.round(cpuMs),
+        simCpuRate: (commands * 1000) / Math.max(1, cpuMs),
         baselineRate,
         ratio: simRate / baselineRate,
         rssGrowthMiB: mib(mem.rss - rss0),
@@ -149,13 +160,14 @@ export async function benchSim(options: SimBenchOptions, log: (text: string) => 
       commands: summarize(runs.map((r) => r.commands)),
       durationMs: summarize(runs.map((r) => r.durationMs)),
       simRate: summarize(runs.map((r) => r.simRate)),
+      simCpuRate: summarize(runs.map((r) => r.simCpuRate)),
       baselineRate: summarize(runs.map((r) => r.baselineRate)),
       ratio: summarize(runs.map((r) => r.ratio)),
       rssMiBPer1kCommands: summarize(runs.map((r) => (r.rssGrowthMiB * 1000) / r.commands)),
       runs,
     };
     sizes.push(size);
-    log(`sim: ${steps} steps x ${seeds} seeds: ${size.simRate.median.toFixed(0)} cmd/s (baseline ${size.baselineRate.median.toFixed(0)}), ${size.durationMs.median.toFixed(0)} ms per run`);
+    log(`sim: ${steps} steps x ${seeds} seeds: ${size.simRate.median.toFixed(0)} cmd/s (${size.simCpuRate.median.toFixed(0)} per CPU-second; baseline ${size.baselineRate.median.toFixed(0)}), ${size.durationMs.median.toFixed(0)} ms per run`);
   }
 
   const first = sizes[0]!;
