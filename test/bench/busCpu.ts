@@ -20,12 +20,13 @@ const pairs = Number(pairsArg);
 const windows = windowsArg.split(',').map(Number);
 const commandsMax = Number(commandsArg);
 
-/** The pid of the first process whose command name is `comm`. */
-function pidOf(comm: string): number | undefined {
+/** The pid of the first process whose command name is `comm` and whose command line contains `marker`. */
+function pidOf(comm: string, marker = ''): number | undefined {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === comm) return Number(entry);
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== comm) continue;
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker)) return Number(entry);
     } catch {
       // gone
     }
@@ -33,15 +34,20 @@ function pidOf(comm: string): number | undefined {
   return undefined;
 }
 
-/** utime + stime of `pid`, µs. */
+/** utime + stime of `pid`, µs (0 when it is gone). */
 function cpuOf(pid: number | undefined): number {
   if (pid === undefined) return 0;
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return 0;
+  }
 }
 
-const beam = pidOf('beam.smp');
-const redis = pidOf('redis-server');
+// The broker's node (its command line names the rabbit application) and the Redis the bench uses (port 6379).
+const beam = pidOf('beam.smp', 'rabbit');
+const redis = pidOf('redis-server', ':6379');
 const shape: BusBenchOptions = {
   shards: 16,
   actors: 1,
