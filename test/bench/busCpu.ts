@@ -72,7 +72,7 @@ const rows = new Map<number, Row[]>();
  * `globalThis.__busAb[<name>]` false and true (order alternating), for experiments that read the flag.
  */
 const ab = process.env.AB;
-const flags = ((globalThis as { __busAb?: Record<string, boolean> }).__busAb = {});
+const flags: Record<string, boolean> = ((globalThis as { __busAb?: Record<string, boolean> }).__busAb = {});
 const abRows = new Map<number, { off: Row[]; on: Row[] }>();
 const t0 = { beam: cpuOf(beam), redis: cpuOf(redis) };
 console.log(`busCpu: ${cpus().length} cores, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}, beam ${beam}, redis ${redis}`);
