@@ -17,7 +17,10 @@ import { accountPacks, mergeAll, RegionWriter } from './regions.js';
 const servers = [await RedisServer.start(), await RedisServer.start()];
 const [a, b] = servers as [RedisServer, RedisServer];
 const source = await connectRedisStore({ url: a.url, prefix: 'tp' });
-await mergeAll(source, accountPacks(new RegionWriter('eu', 1), 500, 10));
+// PROBE_ACTORS (default 500) accounts x 10 packs: 5,000 actors is the full run's copy (about 1.6 packs per actor in a call).
+const actorCount = Number(process.env.PROBE_ACTORS ?? 500);
+const total = actorCount * 10;
+await mergeAll(source, accountPacks(new RegionWriter('eu', 1), actorCount, 10));
 const batches: Changes[] = [];
 let cursor: string | undefined;
 for (;;) { const c = await source.changesSince(cursor, 500); if (!c.packs.length) break; batches.push(c); cursor = c.cursor; }
@@ -34,7 +37,8 @@ const common = fs.readFileSync('/work/main/packages/redis/src/scripts/common.lua
 const variants: Record<string, string> = Object.fromEntries(process.argv.slice(2).map((f) => [f, common + fs.readFileSync(f, 'utf8')]));
 const raw = new Redis(b.url);
 const results: Record<string, number[]> = {};
-for (let rep = 0; rep < 7; rep++) {
+const rounds = Number(process.env.PROBE_ROUNDS ?? 7);
+for (let rep = 0; rep < rounds; rep++) {
   for (const [name, lua] of Object.entries(variants)) {
     await raw.flushall();
     await raw.config('RESETSTAT');
@@ -44,11 +48,16 @@ for (let rep = 0; rep < 7; rep++) {
       await raw.set(args[2]!, args[1 + nkeys]!);
       await (raw as unknown as { evalshaBuffer: (...a: unknown[]) => Promise<unknown> }).evalshaBuffer(sha, nkeys, ...args.slice(1));
     }
-    const m = /cmdstat_evalsha:calls=(\d+),usec=(\d+)/.exec(await raw.info('commandstats'))!;
-    (results[name] ??= []).push(Number(m[2]) / 5000);
+    const stats = await raw.info('commandstats');
+    const m = /cmdstat_evalsha:calls=(\d+),usec=(\d+)/.exec(stats)!;
+    if (rep === rounds - 1 && process.env.PROBE_INNER) {
+      const inner = [...stats.matchAll(/cmdstat_([a-z|]+):calls=(\d+),usec=(\d+)/g)].filter((x) => !['evalsha', 'flushall', 'config|resetstat', 'script|load', 'set'].includes(x[1]!));
+      console.log(name, 'inner per pack:', inner.map((x) => `${x[1]} ${(Number(x[2]) / total).toFixed(2)}/${(Number(x[3]) / total).toFixed(2)}µs`).join(', '));
+    }
+    (results[name] ??= []).push(Number(m[2]) / total);
   }
 }
-for (const [name, v] of Object.entries(results)) { v.sort((x, y) => x - y); console.log(name.padEnd(60), 'evalsha µs/pack min', v[0]!.toFixed(2), 'median', v[3]!.toFixed(2)); }
+for (const [name, v] of Object.entries(results)) { v.sort((x, y) => x - y); console.log(name.padEnd(60), 'evalsha µs/pack min', v[0]!.toFixed(2), 'median', v[Math.floor(v.length / 2)]!.toFixed(2)); }
 raw.disconnect();
 await source.destroy(); await target.destroy();
 await Promise.all(servers.map((s) => s.destroy()));

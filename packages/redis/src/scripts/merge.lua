@@ -50,10 +50,11 @@ local function actor_of(packs_key)
   if a then return a end
   local base = sub(packs_key, 1, -2)
   a = {packs = packs_key, parents = base .. 'r', heads = base .. 'h', snapshots = base .. 's', commands = base .. 'c', runs = base .. 'l',
-       -- version -> parent info of the packs this call merged; parsed clocks by version key
-       written = {}, clocks = {},
-       -- what the packs write: pack fields, run index elements, parent link fields, snapshot fields
-       pack_fields = {}, run_elements = {}, links = {}, snapshot_fields = {}}
+       -- made at the actor's first new pack (most actors of a call have one or two packs in it, or
+       -- none new): version -> parent info of the packs this call merged, parsed clocks by
+       -- version key, what the packs write (pack fields, run index elements and the parent
+       -- link each names, parent link fields, snapshot fields)
+       written = nil, clocks = nil, pack_fields = nil, run_elements = nil, run_links = nil, links = nil, snapshot_fields = nil}
   actors[packs_key] = a
   met[#met + 1] = a
   return a
@@ -72,7 +73,7 @@ end
 
 -- True when the actor holds the pack at `version` (or this call merged it).
 local function holds(a, version)
-  if a.written[version] then return true end
+  if a.written and a.written[version] then return true end
   a.packs_checked = true
   return redis.call('HEXISTS', a.packs, version) == 1
 end
@@ -102,7 +103,7 @@ end
 
 -- Writes what the decided packs of one actor write.
 local function write_actor(a)
-  if #a.pack_fields == 0 then return end
+  if not a.pack_fields or #a.pack_fields == 0 then return end
   redis.call('HSET', a.packs, unpack(a.pack_fields))
   -- The index: the elements in one RPUSH; a 'c' element's parent link gets its position.
   local runs = a.run_elements
@@ -119,7 +120,17 @@ local function write_actor(a)
     end
   end
   redis.call('HSET', a.parents, unpack(a.links))
-  -- The heads: those read that left, those that joined.
+  -- The heads: those read that left, those that joined (no lists to build for one head before
+  -- and after, an actor that is not diverged).
+  local before, after = a.read_members, a.members
+  if #before <= 1 and #after == 1 then
+    if before[1] ~= after[1] then
+      if before[1] then redis.call('SREM', a.heads, before[1]) end
+      redis.call('SADD', a.heads, after[1])
+    end
+    if a.snapshot_fields then redis.call('HSET', a.snapshots, unpack(a.snapshot_fields)) end
+    return
+  end
   local final = {}
   for _, head in ipairs(a.members) do final[head] = true end
   local gone, new = {}, {}
@@ -129,7 +140,7 @@ local function write_actor(a)
   for head in pairs(final) do new[#new + 1] = head end
   if #gone > 0 then redis.call('SREM', a.heads, unpack(gone)) end
   if #new > 0 then redis.call('SADD', a.heads, unpack(new)) end
-  if #a.snapshot_fields > 0 then redis.call('HSET', a.snapshots, unpack(a.snapshot_fields)) end
+  if a.snapshot_fields then redis.call('HSET', a.snapshots, unpack(a.snapshot_fields)) end
 end
 
 local function run()
@@ -150,7 +161,7 @@ local function run()
     local snapshot_at = first_other + others
     i = snapshot_at + (snapshot and 1 or 0)
     a.last = number
-    local held = a.written[version] or redis.call('HGET', a.parents, version)
+    local held = (a.written and a.written[version]) or redis.call('HGET', a.parents, version)
     if held then
       -- Same version: the same pack (skip) or a different one (two replicas share a replicaId).
       if sub(held, 2, 9) ~= sub(info, 2, 9) then return {added, skipped, 'collision', number, version} end
@@ -179,7 +190,7 @@ local function run()
       if a.tail == nil then
         local tail = redis.pcall('LINDEX', a.runs, '-1')
         if type(tail) == 'table' and tail.err then a.tail = false else a.tail = tail or '' end
-        a.run_links = {}
+        a.written, a.clocks, a.pack_fields, a.links, a.run_elements, a.run_links = {}, {}, {}, {}, {}, {}
       end
       -- The command ids now: the first HSETNX is what checks :c (nothing of the pack is written
       -- if it fails). The rest is gathered for write_actor.
@@ -198,8 +209,10 @@ local function run()
       end
       merge_head(a, version)
       if snapshot then
-        a.snapshot_fields[#a.snapshot_fields + 1] = version
-        a.snapshot_fields[#a.snapshot_fields + 1] = ARGV[snapshot_at]
+        local fields = a.snapshot_fields or {}
+        fields[#fields + 1] = version
+        fields[#fields + 1] = ARGV[snapshot_at]
+        a.snapshot_fields = fields
       end
       a.written[version] = info
       entries[#entries + 1] = entry
