@@ -98,7 +98,7 @@ export interface PeerConfig {
 
 export const peerConfig: { readonly quick: PeerConfig; readonly full: PeerConfig } = {
   quick: {
-    embedded: { rounds: 3, warmupRounds: 1, shortStreams: 20, shortLength: 100, longLength: 10_000, manyStreams: 1_000, manyCommands: 3, rawMinFolds: 300_000, probeConcurrent: 100 },
+    embedded: { rounds: 3, warmupRounds: 1, shortStreams: 40, shortLength: 100, longLength: 10_000, manyStreams: 1_000, manyCommands: 3, rawMinFolds: 300_000, probeConcurrent: 100 },
     redis: { rounds: 3, serialAppends: 400, streams: 64, appendsPerStream: 10, loadEvents: 10_000, snapshotTail: 100, loadIterations: 3, loadWarmup: 0 },
   },
   full: {
