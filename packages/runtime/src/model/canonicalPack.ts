@@ -1,4 +1,4 @@
-import type { VectorClock } from '../vectorClock/index.js';
+import { VC, type VectorClock } from '../vectorClock/index.js';
 import type { ActorRef, EventRecord, Pack, PackKind } from './types.js';
 
 /**
@@ -11,6 +11,10 @@ import type { ActorRef, EventRecord, Pack, PackKind } from './types.js';
  */
 export class CanonicalPack implements Pack {
   declare readonly state?: unknown;
+  /** `VC.encode(version)`, made at its first use (a private field: not one of the pack's own properties, and writable though the pack is frozen). */
+  #versionKey: string | undefined;
+  /** `VC.encode` of the parents, made at the first use: the key itself for one parent, an array for several. */
+  #parentKeys: string | string[] | undefined;
 
   /** Every argument must already be canonical and deep-frozen; the pack itself is frozen here. */
   constructor(
@@ -27,6 +31,30 @@ export class CanonicalPack implements Pack {
     if (state !== undefined) (this as { state?: unknown }).state = state;
     Object.freeze(this);
   }
+
+  /** `VC.encode(this.version)`, encoded once: the version and the pack are frozen, so it never changes. */
+  get versionKey(): string {
+    return (this.#versionKey ??= VC.encode(this.version));
+  }
+
+  /** `VC.encode(this.parents[i])`, encoded once per pack. */
+  parentKey(i: number): string {
+    let keys = this.#parentKeys;
+    if (keys === undefined) {
+      keys = this.#parentKeys = this.parents.length === 1 ? VC.encode(this.parents[0]!) : this.parents.map(VC.encode);
+    }
+    return typeof keys === 'string' ? (i === 0 ? keys : VC.encode(this.parents[i]!)) : keys[i]!;
+  }
+}
+
+/** `VC.encode(pack.version)`: kept with a CanonicalPack (encoded once), encoded for any other pack. */
+export function versionKeyOf(pack: Pack): string {
+  return pack instanceof CanonicalPack ? pack.versionKey : VC.encode(pack.version);
+}
+
+/** `VC.encode(pack.parents[i])`: kept with a CanonicalPack, encoded for any other pack. */
+export function parentKeyOf(pack: Pack, i: number): string {
+  return pack instanceof CanonicalPack ? pack.parentKey(i) : VC.encode(pack.parents[i]!);
 }
 
 function isPlainString(value: unknown): boolean {

@@ -253,5 +253,6 @@ export class MemoryView<Row = unknown> {
 }
 
 function sameVersion(a: VectorClock, b: VectorClock): boolean {
-  return VC.encode(a) === VC.encode(b);
+  // The same frozen clock (a pack's parent is often its parent's own version object), or equal entries: no keys encoded.
+  return a === b || VC.compare(a, b) === 'equal';
 }

@@ -9,8 +9,8 @@ import type { ProjectionDefinition, ViewRows } from './defineProjection.js';
 export class ViewState<Row> {
   /** actor key → its rows. */
   private readonly contributions = new Map<string, Map<string, Row>>();
-  /** row key → contributing actor keys. */
-  private readonly contributors = new Map<string, Set<string>>();
+  /** row key → its contributors, kept sorted by actor key (an actor's row inserted, replaced or removed in place, never re-sorted). */
+  private readonly contributors = new Map<string, Contributors<Row>>();
   private readonly values = new Map<string, Row>();
   private snapshot: ReadonlyMap<string, Row> | undefined;
 
@@ -20,24 +20,22 @@ export class ViewState<Row> {
   replace(actor: string, rows: ViewRows<Row>): string[] {
     const next = new Map<string, Row>();
     for (const [key, row] of rows) next.set(String(key), row);
-    const previous = this.contributions.get(actor) ?? new Map<string, Row>();
-    const touched = new Set<string>([...previous.keys(), ...next.keys()]);
+    const previous = this.contributions.get(actor);
     if (next.size === 0) this.contributions.delete(actor);
     else this.contributions.set(actor, next);
     const changed: string[] = [];
-    for (const key of touched) {
-      const holders = this.contributors.get(key) ?? new Set<string>();
-      if (next.has(key)) holders.add(actor);
-      else holders.delete(actor);
-      if (holders.size === 0) this.contributors.delete(key);
-      else this.contributors.set(key, holders);
-      const before = this.values.get(key);
-      const had = this.values.has(key);
-      const value = this.combineKey(key, holders);
-      if (value === undefined) this.values.delete(key);
-      else this.values.set(key, value.row);
-      if (had !== (value !== undefined) || (value !== undefined && !sameRow(before, value.row))) changed.push(key);
+    // The keys touched: the previous rows' keys, then the new ones (in that order). A key whose
+    // row is the very same value as before keeps its combined value: nothing to recombine.
+    if (previous) {
+      for (const [key, before] of previous) {
+        if (!next.has(key)) this.update(key, actor, false, undefined, changed);
+        else {
+          const row = next.get(key) as Row;
+          if (!Object.is(before, row)) this.update(key, actor, true, row, changed);
+        }
+      }
     }
+    for (const [key, row] of next) if (!previous?.has(key)) this.update(key, actor, true, row, changed);
     if (changed.length > 0) this.snapshot = undefined;
     return changed;
   }
@@ -48,16 +46,69 @@ export class ViewState<Row> {
     return this.snapshot;
   }
 
-  private combineKey(key: string, holders: ReadonlySet<string>): { row: Row } | undefined {
-    if (holders.size === 0) return undefined;
-    const sorted = [...holders].sort();
-    const rowOf = (actor: string) => this.contributions.get(actor)!.get(key) as Row;
-    const combine = this.projection.combine;
-    if (!combine) return { row: rowOf(sorted[0]!) };
-    let row = rowOf(sorted[0]!);
-    for (const actor of sorted.slice(1)) row = combine(row, rowOf(actor));
-    return { row };
+  /** Puts (`present`) or removes `actor`'s row of `key`, recombines the key, and notes it in `changed` when its value changed. */
+  private update(key: string, actor: string, present: boolean, row: Row | undefined, changed: string[]): void {
+    let holders = this.contributors.get(key);
+    if (present) {
+      if (!holders) this.contributors.set(key, (holders = { actors: [actor], rows: [row as Row] }));
+      else {
+        const i = lowerBound(holders.actors, actor);
+        if (holders.actors[i] === actor) holders.rows[i] = row as Row;
+        else {
+          holders.actors.splice(i, 0, actor);
+          holders.rows.splice(i, 0, row as Row);
+        }
+      }
+    } else if (holders) {
+      const i = lowerBound(holders.actors, actor);
+      if (holders.actors[i] === actor) {
+        holders.actors.splice(i, 1);
+        holders.rows.splice(i, 1);
+      }
+      if (holders.actors.length === 0) {
+        this.contributors.delete(key);
+        holders = undefined;
+      }
+    }
+    const before = this.values.get(key);
+    const had = this.values.has(key);
+    if (holders === undefined) {
+      this.values.delete(key);
+      if (had) changed.push(key);
+      return;
+    }
+    const value = this.combineRows(holders.rows);
+    this.values.set(key, value);
+    if (!had || !sameRow(before, value)) changed.push(key);
   }
+
+  /** The rows combined in their contributors' order (actor keys sorted), so the result never depends on arrival order. */
+  private combineRows(rows: readonly Row[]): Row {
+    const combine = this.projection.combine;
+    let row = rows[0] as Row;
+    if (!combine) return row;
+    for (let i = 1; i < rows.length; i++) row = combine(row, rows[i] as Row);
+    return row;
+  }
+}
+
+interface Contributors<Row> {
+  /** Sorted (`<` on strings: the order of `Array.prototype.sort`'s default). */
+  readonly actors: string[];
+  /** `rows[i]` is `actors[i]`'s row of the key. */
+  readonly rows: Row[];
+}
+
+/** The first index whose actor is not below `actor`. */
+function lowerBound(actors: readonly string[], actor: string): number {
+  let lo = 0;
+  let hi = actors.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (actors[mid]! < actor) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Rows compared by value (JSON-like data), so an unchanged recomputation notifies nobody. */

@@ -2,7 +2,7 @@ import { canonicalBounded, canonicalFrozen, decodePack, decodeValue, encodePack,
 import { AppendConflictError, DuplicateCommandError, InvalidCursorError, InvalidOptionError, LimitExceededError, MissingAncestorError, VersionCollisionError } from '../errors/index.js';
 import { type ActorRef, type ActorSnapshot, type EventRecord, type Pack, type Snapshot, actorKey, packFingerprint } from '../model/index.js';
 import { VC, type VectorClock } from '../vectorClock/index.js';
-import { CanonicalPack, frozenEvent, shellIsPlain } from '../model/canonicalPack.js';
+import { CanonicalPack, frozenEvent, parentKeyOf, shellIsPlain, versionKeyOf } from '../model/canonicalPack.js';
 import { causalOrder, historyPacksMax } from './causalOrder.js';
 import type { Chain, Changes, EventStore, HistoryOptions, MergeReport } from './eventStore.js';
 import { nextHeads, sameKeySet } from './heads.js';
@@ -17,8 +17,11 @@ interface ActorRecord {
    * cannot be frozen (a Set, a Date or binary data in it) and where `unsafeOverwritePack` put bytes.
    */
   readonly packs: Map<string, Pack | Uint8Array>;
-  /** versionKey -> encoded snapshot state (created with the first snapshot: most actors have none). */
-  snapshots: Map<string, Buffer> | undefined;
+  /**
+   * versionKey -> snapshot state, in its canonical form and deep-frozen; or its encoded bytes when
+   * that form cannot be frozen (see `storedState`). Created with the first snapshot: most actors have none.
+   */
+  snapshots: Map<string, unknown> | undefined;
   /** commandId -> version key(s) of the packs that applied it: the key itself for one, an array for several */
   readonly commands: Map<string, string | string[]>;
   /** versionKey -> packFingerprint, for the packs held as bytes only (a frozen pack's is computed when needed). */
@@ -68,6 +71,25 @@ function frozenPack(input: Pack, actor: ActorRef, where: string): Pack | undefin
 }
 
 /**
+ * What is kept of a snapshot's state: its canonical form, deep-frozen (a copy: the caller's state
+ * is left as it was, and may go on changing), or its encoded bytes when that form cannot be frozen
+ * (a Set, a Date or binary data in it; never a Uint8Array otherwise, so the two cannot be confused).
+ */
+function storedState(state: unknown): unknown {
+  const frozen = canonicalFrozen(state);
+  return frozen ? frozen.value : encodeValue(state);
+}
+
+/**
+ * A held snapshot state as a reader gets it: decoded from its bytes, or the frozen state itself,
+ * or (`live`: it becomes an entity's live state, which an event handler may change in place) a copy.
+ */
+function heldState(held: unknown, where: string, live: boolean): unknown {
+  if (held instanceof Uint8Array) return decodeValue(held, where);
+  return live ? canonicalBounded(held).value : held;
+}
+
+/**
  * The embedded default store. Holds everything in process memory. Packs are kept decoded, in the
  * codec's canonical form (what any store reads back: the same values the Redis store returns) and
  * deep-frozen: an append or a read encodes and decodes nothing, and what a caller gets can be
@@ -89,7 +111,7 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
   async append(pack: Pack, expectedHeads: readonly string[], snapshot?: Snapshot): Promise<void> {
     this.assertOpen();
     const record = this.record(pack.actor);
-    const key = VC.encode(pack.version);
+    const key = versionKeyOf(pack);
     const headKeys = record.headKeys;
     const expected = headKeys.length === expectedHeads.length && (headKeys.length === 0 || (headKeys.length === 1 ? headKeys[0] === expectedHeads[0] : sameKeySet(headKeys, expectedHeads)));
     if (!expected || record.packs.has(key)) {
@@ -98,9 +120,9 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
     for (const id of pack.commandIds) if (record.commands.has(id)) throw new DuplicateCommandError(actorKey(pack.actor), id);
     // Copy and encode everything before changing anything: an append either happens whole or not at all.
     const stored = this.stored(record, pack, key);
-    const snapshotBytes = snapshot ? encodeValue(snapshot.state) : undefined;
+    const state = snapshot ? storedState(snapshot.state) : undefined;
     const entry = this.add(record, stored, pack, key);
-    if (snapshot && snapshotBytes) this.keepSnapshot(record, snapshot, entry, snapshotBytes);
+    if (snapshot) this.keepSnapshot(record, snapshot, entry, state);
   }
 
   async heads(actor: ActorRef): Promise<Pack[]> {
@@ -122,10 +144,11 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
     const packs: Pack[] = [];
     let key: string | undefined = versionKey;
     while (key !== undefined) {
-      const snapshotBytes = record?.snapshots?.get(key);
-      if (snapshotBytes) {
-        const where = `snapshot ${actorKey(actor)}@${key}`;
-        return { base: { version: VC.decode(key), state: decodeValue(snapshotBytes, where) }, packs: packs.reverse() };
+      const snapshots = record?.snapshots;
+      if (snapshots !== undefined && snapshots.has(key)) {
+        // The base becomes a live state: a copy of the frozen state (or the state decoded from its bytes).
+        const state = heldState(snapshots.get(key), `snapshot ${actorKey(actor)}@${key}`, true);
+        return { base: { version: VC.decode(key), state }, packs: packs.reverse() };
       }
       const pack: Pack | undefined = record ? this.decode(record, key) : undefined;
       if (!pack) throw new MissingAncestorError(actorKey(actor), key);
@@ -135,8 +158,7 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
         return { base: { version: pack.version, state: canonicalBounded(pack.state).value }, packs: packs.reverse() };
       }
       packs.push(pack);
-      const parent: VectorClock | undefined = pack.parents[0];
-      key = parent === undefined ? undefined : VC.encode(parent);
+      key = pack.parents.length === 0 ? undefined : parentKeyOf(pack, 0);
     }
     return { packs: packs.reverse() };
   }
@@ -144,7 +166,7 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
   async saveSnapshot(actor: ActorRef, snapshot: Snapshot): Promise<void> {
     this.assertOpen();
     const record = this.record(actor);
-    (record.snapshots ??= new Map()).set(VC.encode(snapshot.version), encodeValue(snapshot.state));
+    (record.snapshots ??= new Map()).set(VC.encode(snapshot.version), storedState(snapshot.state));
   }
 
   async commandVersions(actor: ActorRef, commandId: string): Promise<VectorClock[]> {
@@ -162,10 +184,11 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
     for (let i = start; i < end; i++) {
       const entry = this.log[i]!;
       packs.push(this.decode(entry.actor, entry.versionKey)!);
-      const bytes = entry.withSnapshot ? entry.actor.snapshots?.get(entry.versionKey) : undefined;
-      if (bytes) {
-        const where = `snapshot ${actorKey(entry.actor.ref)}@${entry.versionKey}`;
-        snapshots.push({ actor: entry.actor.ref, version: VC.decode(entry.versionKey), state: decodeValue(bytes, where) });
+      const held = entry.withSnapshot ? entry.actor.snapshots : undefined;
+      if (held !== undefined && held.has(entry.versionKey)) {
+        // Shared frozen (as packs are), or decoded from its bytes.
+        const state = heldState(held.get(entry.versionKey), `snapshot ${actorKey(entry.actor.ref)}@${entry.versionKey}`, false);
+        snapshots.push({ actor: entry.actor.ref, version: VC.decode(entry.versionKey), state });
       }
     }
     return { packs, snapshots, cursor: String(end) };
@@ -176,30 +199,29 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
     const snapshotByKey = new Map(snapshots.map((s) => [`${actorKey(s.actor)}@${VC.encode(s.version)}`, s]));
     let added = 0;
     let skipped = 0;
-    const touched = new Map<string, ActorRecord>();
+    const touched = new Set<ActorRecord>();
     for (const pack of packs) {
       const record = this.record(pack.actor);
-      touched.set(actorKey(pack.actor), record);
-      const key = VC.encode(pack.version);
+      touched.add(record);
+      const key = versionKeyOf(pack);
       const held = record.packs.get(key);
       if (held) {
         if (held !== pack && this.fingerprint(record, key, held) !== packFingerprint(pack, () => encodePack(pack))) throw new VersionCollisionError(actorKey(pack.actor), key);
         skipped++;
         continue;
       }
-      for (const parent of pack.parents) {
-        if (!record.packs.has(VC.encode(parent))) {
-          throw new MissingAncestorError(actorKey(pack.actor), VC.encode(parent));
-        }
+      for (let i = 0; i < pack.parents.length; i++) {
+        const parentKey = parentKeyOf(pack, i);
+        if (!record.packs.has(parentKey)) throw new MissingAncestorError(actorKey(pack.actor), parentKey);
       }
       const snapshot = snapshotByKey.get(`${actorKey(pack.actor)}@${key}`);
       const stored = this.stored(record, pack, key);
-      const snapshotBytes = snapshot ? encodeValue(snapshot.state) : undefined;
+      const state = snapshot ? storedState(snapshot.state) : undefined;
       const entry = this.add(record, stored, pack, key);
-      if (snapshot && snapshotBytes) this.keepSnapshot(record, snapshot, entry, snapshotBytes);
+      if (snapshot) this.keepSnapshot(record, snapshot, entry, state);
       added++;
     }
-    const diverged = [...touched.values()].filter((record) => record.headKeys.length > 1).map((record) => record.ref);
+    const diverged = [...touched].filter((record) => record.headKeys.length > 1).map((record) => record.ref);
     return { added, skipped, diverged };
   }
 
@@ -242,8 +264,8 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
     return frozenPack(pack, record.ref, `pack ${actorKey(record.ref)}@${key}`) ?? encodePack(pack);
   }
 
-  private keepSnapshot(record: ActorRecord, snapshot: Snapshot, entry: LogEntry, bytes: Buffer): void {
-    (record.snapshots ??= new Map()).set(VC.encode(snapshot.version), bytes);
+  private keepSnapshot(record: ActorRecord, snapshot: Snapshot, entry: LogEntry, state: unknown): void {
+    (record.snapshots ??= new Map()).set(VC.encode(snapshot.version), state);
     entry.withSnapshot = true;
   }
 
