@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { StoreUnavailableError } from '@troupe/runtime/store';
-import type { Cluster, Redis } from 'ioredis';
+import { type Cluster, Command, type Redis } from 'ioredis';
 import { appendLua, commandVersionsLua, commonLua, headsLua, loadChainLua, mergeLua, readFieldsLua, recordMergeLua, saveFrontierLua, saveMetaStringLua, saveSnapshotLua } from '../scripts/index.js';
 import type { CommandRunner, KeysOfCommand } from './errorMapping.js';
 
@@ -39,9 +39,10 @@ export interface WriteReply {
 const redirectionsMax = 3;
 
 /**
- * The troupe scripts on one client, registered with ioredis `defineCommand`, which sends EVALSHA
- * and falls back to EVAL when Redis answers NOSCRIPT (after a restart or `SCRIPT FLUSH`). Calls
- * use the `…Buffer` variants: packs travel as binary.
+ * The troupe scripts on one client: EVALSHA, EVAL when Redis answers NOSCRIPT (after a restart or
+ * `SCRIPT FLUSH`), replies as Buffers (packs travel as binary). A standalone client sends them
+ * encoded here (`encodedScriptCall`); a Cluster, or a client with a keyPrefix, through ioredis
+ * `defineCommand` (its `…Buffer` variants).
  */
 export class ScriptCalls {
   private readonly calls: Record<ScriptName, ScriptCall>;
@@ -64,7 +65,15 @@ export class ScriptCalls {
     client.defineCommand('troupeReadFields', { lua: commonLua + readFieldsLua });
     sources.troupeReadFields = source(readFieldsLua);
     this.sources = sources;
-    const bound = (name: ScriptName): ScriptCall => named[`${name}Buffer`]!.bind(client);
+    // A standalone client without a key prefix sends the scripts' calls encoded here (see `EncodedScriptCall`);
+    // a Cluster (slots read from the arguments) or a client with a keyPrefix through ioredis's defined commands.
+    const encoded = !('isCluster' in client && client.isCluster) && !(client as Redis).options?.keyPrefix && typeof (client as Redis).sendCommand === 'function';
+    const bound = (name: ScriptName): ScriptCall => {
+      if (!encoded) return named[`${name}Buffer`]!.bind(client);
+      const { lua, sha } = sources[name];
+      const numberOfKeys = name in fixedKeyScripts ? fixedKeyScripts[name as FixedKeyScript].numberOfKeys : undefined;
+      return encodedScriptCall(client as Redis, lua, sha, numberOfKeys);
+    };
     this.calls = {
       troupeAppend: bound('troupeAppend'),
       troupeLoadChain: bound('troupeLoadChain'),
@@ -155,5 +164,66 @@ export class ScriptCalls {
     const client = this.client as Cluster;
     if (!('isCluster' in client) || !client.isCluster) return Promise.resolve();
     return new Promise((resolve) => client.refreshSlotsCache(() => resolve()));
+  }
+}
+
+/**
+ * A script call written as one RESP buffer: `EVALSHA sha [numberOfKeys] ...args`, resent as
+ * `EVAL lua ...` when Redis answers NOSCRIPT (after a restart or `SCRIPT FLUSH`; nothing ran, so
+ * sending it again is safe), replies as Buffers. It does what ioredis's defined command does, but
+ * ioredis builds a command from a copied, flattened argument array, a reject wrapper and a
+ * `.catch` per call, and writes it through a list of strings and Buffers concatenated at the end
+ * (~5 KB allocated per append, the largest allocation site of a worker); this writes every
+ * argument once into one buffer of the exact size.
+ */
+function encodedScriptCall(client: Redis, lua: string, sha: string, numberOfKeys: number | undefined): ScriptCall {
+  const head = (name: string, body: string) => `$${name.length}\r\n${name}\r\n$${Buffer.byteLength(body)}\r\n${body}\r\n` + (numberOfKeys === undefined ? '' : `$${String(numberOfKeys).length}\r\n${numberOfKeys}\r\n`);
+  const evalsha = Buffer.from(head('evalsha', sha));
+  const fixed = numberOfKeys === undefined ? 2 : 3;
+  const send = (prefix: Buffer, args: (string | Buffer | number)[]): Promise<Reply> => {
+    const command = new EncodedCommand(encodeCall(prefix, fixed, args));
+    return client.sendCommand(command) as Promise<Reply>;
+  };
+  return (...args) =>
+    send(evalsha, args).catch((error: unknown) => {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return send(Buffer.from(head('eval', lua)), args);
+    });
+}
+
+/** `*<count>` + `prefix` (the command name and its first `fixed` - 1 arguments, encoded) + each argument as a bulk string. */
+export function encodeCall(prefix: Buffer, fixed: number, args: readonly (string | Buffer | number)[]): Buffer {
+  const count = String(args.length + fixed);
+  let size = 3 + count.length + prefix.length;
+  const lengths: number[] = new Array(args.length);
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const length = typeof arg === 'string' ? Buffer.byteLength(arg) : Buffer.isBuffer(arg) ? arg.length : Buffer.byteLength(String(arg));
+    lengths[i] = length;
+    size += 5 + String(length).length + length;
+  }
+  const out = Buffer.allocUnsafe(size);
+  let at = out.write(`*${count}\r\n`, 0, 'latin1');
+  at += prefix.copy(out, at);
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    at += out.write(`$${lengths[i]}\r\n`, at, 'latin1');
+    if (typeof arg === 'string') at += out.write(arg, at);
+    else if (Buffer.isBuffer(arg)) at += arg.copy(out, at);
+    else at += out.write(String(arg), at);
+    out[at++] = 13;
+    out[at++] = 10;
+  }
+  return out;
+}
+
+/** An ioredis command whose bytes are already written (its `args` stay empty: nothing reads them for a standalone client). */
+class EncodedCommand extends Command {
+  constructor(private readonly bytes: Buffer) {
+    super('evalsha', [], { replyEncoding: null });
+  }
+
+  override toWritable(): Buffer {
+    return this.bytes;
   }
 }
