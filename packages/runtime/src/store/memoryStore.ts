@@ -33,6 +33,8 @@ interface ActorRecord {
 interface LogEntry {
   readonly actor: ActorRecord;
   readonly versionKey: string;
+  /** What `actor.packs` holds at `versionKey` (the log reads it without a map lookup; `unsafeOverwritePack` replaces both). */
+  held: Pack | Uint8Array;
   /** A snapshot at this version was written with the pack: it is shipped with it. */
   withSnapshot: boolean;
 }
@@ -183,11 +185,12 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
     const snapshots: ActorSnapshot[] = [];
     for (let i = start; i < end; i++) {
       const entry = this.log[i]!;
-      packs.push(this.decode(entry.actor, entry.versionKey)!);
-      const held = entry.withSnapshot ? entry.actor.snapshots : undefined;
-      if (held !== undefined && held.has(entry.versionKey)) {
+      const held = entry.held;
+      packs.push(held instanceof Uint8Array ? decodePack(held, `pack ${actorKey(entry.actor.ref)}@${entry.versionKey}`) : held);
+      const kept = entry.withSnapshot ? entry.actor.snapshots : undefined;
+      if (kept !== undefined && kept.has(entry.versionKey)) {
         // Shared frozen (as packs are), or decoded from its bytes.
-        const state = heldState(held.get(entry.versionKey), `snapshot ${actorKey(entry.actor.ref)}@${entry.versionKey}`, false);
+        const state = heldState(kept.get(entry.versionKey), `snapshot ${actorKey(entry.actor.ref)}@${entry.versionKey}`, false);
         snapshots.push({ actor: entry.actor.ref, version: VC.decode(entry.versionKey), state });
       }
     }
@@ -249,6 +252,7 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
     // The fingerprint stays the one of the pack written there, as a store of bytes would keep it.
     if (held) (record.fingerprints ??= new Map()).set(versionKey, this.fingerprint(record, versionKey, held));
     record.packs.set(versionKey, bytes);
+    for (const entry of this.log) if (entry.actor === record && entry.versionKey === versionKey) entry.held = bytes;
   }
 
   /** The fingerprint of a pack held here (see `packFingerprint`). */
@@ -292,7 +296,7 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
         record.headKeys = heads.map(VC.encode);
       }
     }
-    const entry: LogEntry = { actor: record, versionKey: key, withSnapshot: false };
+    const entry: LogEntry = { actor: record, versionKey: key, held: stored, withSnapshot: false };
     this.log.push(entry);
     return entry;
   }
