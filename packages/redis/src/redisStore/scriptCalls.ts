@@ -193,28 +193,77 @@ function encodedScriptCall(client: Redis, lua: string, sha: string, numberOfKeys
 
 /** `*<count>` + `prefix` (the command name and its first `fixed` - 1 arguments, encoded) + each argument as a bulk string. */
 export function encodeCall(prefix: Buffer, fixed: number, args: readonly (string | Buffer | number)[]): Buffer {
-  const count = String(args.length + fixed);
-  let size = 3 + count.length + prefix.length;
+  const count = args.length + fixed;
+  // Sizes first (one buffer of the exact size); ASCII strings, most arguments (keys, versions,
+  // ids), are measured and written byte by byte in JS: cheaper than Buffer.byteLength and
+  // buffer.write (a native call each, with their argument checks) for strings this short.
+  let size = 3 + digits(count) + prefix.length;
   const lengths: number[] = new Array(args.length);
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    const length = typeof arg === 'string' ? Buffer.byteLength(arg) : Buffer.isBuffer(arg) ? arg.length : Buffer.byteLength(String(arg));
+    const length = typeof arg === 'string' ? utf8Length(arg) : Buffer.isBuffer(arg) ? arg.length : Buffer.byteLength(String(arg));
     lengths[i] = length;
-    size += 5 + String(length).length + length;
+    size += 5 + digits(length) + length;
   }
   const out = Buffer.allocUnsafe(size);
-  let at = out.write(`*${count}\r\n`, 0, 'latin1');
+  out[0] = 42; // *
+  let at = writeDigits(out, 1, count);
+  out[at++] = 13;
+  out[at++] = 10;
   at += prefix.copy(out, at);
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    at += out.write(`$${lengths[i]}\r\n`, at, 'latin1');
-    if (typeof arg === 'string') at += out.write(arg, at);
-    else if (Buffer.isBuffer(arg)) at += arg.copy(out, at);
-    else at += out.write(String(arg), at);
+    const length = lengths[i]!;
+    out[at++] = 36; // $
+    at = writeDigits(out, at, length);
+    out[at++] = 13;
+    out[at++] = 10;
+    if (typeof arg === 'string') {
+      if (length === arg.length && length <= shortString) {
+        for (let c = 0; c < length; c++) out[at + c] = arg.charCodeAt(c);
+        at += length;
+      } else {
+        at += out.write(arg, at, length, 'utf8');
+      }
+    } else if (Buffer.isBuffer(arg)) {
+      at += arg.copy(out, at);
+    } else {
+      at += out.write(String(arg), at, length, 'latin1');
+    }
     out[at++] = 13;
     out[at++] = 10;
   }
   return out;
+}
+
+/** Strings up to this length are measured and copied in JS when they are ASCII. */
+const shortString = 128;
+
+/** The UTF-8 length of `s`: counted in JS for short ASCII strings, else Buffer.byteLength. */
+function utf8Length(s: string): number {
+  if (s.length > shortString) return Buffer.byteLength(s);
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s);
+  return s.length;
+}
+
+/** The number of decimal digits of a non-negative integer. */
+function digits(n: number): number {
+  let count = 1;
+  while (n >= 10) {
+    n = Math.floor(n / 10);
+    count++;
+  }
+  return count;
+}
+
+/** Writes the decimal digits of a non-negative integer at `at`; returns the position after them. */
+function writeDigits(out: Buffer, at: number, n: number): number {
+  const end = at + digits(n);
+  for (let i = end - 1; i >= at; i--) {
+    out[i] = 48 + (n % 10);
+    n = Math.floor(n / 10);
+  }
+  return end;
 }
 
 /** An ioredis command whose bytes are already written (its `args` stay empty: nothing reads them for a standalone client). */
