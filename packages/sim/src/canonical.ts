@@ -2,7 +2,64 @@ import { createHash } from 'node:crypto';
 
 /** JSON with object keys sorted and undefined properties dropped: equal values give equal text. */
 export function canonical(value: unknown): string {
+  // Written directly (no sorted copy of every object to stringify): the same text as
+  // `canonicalReference`, which anything irregular (keys that look like array indices, which
+  // JSON.stringify would move first, a `toJSON` key, a bigint) still goes through.
+  if (value !== null && typeof value === 'object') {
+    try {
+      return write(value);
+    } catch (error) {
+      if (error !== irregular) throw error;
+    }
+  }
+  return canonicalReference(value);
+}
+
+/** The definition of `canonical`'s text: JSON.stringify of a copy with every object's keys sorted. */
+export function canonicalReference(value: unknown): string {
   return JSON.stringify(sortKeys(value));
+}
+
+/** Thrown by `write` when the value needs `canonicalReference` to give the same text. */
+const irregular = Symbol('irregular');
+
+function write(value: object): string {
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + (item(value[i]) ?? 'null');
+    return out + ']';
+  }
+  const keys = Object.keys(value).sort();
+  let out = '{';
+  let first = true;
+  for (const key of keys) {
+    const c = key.charCodeAt(0);
+    if ((c >= 48 && c <= 57) || key === 'toJSON') throw irregular;
+    const text = item((value as Record<string, unknown>)[key]);
+    if (text === undefined) continue;
+    out += (first ? '' : ',') + JSON.stringify(key) + ':' + text;
+    first = false;
+  }
+  return out + '}';
+}
+
+/** A value's JSON text (as JSON.stringify writes it inside an object), undefined where it writes nothing. */
+function item(value: unknown): string | undefined {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      return Number.isFinite(value) ? String(value) : 'null';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object':
+      return value === null ? 'null' : write(value);
+    case 'bigint':
+      throw irregular;
+    default:
+      // undefined, a function, a symbol: left out of an object, null in an array.
+      return undefined;
+  }
 }
 
 function sortKeys(value: unknown): unknown {
