@@ -81,6 +81,49 @@ export function appendTests(current: CurrentStore): void {
       expect(await store.heads(actor)).toEqual([merged]);
     });
 
+    it('a snapshot state is the store\'s own: the state given is copied, a chain base read from it is the caller\'s to change, a shipped one is a copy or deep-frozen', async () => {
+      const actor = uniqueActor();
+      const [p1, p2] = makeChain(actor, 2);
+      const given = { n: 2, list: [1, { deep: 'x' }] };
+      await store.append(p1!, []);
+      await store.append(p2!, ['a:1'], { version: p2!.version, state: given });
+      const saved = { n: 9, list: [9] };
+      await store.saveSnapshot(actor, { version: p1!.version, state: saved });
+      // The caller's states go on being its own (an entity changes its live state in place).
+      given.n = 3;
+      (given.list[1] as { deep: string }).deep = 'changed';
+      saved.list.push(10);
+      const base = (await store.loadChain(actor, 'a:2')).base!;
+      expect(base).toEqual({ version: p2!.version, state: { n: 2, list: [1, { deep: 'x' }] } });
+      // A chain base becomes a live state: changing it never reaches the store.
+      const live = base.state as { n: number; list: unknown[] };
+      live.n = 4;
+      live.list.push(2);
+      expect((await store.loadChain(actor, 'a:2')).base!.state).toEqual({ n: 2, list: [1, { deep: 'x' }] });
+      expect((await store.loadChain(actor, 'a:1')).base!.state).toEqual({ n: 9, list: [9] });
+      // A snapshot shipped in the log: changing it throws (deep-frozen) or changes a copy.
+      let shippedCount = 0;
+      for (let page = await store.changesSince(undefined, 1_000); page.packs.length > 0; page = await store.changesSince(page.cursor, 1_000)) {
+        for (const shipped of page.snapshots) {
+          if (shipped.actor.id !== actor.id || shipped.actor.type !== actor.type) continue;
+          shippedCount++;
+          const state = shipped.state as { n: number; list: { deep?: string }[] };
+          try {
+            state.n = 5;
+          } catch (error) {
+            expect(error).toBeInstanceOf(TypeError);
+          }
+          try {
+            state.list[1]!.deep = 'y';
+          } catch (error) {
+            expect(error).toBeInstanceOf(TypeError);
+          }
+        }
+      }
+      expect(shippedCount, 'the snapshot written with append() is shipped with its pack').toBe(1);
+      expect((await store.loadChain(actor, 'a:2')).base!.state).toEqual({ n: 2, list: [1, { deep: 'x' }] });
+    });
+
     it('a chain of appends keeps exactly one head, the latest', async () => {
       const actor = uniqueActor();
       const chain = makeChain(actor, 5);
