@@ -76,10 +76,11 @@ describe('checksums on every read (#14 guard rail 9)', () => {
     const rt = createRuntime({ actors: [Ledger], store });
     for (let n = 1; n <= 4; n++) await rt.send(Ledger.ref('a'), { type: 'deposit', payload: { n } }); // snapshotEvery 4
     await rt.stop();
-    // Reach into the store's bytes as a disk or a bad copy would.
-    const record = (store as unknown as { actors: Map<string, { snapshots: Map<string, Buffer> }> }).actors.get('ledger:a')!;
-    const [key, bytes] = [...record.snapshots][0]!;
-    record.snapshots.set(key, flipped(bytes, bytes.length - 6, 3));
+    // Corrupt the snapshot's bytes as a disk or a bad copy would (the store holds the state decoded: its encoding, flipped, goes in its place).
+    const record = (store as unknown as { actors: Map<string, { snapshots: Map<string, unknown> }> }).actors.get('ledger:a')!;
+    const [key, state] = [...record.snapshots][0]!;
+    const bytes = encodeValue(state);
+    store.unsafeOverwriteSnapshot(Ledger.ref('a'), key, flipped(bytes, bytes.length - 6, 3));
     const reader = createRuntime({ actors: [Ledger], store });
     await expect(reader.inspect(Ledger.ref('a'))).rejects.toBeInstanceOf(CorruptDataError);
     await reader.stop();

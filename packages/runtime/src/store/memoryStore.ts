@@ -255,6 +255,14 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
     for (const entry of this.log) if (entry.actor === record && entry.versionKey === versionKey) entry.held = bytes;
   }
 
+  /**
+   * Fault injection for tests: puts bytes in place of a snapshot's state (held decoded otherwise),
+   * as a disk or a bad copy would corrupt it: loads and the log then decode them (checksum checked).
+   */
+  unsafeOverwriteSnapshot(actor: ActorRef, versionKey: string, bytes: Buffer): void {
+    (this.record(actor).snapshots ??= new Map()).set(versionKey, bytes);
+  }
+
   /** The fingerprint of a pack held here (see `packFingerprint`). */
   private fingerprint(record: ActorRecord, key: string, held: Pack | Uint8Array): string {
     const known = record.fingerprints?.get(key);
