@@ -71,7 +71,7 @@ export class ViewState<Row> {
       }
     }
     const before = this.values.get(key);
-    const had = this.values.has(key);
+    const had = before !== undefined || this.values.has(key);
     if (holders === undefined) {
       this.values.delete(key);
       if (had) changed.push(key);

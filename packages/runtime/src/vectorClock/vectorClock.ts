@@ -88,7 +88,19 @@ export function encode(clock: VectorClock): string {
   }
   if (count === 0) return '';
   if (count === 1) return only! + ':' + clock[only!]!;
-  const keys = Object.keys(clock).filter((k) => clock[k]! > 0).sort();
+  // The positive own entries, sorted as they are gathered (insertion sort, code-unit order as
+  // Array.prototype.sort's default: a clock has a few entries, one per replica).
+  const keys: string[] = [];
+  for (const k in clock) {
+    if (!(clock[k]! > 0) || !hasOwn.call(clock, k)) continue;
+    let i = keys.length;
+    keys.push(k);
+    while (i > 0 && keys[i - 1]! > k) {
+      keys[i] = keys[i - 1]!;
+      i--;
+    }
+    keys[i] = k;
+  }
   let out = '';
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
