@@ -504,11 +504,20 @@ function curveNotes(curves: CurvesResults | undefined): string[] {
   return lines;
 }
 
+/**
+ * #17: troupe at least as fast as the peer on every peer workload, and at least 10 × Emmett on one
+ * embedded stream of 10,000 events (Emmett re-reads the stream per command, troupe keeps its state).
+ */
+export const peerGoal = (measured: string): number => (/^embedded, 1 stream of 10,000/.test(measured) ? peerLongStreamGoal : peerGoalDefault);
+export const peerGoalDefault = 1;
+export const peerLongStreamGoal = 10;
+
 function peerRows(peers: PeerResults | undefined): Row[] {
   if (!peers) return [];
   return peers.figures.map((f): Row => {
     const value = (s: Summary) => (f.unit === 'rate' ? fmtRate(s.median) : fmtMs(s.median));
     const ratio = (s: Summary) => `${fmtRatio(s.median)} (${range([s.p25, s.p75])})`;
+    const goal = peerGoal(f.measured);
     return {
       scenario: 'peers',
       measured: f.measured,
@@ -516,8 +525,8 @@ function peerRows(peers: PeerResults | undefined): Row[] {
       spread: f.unit === 'rate' ? iqrRate(f.troupe) : iqrMs(f.troupe),
       baseline: `${f.peer.name} ${value(f.peer.summary)}; ${f.baseline.name} ${value(f.baseline.summary)}`,
       ratio: `vs peer ${ratio(f.ratioVsPeer)}; vs baseline ${ratio(f.ratioVsBaseline)}`,
-      goal: '',
-      met: '',
+      goal: `vs peer >= ${goal}`,
+      met: yesNo(f.ratioVsPeer.median >= goal),
     };
   });
 }
