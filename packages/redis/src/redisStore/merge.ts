@@ -62,6 +62,11 @@ export async function merge(ctx: StoreContext, packs: readonly Pack[], snapshots
       for (const parent of others) args.push(VC.encode(parent));
       if (snapshot) args.push(encodeValue(snapshot.state));
     }
+    // Declared too, after the packs' keys (the script finds them by name): on a Redis Cluster whose
+    // slot is migrating, Redis checks the declared keys before the script runs and answers ASK or
+    // TRYAGAIN, which the client follows; an undeclared key already moved would instead fail (or,
+    // on the importing node, be written empty) in the middle of the script.
+    for (const k of touched) keys.push(k.parents, k.heads, k.snapshots, k.commands, k.runs);
     const touches = () => [first.log, first.identity, ...touched.flatMap((k) => [k.packs, k.parents, k.heads, k.snapshots, k.commands, k.runs])];
     const written = await ctx.scripts.write('troupeMerge', keys, args, wait, touches);
     const reply = written.reply as Reply[];

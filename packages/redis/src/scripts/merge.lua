@@ -3,8 +3,10 @@
 -- KEYS: 1 shard log (list), 2 the shard's store identity (string), then one key per pack: its
 --       actor's packs hash `<tag>:<type>:<id>:p` (repeated for each pack of the actor). The
 --       actor's other keys are that name with another last letter: r parent links, h heads,
---       s snapshots, c command ids, l linear-run index. They carry the same hash tag, so the
---       script stays in the slot its declared keys name (Cluster, `#!lua` scripts included).
+--       s snapshots, c command ids, l linear-run index; the script makes them from the packs key,
+--       and the client declares them too, after the packs' keys (five per actor of the call, not
+--       read here): a Cluster slot migration is then answered with ASK / TRYAGAIN before the
+--       script runs, never met half-way through it.
 -- ARGV: 1 the store identity the client read at connect, 2 'w' when the client sends WAIT after
 --       the script (replicasToAcknowledge) else '-', then per pack: version key, pack bytes,
 --       parent info (kind, fingerprint, first parent of a command pack), the shard log entry
