@@ -4,6 +4,7 @@ import { type ActorRef, actorKey, type Pack } from '../model/index.js';
 import { stateAt } from '../resolution/index.js';
 import type { EventStore } from '../store/index.js';
 import { VC, type VectorClock } from '../vectorClock/index.js';
+import { canonicalBounded } from '../codec/index.js';
 import type { ProjectionDefinition } from './defineProjection.js';
 import { ViewState } from './viewState.js';
 
@@ -227,7 +228,7 @@ export class MemoryView<Row = unknown> {
         current = { version: pack.version, state: pack.state };
         readAt = undefined;
       } else if (readAt === undefined && (base === undefined ? pack.parents.length === 0 : pack.parents.length === 1 && sameVersion(pack.parents[0]!, base))) {
-        current = { version: pack.version, state: fold(definition, current ? current.state : definition.initial(), pack.events) };
+        current = { version: pack.version, state: fold(definition, current ? ownState(current.state) : definition.initial(), pack.events) };
       } else {
         readAt = pack.version;
         current = { version: pack.version, state: undefined };
@@ -255,4 +256,13 @@ export class MemoryView<Row = unknown> {
 function sameVersion(a: VectorClock, b: VectorClock): boolean {
   // The same frozen clock (a pack's parent is often its parent's own version object), or equal entries: no keys encoded.
   return a === b || VC.compare(a, b) === 'equal';
+}
+
+/**
+ * A state the view may hand to event handlers: a merge pack's state as the MemoryStore keeps it is
+ * deep-frozen (the store's own), and a handler may build the next state by changing the one it
+ * gets, as it may in the runtime (whose loadChain base is a copy), so a frozen state is copied first.
+ */
+function ownState(state: unknown): unknown {
+  return state !== null && typeof state === 'object' && Object.isFrozen(state) ? canonicalBounded(state).value : state;
 }
