@@ -1,7 +1,7 @@
 /**
  * One large simulation in its own process (started by `benchSimMillion` in sim.ts with
- * `--expose-gc` and a large `--max-old-space-size`), so that its peak RSS is its own:
- *   node --expose-gc --max-old-space-size=16384 --import tsx bench/simMillion.ts '{"steps":20000,...}'
+ * `--expose-gc` and Node's default heap limit), so that its peak RSS is its own:
+ *   node --expose-gc --import tsx bench/simMillion.ts '{"steps":20000,...}'
  * Prints progress on stderr and one JSON line (`SimMillionResult`) on stdout.
  */
 import { counterWorkload, simulate } from '@troupe/sim';
