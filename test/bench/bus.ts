@@ -69,6 +69,17 @@ export interface BusBenchOptions {
   readonly sweep: { readonly prefetches: readonly number[]; readonly rounds: number; readonly commands: number };
 }
 
+/** The options of the bus probes (busCpu.ts, busAlloc.ts): the bench's set-up, their own rounds. */
+export const probeShape: BusBenchOptions = {
+  shards: 16,
+  actors: 1,
+  window: 1,
+  throughput: { rounds: 0, commands: 0 },
+  childProcess: { rounds: 0, commands: 0 },
+  serial: { rounds: 0, commands: 0, warmup: 0 },
+  sweep: { prefetches: [], rounds: 0, commands: 0 },
+};
+
 export interface BusThroughputFigure {
   readonly prefetch: number;
   /** commands/s (troupe) and messages/s (raw), per round. */

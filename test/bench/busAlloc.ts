@@ -9,7 +9,7 @@
  */
 import { Session } from 'node:inspector/promises';
 import { workerDefaults } from '@troupe/rabbitmq';
-import { type BusBenchOptions, throughputRound, withBusBench, withWorker } from './bus.js';
+import { probeShape, throughputRound, withBusBench, withWorker } from './bus.js';
 
 const [commandsArg = '20000', windowArg = '1000', topArg = '40'] = process.argv.slice(2);
 const commands = Number(commandsArg);
@@ -21,15 +21,7 @@ interface Node {
   children: Node[];
 }
 
-const shape: BusBenchOptions = {
-  shards: 16,
-  actors: 1,
-  window: 1,
-  throughput: { rounds: 0, commands: 0 },
-  childProcess: { rounds: 0, commands: 0 },
-  serial: { rounds: 0, commands: 0, warmup: 0 },
-  sweep: { prefetches: [], rounds: 0, commands: 0 },
-};
+const shape = probeShape;
 
 const session = new Session();
 session.connect();

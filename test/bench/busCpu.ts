@@ -13,7 +13,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { workerDefaults } from '@troupe/rabbitmq';
-import { type BusBenchOptions, throughputRound, withBusBench, withWorker } from './bus.js';
+import { probeShape, throughputRound, withBusBench, withWorker } from './bus.js';
 
 const [pairsArg = '3', windowsArg = '1000,256,16,1', commandsArg = '4000'] = process.argv.slice(2);
 const pairs = Number(pairsArg);
@@ -48,15 +48,7 @@ function cpuOf(pid: number | undefined): number {
 // The broker's node (its command line names the rabbit application) and the Redis the bench uses (port 6379).
 const beam = pidOf('beam.smp', 'rabbit');
 const redis = pidOf('redis-server', ':6379');
-const shape: BusBenchOptions = {
-  shards: 16,
-  actors: 1,
-  window: 1,
-  throughput: { rounds: 0, commands: 0 },
-  childProcess: { rounds: 0, commands: 0 },
-  serial: { rounds: 0, commands: 0, warmup: 0 },
-  sweep: { prefetches: [], rounds: 0, commands: 0 },
-};
+const shape = probeShape;
 
 interface Row {
   side: 'troupe' | 'raw';
