@@ -40,7 +40,7 @@ export async function merge(ctx: StoreContext, packs: readonly Pack[], snapshots
     const first = keysOf(packs[i]!.actor);
     const keys: string[] = [first.log, first.identity];
     const args: (string | Buffer)[] = [identity, wait ? 'w' : '-'];
-    // Every key the script may touch, for naming a foreign one after WRONGTYPE (it declares one per pack).
+    // The actors of this call, in order (their five keys besides :p are declared after the packs').
     const touched: ActorKeys[] = [];
     let j = i;
     for (; j < packs.length && j - i < mergePacksPerCallMax; j++) {
@@ -66,9 +66,9 @@ export async function merge(ctx: StoreContext, packs: readonly Pack[], snapshots
     // slot is migrating, Redis checks the declared keys before the script runs and answers ASK or
     // TRYAGAIN, which the client follows; an undeclared key already moved would instead fail (or,
     // on the importing node, be written empty) in the middle of the script.
+    // They are also every key the script touches: a WRONGTYPE reply is searched among them.
     for (const k of touched) keys.push(k.parents, k.heads, k.snapshots, k.commands, k.runs);
-    const touches = () => [first.log, first.identity, ...touched.flatMap((k) => [k.packs, k.parents, k.heads, k.snapshots, k.commands, k.runs])];
-    const written = await ctx.scripts.write('troupeMerge', keys, args, wait, touches);
+    const written = await ctx.scripts.write('troupeMerge', keys, args, wait);
     const reply = written.reply as Reply[];
     if (String(reply[2]) === 'lost') throw ctx.identity.lose([identityFound(first.identity, reply[3])]);
     added += Number(reply[0]);

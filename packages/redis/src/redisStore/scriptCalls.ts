@@ -114,16 +114,16 @@ export class ScriptCalls {
    * and `WAIT replicas timeoutMs` go in one pipeline, so WAIT runs on the connection (the master)
    * that ran the script, right after it, and counts the replicas that have everything up to that
    * write. Sent apart, a failover in between could send WAIT to a promoted replica that never got
-   * the write, which would confirm a lost write. `touches`: the keys a WRONGTYPE reply is searched
-   * in (default `keys`; the merge script declares one key per pack and touches six).
+   * the write, which would confirm a lost write. A WRONGTYPE reply is searched for the foreign key
+   * among `keys` (each script declares every key it touches).
    */
-  async write(name: 'troupeAppend' | 'troupeMerge' | 'troupeCommandVersions', keys: readonly string[], args: readonly (string | Buffer | number)[], wait?: ReplicaWait, touches: KeysOfCommand = keys): Promise<WriteReply> {
+  async write(name: 'troupeAppend' | 'troupeMerge' | 'troupeCommandVersions', keys: readonly string[], args: readonly (string | Buffer | number)[], wait?: ReplicaWait): Promise<WriteReply> {
     if (!wait || wait.replicas <= 0) {
       const call = this.calls[name];
-      const reply = await this.runner.run(() => (name === 'troupeMerge' ? call(keys.length, ...keys, ...args) : call(...keys, ...args)), touches);
+      const reply = await this.runner.run(() => (name === 'troupeMerge' ? call(keys.length, ...keys, ...args) : call(...keys, ...args)), keys);
       return { reply, replicasAcknowledged: undefined };
     }
-    return this.runner.run(() => this.writeAndWait(name, keys, args, wait), touches);
+    return this.runner.run(() => this.writeAndWait(name, keys, args, wait), keys);
   }
 
   private async writeAndWait(name: ScriptName, keys: readonly string[], args: readonly (string | Buffer | number)[], wait: ReplicaWait): Promise<WriteReply> {
