@@ -237,11 +237,16 @@ function plainCopy(value: unknown, freeze: boolean, depth: number, size: { bound
  * `bound` is at most a limit, so is the exact size; above it, call `canonicalSized` for the exact one.
  */
 export function canonicalBounded<T>(value: T): { readonly value: T; readonly bound: number } {
+  return boundedOr(value, canonicalSized);
+}
+
+/** The fast path's copy and size bound, or what `exact` (the msgpack round trip) gives when it does not apply. */
+function boundedOr<T>(value: T, exact: (value: T) => { readonly value: T; readonly bytes: number }): { readonly value: T; readonly bound: number } {
   if (value === undefined) return { value, bound: 0 };
   const size = { bound: 0 };
   const copy = plainCopy(value, false, 0, size);
   if (copy !== plainCopy) return { value: copy as T, bound: size.bound };
-  const { value: result, bytes } = canonicalSized(value);
+  const { value: result, bytes } = exact(value);
   return { value: result, bound: bytes };
 }
 
@@ -268,12 +273,7 @@ export function canonicalBoundedFrozen<T>(value: T): { readonly value: T; readon
  * one: the fast path leaves such values to `canonicalInput`, which throws).
  */
 export function canonicalInputBounded<T>(value: T): { readonly value: T; readonly bound: number } {
-  if (value === undefined) return { value, bound: 0 };
-  const size = { bound: 0 };
-  const copy = plainCopy(value, false, 0, size);
-  if (copy !== plainCopy) return { value: copy as T, bound: size.bound };
-  const { value: result, bytes } = canonicalInput(value);
-  return { value: result, bound: bytes };
+  return boundedOr(value, canonicalInput);
 }
 
 /**
