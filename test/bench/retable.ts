@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { type BenchResults, markdownTable, noteLines, tableRows } from './table.js';
+import { type BenchResults, markdownReport, markdownTable, tableRows } from './table.js';
 
 const file = process.argv[2];
 if (!file) throw new Error('usage: retable.ts <results .json>');
@@ -24,6 +24,6 @@ const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding:
 writeFileSync(path, `${JSON.stringify({ ...report, table: rows, retabled: { commit, date: new Date().toISOString() } }, null, 2)}\n`);
 const mdFile = path.replace(/\.json$/, '') + '.md';
 const firstLine = readFileSync(mdFile, 'utf8').split('\n')[0]!.replace(/ \(table re-rendered .*\)$/, '');
-writeFileSync(mdFile, `${firstLine} (table re-rendered by bench/retable.ts at ${commit})\n\n${table}\n\n${noteLines(results).map((l) => `- ${l}`).join('\n')}\n`);
+writeFileSync(mdFile, markdownReport(`${firstLine} (table re-rendered by bench/retable.ts at ${commit})`, table, results));
 console.log(table);
 console.log(`re-rendered ${path} and ${mdFile}`);

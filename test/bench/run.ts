@@ -42,6 +42,7 @@ import {
   busSerialP50Goal,
   rssBound,
   busThroughputGoal,
+  markdownReport,
   markdownTable,
   noteLines,
   redisAppendGoal,
@@ -455,7 +456,11 @@ writeFileSync(outFile, `${JSON.stringify(report, jsonReplacer, 2)}\n`);
 const mdFile = outFile.replace(/\.json$/, '') + '.md';
 writeFileSync(
   mdFile,
-  `Run of ${report.date} (${report.mode}, commit ${report.commit ?? '?'}${dirtyAtStart?.length ? ` + uncommitted changes to ${dirtyAtStart.join(', ')}` : ''}), ${report.durationSeconds} s, ${machine.cpu} x${machine.cpus}, load ${machine.loadAvgAtStart.join(' ')} -> ${report.machine.loadAvgAtEnd.join(' ')}\n\n${table}\n\n${noteLines(results).map((l) => `- ${l}`).join('\n')}\n`,
+  markdownReport(
+    `Run of ${report.date} (${report.mode}, commit ${report.commit ?? '?'}${dirtyAtStart?.length ? ` + uncommitted changes to ${dirtyAtStart.join(', ')}` : ''}), ${report.durationSeconds} s, ${machine.cpu} x${machine.cpus}, load ${machine.loadAvgAtStart.join(' ')} -> ${report.machine.loadAvgAtEnd.join(' ')}`,
+    table,
+    results,
+  ),
 );
 console.log(`results written to ${outFile} and ${mdFile}${plotFiles.length ? `; plots: ${plotFiles.join(', ')}` : ''}`);
 if (redisSkipped && process.env.CI === 'true') {

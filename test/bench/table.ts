@@ -288,6 +288,11 @@ export function tableRows(results: BenchResults): Row[] {
   return rows;
 }
 
+/** The `.md` written beside a results JSON: its first line, the table, the notes. */
+export function markdownReport(firstLine: string, table: string, results: BenchResults): string {
+  return `${firstLine}\n\n${table}\n\n${noteLines(results).map((l) => `- ${l}`).join('\n')}\n`;
+}
+
 /** Lines printed under the table: what the rows do not show. */
 export function noteLines(results: BenchResults): string[] {
   const { ids, resolution, redis, sim, bus, curves, peers, regions, views, publication } = results;
