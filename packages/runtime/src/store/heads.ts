@@ -6,6 +6,8 @@ import { VC, type VectorClock } from '../vectorClock/index.js';
  * version dominates stop being heads. Returns undefined when nothing changes.
  */
 export function nextHeads(heads: readonly VectorClock[], version: VectorClock): VectorClock[] | undefined {
+  // The common case, one comparison and no filter: one head, which the new version follows.
+  if (heads.length === 1 && VC.compare(heads[0]!, version) === 'before') return [version];
   for (const head of heads) {
     if (VC.dominatedBy(version, head)) return undefined;
   }
@@ -16,6 +18,8 @@ export function nextHeads(heads: readonly VectorClock[], version: VectorClock): 
 
 export function sameKeySet(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
+  // One head (the usual case) or none: no Set.
+  if (a.length <= 1) return a[0] === b[0];
   const set = new Set(a);
   for (const key of b) if (!set.has(key)) return false;
   return true;

@@ -114,9 +114,7 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
     this.assertOpen();
     const record = this.record(pack.actor);
     const key = versionKeyOf(pack);
-    const headKeys = record.headKeys;
-    const expected = headKeys.length === expectedHeads.length && (headKeys.length === 0 || (headKeys.length === 1 ? headKeys[0] === expectedHeads[0] : sameKeySet(headKeys, expectedHeads)));
-    if (!expected || record.packs.has(key)) {
+    if (!sameKeySet(record.headKeys, expectedHeads) || record.packs.has(key)) {
       throw new AppendConflictError(actorKey(pack.actor), expectedHeads, record.headKeys);
     }
     for (const id of pack.commandIds) if (record.commands.has(id)) throw new DuplicateCommandError(actorKey(pack.actor), id);
@@ -293,16 +291,11 @@ export class MemoryStore implements EventStore, RegionLog, MergeLog {
         if (versions !== key) record.commands.set(commandId, [versions, key]);
       } else if (!versions.includes(key)) versions.push(key);
     }
-    // The common case without a filter: one head, before the new version (nextHeads' result then).
-    if (record.heads.length === 1 && VC.compare(record.heads[0]!, pack.version) === 'before') {
-      record.heads = [pack.version];
-      record.headKeys = [key];
-    } else {
-      const heads = nextHeads(record.heads, pack.version);
-      if (heads) {
-        record.heads = heads;
-        record.headKeys = heads.map(VC.encode);
-      }
+    const heads = nextHeads(record.heads, pack.version);
+    if (heads) {
+      record.heads = heads;
+      // A single head is the new version (nextHeads adds it last): its key is known.
+      record.headKeys = heads.length === 1 ? [key] : heads.map(VC.encode);
     }
     const entry: LogEntry = { actor: record, versionKey: key, held: stored, withSnapshot: false };
     this.log.push(entry);
