@@ -2,7 +2,7 @@ import { canonicalBounded, canonicalFrozen, decodePack, decodeValue, encodePack,
 import { AppendConflictError, DuplicateCommandError, InvalidCursorError, InvalidOptionError, LimitExceededError, MissingAncestorError, VersionCollisionError } from '../errors/index.js';
 import { type ActorRef, type ActorSnapshot, type EventRecord, type Pack, type Snapshot, actorKey, packFingerprint } from '../model/index.js';
 import { VC, type VectorClock } from '../vectorClock/index.js';
-import { CanonicalPack, frozenEvent, parentKeyOf, shellIsPlain, versionKeyOf } from '../model/canonicalPack.js';
+import { CanonicalPack, frozenClock, frozenEvent, parentKeyOf, shellIsPlain, versionKeyOf } from '../model/canonicalPack.js';
 import { causalOrder, historyPacksMax } from './causalOrder.js';
 import type { Chain, Changes, EventStore, HistoryOptions, MergeReport } from './eventStore.js';
 import { nextHeads, sameKeySet } from './heads.js';
@@ -62,8 +62,8 @@ function frozenPack(input: Pack, actor: ActorRef, where: string): Pack | undefin
   return new CanonicalPack(
     actor,
     pack.kind,
-    Object.freeze({ ...pack.version }),
-    Object.freeze(pack.parents.map((p) => Object.freeze({ ...p }))),
+    frozenClock(pack.version),
+    Object.freeze(pack.parents.map(frozenClock)),
     Object.freeze(events),
     Object.freeze([...pack.commandIds]),
     pack.replica,
