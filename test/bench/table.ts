@@ -387,7 +387,7 @@ function curveRows(curves: CurvesResults | undefined): Row[] {
   const l = curves.load;
   if (!l.skipped) {
     for (const p of l.points) {
-      const raw = `raw LRANGE + unpack ${fmtMs(p.raw.median)}`;
+      const raw = `raw LRANGE + unpack + fold ${fmtMs(p.raw.median)}`;
       const goal = p.events === 10_000;
       rows.push({
         scenario: 'curve: load',
