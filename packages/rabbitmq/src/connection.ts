@@ -3,6 +3,7 @@ import { redactUrl } from '@troupe/runtime/store';
 import amqp, { type ChannelModel, type RecoveringChannelModel } from 'amqplib';
 import { BusUnavailableError } from './errors/index.js';
 import { fastFrames } from './frames.js';
+import { fastIncoming } from './incoming.js';
 
 export const defaultAmqpUrl = 'amqp://guest:guest@127.0.0.1:5672';
 
@@ -22,6 +23,8 @@ export interface RecoveringConnectionOptions {
   readonly batchWrites?: boolean;
   /** Write small publishes and acks into one pooled buffer each (`fastFrames`, same bytes). Default true. */
   readonly fastFrames?: boolean;
+  /** Take whole small deliveries and broker acks from the read bytes in one pass (`fastIncoming`, same messages). Default true. */
+  readonly fastIncoming?: boolean;
   /** AMQP heartbeat, s. Default 10. */
   readonly heartbeatSeconds?: number;
   /** TLS material for an `amqps://` URL (see `AmqpTls`). */
@@ -128,6 +131,7 @@ export async function connectRecovering(options: RecoveringConnectionOptions): P
           model.on('error', () => undefined);
           if (options.batchWrites ?? true) batchFrameWrites(model);
           if (options.fastFrames ?? true) fastFrames(model);
+          if (options.fastIncoming ?? true) fastIncoming(model);
           await options.setup(model);
         },
       },
