@@ -191,7 +191,10 @@ export class MemoryView<Row = unknown> {
     }
     const changed = new Set<string>();
     for (const [key, { actor, packs: arrived }] of touched) {
-      const next = await this.stateAfter(key, actor, arrived);
+      // Awaited only when it had to read the store (rare): one await per actor and catch-up was
+      // a large part of a view's cost where batches touch many actors once each.
+      const after = this.stateAfter(key, actor, arrived);
+      const next = after instanceof Promise ? await after : after;
       if (!next) continue;
       let rows;
       try {
@@ -216,7 +219,7 @@ export class MemoryView<Row = unknown> {
    * pack in the log is its single head (the log lists every pack after its parents), so the view
    * ends at every actor's head.
    */
-  private async stateAfter(key: string, actor: ActorRef, arrived: readonly Pack[]): Promise<Held | undefined> {
+  private stateAfter(key: string, actor: ActorRef, arrived: readonly Pack[]): Held | undefined | Promise<Held> {
     const held = this.held.get(key);
     const definition = this.definitions.get(actor.type)!;
     let current = held;
@@ -235,7 +238,10 @@ export class MemoryView<Row = unknown> {
       }
     }
     if (current === held || current === undefined) return undefined;
-    if (readAt !== undefined) return { version: readAt, state: (await stateAt(this.store, definition, actor, readAt)).state };
+    if (readAt !== undefined) {
+      const version = readAt;
+      return stateAt(this.store, definition, actor, version).then((read) => ({ version, state: read.state }));
+    }
     return current;
   }
 

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../store/index.js';
 import type { FrontierEntry, FrontierTable } from '../store/regionLog.js';
@@ -19,6 +20,25 @@ describe('parseRegionCursor', () => {
 
   it.each(['', ':1', 'x:', '1.', '.1', '-1', '1e3', ' 1', 'x: 1', '1234567890123456', 'x:1..2', '0x10'])('%j is not a cursor', (cursor) => {
     expect(parseRegionCursor(cursor)).toBeUndefined();
+  });
+
+  it('reads every string as the definition does (identity before the last colon, offsets of 1 to 15 digits)', () => {
+    // The definition, as the parser was first written: split and a regular expression per offset.
+    const definition = (cursor: string) => {
+      const colon = cursor.lastIndexOf(':');
+      const identity = colon >= 0 ? cursor.slice(0, colon) : undefined;
+      const parts = cursor.slice(colon + 1).split('.');
+      if (identity === '' || parts.some((part) => !/^\d{1,15}$/.test(part))) return undefined;
+      return { identity, offsets: parts.map(Number) };
+    };
+    const piece = fc.oneof(fc.constantFrom(':', '.', '0', '9', 'a', '-', ' '), fc.stringMatching(/^\d{1,17}$/));
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 8 }), (pieces) => {
+        const cursor = pieces.join('');
+        expect(parseRegionCursor(cursor)).toEqual(definition(cursor));
+      }),
+      { numRuns: 2_000 },
+    );
   });
 });
 

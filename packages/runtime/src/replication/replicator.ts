@@ -188,6 +188,7 @@ export class Replicator {
    */
   private async resolveDiverged(resolved: ActorRef[]): Promise<{ actor: ActorRef; error: unknown }[]> {
     const failed: { actor: ActorRef; error: unknown }[] = [];
+    if (this.unresolved.size === 0) return failed;
     // Heads are read, and diverged actors resolved, several at a time: one round trip per actor,
     // awaited one after the other, was most of a copy's time (BENCHMARKS.md, "Regions"). Actors
     // are independent; each resolution still goes through its actor's own mailbox.
