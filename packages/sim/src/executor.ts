@@ -153,11 +153,19 @@ export class Executor {
       }
       return report;
     };
+    // Methods bound once (the replicator reads `merge` and `heads` per batch): a method of the
+    // store's class, not an own property, which a hook assignment could replace later.
+    const bound = new Map<PropertyKey, unknown>();
     return new Proxy(store, {
       get: (target, property) => {
         if (property === 'merge') return merge;
+        const known = bound.get(property);
+        if (known !== undefined) return known;
         const value: unknown = Reflect.get(target, property);
-        return typeof value === 'function' ? value.bind(target) : value;
+        if (typeof value !== 'function') return value;
+        const method = value.bind(target);
+        if (!Object.hasOwn(target, property)) bound.set(property, method);
+        return method;
       },
     });
   }

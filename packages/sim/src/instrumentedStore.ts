@@ -165,9 +165,21 @@ export class InstrumentedStore implements EventStore, RegionLog {
    * then fails (the effect stays, the caller never learns). Used for every faulty store call and by
    * the simulator's replicator checkpoints.
    */
-  async faulty<T>(op: FaultOp, call: () => Promise<T>, armedAs: FaultOp = op): Promise<T> {
+  faulty<T>(op: FaultOp, call: () => Promise<T>, armedAs: FaultOp = op): Promise<T> {
     const when = this.watching ? this.armed.get(armedAs) : undefined;
-    if (when === undefined) return call();
+    // Nothing armed (nearly every call): the call's own promise, without one more async frame
+    // around it (this wraps every store call of a run). A call that throws rejects, as before.
+    if (when === undefined) {
+      try {
+        return call();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return this.faultyArmed(op, when, call, armedAs);
+  }
+
+  private async faultyArmed<T>(op: FaultOp, when: FaultTiming, call: () => Promise<T>, armedAs: FaultOp): Promise<T> {
     this.armed.delete(armedAs);
     if (when === 'drop') return this.dropDuring(op, call);
     if (when === 'after') await call();
