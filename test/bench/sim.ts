@@ -48,6 +48,8 @@ export interface SimRun {
   readonly heapGrowthMiB: number;
   readonly divergences: number;
   readonly syncs: number;
+  /** The report's `durationMs` by phase (ticks, converging, collecting, final checks), ms. */
+  readonly phasesMs: { readonly ticks: number; readonly converge: number; readonly collect: number; readonly check: number };
 }
 
 export interface SimSize {
@@ -61,6 +63,10 @@ export interface SimSize {
   readonly ratio: Summary;
   /** RSS growth per 1,000 simulated commands, MiB. */
   readonly rssMiBPer1kCommands: Summary;
+  /** Commands per second of the ticks phase alone (the run with its I8 views and I9 checks; no heal, collection or final checks). */
+  readonly ticksRate: Summary;
+  /** Share of the run after the ticks: converging, collecting the final state, final checks. */
+  readonly finalShare: Summary;
   readonly runs: readonly SimRun[];
 }
 
@@ -154,6 +160,7 @@ export async function benchSim(options: SimBenchOptions, log: (text: string) => 
         heapGrowthMiB: mib(mem.heapUsed - heap0),
         divergences: report.counts.divergences,
         syncs: report.counts.syncs,
+        phasesMs: report.phasesMs,
       });
     }
     const size: SimSize = {
@@ -165,6 +172,8 @@ export async function benchSim(options: SimBenchOptions, log: (text: string) => 
       baselineRate: summarize(runs.map((r) => r.baselineRate)),
       ratio: summarize(runs.map((r) => r.ratio)),
       rssMiBPer1kCommands: summarize(runs.map((r) => (r.rssGrowthMiB * 1000) / r.commands)),
+      ticksRate: summarize(runs.map((r) => (r.commands * 1000) / Math.max(1, r.phasesMs.ticks))),
+      finalShare: summarize(runs.map((r) => (r.phasesMs.converge + r.phasesMs.collect + r.phasesMs.check) / r.durationMs)),
       runs,
     };
     sizes.push(size);

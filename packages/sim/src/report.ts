@@ -74,6 +74,12 @@ export interface SimReport {
   readonly durationMs: number;
   /** Part of `durationMs` spent in the checkers (the independent reference model is the slow part). */
   readonly checkMs: number;
+  /**
+   * `durationMs` by phase: setting up and running the ticks (commands, nemesis, syncs, the I8 views
+   * and I9 checks that watch the run), healing until quiet and stable, collecting the final state,
+   * and the final checks (`checkMs`).
+   */
+  readonly phasesMs: { readonly ticks: number; readonly converge: number; readonly collect: number; readonly check: number };
   readonly simulatedCommandsPerSec: number;
 }
 
@@ -104,7 +110,8 @@ export function formatReport(report: SimReport): string {
     lines.push(`  ${name}  ${result.ok ? 'ok  ' : 'FAIL'}  ${result.checked} checked${result.ok ? '' : `, ${result.violations.length} violation(s)`}`);
     for (const v of result.violations.slice(0, 5)) lines.push(`        ${v.actor}: ${v.detail}`);
   }
-  lines.push(`  ${report.durationMs} ms (checkers ${report.checkMs} ms), ${report.simulatedCommandsPerSec} simulated commands/s`);
+  const p = report.phasesMs;
+  lines.push(`  ${report.durationMs} ms (ticks ${p.ticks} ms, converging ${p.converge} ms, collecting ${p.collect} ms, checkers ${report.checkMs} ms), ${report.simulatedCommandsPerSec} simulated commands/s`);
   return lines.join('\n');
 }
 

@@ -102,9 +102,11 @@ async function run(options: SimOptions & SimHooks, keepTrace: boolean): Promise<
       await views.endOfTick();
       options.onProgress?.(t + 1, config.steps);
     }
+    const ticksEnded = performance.now();
     const convergence = await executor.healAndConverge(config.steps, config.convergeRoundsMax);
     const I9 = await executor.stabilize();
     for (const r of replicas.all) r.store.watching = false;
+    const collectStarted = performance.now();
     const context = await collectFinalState({ replicas: replicas.all, definitions, replies: executor.replies, resolutions: observer.resolutions, counts }, convergence);
     const checkStarted = performance.now();
     const I8 = await views.check(replicas.all, context.actors);
@@ -129,6 +131,12 @@ async function run(options: SimOptions & SimHooks, keepTrace: boolean): Promise<
       traceLength: trace.length,
       durationMs,
       checkMs,
+      phasesMs: {
+        ticks: Math.round(ticksEnded - started),
+        converge: Math.round(collectStarted - ticksEnded),
+        collect: Math.round(checkStarted - collectStarted),
+        check: checkMs,
+      },
       simulatedCommandsPerSec: Math.round((counts.commands * 1000) / durationMs),
       ...(recorded ? { schedule: recorded } : {}),
       ...(options.schedule ? { replayedSteps: options.schedule.length } : {}),
