@@ -34,6 +34,22 @@ function pidOf(comm: string, marker = ''): number | undefined {
   return undefined;
 }
 
+/** This process's read and write system calls and bytes written so far (/proc/self/io; zeros where there is none). */
+function ioOf(): { reads: number; writes: number; written: number } {
+  try {
+    const fields = Object.fromEntries(readFileSync('/proc/self/io', 'utf8').trim().split('\n').map((line) => line.split(': ') as [string, string]));
+    return { reads: Number(fields.syscr), writes: Number(fields.syscw), written: Number(fields.wchar) };
+  } catch {
+    return { reads: 0, writes: 0, written: 0 };
+  }
+}
+
+/** Per command: this process's read and write system calls (socket reads and writes, mostly) and bytes written. */
+function ioPerCommand(before: ReturnType<typeof ioOf>, commands: number): string {
+  const now = ioOf();
+  return `syscalls r ${((now.reads - before.reads) / commands).toFixed(2)} w ${((now.writes - before.writes) / commands).toFixed(2)} (${Math.round((now.written - before.written) / commands)} B)`;
+}
+
 /** utime + stime of `pid`, µs (0 when it is gone). */
 function cpuOf(pid: number | undefined): number {
   if (pid === undefined) return 0;
@@ -80,17 +96,19 @@ await withBusBench(shape, async ({ ctx }) => {
           abRows.set(w, entry);
           for (const on of pair % 2 === 0 ? [false, true] : [true, false]) {
             flags[ab] = on;
-            const before = { beam: cpuOf(beam), redis: cpuOf(redis) };
+            const before = { beam: cpuOf(beam), redis: cpuOf(redis), io: ioOf() };
             const s = await throughputRound(ctx, prefetch, `p${pair}w${w}${on}`, commands, ['troupe'], worker, { window: w, actors: w });
+            const io = ioPerCommand(before.io, commands);
             const row: Row = { side: 'troupe', rate: s.troupe, node: s.cpuTroupe, beam: (cpuOf(beam) - before.beam) / commands, redis: (cpuOf(redis) - before.redis) / commands };
             (on ? entry.on : entry.off).push(row);
-            console.log(`w ${String(w).padStart(4)} ${ab}=${on ? 'on ' : 'off'} ${Math.round(row.rate).toString().padStart(6)}/s  node ${row.node.toFixed(0).padStart(4)} µs  beam ${row.beam.toFixed(0).padStart(4)} µs  redis ${row.redis.toFixed(0).padStart(3)} µs  load ${loadavg()[0]!.toFixed(2)}`);
+            console.log(`w ${String(w).padStart(4)} ${ab}=${on ? 'on ' : 'off'} ${Math.round(row.rate).toString().padStart(6)}/s  node ${row.node.toFixed(0).padStart(4)} µs  beam ${row.beam.toFixed(0).padStart(4)} µs  redis ${row.redis.toFixed(0).padStart(3)} µs  ${io}  load ${loadavg()[0]!.toFixed(2)}`);
           }
           continue;
         }
         for (const side of (pair % 2 === 0 ? ['troupe', 'raw'] : ['raw', 'troupe']) as ('troupe' | 'raw')[]) {
-          const before = { beam: cpuOf(beam), redis: cpuOf(redis) };
+          const before = { beam: cpuOf(beam), redis: cpuOf(redis), io: ioOf() };
           const s = await throughputRound(ctx, prefetch, `p${pair}w${w}${side}`, commands, [side], worker, { window: w, actors: w });
+          const io = ioPerCommand(before.io, commands);
           const row: Row = {
             side,
             rate: side === 'troupe' ? s.troupe : s.raw,
@@ -100,7 +118,7 @@ await withBusBench(shape, async ({ ctx }) => {
           };
           rows.set(w, [...(rows.get(w) ?? []), row]);
           console.log(
-            `w ${String(w).padStart(4)} ${side.padEnd(6)} ${Math.round(row.rate).toString().padStart(6)}/s  node ${row.node.toFixed(0).padStart(4)} µs  beam ${row.beam.toFixed(0).padStart(4)} µs  redis ${row.redis.toFixed(0).padStart(3)} µs  sum ${(row.node + row.beam + row.redis).toFixed(0).padStart(4)} µs  load ${loadavg()[0]!.toFixed(2)}`,
+            `w ${String(w).padStart(4)} ${side.padEnd(6)} ${Math.round(row.rate).toString().padStart(6)}/s  node ${row.node.toFixed(0).padStart(4)} µs  beam ${row.beam.toFixed(0).padStart(4)} µs  redis ${row.redis.toFixed(0).padStart(3)} µs  sum ${(row.node + row.beam + row.redis).toFixed(0).padStart(4)} µs  ${io}  load ${loadavg()[0]!.toFixed(2)}`,
           );
         }
       }
