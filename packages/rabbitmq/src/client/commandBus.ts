@@ -11,7 +11,7 @@ import {
 } from '@troupe/runtime';
 import { connectRecovering, redactUrl } from '../connection.js';
 import { BusUnavailableError, CommandFailedError, CommandTimeoutError, TopologyMismatchError } from '../errors/index.js';
-import { type CommandMessage, busProtocolVersion, decodeReply, encodeCommand, toCommandReply } from '../protocol/messages.js';
+import { type CommandMessage, type ReplyMessage, busProtocolVersion, decodeReply, decodeReplyBatch, encodeCommand, replyBatchType, toCommandReply } from '../protocol/messages.js';
 import { type BusReply, type Replicas, replicationRequest } from '../protocol/replication.js';
 import { type Topology, checkTopology, shardOf, topology as resolveTopology } from '../topology.js';
 import { type BusOptions, type BusSettings, type SendOptions, busSettings, checkTimeout } from './options.js';
@@ -140,6 +140,8 @@ export class CommandBus {
       payload: command?.payload,
       commandId,
       checkDuplicate: chosenId !== undefined,
+      // This client reads reply batches (see `replyBatchType`).
+      batchReplies: true,
     };
     if (command?.correlationId !== undefined) fields.correlationId = command.correlationId;
     if (command?.initiatedBy !== undefined) fields.initiatedBy = command.initiatedBy;
@@ -288,12 +290,21 @@ export class CommandBus {
     }
   }
 
+  /** A reply, or a batch of replies (`replyBatchType`) to commands of this client. */
   private onReply(message: ConsumeMessage): void {
+    if (message.properties.type === replyBatchType) {
+      for (const { correlationId, reply } of decodeReplyBatch(message.content) ?? []) this.settle(correlationId, reply);
+      return;
+    }
     const correlationId = String(message.properties.correlationId);
-    const commandId = this.pending.commandIdOf(correlationId);
-    if (commandId === undefined) return; // timed out, or a reply to an earlier connection
+    if (this.pending.commandIdOf(correlationId) === undefined) return; // timed out, or a reply to an earlier connection
     const reply = decodeReply(message.content);
-    if (!reply || reply.commandId !== commandId) return;
+    if (reply) this.settle(correlationId, reply);
+  }
+
+  private settle(correlationId: string, reply: ReplyMessage): void {
+    const commandId = this.pending.commandIdOf(correlationId);
+    if (commandId === undefined || reply.commandId !== commandId) return; // timed out, a reply to an earlier connection, or not this command's
     if (reply.status === 'failed') this.pending.reject(correlationId, new CommandFailedError(reply.commandId, reply.code, reply.message));
     else this.pending.resolve(correlationId, toCommandReply(reply));
   }

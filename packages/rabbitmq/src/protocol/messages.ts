@@ -29,6 +29,12 @@ export interface CommandMessage {
   readonly replicas?: Replicas;
   /** How long the worker waits for `replicas`, ms; present exactly when `replicas` is. */
   readonly replicasTimeoutMs?: number;
+  /**
+   * True when the client reads reply batches (`replyBatchType`): the worker may then answer this
+   * command together with others of the same client in one message. Workers that predate it
+   * ignore it and answer one by one.
+   */
+  readonly batchReplies?: boolean;
 }
 
 /** A worker's answer: the runtime's reply, or why the command could not be executed. */
@@ -91,6 +97,7 @@ export function decodeCommand(bytes: Uint8Array): CommandMessage {
   if (m.replicas === undefined ? m.replicasTimeoutMs !== undefined : !isReplicasTimeout(m.replicasTimeoutMs)) {
     throw new MalformedMessageError(`field 'replicasTimeoutMs' must be an integer in 1..${replicasTimeoutMsMax}, present exactly when 'replicas' is`);
   }
+  if (m.batchReplies !== undefined && typeof m.batchReplies !== 'boolean') throw new MalformedMessageError("field 'batchReplies' must be a boolean when present");
   return m as unknown as CommandMessage;
 }
 
@@ -102,11 +109,99 @@ export function decodeReply(bytes: Uint8Array): ReplyMessage | undefined {
   } catch {
     return undefined;
   }
+  return asReply(value);
+}
+
+/** `value` when it is a reply, else undefined. */
+function asReply(value: unknown): ReplyMessage | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const m = value as { v?: unknown; status?: unknown; commandId?: unknown };
   if (m.v !== busProtocolVersion || typeof m.commandId !== 'string') return undefined;
   if (m.status !== 'accepted' && m.status !== 'rejected' && m.status !== 'failed') return undefined;
   return value as ReplyMessage;
+}
+
+/**
+ * The AMQP `type` of a message holding several replies to one client (to commands that said
+ * `batchReplies`): one message instead of one per command costs the broker one publish and one
+ * delivery for all of them (measured: a reply per message added ~22-27 µs of broker CPU per
+ * command, batched replies ~5). A message without this type holds one reply, its correlation id
+ * in the message's properties.
+ */
+export const replyBatchType = 'troupe.replies';
+
+/** One reply of a batch: the command's correlation id, and the reply as `encodeReply` made it. */
+export interface EncodedReply {
+  readonly correlationId: string;
+  readonly bytes: Buffer;
+}
+
+/**
+ * A reply batch: the format byte, then a msgpack array of `[correlationId, reply]` pairs, each
+ * reply the msgpack of `encodeReply` (written as it is, not encoded again).
+ */
+export function encodeReplyBatch(replies: readonly EncodedReply[]): Buffer {
+  let size = 1 + 5;
+  const ids: Buffer[] = [];
+  for (const { correlationId, bytes } of replies) {
+    const id = Buffer.from(correlationId, 'utf8');
+    ids.push(id);
+    size += 1 + 3 + id.length + bytes.length - 1;
+  }
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  out[at++] = busFrameFormat;
+  at = arrayHeader(out, at, replies.length);
+  for (let i = 0; i < replies.length; i++) {
+    out[at++] = 0x92; // fixarray of 2
+    const id = ids[i]!;
+    if (id.length < 32) out[at++] = 0xa0 | id.length;
+    else if (id.length < 256) {
+      out[at++] = 0xd9;
+      out[at++] = id.length;
+    } else {
+      out[at++] = 0xda;
+      out.writeUInt16BE(id.length, at);
+      at += 2;
+    }
+    at += id.copy(out, at);
+    const bytes = replies[i]!.bytes;
+    at += bytes.copy(out, at, 1);
+  }
+  return out.subarray(0, at);
+}
+
+function arrayHeader(out: Buffer, at: number, length: number): number {
+  if (length < 16) {
+    out[at] = 0x90 | length;
+    return at + 1;
+  }
+  if (length < 0x10000) {
+    out[at] = 0xdc;
+    out.writeUInt16BE(length, at + 1);
+    return at + 3;
+  }
+  out[at] = 0xdd;
+  out.writeUInt32BE(length, at + 1);
+  return at + 5;
+}
+
+/** Decodes a reply batch; undefined when it is not one. A pair that is not a reply is left out. */
+export function decodeReplyBatch(bytes: Uint8Array): { readonly correlationId: string; readonly reply: ReplyMessage }[] | undefined {
+  let value: unknown;
+  try {
+    value = decodeValue(bytes, 'reply batch');
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(value)) return undefined;
+  const replies: { correlationId: string; reply: ReplyMessage }[] = [];
+  for (const pair of value as unknown[]) {
+    if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string') continue;
+    const reply = asReply(pair[1]);
+    if (reply) replies.push({ correlationId: pair[0], reply });
+  }
+  return replies;
 }
 
 /**

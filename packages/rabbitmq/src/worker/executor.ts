@@ -5,7 +5,8 @@ import { actorKey } from '@troupe/runtime/store';
 import { ActorFailedError } from '../errors/index.js';
 import { type CommandMessage, busProtocolVersion, encodeCommand } from '../protocol/messages.js';
 import type { DeadLetters } from './deadLetters.js';
-import { type Delivery, ack, reply } from './delivery.js';
+import type { Delivery } from './delivery.js';
+import type { ReplyBatches } from './replyBatches.js';
 import type { WorkerMetrics } from './metrics.js';
 import type { WorkerHooks } from './options.js';
 import type { BusReply } from '../protocol/replication.js';
@@ -40,7 +41,8 @@ export interface ExecutorOptions {
   readonly metrics: WorkerMetrics;
   readonly log: Logger;
   readonly retryDelayMaxMs: number;
-  readonly replyBytesMax: number;
+  /** Answers and acknowledges, batching the replies of a turn to one client when its commands ask for it. */
+  readonly replies: ReplyBatches;
   readonly hooks: WorkerHooks | undefined;
   /** The channel to answer on (the worker's reply connection), waiting for it while it reconnects. */
   readonly replyChannel: () => Promise<Channel | undefined>;
@@ -122,7 +124,7 @@ export class CommandExecutor {
         this.options.waitForReplication(delivery, ref, result, { replicas: command.replicas, timeoutMs: command.replicasTimeoutMs });
       } else {
         const channel = this.options.replyChannelNow();
-        if (channel) this.answerOn(delivery, result, channel);
+        if (channel) this.answerOn(delivery, result, channel, command.batchReplies === true);
         else await this.answer(delivery, result);
       }
     } catch (error) {
@@ -146,14 +148,16 @@ export class CommandExecutor {
    * and resends with the command id. Never rejects.
    */
   async answer(delivery: Delivery, result: BusReply): Promise<void> {
-    this.answerOn(delivery, result, this.options.replyChannelNow() ?? (await this.options.replyChannel()));
+    this.answerOn(delivery, result, this.options.replyChannelNow() ?? (await this.options.replyChannel()), false);
   }
 
-  /** `answer` on the reply channel at hand (undefined: none came back in time; the reply is not sent). */
-  private answerOn(delivery: Delivery, result: BusReply, channel: Channel | undefined): void {
-    const { log, replyBytesMax } = this.options;
-    reply(delivery, { v: busProtocolVersion, ...result }, log, replyBytesMax, channel);
-    ack(delivery);
+  /**
+   * `answer` on the reply channel at hand (undefined: none came back in time; the reply is not
+   * sent); with `batch`, together with the turn's other replies to the same client (the ack
+   * still follows the reply, see `ReplyBatches`).
+   */
+  private answerOn(delivery: Delivery, result: BusReply, channel: Channel | undefined, batch: boolean): void {
+    this.options.replies.answer(delivery, { v: busProtocolVersion, ...result }, channel, batch);
   }
 
   /** Runs an instrumentation hook; one that throws is logged and does not disturb the command. */

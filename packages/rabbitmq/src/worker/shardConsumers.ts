@@ -34,6 +34,8 @@ export interface ShardConsumersOptions {
    * long (replies waiting for replication) should finish now, as the hand-over waits for it.
    */
   readonly onHandOver?: (shard: number) => void;
+  /** Publishes the replies batched so far and asks for their acks (before a channel's acks are flushed for its close). */
+  readonly flushReplies?: () => void;
 }
 
 /**
@@ -110,6 +112,7 @@ export class ShardConsumers {
 
   /** Sends the acknowledgements asked for so far on every shard channel (before closing the connection). */
   flushAcks(): void {
+    this.options.flushReplies?.();
     for (const state of this.states) state.acks?.flush();
   }
 
@@ -174,8 +177,9 @@ export class ShardConsumers {
       this.options.onHandOver?.(shard);
       await state.running.idle();
       const closing = state.channel;
-      // What ran is answered: its acks go before the channel closes, or the broker would hand
-      // those messages to the next consumer again.
+      // What ran is answered: its replies and acks go before the channel closes, or the broker
+      // would hand those messages to the next consumer again.
+      this.options.flushReplies?.();
       state.acks?.flush();
       state.channel = undefined; // before closing: its 'close' event is ours, not the broker's
       state.acks = undefined;

@@ -19,6 +19,7 @@ import { type WorkerOptions, type WorkerSettings, workerSettings } from './optio
 import { Session, replyWaitMs } from './session.js';
 import { ShardConsumers } from './shardConsumers.js';
 import { ReplicationWaits } from './replicationWaits.js';
+import { ReplyBatches } from './replyBatches.js';
 
 const noContent = Buffer.alloc(0);
 
@@ -46,6 +47,7 @@ export class Worker {
   private readonly deadLetters: DeadLetters;
   private readonly executor: CommandExecutor;
   private readonly replication: ReplicationWaits;
+  private readonly replyBatches: ReplyBatches;
   private recovering: RecoveringChannelModel | undefined;
   /** The connection replies go out on (see `Session.replyChannel`). */
   private replies: RecoveringChannelModel | undefined;
@@ -71,6 +73,7 @@ export class Worker {
       ...(options.replicaId ? { replicaId: options.replicaId } : {}),
     });
     liveActors = () => this.runtime.liveActors;
+    this.replyBatches = new ReplyBatches(this.log, this.settings.replyBytesMax);
     this.shards = new ShardConsumers({
       topology: this.topology,
       session: this.session,
@@ -80,6 +83,7 @@ export class Worker {
       log: this.log,
       onDelivery: (delivery) => this.onDelivery(delivery),
       onHandOver: (shard) => this.replication.cutShard(shard, 'the shard was handed over to another worker'),
+      flushReplies: () => this.replyBatches.flush(),
     });
     this.deadLetters = new DeadLetters(this.topology, this.session, this.id, this.metrics, this.log, this.settings.replyBytesMax);
     this.executor = new CommandExecutor({
@@ -89,7 +93,7 @@ export class Worker {
       metrics: this.metrics,
       log: this.log,
       retryDelayMaxMs: this.settings.retryDelayMaxMs,
-      replyBytesMax: this.settings.replyBytesMax,
+      replies: this.replyBatches,
       hooks: options.hooks,
       replyChannel: () => this.session.replyChannelWithin(replyWaitMs),
       replyChannelNow: () => this.session.replyChannel,
