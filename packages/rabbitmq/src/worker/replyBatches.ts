@@ -18,14 +18,21 @@ interface Batch {
 const framingPerReply = 4;
 
 /**
+ * A batch's size at most (or `bytesMax` when lower): large enough to hold the replies of a busy
+ * turn (~50 - 200 of ~330 bytes at 1,000 commands in flight), small enough to go in one frame
+ * and to keep a client from waiting on one large message.
+ */
+const batchBytesMax = 64 * 1024;
+
+/**
  * Answers commands, then acknowledges them: each reply before its ack, as `reply` + `ack` do.
  * The replies of one event-loop turn to one client whose commands said `batchReplies` leave as
  * one message (`replyBatchType`), published at the end of the turn (a `process.nextTick`, before
  * the turn's socket writes), and their acks are asked for right after it; a batch alone in its
  * turn goes as a plain reply. Anything else (no batching asked, no reply wanted, not a direct
- * reply-to name, no reply channel, a reply over `bytesMax`) is answered and acknowledged at once,
- * as before. A batch never exceeds `bytesMax` (the broker's message size limit): the next reply
- * starts a new one.
+ * reply-to name, no reply channel, a reply too large to batch) is answered and acknowledged at
+ * once, as before. A batch never exceeds `bytesMax` (the broker's message size limit) nor 64 KiB:
+ * the next reply starts a new one.
  *
  * Callers must `flush()` before flushing the acks of a channel they close (a hand-over, a stop),
  * so no reply and no ack asked for is left behind.
@@ -33,13 +40,16 @@ const framingPerReply = 4;
 export class ReplyBatches {
   private readonly batches = new Map<string, Batch>();
   private scheduled = false;
+  private readonly batchMax: number;
   /** Counts of messages published, for tests and measurements. */
   readonly sent = { batches: 0, batched: 0, single: 0 };
 
   constructor(
     private readonly log: Logger,
     private readonly bytesMax: number,
-  ) {}
+  ) {
+    this.batchMax = Math.min(bytesMax, batchBytesMax);
+  }
 
   /** Answers `delivery` with `body` on `channel`, then acknowledges it (see the class comment). */
   answer(delivery: Delivery, body: ReplyMessage, channel: Channel | undefined, batch: boolean): void {
@@ -59,7 +69,7 @@ export class ReplyBatches {
       ack(delivery);
       return;
     }
-    if (bytes.length + correlationId.length * 3 + framingPerReply + 6 > this.bytesMax) {
+    if (bytes.length + correlationId.length * 3 + framingPerReply + 6 > this.batchMax) {
       // Alone it may still fit (`reply` checks, and says why when it does not).
       reply(delivery, body, this.log, this.bytesMax, channel);
       ack(delivery);
@@ -68,7 +78,7 @@ export class ReplyBatches {
     }
     let open = this.batches.get(replyTo);
     const size = bytes.length + correlationId.length * 3 + framingPerReply;
-    if (open && (open.channel !== channel || open.bytes + size > this.bytesMax)) {
+    if (open && (open.channel !== channel || open.bytes + size > this.batchMax)) {
       this.batches.delete(replyTo);
       this.publish(open);
       open = undefined;

@@ -91,6 +91,18 @@ describe('ReplyBatches', () => {
     expect(events.slice(count)).toEqual(['ack 12']);
   });
 
+  it('keeps a batch to 64 KiB however large bytesMax is', async () => {
+    const { events, sizes, channel, delivery } = harness();
+    const replies = new ReplyBatches(log, 2 << 20);
+    const reply = channel('r');
+    for (let i = 0; i < 1_000; i++) replies.answer(delivery(client(1)), body(`c${i}`), reply, true);
+    await turn();
+    expect(events.filter((e) => e.startsWith('ack')).length).toBe(1_000);
+    expect(sizes.length).toBeGreaterThan(1);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(64 * 1024);
+    expect(events.filter((e) => !e.startsWith('ack')).flatMap((e) => e.split(' ')[3]!.split(',')).length).toBe(1_000);
+  });
+
   it('acknowledges the batch even when its publish throws', async () => {
     const { events, delivery } = harness();
     const replies = new ReplyBatches(log, 1 << 20);
