@@ -15,6 +15,41 @@ export function canonical(value: unknown): string {
   return canonicalReference(value);
 }
 
+/**
+ * `canonical(a) === canonical(b)`, without writing either text when the values are plainly equal.
+ * The checkers compare states and events by their canonical text, and writing two texts per
+ * comparison was a good part of their time. A walk of both values answers "equal" only where the
+ * two texts are surely the same: equal primitives (no bigint, which canonical throws on), arrays
+ * of the same length with plainly equal items, objects with the same own enumerable keys and
+ * plainly equal values (whichever way canonical writes them, keys that look like array indices
+ * or a `toJSON` included, equal key sets with equal values give equal texts). Anything else (a
+ * difference, or a shape the walk does not decide, e.g. `undefined` against a function) is
+ * settled by comparing the texts, so the answer is canonical's equality exactly.
+ */
+export function canonicalEqual(a: unknown, b: unknown): boolean {
+  return plainlyEqual(a, b) || canonical(a) === canonical(b);
+}
+
+const isEnumerable = Object.prototype.propertyIsEnumerable;
+
+function plainlyEqual(a: unknown, b: unknown): boolean {
+  if (typeof a !== 'object' || a === null) return a === b && typeof a !== 'bigint';
+  if (typeof b !== 'object' || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!plainlyEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const key of keys) {
+    if (!isEnumerable.call(b, key)) return false;
+    if (!plainlyEqual((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])) return false;
+  }
+  return true;
+}
+
 /** The definition of `canonical`'s text: JSON.stringify of a copy with every object's keys sorted. */
 export function canonicalReference(value: unknown): string {
   return JSON.stringify(sortKeys(value));

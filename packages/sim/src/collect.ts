@@ -29,9 +29,11 @@ export async function collectFinalState(run: RunRecord, convergence: { converged
   const finals: FinalReplica[] = [];
   const allPacks = new Map<string, Map<string, Pack>>();
   const refs = new Map<string, ActorRef>();
-  // One key string per pack object: stores that share packs (memory stores hold the same frozen
-  // objects) share the replicas' key lists' strings too, instead of one copy per replica.
-  const keys = new WeakMap<Pack, string>();
+  // The actor and version keys of each pack object, made once: stores that share packs (memory
+  // stores hold the same frozen objects) share the replicas' key lists' strings too, instead of one
+  // copy per replica, and a pack met again (at another replica) is already in allPacks. A Map, not
+  // a WeakMap (dropped at the end of this function either way): its lookups are cheaper.
+  const keys = new Map<Pack, { readonly actor: string; readonly version: string }>();
   for (const r of run.replicas) {
     // Page through the log: a long run's log decoded at once, once per replica, was most of the
     // run's peak memory. Only the first copy of each pack is kept (in allPacks); a replica keeps keys.
@@ -41,18 +43,19 @@ export async function collectFinalState(run: RunRecord, convergence: { converged
       const page = await r.store.inner.changesSince(cursor, collectPageSize);
       if (page.packs.length === 0) break;
       for (const p of page.packs) {
-        const key = actorKey(p.actor);
-        let versionKey = keys.get(p);
-        if (versionKey === undefined) keys.set(p, (versionKey = VC.encode(p.version)));
-        const list = byActor.get(key);
-        if (list) list.push(versionKey);
-        else byActor.set(key, [versionKey]);
-        let known = allPacks.get(key);
-        if (!known) {
-          allPacks.set(key, (known = new Map<string, Pack>()));
-          refs.set(key, { type: p.actor.type, id: p.actor.id });
+        let packKeys = keys.get(p);
+        if (packKeys === undefined) {
+          keys.set(p, (packKeys = { actor: actorKey(p.actor), version: VC.encode(p.version) }));
+          let known = allPacks.get(packKeys.actor);
+          if (!known) {
+            allPacks.set(packKeys.actor, (known = new Map<string, Pack>()));
+            refs.set(packKeys.actor, { type: p.actor.type, id: p.actor.id });
+          }
+          if (!known.has(packKeys.version)) known.set(packKeys.version, p);
         }
-        if (!known.has(versionKey)) known.set(versionKey, p);
+        const list = byActor.get(packKeys.actor);
+        if (list) list.push(packKeys.version);
+        else byActor.set(packKeys.actor, [packKeys.version]);
       }
       cursor = page.cursor;
     }

@@ -1,5 +1,5 @@
 import { actorKey } from '@troupe/runtime/store';
-import { appliedIds, eventIndex } from './history.js';
+import { eventIndex, reportPerReplica } from './history.js';
 import type { ReplyRecord } from './replies.js';
 import { type CheckContext, type CheckResult, Verdict } from './types.js';
 
@@ -20,13 +20,14 @@ export function checkI1(ctx: CheckContext): CheckResult {
   }
   for (const actor of ctx.actors) {
     const key = actorKey(actor);
-    const index = eventIndex(ctx, key);
-    for (const replica of ctx.replicas) {
-      const applied = appliedIds(ctx, actor.type, replica.views.get(key));
-      if (!applied) continue; // not converged: I2 says so
+    let index: ReturnType<typeof eventIndex> | undefined;
+    const commandIds = byActor.get(key) ?? [];
+    reportPerReplica(ctx, actor, verdict, (applied) => {
+      index ??= eventIndex(ctx, key);
+      const failures: string[] = [];
       const seen = new Set<string>();
       for (const id of applied) {
-        if (seen.has(id)) verdict.fail(key, `${replica.id}: event ${id} (${index.get(id)?.event.type}) is in the history twice`);
+        if (seen.has(id)) failures.push(`event ${id} (${index.get(id)?.event.type}) is in the history twice`);
         seen.add(id);
       }
       // The history's event ids by the command that caused them, in one pass (not one per command).
@@ -38,22 +39,25 @@ export function checkI1(ctx: CheckContext): CheckResult {
         if (ids) ids.push(id);
         else byCommand.set(cause, [id]);
       }
-      for (const commandId of byActor.get(key) ?? []) {
-        verdict.checked++;
+      for (const commandId of commandIds) {
         const inHistory = byCommand.get(commandId) ?? [];
-        const packs = new Set(inHistory.map((id) => index.get(id)!.pack));
-        const copies = ctx.acks.get(commandId)!;
         if (inHistory.length === 0) {
-          verdict.fail(key, `${replica.id}: acknowledged command ${commandId} (${eventType(copies[0]!)}) lost: none of its events is in the final history`);
-        } else if (packs.size > 1) {
-          verdict.fail(key, `${replica.id}: command ${commandId} is in the history through ${packs.size} copies`);
+          failures.push(`acknowledged command ${commandId} (${eventType(ctx.acks.get(commandId)![0]!)}) lost: none of its events is in the final history`);
+          continue;
+        }
+        // Sets only for a command with several events in the history (most have one).
+        const packs = inHistory.length === 1 ? [index.get(inHistory[0]!)!.pack] : [...new Set(inHistory.map((id) => index!.get(id)!.pack))];
+        if (packs.length > 1) {
+          failures.push(`command ${commandId} is in the history through ${packs.length} copies`);
         } else {
-          const [pack] = packs;
-          const whole = ctx.allPacks.get(key)!.get(pack!)!.events.filter((e) => e.causationId === commandId).length;
-          if (whole !== new Set(inHistory).size) verdict.fail(key, `${replica.id}: command ${commandId} has ${inHistory.length} of its ${whole} events in the history`);
+          let whole = 0;
+          for (const e of ctx.allPacks.get(key)!.get(packs[0]!)!.events) if (e.causationId === commandId) whole++;
+          const distinct = inHistory.length === 1 ? 1 : new Set(inHistory).size;
+          if (whole !== distinct) failures.push(`command ${commandId} has ${inHistory.length} of its ${whole} events in the history`);
         }
       }
-    }
+      return { checked: commandIds.length, failures };
+    });
   }
   return verdict.result();
 }

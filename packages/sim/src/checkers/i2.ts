@@ -1,5 +1,5 @@
 import { VC, actorKey } from '@troupe/runtime/store';
-import { canonical } from '../canonical.js';
+import { canonical, canonicalEqual } from '../canonical.js';
 import { type CheckContext, type CheckResult, Verdict } from './types.js';
 
 /**
@@ -13,9 +13,10 @@ export function checkI2(ctx: CheckContext): CheckResult {
   for (const actor of ctx.actors) {
     const key = actorKey(actor);
     const first = ctx.replicas[0];
+    // States are compared as canonical texts (`canonicalEqual`: written only to show a difference).
     const describe = (r: typeof first) => {
       const heads = r!.heads.get(key) ?? [];
-      return { heads: heads.map((h) => VC.encode(h.version)), state: canonical(r!.views.get(key)?.state), packs: [...(r!.packs.get(key) ?? [])].sort().join(' ') };
+      return { heads: heads.map((h) => VC.encode(h.version)), state: r!.views.get(key)?.state, packs: [...(r!.packs.get(key) ?? [])].sort().join(' ') };
     };
     const reference = describe(first);
     for (const replica of ctx.replicas) {
@@ -27,7 +28,9 @@ export function checkI2(ctx: CheckContext): CheckResult {
       }
       if (replica === first) continue;
       if (mine.heads[0] !== reference.heads[0]) verdict.fail(key, `${replica.id} head ${mine.heads[0]} differs from ${first!.id} head ${reference.heads[0]}`);
-      else if (mine.state !== reference.state) verdict.fail(key, `${replica.id} state differs from ${first!.id}: ${mine.state.slice(0, 200)} vs ${reference.state.slice(0, 200)}`);
+      else if (!canonicalEqual(mine.state, reference.state)) {
+        verdict.fail(key, `${replica.id} state differs from ${first!.id}: ${String(canonical(mine.state)).slice(0, 200)} vs ${String(canonical(reference.state)).slice(0, 200)}`);
+      }
       if (mine.packs !== reference.packs) verdict.fail(key, `${replica.id} does not hold the same packs as ${first!.id}`);
     }
   }

@@ -1,5 +1,5 @@
-import { type Pack, VC, actorKey } from '@troupe/runtime/store';
-import { canonical } from '../canonical.js';
+import { type Pack, type VectorClock, VC, actorKey } from '@troupe/runtime/store';
+import { canonical, canonicalEqual } from '../canonical.js';
 import { appliedIds, versionKey } from './history.js';
 import { type CheckContext, type CheckResult, Verdict } from './types.js';
 
@@ -17,35 +17,31 @@ export function checkI3(ctx: CheckContext): CheckResult {
   for (const actor of ctx.actors) {
     const key = actorKey(actor);
     const reference = ctx.references.get(key)!;
-    const expectedByHead = new Map<string, string>();
+    // States and events are compared as canonical texts (`canonicalEqual`: the texts are written
+    // only when the values are not plainly equal, e.g. to show a difference).
     for (const replica of ctx.replicas) {
       const heads = replica.heads.get(key) ?? [];
       const view = replica.views.get(key);
       if (heads.length !== 1 || !view) continue; // I2
       verdict.checked++;
       const headKey = VC.encode(heads[0]!.version);
-      let expected = expectedByHead.get(headKey);
-      if (expected === undefined) {
-        expected = canonical(reference.stateAt(headKey));
-        expectedByHead.set(headKey, expected);
+      const expected = reference.stateAt(headKey);
+      if (!canonicalEqual(view.state, expected)) {
+        verdict.fail(key, `${replica.id}: state at ${headKey} differs from the reference: ${canonical(view.state).slice(0, 300)} vs ${canonical(expected).slice(0, 300)}`);
       }
-      const actual = canonical(view.state);
-      if (actual !== expected) verdict.fail(key, `${replica.id}: state at ${headKey} differs from the reference: ${actual.slice(0, 300)} vs ${expected.slice(0, 300)}`);
     }
     const packs: ReadonlyMap<string, Pack> = ctx.allPacks.get(key) ?? new Map();
     for (const [packKey, pack] of packs) {
       if (pack.kind !== 'merge') continue;
       verdict.checked++;
-      const expected = canonical(reference.stateAt(packKey));
-      if (canonical(pack.state) !== expected) verdict.fail(key, `merge pack ${packKey} carries a state that differs from the reference`);
+      if (!canonicalEqual(pack.state, reference.stateAt(packKey))) verdict.fail(key, `merge pack ${packKey} carries a state that differs from the reference`);
       const merge = reference.mergeAt(packKey);
       if (merge.version !== packKey) verdict.fail(key, `merge pack ${packKey}: the pointwise max of its command heads (${merge.heads.join(' ')}) is ${merge.version}`);
       const parents = pack.parents.map(versionKey).sort();
       if (parents.join(' ') !== merge.heads.join(' ')) verdict.fail(key, `merge pack ${packKey}: parents ${parents.join(' ')}, but its command heads are ${merge.heads.join(' ')}`);
-      const compensations = canonical(pack.events);
-      const expectedCompensations = canonical(merge.compensations);
-      if (compensations !== expectedCompensations) {
-        verdict.fail(key, `merge pack ${packKey}: compensations ${compensations.slice(0, 300)} differ from the reference's ${expectedCompensations.slice(0, 300)}`);
+      if (!canonicalEqual(pack.events, merge.compensations)) {
+        const compensations = canonical(pack.events);
+        verdict.fail(key, `merge pack ${packKey}: compensations ${compensations.slice(0, 300)} differ from the reference's ${canonical(merge.compensations).slice(0, 300)}`);
       }
     }
     // Causes before effects, in the first replica's final history.
@@ -54,37 +50,69 @@ export function checkI3(ctx: CheckContext): CheckResult {
     if (!applied) continue;
     const position = new Map<string, number>();
     applied.forEach((id, i) => position.has(id) || position.set(id, i));
+    // Per pack (in `packs` order): the positions of its events in the history (undefined: not
+    // folded) and its parents' version keys, each made once (a parent is mostly its parent pack's
+    // very version object, whose key is known).
+    const entries = [...packs];
+    const keyOfVersion = new Map<VectorClock, string>();
+    for (const [packKey, pack] of entries) keyOfVersion.set(pack.version, packKey);
+    const positions: (number | undefined)[][] = [];
+    const parentKeys: string[][] = [];
+    const weights: number[] = [];
+    for (const [, pack] of entries) {
+      const at: (number | undefined)[] = [];
+      for (const e of pack.events) at.push(position.get(e.id));
+      positions.push(at);
+      const keys: string[] = [];
+      for (const parent of pack.parents) keys.push(keyOfVersion.get(parent) ?? VC.encode(parent));
+      parentKeys.push(keys);
+      weights.push(VC.weight(pack.version));
+    }
     // latest(pack) = the latest position of an event of the pack or of any of its ancestors,
     // computed once per pack over the parent links: linear in the history, where comparing each
     // pack with each ancestor was quadratic (and made long simulations slow down as they grew).
     // Lighter versions first: a pack's parents are strictly lighter, so they are done before it
     // (a loop, not a recursion as deep as the history).
     const latest = new Map<string, number>();
-    const byWeight = [...packs.entries()].sort(([, a], [, b]) => VC.weight(a.version) - VC.weight(b.version));
-    for (const [packKey, pack] of byWeight) {
+    const byWeight = [...entries.keys()].sort((a, b) => weights[a]! - weights[b]!);
+    for (const i of byWeight) {
       let at = -1;
-      for (const e of pack.events) at = Math.max(at, position.get(e.id) ?? -1);
-      for (const parent of pack.parents) at = Math.max(at, latest.get(VC.encode(parent)) ?? -1);
-      latest.set(packKey, at);
+      for (const p of positions[i]!) if (p !== undefined && p > at) at = p;
+      for (const parentKey of parentKeys[i]!) at = Math.max(at, latest.get(parentKey) ?? -1);
+      latest.set(entries[i]![0], at);
     }
-    const latestOf = (packKey: string): number => latest.get(packKey) ?? -1;
     // Inside one pack: its events in the order the pack lists them (one command's events share a
     // ts, so only the id tie-break orders them in a merge's replay).
-    for (const [packKey, pack] of packs) {
-      const folded = pack.events.filter((e) => position.has(e.id));
-      if (folded.length < 2) continue;
+    for (let i = 0; i < entries.length; i++) {
+      const [packKey, pack] = entries[i]!;
+      // The first event folded before the folded event the pack lists before it, if any.
+      let folded = 0;
+      let previous = -1;
+      let outOfOrder = -1;
+      const at = positions[i]!;
+      for (let n = 0; n < at.length; n++) {
+        if (at[n] === undefined) continue;
+        folded++;
+        if (folded > 1 && at[n]! < at[previous]!) {
+          outOfOrder = n;
+          break;
+        }
+        previous = n;
+      }
+      if (folded < 2) continue;
       verdict.checked++;
-      const outOfOrder = folded.findIndex((e, i) => i > 0 && position.get(e.id)! < position.get(folded[i - 1]!.id)!);
-      if (outOfOrder > 0) {
-        verdict.fail(key, `${first!.id}: event ${folded[outOfOrder]!.id} of pack ${packKey} is folded before ${folded[outOfOrder - 1]!.id}, which the pack lists before it`);
+      if (outOfOrder !== -1) {
+        verdict.fail(key, `${first!.id}: event ${pack.events[outOfOrder]!.id} of pack ${packKey} is folded before ${pack.events[previous]!.id}, which the pack lists before it`);
       }
     }
-    for (const [packKey, pack] of packs) {
-      const effects = pack.events.filter((e) => position.has(e.id));
-      if (effects.length === 0) continue;
-      const earliest = Math.min(...effects.map((e) => position.get(e.id)!));
+    for (let i = 0; i < entries.length; i++) {
+      const [packKey] = entries[i]!;
+      let earliest = Infinity;
+      for (const p of positions[i]!) if (p !== undefined && p < earliest) earliest = p;
+      if (earliest === Infinity) continue; // no effect folded
       verdict.checked++;
-      const latestCause = Math.max(-1, ...pack.parents.map((p) => latestOf(VC.encode(p))));
+      let latestCause = -1;
+      for (const parentKey of parentKeys[i]!) latestCause = Math.max(latestCause, latest.get(parentKey) ?? -1);
       if (latestCause < earliest) continue;
       // Name the offending cause (the slow way, only for a failure).
       for (const ancestorKey of reference.ancestry(packKey)) {

@@ -1,6 +1,6 @@
 import { VC, actorKey } from '@troupe/runtime/store';
 import { commandHeads } from '@troupe/runtime/resolution';
-import { canonical } from '../canonical.js';
+import { canonicalEqual } from '../canonical.js';
 import { collectPageSize } from '../collect.js';
 import { type CheckContext, type CheckResult, type FinalReplica, Verdict } from './types.js';
 
@@ -22,7 +22,7 @@ export async function checkI4(ctx: CheckContext): Promise<CheckResult> {
       try {
         const merged = await commandHeads(replica.store.inner, actor, [head]);
         const again = await replica.strategy(replica.store.inner, definition, actor, merged);
-        if (canonical(again.pack) !== canonical(head)) {
+        if (!canonicalEqual(again.pack, head)) {
           verdict.fail(key, `${replica.id}: resolving the heads of merge ${VC.encode(head.version)} again gives a different pack (version ${VC.encode(again.pack.version)})`);
         }
       } catch (error) {

@@ -1,5 +1,5 @@
 import { actorKey } from '@troupe/runtime/store';
-import { appliedIds, eventIndex } from './history.js';
+import { eventIndex, reportPerReplica } from './history.js';
 import { type CheckContext, type CheckResult, Verdict } from './types.js';
 
 /**
@@ -15,23 +15,25 @@ export function checkI5(ctx: CheckContext): CheckResult {
   }
   for (const actor of ctx.actors) {
     const key = actorKey(actor);
-    const index = eventIndex(ctx, key);
-    for (const replica of ctx.replicas) {
-      const applied = appliedIds(ctx, actor.type, replica.views.get(key));
-      if (!applied) continue;
-      const packsByCommand = new Map<string, Set<string>>();
+    let index: ReturnType<typeof eventIndex> | undefined;
+    reportPerReplica(ctx, actor, verdict, (applied) => {
+      index ??= eventIndex(ctx, key);
+      // The packs each command's events came from: a pack key while there is one, a set from a second.
+      const packsByCommand = new Map<string, string | Set<string>>();
       for (const id of applied) {
         const entry = index.get(id);
         if (!entry || entry.event.causationId.startsWith('merge:')) continue;
-        const packs = packsByCommand.get(entry.event.causationId) ?? new Set<string>();
-        packs.add(entry.pack);
-        packsByCommand.set(entry.event.causationId, packs);
+        const packs = packsByCommand.get(entry.event.causationId);
+        if (packs === undefined) packsByCommand.set(entry.event.causationId, entry.pack);
+        else if (typeof packs !== 'string') packs.add(entry.pack);
+        else if (packs !== entry.pack) packsByCommand.set(entry.event.causationId, new Set([packs, entry.pack]));
       }
+      const failures: string[] = [];
       for (const [commandId, packs] of packsByCommand) {
-        verdict.checked++;
-        if (packs.size > 1) verdict.fail(key, `${replica.id}: command ${commandId} applied ${packs.size} times (packs ${[...packs].join(' | ')})`);
+        if (typeof packs !== 'string') failures.push(`command ${commandId} applied ${packs.size} times (packs ${[...packs].join(' | ')})`);
       }
-    }
+      return { checked: packsByCommand.size, failures };
+    });
   }
   return verdict.result();
 }

@@ -17,22 +17,23 @@ export function checkI6(ctx: CheckContext): CheckResult {
     if (list) list.push(resolution);
     else byActor.set(key, [resolution]);
   }
-  for (const resolution of [...byActor.values()].flat()) {
-    const key = actorKey(resolution.actor);
+  for (const [key, resolutions] of byActor) {
     const reference = ctx.references.get(key);
     if (!reference) continue;
-    verdict.checked++;
-    const bound = ctx.definitions.get(resolution.actor.type)!.snapshotEvery;
-    let below: ReadonlySet<string>;
-    try {
-      const cut = reference.latestCut(resolution.headKeys);
-      below = cut ? reference.ancestry(cut) : new Set<string>(); // the model's memoized set: read, never copied
-    } catch (error) {
-      verdict.fail(key, `r${resolution.replica}: merge ${resolution.version}: ${(error as Error).message}`);
-      continue;
-    }
-    const readBelow = resolution.readKeys.filter((k) => below.has(k)).length;
-    if (readBelow > bound) {
+    for (const resolution of resolutions) {
+      verdict.checked++;
+      const bound = ctx.definitions.get(resolution.actor.type)!.snapshotEvery;
+      // The packs read at or before the cut (the oracle keeps each cut and the last ancestor sets:
+      // the replicas resolve the same heads, and I3 asked for the cuts of the merges already).
+      let readBelow: number;
+      try {
+        const cut = reference.latestCut(resolution.headKeys);
+        readBelow = cut ? reference.countInAncestry(cut, resolution.readKeys) : 0;
+      } catch (error) {
+        verdict.fail(key, `r${resolution.replica}: merge ${resolution.version}: ${(error as Error).message}`);
+        continue;
+      }
+      if (readBelow <= bound) continue;
       verdict.fail(
         key,
         `r${resolution.replica}: merge ${resolution.version} read ${readBelow} packs at or before the common ancestor (snapshotEvery ${bound}; ${resolution.readKeys.length} read in all)`,

@@ -9,11 +9,15 @@ const entry = (clock: VectorClock, replica: string): number => (Object.hasOwn(cl
 
 /** The canonical key of a version (`r1:3,r2:5`). */
 export function clockKey(clock: VectorClock): string {
-  return Object.keys(clock)
-    .filter((replica) => entry(clock, replica) > 0)
-    .sort()
-    .map((replica) => `${replica}:${entry(clock, replica)}`)
-    .join(',');
+  // One loop over the sorted replicas (no filter/map arrays): the oracle keys every pack and parent.
+  const replicas = Object.keys(clock);
+  if (replicas.length > 1) replicas.sort();
+  let key = '';
+  for (const replica of replicas) {
+    const counter = entry(clock, replica);
+    if (counter > 0) key += `${key === '' ? '' : ','}${replica}:${counter}`;
+  }
+  return key;
 }
 
 /** Pointwise maximum: the version of a merge of these clocks. */
