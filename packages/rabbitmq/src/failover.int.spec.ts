@@ -51,12 +51,15 @@ describe.skipIf(!available)('worker failover (two worker processes, one killed w
     const bus = await connectBus({ url: amqpUrl, ...t, timeoutMs: 20_000 });
     const actors = 200;
     const perActor = 15;
-    // Kill A halfway through its own share (its shards by rendezvous hashing, as the workers
-    // compute them), so it surely holds unacknowledged commands when it dies.
+    // Kill A once the client has seen half of A's own share answered (its shards by rendezvous
+    // hashing, as the workers compute them). A starts nothing after three quarters of its share,
+    // so it surely holds unacknowledged commands when it dies, however late this process sees
+    // its replies (see failoverWorker's stallAfter).
     const members = [a.id, b.id].sort();
     const onA = (i: number) => ownerOf(shardOf({ type: 'seqlog', id: `acct-${i}` }, t.shards), members) === a.id;
     const aTotal = Array.from({ length: actors }, (_, i) => i).filter(onA).length * perActor;
     expect(aTotal).toBeGreaterThan(0);
+    await redis.set(`${env.MARKER_PREFIX}:stallAfter:${a.pid}`, String(Math.ceil((aTotal * 3) / 4)));
     let accepted = 0;
     let acceptedOnA = 0;
     let retries = 0;

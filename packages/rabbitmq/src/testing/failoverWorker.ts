@@ -22,6 +22,18 @@ const markers = env('MARKER_PREFIX');
 const redis = new Redis(redisUrl);
 
 /**
+ * Executions after which this process starts nothing more (its hook waits forever), holding the
+ * commands it was given unacknowledged until it is killed: the number at
+ * `<MARKER_PREFIX>:stallAfter:<pid>`, read at the first execution; none, never. The failover test
+ * kills a worker once its client has seen part of that worker's replies; on a loaded machine the
+ * test process can see them so late that the worker has executed and acknowledged everything it
+ * was given by then, and dies holding nothing (seen once in ~60 runs: no redelivery at all). The
+ * stall keeps some of its share unacknowledged whenever the kill comes.
+ */
+let stallAfter: Promise<number> | undefined;
+let executed = 0;
+
+/**
  * Whether a process still runs. A worker killed with SIGKILL stays a zombie until the test process
  * reaps it, and kill(pid, 0) succeeds on a zombie: read its state from /proc where there is one.
  */
@@ -54,6 +66,8 @@ const worker = await startWorker({
   logger: pino({ level: process.env.TROUPE_LOG_LEVEL ?? 'warn' }),
   hooks: {
     async beforeExecute(ref) {
+      stallAfter ??= redis.get(`${markers}:stallAfter:${process.pid}`).then((limit) => (limit === null ? Number.POSITIVE_INFINITY : Number(limit)));
+      if (++executed > (await stallAfter)) await new Promise<never>(() => undefined);
       const key = `${markers}:exec:${ref.type}:${ref.id}`;
       const mine = String(process.pid);
       await redis.incr(`${markers}:executions`);
