@@ -51,7 +51,7 @@ function dump(value: unknown): string {
 }
 
 /** An amqplib connection over a fake socket, opened (main accept), two channels consuming with tag 'c1' / 'c2'. */
-function open(fast: boolean, throwOn?: string) {
+function open(fast: boolean, throwOn?: string, onMessage?: (connection: AmqplibConnection, messageId: string | undefined) => void) {
   const socket = new Duplex({
     read() {},
     write(_chunk, _encoding, callback) {
@@ -73,6 +73,7 @@ function open(fast: boolean, throwOn?: string) {
     channel.registerConsumer(tag, (message) => {
       seen.push(`${channel.ch} delivery ${dump(message)}`);
       const id = (message as { properties: { messageId?: string } }).properties.messageId;
+      onMessage?.(connection, id);
       if (throwOn !== undefined && id === throwOn) throw new Error('consumer failed');
     });
     channel.on('ack', (fields) => seen.push(`${channel.ch} ack ${dump(fields)}`));
@@ -185,6 +186,36 @@ describe('fast incoming deliveries', () => {
     await feed(reference.socket, [stream]);
     await feed(fast.socket, [stream]);
     expect(reference.seen.length).toBe(3);
+    expect(fast.seen).toEqual(reference.seen);
+  });
+
+  it('leave to amqplib, with the same outcome, a delivery to a cancelled consumer, an unknown channel, a closing channel or connection', async () => {
+    const body = Buffer.from('x');
+    // A consumer tag no consumer has (cancelled): amqplib closes the channel ('Unknown consumer').
+    const cancelled = Buffer.concat([deliver(1, 'gone', 1, { messageId: 'm1' }, body), deliver(1, 'c1', 2, { messageId: 'm2' }, body), deliver(2, 'c2', 1, { messageId: 'm3' }, body)]);
+    // A channel amqplib does not know: a frame error.
+    const unknown = Buffer.concat([deliver(2, 'c2', 1, { messageId: 'm1' }, body), deliver(5, 'c5', 1, { messageId: 'm2' }, body), deliver(2, 'c2', 2, { messageId: 'm3' }, body)]);
+    // Seen: the cancelled case, only channel 2's delivery (channel 1 is closing, its error comes
+    // with the broker's close-ok); the unknown channel, the delivery before it and the frame error.
+    for (const [stream, count] of [[cancelled, 1], [unknown, 2]] as const) {
+      const reference = open(false);
+      const fast = open(true);
+      await feed(reference.socket, [stream]);
+      await feed(fast.socket, [stream]);
+      expect(reference.seen.length).toBe(count);
+      expect(fast.seen).toEqual(reference.seen);
+    }
+    // The connection starts closing while a read's deliveries are handed on: amqplib's closing
+    // accept ignores the rest, so no consumer may see them (the fast path must not bypass it).
+    const closing = Buffer.concat([deliver(1, 'c1', 1, { messageId: 'm1' }, body), deliver(2, 'c2', 1, { messageId: 'close' }, body), deliver(1, 'c1', 2, { messageId: 'm3' }, body), defs.encodeMethod(defs.BasicAck, 2, { deliveryTag: 1, multiple: false })]);
+    const closeOn = (connection: AmqplibConnection, id: string | undefined) => {
+      if (id === 'close') connection.accept = function closingAccept() {};
+    };
+    const reference = open(false, undefined, closeOn);
+    const fast = open(true, undefined, closeOn);
+    await feed(reference.socket, [closing]);
+    await feed(fast.socket, [closing]);
+    expect(reference.seen.length).toBe(2);
     expect(fast.seen).toEqual(reference.seen);
   });
 
