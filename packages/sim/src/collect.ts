@@ -31,9 +31,11 @@ export async function collectFinalState(run: RunRecord, convergence: { converged
   const refs = new Map<string, ActorRef>();
   // The actor and version keys of each pack object, made once: stores that share packs (memory
   // stores hold the same frozen objects) share the replicas' key lists' strings too, instead of one
-  // copy per replica, and a pack met again (at another replica) is already in allPacks. A Map, not
-  // a WeakMap (dropped at the end of this function either way): its lookups are cheaper.
-  const keys = new Map<Pack, { readonly actor: string; readonly version: string }>();
+  // copy per replica, and a pack met again (at another replica) is already in allPacks. A WeakMap,
+  // not a Map: stores that decode their log (Redis) give each replica its own copies, and a Map
+  // would hold every copy of every replica until the end of this function, the whole log once per
+  // replica (the peak paging avoids; collectRetention.unit.spec.ts).
+  const keys = new WeakMap<Pack, { readonly actor: string; readonly version: string }>();
   for (const r of run.replicas) {
     // Page through the log: a long run's log decoded at once, once per replica, was most of the
     // run's peak memory. Only the first copy of each pack is kept (in allPacks); a replica keeps keys.
