@@ -1,12 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { canonical, canonicalReference } from './canonical.js';
+import { lcg } from './testing/lcg.js';
 
 /** A small seeded generator (deterministic test input). */
-function lcg(seed: number) {
-  let x = seed >>> 0;
-  return () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
-
 const keyPool = ['a', 'b', 'B', 'é', '', ' ', 'k\\n', '\u0000', 'z'.repeat(3), '-1', '1', '10', '9', '01', 'toJSON', '__x', '\ud800'];
 const leafPool: unknown[] = [0, -0, 1.5, -7, NaN, Infinity, -Infinity, 1e21, 'x', '', 'é\u2028', '\udc00', true, false, null, undefined, () => 1, Symbol('s')];
 

@@ -1,12 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { canonical, canonicalEqual } from './canonical.js';
+import { lcg } from './testing/lcg.js';
 
 /** A small seeded generator (deterministic test input). */
-function lcg(seed: number) {
-  let x = seed >>> 0;
-  return () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
-
 const keyPool = ['a', 'b', 'B', '', '1', '01', 'toJSON', '__x'];
 const leafPool: unknown[] = [0, -0, 1, 1.5, NaN, Infinity, -Infinity, 'x', '', true, false, null, undefined, () => 1, Symbol('s'), 1n];
 

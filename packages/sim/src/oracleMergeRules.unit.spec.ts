@@ -3,6 +3,7 @@ import { makeEvent, makePack } from '@troupe/runtime/testkit';
 import { describe, expect, it } from 'vitest';
 import { canonical } from './canonical.js';
 import { OrderingOracle, applyEvents, clockAtOrBefore, clockKey, clockMax, clockWeight, replayOrder, tickMs } from './oracle/index.js';
+import { lcg } from './testing/lcg.js';
 
 /**
  * oracleRules.unit.spec.ts holds the oracle's command heads, cuts and ancestries to the plain
@@ -132,11 +133,6 @@ class PlainRules {
 }
 
 const actor = { type: 'mixer', id: 'x' };
-
-function lcg(seed: number) {
-  let x = seed >>> 0;
-  return () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
 
 function randomHistory(seed: number): Pack[] {
   const rand = lcg(seed);

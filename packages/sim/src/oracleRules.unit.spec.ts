@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { OrderingOracle, clockAtOrBefore, clockKey, clockWeight } from './oracle/index.js';
 import { ClockTable } from './oracle/clockTable.js';
 import { Tape } from './workloads.js';
+import { lcg } from './testing/lcg.js';
 
 /**
  * The ordering oracle keeps its bookkeeping in indices, marks and number tables (for the checks'
@@ -12,11 +13,6 @@ import { Tape } from './workloads.js';
  * criss-cross merges, packs whose parents are missing, several roots, clocks with zero entries.
  */
 const actor = Tape.ref('t1');
-
-function lcg(seed: number) {
-  let x = seed >>> 0;
-  return () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
 
 /** A random history: command packs on random parents at random replicas, merges of random packs. */
 function randomHistory(seed: number): Pack[] {
