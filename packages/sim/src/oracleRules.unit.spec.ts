@@ -1,10 +1,11 @@
-import type { Pack, VectorClock } from '@troupe/runtime';
+import type { AnyActorDefinition, Pack, VectorClock } from '@troupe/runtime';
 import { makePack } from '@troupe/runtime/testkit';
 import { describe, expect, it } from 'vitest';
 import { OrderingOracle, clockAtOrBefore, clockKey, clockWeight } from './oracle/index.js';
 import { ClockTable } from './oracle/clockTable.js';
 import { Tape } from './workloads.js';
 import { lcg } from './testing/lcg.js';
+import { PlainRules } from './testing/plainRules.js';
 
 /**
  * The ordering oracle keeps its bookkeeping in indices, marks and number tables (for the checks'
@@ -47,54 +48,6 @@ function randomHistory(seed: number): Pack[] {
   return packs;
 }
 
-/** The rules, the plain way. */
-class PlainRules {
-  private readonly packs = new Map<string, Pack>();
-  constructor(packs: readonly Pack[]) {
-    for (const pack of packs) this.packs.set(clockKey(pack.version), pack);
-  }
-  ancestry(key: string): Set<string> {
-    const out = new Set<string>();
-    const pending = [key];
-    while (pending.length > 0) {
-      const at = pending.pop()!;
-      if (out.has(at)) continue;
-      const pack = this.packs.get(at);
-      if (!pack) throw new Error(`oracle: no pack ${at}`);
-      out.add(at);
-      for (const parent of pack.parents) pending.push(clockKey(parent));
-    }
-    return out;
-  }
-  commandHeadsAt(version: VectorClock): string[] {
-    const below = [...this.packs.entries()]
-      .filter(([, p]) => p.kind === 'command' && clockAtOrBefore(p.version, version))
-      .sort(([, a], [, b]) => clockWeight(b.version) - clockWeight(a.version));
-    const maxima: [string, Pack][] = [];
-    for (const [key, p] of below) if (!maxima.some(([, m]) => clockAtOrBefore(p.version, m.version))) maxima.push([key, p]);
-    return maxima.map(([key]) => key).sort();
-  }
-  latestCut(heads: readonly string[]): string | undefined {
-    const histories = heads.map((h) => this.ancestry(h));
-    const union = [...new Set(histories.flatMap((h) => [...h]))];
-    const weight = (key: string) => clockWeight(this.packs.get(key)!.version);
-    const parentsFirst = union.sort((a, b) => weight(a) - weight(b) || (a < b ? -1 : a > b ? 1 : 0));
-    const shared = parentsFirst.filter((key) => histories.every((h) => h.has(key)));
-    for (const candidate of shared.reverse()) {
-      const before = this.ancestry(candidate);
-      const after = new Set<string>();
-      const isCut = parentsFirst.every((key) => {
-        if (before.has(key)) return true;
-        if (!this.packs.get(key)!.parents.some((p) => clockKey(p) === candidate || after.has(clockKey(p)))) return false;
-        after.add(key);
-        return true;
-      });
-      if (isCut) return candidate;
-    }
-    return undefined;
-  }
-}
-
 const attempt = <T>(f: () => T): T | string => {
   try {
     return f();
@@ -126,7 +79,7 @@ describe('the ordering oracle follows its rules exactly', () => {
     for (let seed = 1; seed <= 60; seed++) {
       const packs = randomHistory(seed);
       const oracle = new OrderingOracle(Tape, packs);
-      const plain = new PlainRules(packs);
+      const plain = new PlainRules(Tape as unknown as AnyActorDefinition, packs);
       const keys = packs.map((p) => clockKey(p.version));
       const rand = lcg(seed * 7);
       for (const key of keys) {
